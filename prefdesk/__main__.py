@@ -1,0 +1,5 @@
+import sys
+
+from prefdesk.cli import main
+
+sys.exit(main())

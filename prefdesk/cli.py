@@ -1,0 +1,158 @@
+"""`prefdesk`: headless commands over the project file, and the way into the desk.
+
+    prefdesk new P | import FILE -p P [--format F] [--skip-bad] [--map T=COL,...]
+    prefdesk export -p P --format F --out DIR [--aggregate majority|latest] [--conversational]
+    prefdesk stats -p P [--json]     prefdesk --version
+    prefdesk [-p P] [--rater NAME]   opens the desk (the last project, or the demo)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from prefdesk import __version__
+
+EXPORT_FORMATS = ("trl-preference", "trl-stepwise", "scalar", "seed")
+
+
+def _progress(desc: str):
+    """A byte-based progress bar on stderr (silent when stderr is not a terminal)."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=0, unit="B", unit_scale=True, desc=desc, disable=not sys.stderr.isatty(), leave=False)
+
+    def update(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    return bar, update
+
+
+def _parse_mapping(text: str | None) -> dict[str, str] | None:
+    if not text:
+        return None
+    pairs = [p.split("=", 1) for p in text.split(",")]
+    if any(len(p) != 2 for p in pairs):
+        raise SystemExit("--map expects TARGET=COLUMN pairs separated by commas, e.g. prompt=question,response_a=left")
+    return {t.strip(): c.strip() for t, c in pairs}
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from prefdesk.store.project import Project
+
+    Project.create(args.project).close()
+    print(f"created {args.project}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from prefdesk.formats.errors import ImportRefused
+    from prefdesk.formats.importer import import_file
+    from prefdesk.store.project import Project
+
+    with Project.open(args.project) as project:
+        bar, update = _progress(Path(args.file).name)
+        try:
+            report = import_file(project, args.file, args.format, args.skip_bad, _parse_mapping(args.map), update)
+        except ImportRefused as exc:
+            bar.close()
+            print(exc.describe(), file=sys.stderr)
+            return 2
+        bar.close()
+    print(report.summary())
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from prefdesk.formats.export import export_dataset
+    from prefdesk.quality.aggregate import Policy
+    from prefdesk.store.project import Project
+
+    with Project.open(args.project) as project:
+        report = export_dataset(project, args.format, args.out, Policy(args.aggregate), args.conversational)
+    print(report.summary())
+    return 0
+
+
+def project_stats(project) -> dict:
+    """Items by kind, labels by source and rater, items still short of overlap."""
+    conn = project.conn
+    return {
+        "items": dict(conn.execute("SELECT kind, COUNT(*) FROM items GROUP BY kind ORDER BY kind").fetchall()),
+        "gold_items": conn.execute("SELECT COUNT(*) FROM items WHERE is_gold = 1").fetchone()[0],
+        "labels_by_source": dict(conn.execute("SELECT source, COUNT(*) FROM current_labels GROUP BY source ORDER BY source").fetchall()),
+        "labels_by_rater": dict(conn.execute(
+            "SELECT r.name, COUNT(*) FROM current_labels l JOIN raters r ON r.id = l.rater_id GROUP BY r.name ORDER BY r.name").fetchall()),
+        "superseded_labels": conn.execute("SELECT COUNT(*) FROM labels WHERE supersedes IS NOT NULL").fetchone()[0],
+        "overlap_target": project.settings["overlap"],
+        "items_short_of_overlap": conn.execute("SELECT COUNT(*) FROM items WHERE open = 1 AND is_gold = 0").fetchone()[0],
+    }
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from prefdesk.store.project import Project
+
+    with Project.open(args.project) as project:
+        stats = project_stats(project)
+    if args.json:
+        print(json.dumps(stats, indent=2))
+        return 0
+    print(f"items: {sum(stats['items'].values())} ({', '.join(f'{k} {v}' for k, v in stats['items'].items())}); gold {stats['gold_items']}")
+    print("labels by source: " + (", ".join(f"{k} {v}" for k, v in stats["labels_by_source"].items()) or "none"))
+    print("labels by rater:  " + (", ".join(f"{k} {v}" for k, v in stats["labels_by_rater"].items()) or "none"))
+    print(f"superseded labels: {stats['superseded_labels']}")
+    print(f"items short of overlap ({stats['overlap_target']} raters): {stats['items_short_of_overlap']}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="prefdesk", description="Collect and use LLM preference data.")
+    parser.add_argument("--version", action="version", version=f"prefdesk {__version__}")
+    parser.add_argument("-p", "--project", help="project file (*.prefdesk)")
+    parser.add_argument("--rater", help="open the desk as this rater (created if new)")
+    sub = parser.add_subparsers(dest="command")
+    p = sub.add_parser("new", help="create an empty project")
+    p.add_argument("project")
+    p.set_defaults(func=cmd_new)
+    p = sub.add_parser("import", help="import a file (JSONL, JSON, CSV, Parquet)")
+    p.add_argument("file")
+    p.add_argument("-p", "--project", required=True)
+    p.add_argument("--format", help="name the format instead of detecting it")
+    p.add_argument("--skip-bad", action="store_true", help="import the good records; write the rejects beside the file")
+    p.add_argument("--map", help="column mapping TARGET=COLUMN,... (CSV, Parquet, JSONL)")
+    p.set_defaults(func=cmd_import)
+    p = sub.add_parser("export", help="export current labels for training")
+    p.add_argument("-p", "--project", required=True)
+    p.add_argument("--format", required=True, choices=EXPORT_FORMATS)
+    p.add_argument("--out", required=True)
+    p.add_argument("--aggregate", default="majority", choices=("majority", "latest"))
+    p.add_argument("--conversational", action="store_true", help="prompt and responses as message lists")
+    p.set_defaults(func=cmd_export)
+    p = sub.add_parser("stats", help="counts of items and labels")
+    p.add_argument("-p", "--project", required=True)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_stats)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        from prefdesk.ui.app import run_desk  # Qt is loaded only when the desk opens
+
+        return run_desk(args.project, args.rater)
+    from prefdesk.store.project import ProjectError
+
+    try:
+        return args.func(args)
+    except (ProjectError, ValueError) as exc:
+        print(f"prefdesk: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""Enumerations used across layers. Values are the strings stored in the project file."""
+
+from enum import Enum
+
+
+class ItemKind(str, Enum):
+    PAIRWISE = "pairwise"
+    RANKING = "ranking"
+    SCALAR = "scalar"
+    PROCESS = "process"
+
+
+class LabelKind(str, Enum):
+    PAIRWISE = "pairwise"
+    RANKING = "ranking"
+    SCALAR = "scalar"
+    PROCESS = "process"
+    REWRITE = "rewrite"
+
+
+class Verdict(str, Enum):
+    """A pairwise verdict in terms of the item's candidates (A = position 0), never screen sides."""
+
+    A = "A"
+    B = "B"
+    TIE = "tie"
+    BOTH_BAD = "both_bad"
+
+    @property
+    def is_decisive(self) -> bool:
+        return self in (Verdict.A, Verdict.B)
+
+
+class Strength(str, Enum):
+    SLIGHT = "slight"
+    CLEAR = "clear"
+
+
+class LabelSource(str, Enum):
+    HUMAN = "human"
+    MODEL_JUDGE = "model-judge"
+    RULE = "rule"
+    ONLINE_FEEDBACK = "online-feedback"
+    IMPORT = "import"
+
+
+class RaterRole(str, Enum):
+    EXPERT = "expert"
+    ANNOTATOR = "annotator"
+    REVIEWER = "reviewer"
+    MODEL_JUDGE = "model-judge"
+    RULE = "rule"

@@ -1,0 +1,118 @@
+"""Frozen dataclasses for items, candidates, steps, raters, sessions and labels.
+
+Label payloads are plain dicts with one documented shape per `LabelKind`:
+
+- pairwise: ``{"verdict": Verdict, "strength": "slight"|"clear"|None, "dims": {dim: Verdict},
+  "reason_tags": [str], "rationale": str|None}`` -- verdicts name candidate positions (A = 0).
+- ranking: ``{"order": [[pos, ...], ...]}`` best tier first; a tier of several positions is a tie.
+- scalar: ``{"score": float, "dims": {dim: float}}``.
+- process: ``{"ratings": [1|0|-1, ...], "first_error": int|None, "final_correct": bool|None,
+  "cannot_judge": bool, "replacement": {"step": int, "text": str}|None}``.
+- rewrite: ``{"original": pos, "rewrite": pos}`` (the rewrite is preferred to the original).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from prefdesk.domain.enums import ItemKind, LabelKind, LabelSource, RaterRole
+
+
+@dataclass(frozen=True)
+class Candidate:
+    position: int
+    text: str
+    messages: list[dict] | None = None
+    model: str | None = None
+    gen_params: dict | None = None
+    source: str | None = None
+    id: str | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    position: int
+    text: str
+    state: str | None = None
+
+
+@dataclass(frozen=True)
+class NewItem:
+    """An item as read from a file, before it gets ids."""
+
+    kind: ItemKind
+    prompt: str
+    candidates: tuple[Candidate, ...]
+    prompt_messages: list[dict] | None = None
+    steps: tuple[Step, ...] = ()
+    meta: dict[str, Any] = field(default_factory=dict)
+    is_gold: bool = False
+    priority: float = 0.0
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class NewLabel:
+    """A label that arrives with imported data (source = import unless said otherwise)."""
+
+    kind: LabelKind
+    payload: dict[str, Any]
+    rater_name: str = "import"
+    source: LabelSource = LabelSource.IMPORT
+    confidence: float | None = None
+    created_at: str | None = None
+    duration_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    kind: ItemKind
+    prompt: str
+    candidates: tuple[Candidate, ...]
+    prompt_messages: list[dict] | None = None
+    steps: tuple[Step, ...] = ()
+    meta: dict[str, Any] = field(default_factory=dict)
+    scenario: str | None = None
+    risk_level: str | None = None
+    bucket: str | None = None
+    is_gold: bool = False
+    priority: float = 0.0
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class Rater:
+    id: str
+    name: str
+    role: RaterRole = RaterRole.ANNOTATOR
+    level: str | None = None
+    notes: str | None = None
+
+
+@dataclass(frozen=True)
+class Session:
+    id: str
+    rater_id: str
+    started_at: str
+    guideline_version: str | None = None
+
+
+@dataclass(frozen=True)
+class Label:
+    id: str
+    item_id: str
+    rater_id: str
+    kind: LabelKind
+    payload: dict[str, Any]
+    created_at: str
+    source: LabelSource
+    session_id: str | None = None
+    duration_ms: int | None = None
+    guideline_version: str | None = None
+    app_version: str | None = None
+    round: int = 1
+    display_order: tuple[int, ...] | None = None
+    confidence: float | None = None
+    supersedes: str | None = None

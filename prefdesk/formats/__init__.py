@@ -1,0 +1,1 @@
+"""Streaming importers and exporters of public preference-data formats."""

@@ -1,0 +1,34 @@
+"""What a format is: a name, a test on one record, and a converter to items and labels."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from prefdesk.domain import Candidate, ItemKind, NewItem, NewLabel
+
+Converted = list[tuple[NewItem, list[NewLabel]]]
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    description: str
+    matches: Callable[[dict], bool]
+    convert: Callable[[dict], Converted]
+
+
+def candidates(*texts: str, models: tuple[str | None, ...] = (), messages: tuple = ()) -> tuple[Candidate, ...]:
+    return tuple(
+        Candidate(i, t, messages[i] if i < len(messages) else None, models[i] if i < len(models) else None)
+        for i, t in enumerate(texts)
+    )
+
+
+def item(kind: ItemKind, prompt: tuple[str, list | None], cands, meta: dict, **kw) -> NewItem:
+    text, msgs = prompt
+    return NewItem(
+        kind=kind, prompt=text, prompt_messages=msgs, candidates=cands, meta=meta,
+        is_gold=bool(kw.pop("is_gold", meta.get("is_gold", False))),
+        priority=float(meta.get("priority", 0) or 0), **kw,
+    )

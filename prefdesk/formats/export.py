@@ -1,0 +1,247 @@
+"""Export current labels to files that TRL and `datasets.load_dataset("json", ...)` read directly.
+
+Formats: trl-preference (preference.jsonl), trl-stepwise (stepwise.jsonl), scalar (scalar.jsonl),
+seed (seed.jsonl, the import shapes, so import -> export round-trips). Several labels on one item are
+aggregated by the policy passed in (see `prefdesk.quality.aggregate.Policy`); a manifest.json
+beside the file records counts, what was left out and why, and the file's sha256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from prefdesk import __version__
+from prefdesk.domain import Label
+from prefdesk.store.ids import utc_now
+from prefdesk.store.project import LABEL_COLUMNS, Project, label_from_row
+
+FILES = {"trl-preference": "preference.jsonl", "trl-stepwise": "stepwise.jsonl", "scalar": "scalar.jsonl", "seed": "seed.jsonl"}
+_DIM_SIGN = {"A": 1, "B": -1, "tie": 0, "both_bad": 0}
+
+
+class Aggregation(Protocol):
+    name: str
+
+    def pairwise(self, labels: list[Label]) -> tuple[dict | None, str]: ...
+    def ranking(self, labels: list[Label]) -> list: ...
+    def scalar(self, labels: list[Label]) -> dict: ...
+    def process(self, labels: list[Label]) -> tuple[list[int] | None, str]: ...
+
+
+@dataclass
+class ExportReport:
+    format: str
+    path: str
+    written: int = 0
+    left_out: Counter = field(default_factory=Counter)
+
+    def summary(self) -> str:
+        text = f"{self.format}: {self.written} rows written to {self.path}"
+        if self.left_out:
+            text += "; left out: " + ", ".join(f"{n} {why}" for why, n in self.left_out.most_common())
+        return text
+
+
+@dataclass
+class LabelledItem:
+    id: str
+    kind: str
+    prompt: str
+    prompt_messages: list | None
+    meta: dict
+    candidates: list[tuple[str, list | None]]
+    labels: list[Label]
+
+
+def labelled_items(project: Project, kinds: tuple[str, ...]) -> Iterator[LabelledItem]:
+    """Every item of the given kinds that has current labels, with its candidates, in id order.
+
+    Two ordered scans merged in step (labels by item, candidates by item) instead of a query an item.
+    """
+    conn = project.conn
+    marks = ",".join("?" * len(kinds))
+    label_rows = conn.execute(
+        f"SELECT i.kind, i.prompt, i.prompt_messages, i.meta, {', '.join('l.' + c.strip() for c in LABEL_COLUMNS.split(','))} "
+        f"FROM current_labels l JOIN items i ON i.id = l.item_id WHERE i.kind IN ({marks}) ORDER BY l.item_id",
+        kinds,
+    )
+    cand_rows = project.db.conn.cursor().execute(
+        "SELECT item_id, text, messages FROM candidates ORDER BY item_id, position"
+    )
+    pending_cand = next(cand_rows, None)
+    current: LabelledItem | None = None
+    for row in label_rows:
+        label = label_from_row(row[4:])
+        if current is not None and current.id == label.item_id:
+            current.labels.append(label)
+            continue
+        if current is not None:
+            yield current
+        cands = []
+        while pending_cand is not None and pending_cand[0] < label.item_id:
+            pending_cand = next(cand_rows, None)
+        while pending_cand is not None and pending_cand[0] == label.item_id:
+            cands.append((pending_cand[1], json.loads(pending_cand[2]) if pending_cand[2] else None))
+            pending_cand = next(cand_rows, None)
+        current = LabelledItem(label.item_id, row[0], row[1], json.loads(row[2]) if row[2] else None,
+                               json.loads(row[3]), cands, [label])
+    if current is not None:
+        yield current
+
+
+def _prompt(item: LabelledItem, conversational: bool) -> Any:
+    if not conversational:
+        return item.prompt
+    return item.prompt_messages or [{"role": "user", "content": item.prompt}]
+
+
+def _response(item: LabelledItem, pos: int, conversational: bool) -> Any:
+    text, msgs = item.candidates[pos]
+    if not conversational:
+        return text
+    return msgs or [{"role": "assistant", "content": text}]
+
+
+def _steps(project: Project, item_id: str) -> list[tuple[str, str | None]]:
+    return project.conn.execute("SELECT text, state FROM steps WHERE item_id = ? ORDER BY position", (item_id,)).fetchall()
+
+
+def preference_rows(project: Project, agg: Aggregation, report: ExportReport, conversational: bool = False) -> Iterator[dict]:
+    """(prompt, chosen, rejected) rows from pairwise, ranking and rewrite labels."""
+    for item in labelled_items(project, ("pairwise", "ranking", "scalar", "process")):
+        by_kind: dict[str, list[Label]] = {}
+        for lab in item.labels:
+            by_kind.setdefault(lab.kind.value, []).append(lab)
+        base = {"prompt": _prompt(item, conversational)}
+        pairwise = by_kind.get("pairwise", [])
+        if pairwise and len(item.candidates) >= 2:
+            out, why = agg.pairwise(pairwise)
+            if out is None:
+                report.left_out[why] += 1
+            elif out["verdict"] in ("tie", "both_bad"):
+                report.left_out[out["verdict"].replace("_", "-")] += 1
+            else:
+                good, bad = (0, 1) if out["verdict"] == "A" else (1, 0)
+                sign = 1 if good == 0 else -1
+                yield {**base, "chosen": _response(item, good, conversational), "rejected": _response(item, bad, conversational),
+                       "margin": out["margin"], "weight": out["weight"],
+                       "dims": {d: _DIM_SIGN[v] * sign if _DIM_SIGN[v] else 0 for d, v in out["dims"].items()},
+                       "reason_tags": out["reason_tags"], "meta": item.meta, "label_ids": out["label_ids"]}
+        if by_kind.get("ranking"):
+            pairs = agg.ranking(by_kind["ranking"])
+            if not pairs:
+                report.left_out["ranking without a majority pair"] += 1
+            for better, worse, weight, margin, ids in pairs:
+                yield {**base, "chosen": _response(item, better, conversational), "rejected": _response(item, worse, conversational),
+                       "margin": margin, "weight": weight, "dims": {}, "reason_tags": [],
+                       "meta": {**item.meta, "pair": [better, worse], "from": "ranking"}, "label_ids": ids}
+        for lab in by_kind.get("rewrite", []):
+            orig, new = lab.payload["original"], lab.payload["rewrite"]
+            yield {**base, "chosen": _response(item, new, conversational), "rejected": _response(item, orig, conversational),
+                   "margin": 1.0, "weight": 1.0, "dims": {}, "reason_tags": ["human rewrite"],
+                   "meta": {**item.meta, "from": "rewrite"}, "label_ids": [lab.id]}
+
+
+def stepwise_rows(project: Project, agg: Aggregation, report: ExportReport) -> Iterator[dict]:
+    """TRL stepwise rows; a step rated 0 counts as correct, and steps after the first error are cut."""
+    for item in labelled_items(project, ("process",)):
+        labels = [lab for lab in item.labels if lab.kind.value == "process"]
+        if not labels:
+            continue
+        ratings, why = agg.process(labels)
+        if ratings is None:
+            report.left_out[why] += 1
+            continue
+        steps = [text for text, _ in _steps(project, item.id)][: len(ratings)]
+        if -1 in ratings:
+            cut = ratings.index(-1) + 1
+            steps, ratings = steps[:cut], ratings[:cut]
+        yield {"prompt": item.prompt, "completions": steps, "labels": [r >= 0 for r in ratings],
+               "meta": {**item.meta, "ratings": ratings}, "label_ids": [lab.id for lab in labels]}
+
+
+def scalar_rows(project: Project, agg: Aggregation, report: ExportReport) -> Iterator[dict]:
+    for item in labelled_items(project, ("scalar",)):
+        labels = [lab for lab in item.labels if lab.kind.value == "scalar"]
+        if not labels:
+            continue
+        out = agg.scalar(labels)
+        yield {"prompt": item.prompt, "response": item.candidates[0][0], "score": out["score"], "dims": out["dims"],
+               "meta": item.meta, "label_ids": out["label_ids"]}
+
+
+def seed_rows(project: Project, agg: Aggregation, report: ExportReport) -> Iterator[dict]:
+    """The spec's four shapes; pairwise labels with dimensions or tags become pairwise_multi_dim."""
+    for item in labelled_items(project, ("pairwise", "scalar", "process")):
+        prompt = item.prompt_messages or item.prompt
+        labels = [lab for lab in item.labels if lab.kind.value == item.kind]
+        if not labels:
+            continue
+        if item.kind == "pairwise":
+            out, why = agg.pairwise(labels)
+            if out is None:
+                report.left_out[why] += 1
+                continue
+            (a, _), (b, _) = item.candidates[:2]
+            if out["dims"] or out["reason_tags"] or out["verdict"] not in ("A", "B"):
+                judgement = {"overall_winner": out["verdict"], "dims": out["dims"], "reason_tags": out["reason_tags"]}
+                yield {"type": "pairwise_multi_dim", "prompt": prompt, "candidates": {"A": a, "B": b},
+                       "judgement": judgement, "meta": item.meta}
+            else:
+                winner, loser = (a, b) if out["verdict"] == "A" else (b, a)
+                yield {"type": "pairwise", "prompt": prompt, "winner": winner, "loser": loser, "meta": item.meta}
+        elif item.kind == "scalar":
+            score = agg.scalar(labels)["score"]
+            yield {"type": "scalar", "prompt": prompt, "response": item.candidates[0][0],
+                   "score": int(score) if float(score).is_integer() else score, "meta": item.meta}
+        else:
+            ratings, why = agg.process(labels)
+            if ratings is None:
+                report.left_out[why] += 1
+                continue
+            steps = _steps(project, item.id)
+            yield {"type": "process", "prompt": prompt,
+                   "steps": [{"state": state, "output": text, "reward": r} for (text, state), r in zip(steps, ratings)],
+                   "meta": item.meta}
+
+
+ROWS: dict[str, Callable[..., Iterator[dict]]] = {
+    "trl-preference": preference_rows, "trl-stepwise": stepwise_rows, "scalar": scalar_rows, "seed": seed_rows,
+}
+
+
+def export_dataset(project: Project, fmt: str, out_dir: str | Path, aggregation: Aggregation,
+                   conversational: bool = False) -> ExportReport:
+    """Write `fmt`'s file and manifest.json into `out_dir`; the file appears whole or not at all."""
+    if fmt not in ROWS:
+        raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(ROWS)}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / FILES[fmt]
+    report = ExportReport(fmt, str(target))
+    kwargs = {"conversational": conversational} if fmt == "trl-preference" else {}
+    tmp = target.with_suffix(".jsonl.partial")
+    digest = hashlib.sha256()
+    with open(tmp, "w", encoding="utf-8") as f:
+        for row in ROWS[fmt](project, aggregation, report, **kwargs):
+            line = json.dumps(row, ensure_ascii=False) + "\n"
+            f.write(line)
+            digest.update(line.encode())
+            report.written += 1
+    tmp.replace(target)
+    manifest_path = out_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {"files": {}}
+    manifest.update({"project": str(project.path), "created_at": utc_now(), "app_version": __version__,
+                     "guideline_version": project.settings["guideline_version"], "aggregation": aggregation.name})
+    manifest.setdefault("files", {})[target.name] = {
+        "format": fmt, "sha256": digest.hexdigest(), "rows": report.written,
+        "left_out": dict(report.left_out), "conversational": conversational,
+    }
+    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+    return report

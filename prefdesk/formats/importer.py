@@ -1,0 +1,157 @@
+"""Import a file into a project: streaming, format auto-detected, all or nothing.
+
+A file with any bad record is refused whole (`ImportRefused`, the project unchanged) unless
+`skip_bad` is set; then the good records land and the rejects are written beside the input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from prefdesk.formats.errors import FieldError, ImportRefused, RecordError
+from prefdesk.formats.reader import csv_records, json_array_records, jsonl_records, parquet_records
+from prefdesk.formats.registry import BY_NAME, detect
+from prefdesk.store.ids import utc_now, uuid7
+from prefdesk.store.ingest import Ingest
+from prefdesk.store.project import Project
+
+Progress = Callable[[int, int], None]  # (bytes done, bytes total)
+
+
+@dataclass
+class ImportReport:
+    path: str
+    format: str
+    records: int = 0
+    items_added: int = 0
+    labels_added: int = 0
+    duplicate_items: int = 0
+    duplicate_labels: int = 0
+    rejected: list[RecordError] = field(default_factory=list)
+    rejects_path: str | None = None
+
+    def summary(self) -> str:
+        text = (f"{self.path}: {self.format}, {self.records} records -> {self.items_added} items and "
+                f"{self.labels_added} labels added; {self.duplicate_items} items already in the project")
+        if self.rejected:
+            text += f"; {len(self.rejected)} bad records skipped (see {self.rejects_path})"
+        return text
+
+
+def records_of(path: Path, mapping: dict[str, str] | None = None) -> Iterator[tuple[int, dict | None, RecordError | None, int]]:
+    """The records of a file, chosen by its extension."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return csv_records(path, mapping)
+    if suffix == ".parquet":
+        return parquet_records(path, mapping)
+    if suffix == ".json":
+        return json_array_records(path)
+    return jsonl_records(path) if not mapping else _remapped(jsonl_records(path), mapping)
+
+
+def _remapped(records, mapping):
+    for line, rec, err, done in records:
+        if rec is not None:
+            rec = {**{t: rec.pop(s) for t, s in mapping.items() if s in rec}, **rec}
+        yield line, rec, err, done
+
+
+def import_file(
+    project: Project,
+    path: str | Path,
+    format_name: str | None = None,
+    skip_bad: bool = False,
+    mapping: dict[str, str] | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import every record of `path`; see the module docstring for what happens to bad ones."""
+    path = Path(path)
+    if not path.is_file():
+        raise ImportRefused(str(path), [RecordError(str(path), 0, "", "no such file")])
+    if format_name is not None and format_name not in BY_NAME:
+        raise ImportRefused(str(path), [RecordError(str(path), 0, "--format", f"unknown format {format_name!r}; "
+                                                    f"known: {', '.join(BY_NAME)}")])
+    total = path.stat().st_size
+    fmt = BY_NAME.get(format_name) if format_name else None
+    errors: list[RecordError] = []
+    good = 0
+    seen_ids: dict[str, int] = {}
+    batch_id = uuid7()
+    report = ImportReport(str(path), fmt.name if fmt else "?")
+    name = str(path)
+    with project.transaction() as conn:
+        conn.execute(
+            "INSERT INTO import_batches VALUES (?, ?, '', ?, ?, 0, 0, 0)", (batch_id, name, format_name or "?", utc_now())
+        )
+        ingest = Ingest(project, batch_id, path.name)
+        for n, (line, rec, err, done) in enumerate(records_of(path, mapping)):
+            if progress and n % 4096 == 0:
+                progress(done, total)
+            if err is not None:
+                errors.append(err)
+                continue
+            report.records += 1
+            if fmt is None:
+                fmt = detect(rec)
+                if fmt is None:
+                    errors.append(RecordError(name, line, "", f"unknown record shape (keys: {', '.join(sorted(rec)[:8])}); "
+                                                    f"name the format with --format"))
+                    break
+                report.format = fmt.name
+            rid = rec.get("id")
+            if isinstance(rid, (str, int)):
+                first = seen_ids.setdefault(str(rid), line)
+                if first != line:
+                    errors.append(RecordError(name, line, "id", f"duplicate id {rid!r} (first on line {first})"))
+                    continue
+            try:
+                converted = fmt.convert(rec)
+            except FieldError as exc:
+                errors.append(RecordError(name, line, exc.field, exc.message))
+                continue
+            if errors and not skip_bad:
+                continue  # keep reading to list every problem, but write nothing more
+            good += 1
+            for new_item, labels in converted:
+                ingest.add(new_item, labels)
+        if report.records == 0 and not errors:
+            errors.append(RecordError(name, 0, "", "the file holds no records"))
+        if errors and (not skip_bad or good == 0):
+            raise ImportRefused(name, errors)
+        ingest.flush()
+        c = ingest.counts
+        report.items_added, report.labels_added = c.items_added, c.labels_added
+        report.duplicate_items, report.duplicate_labels = c.duplicate_items, c.duplicate_labels
+        report.rejected = errors
+        conn.execute(
+            "UPDATE import_batches SET sha256 = ?, format = ?, items_added = ?, labels_added = ?, duplicates = ? WHERE id = ?",
+            (_sha256(path), report.format, c.items_added, c.labels_added, c.duplicate_items, batch_id),
+        )
+    if progress:
+        progress(total, total)
+    if errors:
+        report.rejects_path = _write_rejects(path, errors)
+    return report
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def _write_rejects(path: Path, errors: list[RecordError]) -> str:
+    """Copy the bad lines to FILE.rejects.jsonl, each with its line number and problem."""
+    bad = {e.line: e for e in errors if e.line}
+    out = path.with_name(path.name + ".rejects.jsonl")
+    with open(path, "rb") as src, open(out, "w", encoding="utf-8") as dst:
+        for n, raw in enumerate(src, start=1):
+            if n in bad:
+                e = bad[n]
+                dst.write(json.dumps({"line": n, "field": e.field, "error": e.message,
+                                      "raw": raw[:10000].decode("utf-8", "replace").rstrip("\n")}) + "\n")
+    return str(out)

@@ -1,0 +1,1 @@
+"""Quality: aggregation of several labels, agreement, bias and rater reports."""

@@ -1,0 +1,100 @@
+"""Numbered schema migrations. The schema of a new project is all of them, run in order.
+
+Each migration is a small function on an open connection, inside the caller's transaction.
+"""
+
+import sqlite3
+from collections.abc import Callable
+
+
+def _script(conn: sqlite3.Connection, script: str) -> None:
+    """Run statements one by one: `executescript` would commit the caller's transaction."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            conn.execute(statement)
+            statement = ""
+
+
+def m001_initial(conn: sqlite3.Connection) -> None:
+    _script(conn, 
+        """
+        CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE raters (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, role TEXT NOT NULL,
+            level TEXT, notes TEXT, created_at TEXT NOT NULL);
+        CREATE TABLE sessions (
+            id TEXT PRIMARY KEY, rater_id TEXT NOT NULL REFERENCES raters(id),
+            started_at TEXT NOT NULL, ended_at TEXT, app_version TEXT, guideline_version TEXT);
+        CREATE TABLE guidelines (version TEXT PRIMARY KEY, text TEXT NOT NULL, created_at TEXT NOT NULL);
+        CREATE TABLE import_batches (
+            id TEXT PRIMARY KEY, path TEXT NOT NULL, sha256 TEXT NOT NULL, format TEXT NOT NULL,
+            created_at TEXT NOT NULL, items_added INTEGER NOT NULL, labels_added INTEGER NOT NULL,
+            duplicates INTEGER NOT NULL);
+        CREATE TABLE items (
+            id TEXT PRIMARY KEY, kind TEXT NOT NULL, prompt TEXT NOT NULL, prompt_messages TEXT,
+            meta TEXT NOT NULL DEFAULT '{}', scenario TEXT, risk_level TEXT, bucket TEXT,
+            is_gold INTEGER NOT NULL DEFAULT 0, priority REAL NOT NULL DEFAULT 0, source TEXT,
+            batch_id TEXT REFERENCES import_batches(id), content_hash TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL);
+        CREATE INDEX items_scenario ON items(scenario);
+        CREATE INDEX items_bucket ON items(bucket);
+        CREATE TABLE candidates (
+            item_id TEXT NOT NULL REFERENCES items(id), position INTEGER NOT NULL, id TEXT NOT NULL,
+            text TEXT NOT NULL, messages TEXT, model TEXT, gen_params TEXT, source TEXT,
+            PRIMARY KEY (item_id, position));
+        CREATE TABLE steps (
+            item_id TEXT NOT NULL REFERENCES items(id), position INTEGER NOT NULL,
+            text TEXT NOT NULL, state TEXT, PRIMARY KEY (item_id, position));
+        CREATE TABLE labels (
+            id TEXT PRIMARY KEY, item_id TEXT NOT NULL REFERENCES items(id),
+            rater_id TEXT NOT NULL REFERENCES raters(id), session_id TEXT REFERENCES sessions(id),
+            kind TEXT NOT NULL, payload TEXT NOT NULL, created_at TEXT NOT NULL, duration_ms INTEGER,
+            guideline_version TEXT, app_version TEXT NOT NULL, round INTEGER NOT NULL DEFAULT 1,
+            display_order TEXT, source TEXT NOT NULL, confidence REAL,
+            supersedes TEXT REFERENCES labels(id));
+        CREATE INDEX labels_item_rater ON labels(item_id, rater_id);
+        CREATE INDEX labels_rater_time ON labels(rater_id, created_at);
+        CREATE INDEX labels_supersedes ON labels(supersedes) WHERE supersedes IS NOT NULL;
+        CREATE TRIGGER labels_no_update BEFORE UPDATE ON labels
+            BEGIN SELECT RAISE(ABORT, 'labels are append-only: supersede, never update'); END;
+        CREATE TRIGGER labels_no_delete BEFORE DELETE ON labels
+            BEGIN SELECT RAISE(ABORT, 'labels are append-only: nothing is deleted'); END;
+        CREATE VIEW current_labels AS
+            SELECT * FROM labels l WHERE NOT EXISTS (SELECT 1 FROM labels s WHERE s.supersedes = l.id);
+        """
+    )
+
+
+def m002_queue_columns(conn: sqlite3.Connection) -> None:
+    """Denormalise "how many raters labelled this item" so the queue never counts labels."""
+    _script(conn, 
+        """
+        ALTER TABLE items ADD COLUMN n_raters INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE items ADD COLUMN open INTEGER NOT NULL DEFAULT 1;
+        UPDATE items SET n_raters = (
+            SELECT COUNT(DISTINCT rater_id) FROM labels WHERE labels.item_id = items.id);
+        CREATE INDEX items_queue ON items(is_gold, open, priority DESC, id);
+        """
+    )
+    overlap = conn.execute("SELECT value FROM settings WHERE key = 'overlap'").fetchone()
+    conn.execute("UPDATE items SET open = n_raters < ?", (int(overlap[0]) if overlap else 2,))
+
+
+def m003_label_dedup_key(conn: sqlite3.Connection) -> None:
+    """Imported labels carry a key so importing the same labels twice adds nothing."""
+    _script(conn, 
+        """
+        ALTER TABLE labels ADD COLUMN import_key TEXT;
+        CREATE UNIQUE INDEX labels_import_key ON labels(import_key) WHERE import_key IS NOT NULL;
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    m001_initial,
+    m002_queue_columns,
+    m003_label_dedup_key,
+]
+SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,351 @@
+"""The project file: one SQLite file per project, opened through sqlite-utils.
+
+Durability rules from the architecture: WAL, synchronous=FULL, a busy timeout, foreign keys on;
+migrations run on open, in one transaction, after a backup copy; a file newer than this app is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from prefdesk import __version__
+from prefdesk.domain import Candidate, Item, ItemKind, Label, LabelKind, LabelSource, Rater, RaterRole, Session, Step
+from prefdesk.store.ids import utc_now, uuid7
+from prefdesk.store.migrations import MIGRATIONS, SCHEMA_VERSION
+
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "overlap": 2,
+    "gold_rate": 0.1,
+    "dimensions": ["helpfulness", "correctness", "safety", "conciseness"],
+    "reason_tags": [
+        "factual error", "unsafe advice", "ignores instructions", "too verbose", "too terse",
+        "better formatting", "asks to clarify", "refuses needlessly", "high-risk: triage first",
+    ],
+    "scale": [1, 5],
+    "rationale_required_high_risk": False,
+    "guideline_version": "v1",
+}
+DEFAULT_GUIDELINES = """# Guidelines v1
+
+Prefer the response that a careful expert would send: correct first, then safe, then helpful,
+then concise. In high-risk scenarios (medical, legal, finance) a response that sends the user to
+the right professional beats one that guesses. Mark *both bad* when neither response should be sent.
+"""
+
+
+class ProjectError(Exception):
+    """A project file that cannot be opened or used; the message says what to do."""
+
+
+class Project:
+    """An open project file. Use `Project.create` or `Project.open`; close it when done."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection):
+        self.path = path
+        self.conn = conn
+        self.db = sqlite_utils.Database(conn)
+        self._settings_cache: dict[str, Any] | None = None
+
+    # -- opening -----------------------------------------------------------------------------
+    @classmethod
+    def create(cls, path: str | Path) -> Project:
+        """Create a new, empty project file; refuses to overwrite an existing one."""
+        path = Path(path)
+        if path.exists():
+            raise ProjectError(f"{path}: a file is already there; choose another name")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return cls.open(path, create=True)
+
+    @classmethod
+    def open(cls, path: str | Path, create: bool = False) -> Project:
+        """Open a project file, migrating it (after a backup copy) if it is older than this app."""
+        path = Path(path)
+        if not create and not path.exists():
+            raise ProjectError(f"{path}: no such project file")
+        conn = _connect(path)
+        try:
+            project = cls(path, conn)
+            project._migrate(fresh=create)
+        except BaseException:
+            conn.close()
+            raise
+        return project
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        return self.conn.execute("PRAGMA user_version").fetchone()[0]
+
+    def _migrate(self, fresh: bool) -> None:
+        version = self.schema_version
+        if version > SCHEMA_VERSION:
+            raise ProjectError(
+                f"{self.path}: this project was written by a newer PrefDesk (schema {version}; "
+                f"this app knows up to {SCHEMA_VERSION}). Update PrefDesk to open it."
+            )
+        if version == SCHEMA_VERSION:
+            return
+        if version > 0:
+            backup = self.path.with_name(f"{self.path.name}.v{version}.bak")
+            with sqlite3.connect(backup) as target:
+                self.conn.backup(target)
+            target.close()
+        with self.transaction():
+            for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
+                migration(self.conn)
+                self.conn.execute(f"PRAGMA user_version = {number}")
+            if version == 0:
+                for key, value in DEFAULT_SETTINGS.items():
+                    self.conn.execute("INSERT INTO settings VALUES (?, ?)", (key, json.dumps(value)))
+                self.conn.execute(
+                    "INSERT INTO guidelines VALUES (?, ?, ?)", ("v1", DEFAULT_GUIDELINES, utc_now())
+                )
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; everything in it lands or nothing does. Nested calls join the outer."""
+        if self.conn.in_transaction:
+            yield self.conn
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            self._settings_cache = None
+            raise
+        self.conn.execute("COMMIT")
+
+    # -- settings and guidelines ---------------------------------------------------------------
+    @property
+    def settings(self) -> dict[str, Any]:
+        if self._settings_cache is None:
+            rows = self.conn.execute("SELECT key, value FROM settings").fetchall()
+            self._settings_cache = {**DEFAULT_SETTINGS, **{k: json.loads(v) for k, v in rows}}
+        return self._settings_cache
+
+    def set_setting(self, key: str, value: Any) -> None:
+        """Store a project setting; changing `overlap` re-opens or closes items to match."""
+        with self.transaction():
+            self.conn.execute(
+                "INSERT INTO settings VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, json.dumps(value)),
+            )
+            if key == "overlap":
+                self.conn.execute("UPDATE items SET open = n_raters < ?", (int(value),))
+        self._settings_cache = None
+
+    def set_guidelines(self, version: str, text: str) -> None:
+        """Add a guideline version and put it in force for labels from now on."""
+        with self.transaction():
+            self.conn.execute("INSERT INTO guidelines VALUES (?, ?, ?)", (version, text, utc_now()))
+            self.set_setting("guideline_version", version)
+
+    def guidelines(self) -> tuple[str, str]:
+        """The version in force and its Markdown text."""
+        version = self.settings["guideline_version"]
+        row = self.conn.execute("SELECT text FROM guidelines WHERE version = ?", (version,)).fetchone()
+        return version, row[0] if row else ""
+
+    # -- raters and sessions -------------------------------------------------------------------
+    def rater(self, name: str) -> Rater | None:
+        row = self.conn.execute(
+            "SELECT id, name, role, level, notes FROM raters WHERE name = ?", (name,)
+        ).fetchone()
+        return _rater(row) if row else None
+
+    def raters(self) -> list[Rater]:
+        rows = self.conn.execute("SELECT id, name, role, level, notes FROM raters ORDER BY name")
+        return [_rater(r) for r in rows]
+
+    def ensure_rater(
+        self, name: str, role: RaterRole = RaterRole.ANNOTATOR, level: str | None = None, notes: str | None = None
+    ) -> Rater:
+        """The rater of that name, created with the given role and level if new."""
+        existing = self.rater(name)
+        if existing:
+            return existing
+        rater = Rater(uuid7(), name, RaterRole(role), level, notes)
+        with self.transaction():
+            self.conn.execute(
+                "INSERT INTO raters VALUES (?, ?, ?, ?, ?, ?)",
+                (rater.id, name, rater.role.value, level, notes, utc_now()),
+            )
+        return rater
+
+    def start_session(self, rater: Rater) -> Session:
+        session = Session(uuid7(), rater.id, utc_now(), self.settings["guideline_version"])
+        with self.transaction():
+            self.conn.execute(
+                "INSERT INTO sessions (id, rater_id, started_at, app_version, guideline_version) VALUES (?, ?, ?, ?, ?)",
+                (session.id, rater.id, session.started_at, __version__, session.guideline_version),
+            )
+        return session
+
+    # -- items -----------------------------------------------------------------------------------
+    def item(self, item_id: str) -> Item:
+        """One item with its candidates and steps."""
+        row = self.conn.execute(
+            "SELECT id, kind, prompt, prompt_messages, meta, scenario, risk_level, bucket, is_gold, priority, source "
+            "FROM items WHERE id = ?",
+            (item_id,),
+        ).fetchone()
+        if row is None:
+            raise KeyError(item_id)
+        cands = tuple(
+            Candidate(pos, text, _loads(msgs), model, _loads(params), source, cid)
+            for pos, text, msgs, model, params, source, cid in self.conn.execute(
+                "SELECT position, text, messages, model, gen_params, source, id FROM candidates "
+                "WHERE item_id = ? ORDER BY position",
+                (item_id,),
+            )
+        )
+        steps = tuple(
+            Step(pos, text, state)
+            for pos, text, state in self.conn.execute(
+                "SELECT position, text, state FROM steps WHERE item_id = ? ORDER BY position", (item_id,)
+            )
+        )
+        return Item(
+            id=row[0], kind=ItemKind(row[1]), prompt=row[2], candidates=cands,
+            prompt_messages=_loads(row[3]), steps=steps, meta=json.loads(row[4]), scenario=row[5],
+            risk_level=row[6], bucket=row[7], is_gold=bool(row[8]), priority=row[9], source=row[10],
+        )
+
+    def add_candidate(self, item_id: str, text: str, source: str, model: str | None = None) -> Candidate:
+        """Append a candidate to an item (a rater's rewrite, say) and return it."""
+        with self.transaction():
+            (last,) = self.conn.execute(
+                "SELECT COALESCE(MAX(position), -1) FROM candidates WHERE item_id = ?", (item_id,)
+            ).fetchone()
+            cand = Candidate(last + 1, text, None, model, None, source, uuid7())
+            self.conn.execute(
+                "INSERT INTO candidates (item_id, position, id, text, model, source) VALUES (?, ?, ?, ?, ?, ?)",
+                (item_id, cand.position, cand.id, text, model, source),
+            )
+        return cand
+
+    def count(self, table: str) -> int:
+        return self.conn.execute(f"SELECT COUNT(*) FROM [{table}]").fetchone()[0]
+
+    # -- labels ----------------------------------------------------------------------------------
+    def commit_label(
+        self,
+        item_id: str,
+        rater: Rater,
+        kind: LabelKind,
+        payload: dict[str, Any],
+        *,
+        session: Session | None = None,
+        duration_ms: int | None = None,
+        display_order: tuple[int, ...] | None = None,
+        source: LabelSource = LabelSource.HUMAN,
+        confidence: float | None = None,
+        supersedes: Label | None = None,
+        round: int = 1,
+    ) -> Label:
+        """Append a label. It is on disk (fsynced) when this returns; nothing earlier is changed."""
+        label = Label(
+            id=uuid7(), item_id=item_id, rater_id=rater.id, kind=LabelKind(kind), payload=payload,
+            created_at=utc_now(), source=LabelSource(source), session_id=session.id if session else None,
+            duration_ms=duration_ms, guideline_version=self.settings["guideline_version"],
+            app_version=__version__, round=round, display_order=display_order, confidence=confidence,
+            supersedes=supersedes.id if supersedes else None,
+        )
+        with self.transaction() as conn:
+            if supersedes is not None:
+                if supersedes.rater_id != rater.id or supersedes.item_id != item_id:
+                    raise ProjectError("a label can only be superseded by its own rater on its own item")
+                if conn.execute("SELECT 1 FROM labels WHERE supersedes = ?", (supersedes.id,)).fetchone():
+                    raise ProjectError(f"label {supersedes.id} was already superseded")
+            first = conn.execute(
+                "SELECT 1 FROM labels WHERE item_id = ? AND rater_id = ? LIMIT 1", (item_id, rater.id)
+            ).fetchone() is None
+            conn.execute(
+                "INSERT INTO labels (id, item_id, rater_id, session_id, kind, payload, created_at, duration_ms, "
+                "guideline_version, app_version, round, display_order, source, confidence, supersedes) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (label.id, item_id, rater.id, label.session_id, label.kind.value, json.dumps(payload),
+                 label.created_at, duration_ms, label.guideline_version, __version__, round,
+                 json.dumps(list(display_order)) if display_order is not None else None,
+                 label.source.value, confidence, label.supersedes),
+            )
+            if first:
+                conn.execute(
+                    "UPDATE items SET n_raters = n_raters + 1, open = n_raters + 1 < ? WHERE id = ?",
+                    (int(self.settings["overlap"]), item_id),
+                )
+        return label
+
+    def labels(self, item_id: str, current_only: bool = True) -> list[Label]:
+        """The labels of an item, oldest first; by default only those not superseded."""
+        table = "current_labels" if current_only else "labels"
+        rows = self.conn.execute(f"SELECT {LABEL_COLUMNS} FROM {table} WHERE item_id = ? ORDER BY id", (item_id,))
+        return [label_from_row(r) for r in rows]
+
+    def label(self, label_id: str) -> Label:
+        row = self.conn.execute(f"SELECT {LABEL_COLUMNS} FROM labels WHERE id = ?", (label_id,)).fetchone()
+        if row is None:
+            raise KeyError(label_id)
+        return label_from_row(row)
+
+    def previous_label(self, rater: Rater, before: Label | None = None) -> Label | None:
+        """The rater's most recent current label, or the one before `before`."""
+        sql = f"SELECT {LABEL_COLUMNS} FROM current_labels WHERE rater_id = ? AND source = 'human'"
+        args: list[Any] = [rater.id]
+        if before is not None:
+            sql += " AND id < ?"
+            args.append(before.id if before.supersedes is None else before.supersedes)
+        row = self.conn.execute(sql + " ORDER BY rater_id, created_at DESC, id DESC LIMIT 1", args).fetchone()
+        return label_from_row(row) if row else None
+
+
+LABEL_COLUMNS = (
+    "id, item_id, rater_id, kind, payload, created_at, source, session_id, duration_ms, "
+    "guideline_version, app_version, round, display_order, confidence, supersedes"
+)
+
+
+def label_from_row(row: tuple) -> Label:
+    return Label(
+        id=row[0], item_id=row[1], rater_id=row[2], kind=LabelKind(row[3]), payload=json.loads(row[4]),
+        created_at=row[5], source=LabelSource(row[6]), session_id=row[7], duration_ms=row[8],
+        guideline_version=row[9], app_version=row[10], round=row[11],
+        display_order=tuple(json.loads(row[12])) if row[12] else None, confidence=row[13], supersedes=row[14],
+    )
+
+
+def _rater(row: tuple) -> Rater:
+    return Rater(row[0], row[1], RaterRole(row[2]), row[3], row[4])
+
+
+def _loads(text: str | None) -> Any:
+    return json.loads(text) if text else None
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode = WAL")
+    except sqlite3.DatabaseError as exc:
+        raise ProjectError(f"{path}: not a PrefDesk project file ({exc})") from exc
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA busy_timeout = 5000")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA cache_size = -65536")
+    return conn

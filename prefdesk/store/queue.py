@@ -1,0 +1,83 @@
+"""The queue: which item a rater sees next.
+
+Rules, in order: every `round(1/gold_rate)`-th item is a gold item the rater has not done (if any);
+otherwise the highest-priority item the rater has not labelled that is still short of the project's
+overlap target; skipped items come back after the rest. The scan resumes from the last item served,
+so a call costs a few index probes however many items the rater has already done.
+"""
+
+from __future__ import annotations
+
+import json
+
+from prefdesk.domain import Item, Rater
+from prefdesk.store.project import Project
+
+_NOT_MINE = "NOT EXISTS (SELECT 1 FROM labels WHERE labels.item_id = items.id AND labels.rater_id = :rater)"
+_NOT_SKIPPED = "id NOT IN (SELECT value FROM json_each(:skipped))"
+
+
+class Queue:
+    """The next-item cursor of one rater in one sitting."""
+
+    def __init__(self, project: Project, rater: Rater):
+        self.project = project
+        self.rater = rater
+        self.served = 0
+        self._cursor: tuple[float, str] | None = None
+        self._skipped: list[str] = []
+
+    def next_item_id(self) -> str | None:
+        """The id of the next item for this rater, or None when the queue is empty."""
+        settings = self.project.settings
+        gold_rate = float(settings["gold_rate"])
+        self.served += 1
+        if gold_rate > 0 and self.served % max(1, round(1 / gold_rate)) == 0:
+            gold = self._gold()
+            if gold:
+                return gold
+        found = self._scan(self._cursor)
+        if found is None and (self._cursor is not None or self._skipped):
+            self._skipped = []
+            found = self._scan(None)  # wrap around: what was skipped comes back
+        if found is None:
+            return self._gold()
+        self._cursor = found
+        return found[1]
+
+    def next_item(self) -> Item | None:
+        item_id = self.next_item_id()
+        return self.project.item(item_id) if item_id else None
+
+    def skip(self, item_id: str) -> None:
+        """Put an item aside for the rest of this pass."""
+        self._skipped.append(item_id)
+
+    def _args(self, **extra: object) -> dict:
+        return {"rater": self.rater.id, "skipped": json.dumps(self._skipped), **extra}
+
+    def _scan(self, cursor: tuple[float, str] | None) -> tuple[float, str] | None:
+        conn = self.project.conn
+        base = f"SELECT priority, id FROM items INDEXED BY items_queue WHERE is_gold = 0 AND open = 1 AND {_NOT_MINE} AND {_NOT_SKIPPED}"
+        if cursor is not None:
+            row = conn.execute(base + " AND priority = :p AND id > :id ORDER BY id LIMIT 1",
+                               self._args(p=cursor[0], id=cursor[1])).fetchone()
+            if row:
+                return row
+            return conn.execute(base + " AND priority < :p ORDER BY priority DESC, id LIMIT 1",
+                                self._args(p=cursor[0])).fetchone()
+        return conn.execute(base + " ORDER BY priority DESC, id LIMIT 1", self._args()).fetchone()
+
+    def _gold(self) -> str | None:
+        row = self.project.conn.execute(
+            f"SELECT id FROM items INDEXED BY items_queue WHERE is_gold = 1 AND {_NOT_MINE} AND {_NOT_SKIPPED} "
+            "ORDER BY is_gold, priority DESC, id LIMIT 1",
+            self._args(),
+        ).fetchone()
+        return row[0] if row else None
+
+    def remaining(self) -> int:
+        """Items this rater could still be served (open, not labelled by them, gold included)."""
+        return self.project.conn.execute(
+            f"SELECT COUNT(*) FROM items WHERE (open = 1 OR is_gold = 1) AND {_NOT_MINE}", {"rater": self.rater.id}
+        ).fetchone()[0]
