@@ -1,0 +1,47 @@
+"""Schema changes are migrations, each run from a fixture file of the version before."""
+
+import shutil
+
+from prefdesk.store.migrations import SCHEMA_VERSION
+from prefdesk.store.project import Project
+
+
+def test_a_version_1_project_is_backed_up_then_migrated_with_its_labels_intact(tmp_path, fixtures):
+    path = tmp_path / "old.prefdesk"
+    shutil.copy(fixtures / "schema_v1.prefdesk", path)
+    with Project.open(path) as project:
+        assert project.schema_version == SCHEMA_VERSION
+        # m002 backfilled the queue columns from the labels already there
+        rows = dict(project.conn.execute("SELECT prompt, n_raters FROM items").fetchall())
+        assert rows == {"Which answer is kinder?": 2, "Unlabelled question": 0}
+        opened = dict(project.conn.execute("SELECT prompt, open FROM items").fetchall())
+        assert opened == {"Which answer is kinder?": 0, "Unlabelled question": 1}
+        assert project.count("labels") == 2
+    backup = tmp_path / "old.prefdesk.v1.bak"
+    assert backup.exists()
+    import sqlite3
+
+    assert sqlite3.connect(backup).execute("PRAGMA user_version").fetchone()[0] == 1
+
+
+def test_a_migration_that_fails_leaves_the_file_at_its_old_version(tmp_path, fixtures, monkeypatch):
+    from prefdesk.store import migrations
+
+    path = tmp_path / "old.prefdesk"
+    shutil.copy(fixtures / "schema_v1.prefdesk", path)
+
+    def broken(conn):
+        conn.execute("ALTER TABLE items ADD COLUMN n_raters INTEGER")
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(migrations, "MIGRATIONS", [migrations.m001_initial, broken, migrations.m003_label_dedup_key])
+    monkeypatch.setattr("prefdesk.store.project.MIGRATIONS", migrations.MIGRATIONS)
+    try:
+        Project.open(path)
+    except RuntimeError:
+        pass
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert "n_raters" not in [r[1] for r in conn.execute("PRAGMA table_info(items)")]
