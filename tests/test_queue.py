@@ -1,0 +1,90 @@
+"""The queue: overlap target, gold interleaving, priority, skip and back."""
+
+import json
+
+from prefdesk.domain import LabelKind
+from prefdesk.formats.importer import import_file
+from prefdesk.store.queue import Queue
+
+PAYLOAD = {"verdict": "A", "strength": None, "dims": {}, "reason_tags": [], "rationale": None}
+
+
+def make_items(project, tmp_path, n=10, gold=0, priorities=None):
+    path = tmp_path / "items.jsonl"
+    with open(path, "w") as f:
+        for i in range(n):
+            rec = {"prompt": f"q{i}", "response_a": "a", "response_b": "b"}
+            if i < gold:
+                rec["is_gold"] = True
+            if priorities:
+                rec["priority"] = priorities[i]
+            f.write(json.dumps(rec) + "\n")
+    import_file(project, path)
+
+
+def prompt_of(project, item_id):
+    return project.item(item_id).prompt
+
+
+def label_all(project, queue, limit=100):
+    seen = []
+    while (item_id := queue.next_item_id()) and len(seen) < limit:
+        seen.append(prompt_of(project, item_id))
+        project.commit_label(item_id, queue.rater, LabelKind.PAIRWISE, PAYLOAD)
+    return seen
+
+
+def test_each_item_reaches_the_overlap_target_and_no_further(project, tmp_path):
+    project.set_setting("gold_rate", 0)
+    make_items(project, tmp_path, n=5)
+    raters = [project.ensure_rater(n) for n in ("ana", "ben", "cleo")]
+    assert len(label_all(project, Queue(project, raters[0]))) == 5
+    assert len(label_all(project, Queue(project, raters[1]))) == 5
+    assert label_all(project, Queue(project, raters[2])) == []  # overlap 2 reached everywhere
+    project.set_setting("overlap", 3)
+    assert len(label_all(project, Queue(project, raters[2]))) == 5
+
+
+def test_a_rater_never_gets_an_item_twice(project, tmp_path):
+    project.set_setting("gold_rate", 0)
+    make_items(project, tmp_path, n=6)
+    ana = project.ensure_rater("ana")
+    first = label_all(project, Queue(project, ana), limit=3)
+    rest = label_all(project, Queue(project, ana))  # a new sitting
+    assert sorted(first + rest) == [f"q{i}" for i in range(6)]
+
+
+def test_gold_items_are_interleaved_at_the_set_rate_and_ignore_overlap(project, tmp_path):
+    project.set_setting("gold_rate", 0.25)
+    make_items(project, tmp_path, n=12, gold=3)
+    seen = label_all(project, Queue(project, project.ensure_rater("ana")))
+    gold = {"q0", "q1", "q2"}
+    assert [i for i, p in enumerate(seen, start=1) if p in gold] == [4, 8, 12]
+    # gold is for every rater, whatever the overlap target
+    project.set_setting("overlap", 1)
+    seen_b = label_all(project, Queue(project, project.ensure_rater("ben")))
+    assert set(seen_b) == gold
+
+
+def test_higher_priority_first_and_skipped_items_come_back_last(project, tmp_path):
+    project.set_setting("gold_rate", 0)
+    make_items(project, tmp_path, n=4, priorities=[0, 5, 1, 5])
+    queue = Queue(project, project.ensure_rater("ana"))
+    first = queue.next_item_id()
+    assert prompt_of(project, first) == "q1"
+    queue.skip(first)
+    order = label_all(project, queue)
+    assert order == ["q3", "q2", "q0", "q1"]
+
+
+def test_back_returns_the_previous_label_and_its_edit_supersedes_it(project, tmp_path):
+    project.set_setting("gold_rate", 0)
+    make_items(project, tmp_path, n=3)
+    ana = project.ensure_rater("ana")
+    label_all(project, Queue(project, ana))
+    last = project.previous_label(ana)
+    assert prompt_of(project, last.item_id) == "q2"
+    before = project.previous_label(ana, before=last)
+    assert prompt_of(project, before.item_id) == "q1"
+    edit = project.commit_label(before.item_id, ana, LabelKind.PAIRWISE, {**PAYLOAD, "verdict": "B"}, supersedes=before)
+    assert project.previous_label(ana, before=edit).item_id == project.previous_label(ana, before=before).item_id
