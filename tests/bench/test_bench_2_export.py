@@ -13,7 +13,7 @@ from prefdesk.store.project import Project
 def test_export_1m_labels(bench_dir):
     path = bench_dir / f"import_{N}.prefdesk"
     if not path.exists():
-        pytest.skip("run test_bench_import first: it builds the project this exports")
+        pytest.skip("run test_bench_1_import first: it builds the project this exports")
     with Project.open(path) as project:
         t = time.perf_counter()
         result = export_dataset(project, "trl-preference", bench_dir / "export", Policy())
