@@ -88,7 +88,7 @@ def test_csv_and_parquet_import_with_a_column_mapping(project, fixtures, tmp_pat
     mapping = {"prompt": "question", "response_a": "left", "response_b": "right"}
     report = import_file(project, fixtures / "pairs.csv", mapping=mapping)
     assert report.items_added == 2 and report.format == "unlabelled"
-    assert project.conn.execute("SELECT meta FROM items LIMIT 1").fetchone()[0] == '{"team": "edu"}'
+    assert json.loads(project.conn.execute("SELECT meta FROM items LIMIT 1").fetchone()[0]) == {"team": "edu"}
     table = pa.table({"question": ["Q1", "Q2", "Q3"], "left": ["a", "b", "c"], "right": ["x", "y", "z"]})
     pq.write_table(table, tmp_path / "pairs.parquet")
     report = import_file(project, tmp_path / "pairs.parquet", mapping=mapping)
@@ -97,14 +97,14 @@ def test_csv_and_parquet_import_with_a_column_mapping(project, fixtures, tmp_pat
 
 def test_importing_the_same_file_twice_adds_nothing_the_second_time(project, fixtures):
     import_file(project, fixtures / "seed-formats.jsonl")
-    before = project.count("items"), project.count("labels"), project.count("candidates")
+    before = project.count("items"), project.count("labels")
     report = import_file(project, fixtures / "seed-formats.jsonl")
     assert (report.items_added, report.labels_added, report.duplicate_items) == (0, 0, 4)
-    assert (project.count("items"), project.count("labels"), project.count("candidates")) == before
+    assert (project.count("items"), project.count("labels")) == before
 
 
 def snapshot(project):
-    return {t: project.count(t) for t in ("items", "candidates", "steps", "labels", "raters", "import_batches")}
+    return {t: project.count(t) for t in ("items", "labels", "raters", "import_batches")}
 
 
 BAD_FILES = {
@@ -187,3 +187,15 @@ def test_naming_a_format_applies_it_to_every_record(project, fixtures, tmp_path)
         import_file(project, fixtures / "hh_rlhf_20.jsonl", format_name="unlabelled")
     with pytest.raises(ImportRefused, match="unknown format"):
         import_file(project, fixtures / "hh_rlhf_20.jsonl", format_name="nope")
+
+
+def test_labels_from_a_second_file_on_the_same_items_are_added_once_and_count_towards_overlap(project, tmp_path):
+    rec = {"type": "pairwise", "prompt": "p", "winner": "w", "loser": "l", "meta": {"rater": "ana"}}
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    first.write_text(json.dumps(rec) + "\n")
+    second.write_text(json.dumps({**rec, "meta": {"rater": "ben"}}) + "\n")
+    import_file(project, first)
+    report = import_file(project, second)
+    assert (report.items_added, report.labels_added, report.duplicate_items) == (0, 1, 1)
+    assert import_file(project, second).labels_added == 0
+    assert project.conn.execute("SELECT n_raters, open FROM items").fetchone() == (2, 0)

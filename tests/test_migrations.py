@@ -34,7 +34,7 @@ def test_a_migration_that_fails_leaves_the_file_at_its_old_version(tmp_path, fix
         conn.execute("ALTER TABLE items ADD COLUMN n_raters INTEGER")
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(migrations, "MIGRATIONS", [migrations.m001_initial, broken, migrations.m003_label_dedup_key])
+    monkeypatch.setattr(migrations, "MIGRATIONS", [migrations.m001_initial, broken])
     monkeypatch.setattr("prefdesk.store.project.MIGRATIONS", migrations.MIGRATIONS)
     try:
         Project.open(path)

@@ -27,7 +27,6 @@ class Candidate:
     model: str | None = None
     gen_params: dict | None = None
     source: str | None = None
-    id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+
+import orjson
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -56,41 +58,32 @@ class LabelledItem:
     prompt_messages: list | None
     meta: dict
     candidates: list[tuple[str, list | None]]
+    steps: list[tuple[str, str | None]]
     labels: list[Label]
 
 
 def labelled_items(project: Project, kinds: tuple[str, ...]) -> Iterator[LabelledItem]:
-    """Every item of the given kinds that has current labels, with its candidates, in id order.
-
-    Two ordered scans merged in step (labels by item, candidates by item) instead of a query an item.
-    """
-    conn = project.conn
+    """Every item of the given kinds that has current labels, with its candidates, in id order (one scan)."""
     marks = ",".join("?" * len(kinds))
-    label_rows = conn.execute(
-        f"SELECT i.kind, i.prompt, i.prompt_messages, i.meta, {', '.join('l.' + c.strip() for c in LABEL_COLUMNS.split(','))} "
+    rows = project.conn.execute(
+        f"SELECT i.kind, i.prompt, i.prompt_messages, i.meta, i.candidates, i.steps, "
+        f"{', '.join('l.' + c.strip() for c in LABEL_COLUMNS.split(','))} "
         f"FROM current_labels l JOIN items i ON i.id = l.item_id WHERE i.kind IN ({marks}) ORDER BY l.item_id",
         kinds,
     )
-    cand_rows = project.db.conn.cursor().execute(
-        "SELECT item_id, text, messages FROM candidates ORDER BY item_id, position"
-    )
-    pending_cand = next(cand_rows, None)
     current: LabelledItem | None = None
-    for row in label_rows:
-        label = label_from_row(row[4:])
+    for row in rows:
+        label = label_from_row(row[6:])
         if current is not None and current.id == label.item_id:
             current.labels.append(label)
             continue
         if current is not None:
             yield current
-        cands = []
-        while pending_cand is not None and pending_cand[0] < label.item_id:
-            pending_cand = next(cand_rows, None)
-        while pending_cand is not None and pending_cand[0] == label.item_id:
-            cands.append((pending_cand[1], json.loads(pending_cand[2]) if pending_cand[2] else None))
-            pending_cand = next(cand_rows, None)
-        current = LabelledItem(label.item_id, row[0], row[1], json.loads(row[2]) if row[2] else None,
-                               json.loads(row[3]), cands, [label])
+        current = LabelledItem(
+            label.item_id, row[0], row[1], orjson.loads(row[2]) if row[2] else None, orjson.loads(row[3]),
+            [(c["text"], c.get("messages")) for c in orjson.loads(row[4])],
+            [(s["text"], s.get("state")) for s in orjson.loads(row[5])] if row[5] else [], [label],
+        )
     if current is not None:
         yield current
 
@@ -106,10 +99,6 @@ def _response(item: LabelledItem, pos: int, conversational: bool) -> Any:
     if not conversational:
         return text
     return msgs or [{"role": "assistant", "content": text}]
-
-
-def _steps(project: Project, item_id: str) -> list[tuple[str, str | None]]:
-    return project.conn.execute("SELECT text, state FROM steps WHERE item_id = ? ORDER BY position", (item_id,)).fetchall()
 
 
 def preference_rows(project: Project, agg: Aggregation, report: ExportReport, conversational: bool = False) -> Iterator[dict]:
@@ -158,7 +147,7 @@ def stepwise_rows(project: Project, agg: Aggregation, report: ExportReport) -> I
         if ratings is None:
             report.left_out[why] += 1
             continue
-        steps = [text for text, _ in _steps(project, item.id)][: len(ratings)]
+        steps = [text for text, _ in item.steps][: len(ratings)]
         if -1 in ratings:
             cut = ratings.index(-1) + 1
             steps, ratings = steps[:cut], ratings[:cut]
@@ -205,7 +194,7 @@ def seed_rows(project: Project, agg: Aggregation, report: ExportReport) -> Itera
             if ratings is None:
                 report.left_out[why] += 1
                 continue
-            steps = _steps(project, item.id)
+            steps = item.steps
             yield {"type": "process", "prompt": prompt,
                    "steps": [{"state": state, "output": text, "reward": r} for (text, state), r in zip(steps, ratings)],
                    "meta": item.meta}

@@ -6,6 +6,7 @@ A file with any bad record is refused whole (`ImportRefused`, the project unchan
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 from collections.abc import Callable, Iterator
@@ -78,13 +79,24 @@ def import_file(
                                                     f"known: {', '.join(BY_NAME)}")])
     total = path.stat().st_size
     fmt = BY_NAME.get(format_name) if format_name else None
+    batch_id = uuid7()
+    report = ImportReport(str(path), fmt.name if fmt else "?")
+    # The loop makes millions of short-lived, acyclic objects; cyclic GC passes over them cost ~30%.
+    gc_was_on = gc.isenabled()
+    gc.disable()
+    try:
+        return _import(project, path, fmt, format_name, skip_bad, mapping, progress, report, batch_id, total)
+    finally:
+        if gc_was_on:
+            gc.enable()
+
+
+def _import(project, path, fmt, format_name, skip_bad, mapping, progress, report, batch_id, total) -> ImportReport:
+    name = str(path)
     errors: list[RecordError] = []
     good = 0
     seen_ids: dict[str, int] = {}
-    batch_id = uuid7()
-    report = ImportReport(str(path), fmt.name if fmt else "?")
-    name = str(path)
-    with project.transaction() as conn:
+    with project.bulk_write() as conn:
         conn.execute(
             "INSERT INTO import_batches VALUES (?, ?, '', ?, ?, 0, 0, 0)", (batch_id, name, format_name or "?", utc_now())
         )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+
+import orjson
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,17 +38,22 @@ def jsonl_records(path: Path) -> Iterator[tuple[int, dict | None, RecordError | 
             if not raw.strip():
                 continue
             try:
-                record = json.loads(raw)
-            except UnicodeDecodeError as exc:
-                yield line_no, None, RecordError(name, line_no, "", f"not UTF-8 (byte {exc.start}: {raw[exc.start:exc.start + 1]!r})"), done
-                continue
-            except json.JSONDecodeError as exc:
-                yield line_no, None, RecordError(name, line_no, "", f"invalid JSON at column {exc.colno}: {exc.msg}"), done
+                record = orjson.loads(raw)
+            except orjson.JSONDecodeError as exc:
+                yield line_no, None, RecordError(name, line_no, "", _json_problem(raw, exc)), done
                 continue
             if not isinstance(record, dict):
                 yield line_no, None, RecordError(name, line_no, "", f"expected a JSON object, got {type(record).__name__}"), done
                 continue
             yield line_no, record, None, done
+
+
+def _json_problem(raw: bytes, exc: orjson.JSONDecodeError) -> str:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        return f"not UTF-8 (byte {bad.start}: {raw[bad.start:bad.start + 1]!r})"
+    return f"invalid JSON at column {exc.colno}: {exc.msg}"
 
 
 def json_array_records(path: Path) -> Iterator[tuple[int, dict | None, RecordError | None, int]]:

@@ -1,6 +1,8 @@
 """Bulk writing of imported items and labels: batched, deduplicated by content, one transaction.
 
-The caller owns the transaction (`Project.transaction()`), so a refused import leaves nothing behind.
+The caller owns the transaction (`Project.bulk_write()`), so a refused import leaves nothing behind.
+Items are deduplicated by a hash of their content; a label is added to an item that was already in
+the project only if that rater has no identical label there, so importing a file twice adds nothing.
 """
 
 from __future__ import annotations
@@ -9,22 +11,25 @@ import hashlib
 import json
 from dataclasses import dataclass
 
+import orjson
+
 from prefdesk import __version__
 from prefdesk.domain import LabelSource, NewItem, NewLabel, RaterRole
-from prefdesk.store.ids import utc_now, uuid7
-from prefdesk.store.project import Project
+from prefdesk.store.ids import utc_now, uuid7, uuid7_block
+from prefdesk.store.project import Project, candidates_to_json, steps_to_json
 
-BATCH = 2000
+BATCH = 4000
 
 
-def content_hash(item: NewItem) -> str:
-    """Identity of an item's content: kind, prompt and every candidate and step, in order."""
-    h = hashlib.blake2b(digest_size=16)
-    h.update(item.kind.value.encode())
-    for part in (item.prompt, *(c.text for c in item.candidates), *(s.text for s in item.steps)):
-        h.update(b"\x1f")
-        h.update(part.encode())
-    return h.hexdigest()
+def content_hash(item: NewItem) -> int:
+    """Identity of an item's content (kind, prompt, candidates, steps) as a signed 64-bit integer.
+
+    64 bits keep the index small; a hit is confirmed by comparing the prompt too, so a collision
+    would need equal prompts as well (odds far below 1e-9 for a million items).
+    """
+    parts = [item.kind.value, item.prompt, *(c.text for c in item.candidates), *(s.text for s in item.steps)]
+    digest = hashlib.blake2b("\x1f".join(parts).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 @dataclass
@@ -35,10 +40,18 @@ class IngestCounts:
     duplicate_labels: int = 0
 
 
+def _dumps(value: object) -> str:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def _dumps_or_none(value: object) -> str | None:
+    return orjson.dumps(value).decode() if value else None
+
+
 class Ingest:
     """Collects (item, labels) pairs and writes them a batch at a time."""
 
-    def __init__(self, project: Project, batch_id: str, source: str):
+    def __init__(self, project: Project, batch_id: str | None, source: str):
         self.project = project
         self.conn = project.conn
         self.batch_id = batch_id
@@ -47,6 +60,8 @@ class Ingest:
         self._pending: list[tuple[NewItem, list[NewLabel]]] = []
         self._raters: dict[str, str] = {r.name: r.id for r in project.raters()}
         self._overlap = int(project.settings["overlap"])
+        self._version = __version__
+        self._recount: list[str] = []
 
     def add(self, item: NewItem, labels: list[NewLabel]) -> None:
         self._pending.append((item, labels))
@@ -70,76 +85,86 @@ class Ingest:
             return
         pending, self._pending = self._pending, []
         hashes = [content_hash(item) for item, _ in pending]
-        existing = dict(
-            self.conn.execute(
-                "SELECT content_hash, id FROM items WHERE content_hash IN (SELECT value FROM json_each(?))",
+        existing = {
+            (chash, prompt): item_id
+            for chash, item_id, prompt in self.conn.execute(
+                "SELECT content_hash, id, prompt FROM items WHERE content_hash IN (SELECT value FROM json_each(?))",
                 (json.dumps(hashes),),
-            ).fetchall()
-        )
-        now = utc_now()
-        item_rows, cand_rows, step_rows, label_rows = [], [], [], []
-        touched_existing: set[str] = set()
+            )
+        }
+        n_ids = sum(1 + len(labels) for item, labels in pending)
+        ids = iter(uuid7_block(n_ids))
+        now, batch_id, source, version, overlap = utc_now(), self.batch_id, self.source, self._version, self._overlap
+        item_rows, label_rows, old_item_labels = [], [], []
         for (item, labels), chash in zip(pending, hashes):
-            item_id = existing.get(chash)
+            key = (chash, item.prompt)
+            item_id = existing.get(key)
             if item_id is not None:
                 self.counts.duplicate_items += 1
-                if labels:
-                    touched_existing.add(item_id)
-            else:
-                item_id = uuid7()
-                existing[chash] = item_id
-                meta = item.meta
-                n_raters = len({lab.rater_name for lab in labels})
-                item_rows.append((
-                    item_id, item.kind.value, item.prompt,
-                    json.dumps(item.prompt_messages) if item.prompt_messages else None,
-                    json.dumps(meta, ensure_ascii=False), _str(meta.get("scenario")), _str(meta.get("risk_level")),
-                    _str(meta.get("bucket")), int(item.is_gold), item.priority, item.source or self.source,
-                    self.batch_id, chash, now, n_raters, int(n_raters < self._overlap),
-                ))
-                for c in item.candidates:
-                    cand_rows.append((
-                        item_id, c.position, uuid7(), c.text, json.dumps(c.messages) if c.messages else None,
-                        c.model, json.dumps(c.gen_params) if c.gen_params else None, c.source,
-                    ))
-                for s in item.steps:
-                    step_rows.append((item_id, s.position, s.text, s.state))
-                self.counts.items_added += 1
+                old_item_labels.extend((item_id, lab) for lab in labels)
+                continue
+            item_id = existing[key] = next(ids)
+            meta = item.meta
+            n_raters = len({lab.rater_name for lab in labels})
+            item_rows.append((
+                item_id, item.kind.value, item.prompt,
+                _dumps_or_none(item.prompt_messages), _dumps_or_none(meta) or "{}", _str(meta.get("scenario")),
+                _str(meta.get("risk_level")), _str(meta.get("bucket")), int(item.is_gold), item.priority,
+                item.source or source, batch_id, chash, now, n_raters, int(n_raters < overlap),
+                candidates_to_json(item.candidates), steps_to_json(item.steps),
+            ))
             for lab in labels:
-                payload = json.dumps(lab.payload, ensure_ascii=False, sort_keys=True)
-                key = hashlib.blake2b(f"{chash}|{lab.rater_name}|{lab.kind.value}|{payload}".encode(), digest_size=16).hexdigest()
                 label_rows.append((
-                    uuid7(), item_id, self._rater_id(lab), lab.kind.value, payload, lab.created_at or now,
-                    lab.duration_ms, None, __version__, lab.source.value, lab.confidence, key,
+                    next(ids), item_id, self._rater_id(lab), lab.kind.value, _dumps(lab.payload),
+                    lab.created_at or now, lab.duration_ms, version, lab.source.value, lab.confidence,
                 ))
+            self.counts.items_added += 1
+        label_rows.extend(self._labels_for_existing(old_item_labels, ids, now))
         conn = self.conn
         conn.executemany(
             "INSERT INTO items (id, kind, prompt, prompt_messages, meta, scenario, risk_level, bucket, is_gold, "
-            "priority, source, batch_id, content_hash, created_at, n_raters, open) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "priority, source, batch_id, content_hash, created_at, n_raters, open, candidates, steps) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             item_rows,
         )
-        conn.executemany("INSERT INTO candidates VALUES (?, ?, ?, ?, ?, ?, ?, ?)", cand_rows)
-        conn.executemany("INSERT INTO steps VALUES (?, ?, ?, ?)", step_rows)
-        before = conn.total_changes
         conn.executemany(
-            "INSERT OR IGNORE INTO labels (id, item_id, rater_id, kind, payload, created_at, duration_ms, "
-            "guideline_version, app_version, source, confidence, import_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO labels (id, item_id, rater_id, kind, payload, created_at, duration_ms, app_version, "
+            "source, confidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             label_rows,
         )
-        added = conn.total_changes - before
-        self.counts.labels_added += added
-        self.counts.duplicate_labels += len(label_rows) - added
-        if touched_existing:
-            conn.execute(
-                "UPDATE items SET n_raters = (SELECT COUNT(DISTINCT rater_id) FROM labels WHERE item_id = items.id) "
-                "WHERE id IN (SELECT value FROM json_each(?))",
-                (json.dumps(sorted(touched_existing)),),
+        self.counts.labels_added += len(label_rows)
+        if self._recount:
+            touched, self._recount = json.dumps(self._recount), []
+            conn.execute("UPDATE items SET n_raters = (SELECT COUNT(DISTINCT rater_id) FROM labels "
+                         "WHERE item_id = items.id) WHERE id IN (SELECT value FROM json_each(?))", (touched,))
+            conn.execute("UPDATE items SET open = n_raters < ? WHERE id IN (SELECT value FROM json_each(?))",
+                         (self._overlap, touched))
+
+    def _labels_for_existing(self, pairs: list, ids, now: str) -> list[tuple]:
+        """Rows for labels on items already in the project, leaving out ones that are there already."""
+        if not pairs:
+            return []
+        touched = sorted({item_id for item_id, _ in pairs})
+        have = {
+            (item_id, rater_id, kind, _dumps(json.loads(payload)))
+            for item_id, rater_id, kind, payload in self.conn.execute(
+                "SELECT item_id, rater_id, kind, payload FROM labels WHERE item_id IN (SELECT value FROM json_each(?))",
+                (json.dumps(touched),),
             )
-            conn.execute(
-                "UPDATE items SET open = n_raters < ? WHERE id IN (SELECT value FROM json_each(?))",
-                (self._overlap, json.dumps(sorted(touched_existing))),
-            )
+        }
+        rows = []
+        for item_id, lab in pairs:
+            rater_id, payload = self._rater_id(lab), _dumps(lab.payload)
+            key = (item_id, rater_id, lab.kind.value, payload)
+            if key in have:
+                self.counts.duplicate_labels += 1
+                continue
+            have.add(key)
+            rows.append((next(ids), item_id, rater_id, lab.kind.value, payload, lab.created_at or now,
+                         lab.duration_ms, self._version, lab.source.value, lab.confidence))
+        if rows:
+            self._recount = touched
+        return rows
 
 
 def _str(value: object) -> str | None:

@@ -18,6 +18,8 @@ def _script(conn: sqlite3.Connection, script: str) -> None:
 
 
 def m001_initial(conn: sqlite3.Connection) -> None:
+    """The base schema. Candidates and steps live on their item's row as JSON arrays: they are always
+    read with the item and never queried alone, and one row per item halves the writes of an import."""
     _script(conn, 
         """
         CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -36,17 +38,11 @@ def m001_initial(conn: sqlite3.Connection) -> None:
             id TEXT PRIMARY KEY, kind TEXT NOT NULL, prompt TEXT NOT NULL, prompt_messages TEXT,
             meta TEXT NOT NULL DEFAULT '{}', scenario TEXT, risk_level TEXT, bucket TEXT,
             is_gold INTEGER NOT NULL DEFAULT 0, priority REAL NOT NULL DEFAULT 0, source TEXT,
-            batch_id TEXT REFERENCES import_batches(id), content_hash TEXT NOT NULL UNIQUE,
-            created_at TEXT NOT NULL);
+            batch_id TEXT REFERENCES import_batches(id), content_hash INTEGER NOT NULL,
+            created_at TEXT NOT NULL, candidates TEXT NOT NULL DEFAULT '[]', steps TEXT);
+        CREATE INDEX items_content_hash ON items(content_hash);
         CREATE INDEX items_scenario ON items(scenario);
         CREATE INDEX items_bucket ON items(bucket);
-        CREATE TABLE candidates (
-            item_id TEXT NOT NULL REFERENCES items(id), position INTEGER NOT NULL, id TEXT NOT NULL,
-            text TEXT NOT NULL, messages TEXT, model TEXT, gen_params TEXT, source TEXT,
-            PRIMARY KEY (item_id, position));
-        CREATE TABLE steps (
-            item_id TEXT NOT NULL REFERENCES items(id), position INTEGER NOT NULL,
-            text TEXT NOT NULL, state TEXT, PRIMARY KEY (item_id, position));
         CREATE TABLE labels (
             id TEXT PRIMARY KEY, item_id TEXT NOT NULL REFERENCES items(id),
             rater_id TEXT NOT NULL REFERENCES raters(id), session_id TEXT REFERENCES sessions(id),
@@ -82,19 +78,8 @@ def m002_queue_columns(conn: sqlite3.Connection) -> None:
     conn.execute("UPDATE items SET open = n_raters < ?", (int(overlap[0]) if overlap else 2,))
 
 
-def m003_label_dedup_key(conn: sqlite3.Connection) -> None:
-    """Imported labels carry a key so importing the same labels twice adds nothing."""
-    _script(conn, 
-        """
-        ALTER TABLE labels ADD COLUMN import_key TEXT;
-        CREATE UNIQUE INDEX labels_import_key ON labels(import_key) WHERE import_key IS NOT NULL;
-        """
-    )
-
-
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_initial,
     m002_queue_columns,
-    m003_label_dedup_key,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 import sqlite_utils
 
 from prefdesk import __version__
@@ -131,6 +132,20 @@ class Project:
             raise
         self.conn.execute("COMMIT")
 
+    @contextmanager
+    def bulk_write(self) -> Iterator[sqlite3.Connection]:
+        """A transaction for bulk ingest whose writer makes every reference itself.
+
+        Foreign-key checks cost a lookup per row; they are switched off for the bulk insert only
+        (the pragma cannot change inside a transaction) and back on afterwards, whatever happens.
+        """
+        self.conn.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with self.transaction() as conn:
+                yield conn
+        finally:
+            self.conn.execute("PRAGMA foreign_keys = ON")
+
     # -- settings and guidelines ---------------------------------------------------------------
     @property
     def settings(self) -> dict[str, Any]:
@@ -201,43 +216,26 @@ class Project:
     def item(self, item_id: str) -> Item:
         """One item with its candidates and steps."""
         row = self.conn.execute(
-            "SELECT id, kind, prompt, prompt_messages, meta, scenario, risk_level, bucket, is_gold, priority, source "
-            "FROM items WHERE id = ?",
+            "SELECT id, kind, prompt, prompt_messages, meta, scenario, risk_level, bucket, is_gold, priority, source, "
+            "candidates, steps FROM items WHERE id = ?",
             (item_id,),
         ).fetchone()
         if row is None:
             raise KeyError(item_id)
-        cands = tuple(
-            Candidate(pos, text, _loads(msgs), model, _loads(params), source, cid)
-            for pos, text, msgs, model, params, source, cid in self.conn.execute(
-                "SELECT position, text, messages, model, gen_params, source, id FROM candidates "
-                "WHERE item_id = ? ORDER BY position",
-                (item_id,),
-            )
-        )
-        steps = tuple(
-            Step(pos, text, state)
-            for pos, text, state in self.conn.execute(
-                "SELECT position, text, state FROM steps WHERE item_id = ? ORDER BY position", (item_id,)
-            )
-        )
         return Item(
-            id=row[0], kind=ItemKind(row[1]), prompt=row[2], candidates=cands,
-            prompt_messages=_loads(row[3]), steps=steps, meta=json.loads(row[4]), scenario=row[5],
+            id=row[0], kind=ItemKind(row[1]), prompt=row[2], candidates=candidates_from_json(row[11]),
+            prompt_messages=_loads(row[3]), steps=steps_from_json(row[12]), meta=json.loads(row[4]), scenario=row[5],
             risk_level=row[6], bucket=row[7], is_gold=bool(row[8]), priority=row[9], source=row[10],
         )
 
     def add_candidate(self, item_id: str, text: str, source: str, model: str | None = None) -> Candidate:
         """Append a candidate to an item (a rater's rewrite, say) and return it."""
         with self.transaction():
-            (last,) = self.conn.execute(
-                "SELECT COALESCE(MAX(position), -1) FROM candidates WHERE item_id = ?", (item_id,)
-            ).fetchone()
-            cand = Candidate(last + 1, text, None, model, None, source, uuid7())
-            self.conn.execute(
-                "INSERT INTO candidates (item_id, position, id, text, model, source) VALUES (?, ?, ?, ?, ?, ?)",
-                (item_id, cand.position, cand.id, text, model, source),
-            )
+            (raw,) = self.conn.execute("SELECT candidates FROM items WHERE id = ?", (item_id,)).fetchone()
+            cands = candidates_from_json(raw)
+            cand = Candidate(len(cands), text, None, model, None, source)
+            self.conn.execute("UPDATE items SET candidates = ? WHERE id = ?",
+                              (candidates_to_json((*cands, cand)), item_id))
         return cand
 
     def count(self, table: str) -> int:
@@ -328,6 +326,37 @@ def label_from_row(row: tuple) -> Label:
         guideline_version=row[9], app_version=row[10], round=row[11],
         display_order=tuple(json.loads(row[12])) if row[12] else None, confidence=row[13], supersedes=row[14],
     )
+
+
+_CANDIDATE_FIELDS = ("messages", "model", "gen_params", "source")
+
+
+def candidates_to_json(cands) -> str:
+    """[{text, messages?, model?, gen_params?, source?}, ...] in position order."""
+    out = []
+    for c in cands:
+        entry = {"text": c.text}
+        for key in _CANDIDATE_FIELDS:
+            value = getattr(c, key)
+            if value is not None:
+                entry[key] = value
+        out.append(entry)
+    return orjson.dumps(out).decode()
+
+
+def candidates_from_json(raw: str) -> tuple[Candidate, ...]:
+    return tuple(Candidate(i, c["text"], c.get("messages"), c.get("model"), c.get("gen_params"), c.get("source"))
+                 for i, c in enumerate(orjson.loads(raw)))
+
+
+def steps_to_json(steps) -> str | None:
+    if not steps:
+        return None
+    return orjson.dumps([{"text": s.text, "state": s.state} if s.state else {"text": s.text} for s in steps]).decode()
+
+
+def steps_from_json(raw: str | None) -> tuple[Step, ...]:
+    return tuple(Step(i, s["text"], s.get("state")) for i, s in enumerate(orjson.loads(raw))) if raw else ()
 
 
 def _rater(row: tuple) -> Rater:
