@@ -3,91 +3,198 @@
 import json
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSettings, Qt
 
+from prefdesk.domain import ItemKind
 from prefdesk.formats.importer import import_file
-from prefdesk.ui.actions import ACTIONS
+from prefdesk.ui.actions import ACTIONS, GLOBAL, conflicts
 from prefdesk.ui.main_window import MainWindow
 
 
-def pairs_file(tmp_path, n):
-    path = tmp_path / "pairs.jsonl"
-    path.write_text("".join(json.dumps({"prompt": f"q{i}", "response_a": f"a{i}", "response_b": f"b{i}"}) + "\n" for i in range(n)))
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path):
+    QSettings.setDefaultFormat(QSettings.IniFormat)
+    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "qsettings"))
+    QSettings().clear()
+
+
+def write(tmp_path, records, name="items.jsonl"):
+    path = tmp_path / name
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
     return path
 
 
 @pytest.fixture
 def desk(qtbot, project, tmp_path):
-    def open_desk(n=20, rater="ana"):
-        project.set_setting("gold_rate", 0)
-        import_file(project, pairs_file(tmp_path, n))
+    def open_desk(records, rater="ana", gold_rate=0.0, **settings):
+        project.set_setting("gold_rate", gold_rate)
+        for key, value in settings.items():
+            project.set_setting(key, value)
+        import_file(project, write(tmp_path, records))
         window = MainWindow(project, project.ensure_rater(rater))
         qtbot.addWidget(window)
         window.show()
         qtbot.waitExposed(window)
         window.activateWindow()
-        qtbot.waitUntil(lambda: window.isActiveWindow())
+        qtbot.waitUntil(window.isActiveWindow)
         return window
     return open_desk
 
 
-def rows(project):
-    return project.conn.execute(
-        "SELECT i.prompt, json_extract(l.payload, '$.verdict'), l.display_order, l.duration_ms, l.guideline_version, l.session_id "
-        "FROM labels l JOIN items i ON i.id = l.item_id ORDER BY l.id").fetchall()
+def press(qtbot, window, *keys):
+    for key in keys:
+        mod = Qt.NoModifier
+        if isinstance(key, tuple):
+            key, mod = key
+        qtbot.keyClick(window.windowHandle(), key, mod)
+
+
+def pairs(n):
+    return [{"prompt": f"q{i}", "response_a": f"a{i}", "response_b": f"b{i}"} for i in range(n)]
+
+
+def stored(project, sql="SELECT payload FROM labels ORDER BY id"):
+    return [json.loads(p) for (p,) in project.conn.execute(sql)]
 
 
 def test_rater_labels_twenty_pairs_with_one_key_each(desk, qtbot, project):
-    window = desk(20)
+    window = desk(pairs(20))
+    view = window.views[ItemKind.PAIRWISE]
     expected = []
     for i in range(20):
-        order = window.pairwise.display_order
-        key = Qt.Key_1 if i % 2 == 0 else Qt.Key_2
-        left_or_right = 0 if key == Qt.Key_1 else 1
-        expected.append("A" if order[left_or_right] == 0 else "B")
-        qtbot.keyClick(window.windowHandle(), key)
-    stored = rows(project)
-    assert [r[1] for r in stored] == expected
-    assert all(r[2] in ("[0, 1]", "[1, 0]") and r[3] >= 0 and r[4] == "v1" and r[5] == window.session.id for r in stored)
-    assert {r[2] for r in stored} == {"[0, 1]", "[1, 0]"}  # left/right order is randomised
+        key = Qt.Key_1 if i % 2 == 0 else Qt.Key_Right
+        side = 0 if key == Qt.Key_1 else 1
+        expected.append("A" if view.display_order[side] == 0 else "B")
+        press(qtbot, window, key)
+    rows = project.conn.execute(
+        "SELECT json_extract(payload, '$.verdict'), display_order, duration_ms, guideline_version, session_id, source "
+        "FROM labels ORDER BY id").fetchall()
+    assert [r[0] for r in rows] == expected
+    assert all(r[2] >= 0 and r[3] == "v1" and r[4] == window.session.id and r[5] == "human" for r in rows)
+    assert {r[1] for r in rows} == {"[0, 1]", "[1, 0]"}  # left/right order is randomised, and recorded
     assert window.item is None and window.stack.currentWidget() is window.empty
 
 
-def test_tie_both_bad_and_clearly_better_keys(desk, qtbot, project):
-    window = desk(3)
-    qtbot.keyClick(window.windowHandle(), Qt.Key_T)
-    qtbot.keyClick(window.windowHandle(), Qt.Key_B)
-    qtbot.keyClick(window.windowHandle(), Qt.Key_1, Qt.ShiftModifier)
-    payloads = [json.loads(p) for (p,) in project.conn.execute("SELECT payload FROM labels ORDER BY id")]
+def test_a_full_label_with_four_dimensions_takes_six_keys(desk, qtbot, project):
+    window = desk(pairs(2))
+    view = window.views[ItemKind.PAIRWISE]
+    left_is_a = view.display_order[0] == 0
+    press(qtbot, window, Qt.Key_Tab, Qt.Key_Left, Qt.Key_Left, Qt.Key_Space, Qt.Key_Right, Qt.Key_1)
+    (payload,) = stored(project)
+    a, b = ("A", "B") if left_is_a else ("B", "A")
+    assert payload["verdict"] == a and payload["strength"] == "slight"
+    assert payload["dims"] == {"helpfulness": a, "correctness": a, "safety": "tie", "conciseness": b}
+
+
+def test_tie_both_bad_clearly_better_and_reason_tags(desk, qtbot, project):
+    window = desk(pairs(3))
+    press(qtbot, window, Qt.Key_T, Qt.Key_B)
+    window.views[ItemKind.PAIRWISE].tag_list.item(0).setCheckState(Qt.Checked)
+    press(qtbot, window, (Qt.Key_1, Qt.ShiftModifier))
+    payloads = stored(project)
     assert [p["verdict"] for p in payloads[:2]] == ["tie", "both_bad"]
-    assert payloads[2]["strength"] == "clear"
+    assert payloads[2]["strength"] == "clear" and payloads[2]["reason_tags"] == ["factual error"]
+
+
+def test_high_risk_items_need_a_rationale_when_the_project_says_so(desk, qtbot, project):
+    window = desk([{"prompt": "chest pain?", "response_a": "see a doctor", "response_b": "rest", "risk_level": "high"}],
+                  rationale_required_high_risk=True)
+    press(qtbot, window, Qt.Key_1)
+    assert project.count("labels") == 0 and window.side.rationale.hasFocus()
+    qtbot.keyClicks(window.side.rationale, "Triage first.")
+    press(qtbot, window, Qt.Key_Escape, Qt.Key_1)
+    assert stored(project)[0]["rationale"] == "Triage first."
 
 
 def test_back_reopens_the_previous_item_and_the_new_verdict_supersedes(desk, qtbot, project):
-    window = desk(3)
+    window = desk(pairs(3))
     first_item = window.item.id
-    qtbot.keyClick(window.windowHandle(), Qt.Key_T)
-    qtbot.keyClick(window.windowHandle(), Qt.Key_Backspace)
+    press(qtbot, window, Qt.Key_T, Qt.Key_Backspace)
     assert window.item.id == first_item
-    qtbot.keyClick(window.windowHandle(), Qt.Key_B)
-    all_rows = project.conn.execute("SELECT id, supersedes, json_extract(payload, '$.verdict') FROM labels ORDER BY id").fetchall()
-    assert len(all_rows) == 2 and all_rows[1][1] == all_rows[0][0] and all_rows[1][2] == "both_bad"
+    press(qtbot, window, Qt.Key_B)
+    rows = project.conn.execute("SELECT id, supersedes, json_extract(payload, '$.verdict') FROM labels ORDER BY id").fetchall()
+    assert len(rows) == 2 and rows[1][1] == rows[0][0] and rows[1][2] == "both_bad"
     assert [lab.payload["verdict"] for lab in project.labels(first_item)] == ["both_bad"]
 
 
-def test_skip_moves_on_without_a_label(desk, qtbot, project):
-    window = desk(2)
+def test_skip_and_flag(desk, qtbot, project):
+    window = desk(pairs(2))
     first = window.item.id
-    qtbot.keyClick(window.windowHandle(), Qt.Key_S)
+    press(qtbot, window, Qt.Key_F, Qt.Key_S)
     assert window.item.id != first and project.count("labels") == 0
+    assert project.conn.execute("SELECT item_id FROM flags").fetchall() == [(first,)]
 
 
-def test_every_action_is_in_a_menu_with_its_shortcut(desk):
-    window = desk(1)
-    menu_actions = {a for m in window.menuBar().actions() for a in m.menu().actions()}
-    assert set(window.actions_by_name.values()) <= menu_actions
-    for spec in ACTIONS:
-        assert [s.toString() for s in window.actions_by_name[spec.name].shortcuts()][0] == spec.keys[0]
+def test_ranking_by_number_keys_with_a_tie(desk, qtbot, project):
+    window = desk([{"prompt": "rank", "responses": ["w", "x", "y", "z"]}])
+    press(qtbot, window, Qt.Key_3, Qt.Key_1, Qt.Key_Equal, Qt.Key_4, Qt.Key_Return)
+    (payload,) = stored(project)
+    assert payload["order"] == [[2], [0, 3], [1]]
+
+
+def test_scalar_scores_with_a_digit(desk, qtbot, project):
+    window = desk([{"prompt": "p", "response": "r"}, {"prompt": "q", "response": "s"}])
+    press(qtbot, window, Qt.Key_4, Qt.Key_1)
+    assert [p["score"] for p in stored(project)] == [4, 1]
+
+
+def test_process_item_rated_step_by_step_stopping_at_the_first_error(desk, qtbot, project):
+    window = desk([{"prompt": "Compute 2+2*3", "steps": ["2*3 = 6", "2 + 6 = 9", "So 9.", "Answer 9"]}])
+    press(qtbot, window, Qt.Key_Plus, Qt.Key_Minus)
+    view = window.views[ItemKind.PROCESS]
+    assert view.cursor == 2 and view.first_error() == 1
+    press(qtbot, window, Qt.Key_I, Qt.Key_Return)
+    (payload,) = stored(project)
+    assert payload == {"ratings": [1, -1], "first_error": 1, "final_correct": False, "cannot_judge": False,
+                       "replacement": None}
+
+
+def test_rewrite_stores_a_new_candidate_and_a_pair(desk, qtbot, project, monkeypatch):
+    window = desk(pairs(1))
+    def fake_exec(dialog):
+        dialog.editor.setPlainText("A much better answer.")
+        return True
+    monkeypatch.setattr("prefdesk.ui.dialogs.RewriteDialog.exec", fake_exec)
+    item_id = window.item.id
+    left = window.views[ItemKind.PAIRWISE].display_order[0]
+    press(qtbot, window, Qt.Key_R)
+    item = project.item(item_id)
+    assert item.candidates[2].text == "A much better answer." and item.candidates[2].source == "human-rewrite"
+    (label,) = [lab for lab in project.labels(item_id) if lab.kind.value == "rewrite"]
+    assert label.payload == {"original": left, "rewrite": 2}
+
+
+def test_remapping_a_shortcut_is_saved_and_used_and_conflicts_are_refused(desk, qtbot, project):
+    window = desk(pairs(2))
+    bindings = dict(window.bindings)
+    bindings["tie"] = ("E",)
+    assert conflicts(bindings) == []
+    window.set_bindings(bindings)
+    press(qtbot, window, Qt.Key_E)
+    assert stored(project)[0]["verdict"] == "tie"
+    assert QSettings().value("shortcuts/tie") == ["E"]
+    bindings["both_bad"] = ("E",)
+    assert conflicts(bindings)[0][0] == "E"
+
+
+def test_the_cheat_sheet_lists_every_action_of_the_view(desk, qtbot, monkeypatch):
+    window = desk(pairs(1))
+    shown = {}
+    monkeypatch.setattr("prefdesk.ui.dialogs.CheatSheet.exec", lambda d: shown.setdefault("rows", [
+        d.table.item(r, 1).text() for r in range(d.table.rowCount())]))
+    press(qtbot, window, Qt.Key_F1)
+    expected = [a.help for a in ACTIONS if a.view in ("pairwise", GLOBAL)]
+    assert shown["rows"] == expected
+
+
+def test_gold_items_come_at_the_set_rate_through_the_desk(desk, qtbot, project):
+    records = [{**r, "is_gold": i < 2} for i, r in enumerate(pairs(10))]
+    window = desk(records, gold_rate=0.25)
+    seen = []
+    while window.item is not None:
+        seen.append(window.item.is_gold)
+        press(qtbot, window, Qt.Key_T)
+    assert [i for i, g in enumerate(seen, start=1) if g] == [4, 8]
 
 
 def test_the_demo_desk_renders(qtbot, tmp_path):
@@ -98,6 +205,5 @@ def test_the_demo_desk_renders(qtbot, tmp_path):
         window = MainWindow(project, project.ensure_rater("sam"))
         qtbot.addWidget(window)
         window.show()
-        assert window.item is not None and window.item.kind.value in ("pairwise", "scalar")
-        image = window.grab()
-        assert image.width() > 800
+        assert window.item is not None
+        assert window.grab().width() > 800

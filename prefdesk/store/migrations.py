@@ -78,8 +78,19 @@ def m002_queue_columns(conn: sqlite3.Connection) -> None:
     conn.execute("UPDATE items SET open = n_raters < ?", (int(overlap[0]) if overlap else 2,))
 
 
+def m003_flags(conn: sqlite3.Connection) -> None:
+    """Raters flag items for review; a flag is a fact about an item, not a label."""
+    _script(conn, """
+        CREATE TABLE flags (
+            id TEXT PRIMARY KEY, item_id TEXT NOT NULL REFERENCES items(id),
+            rater_id TEXT NOT NULL REFERENCES raters(id), created_at TEXT NOT NULL, note TEXT);
+        CREATE INDEX flags_item ON flags(item_id);
+        """)
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_initial,
     m002_queue_columns,
+    m003_flags,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -313,6 +313,21 @@ class Project:
         return label_from_row(row) if row else None
 
 
+    def flag(self, item_id: str, rater: Rater, note: str | None = None) -> None:
+        """Mark an item for review by a reviewer."""
+        with self.transaction():
+            self.conn.execute("INSERT INTO flags VALUES (?, ?, ?, ?, ?)", (uuid7(), item_id, rater.id, utc_now(), note))
+
+    def rater_progress(self, rater: Rater) -> tuple[int, float | None]:
+        """(labels given today (UTC), median seconds per label today) from the rater's time index."""
+        today = utc_now()[:10]
+        durations = sorted(d or 0 for (d,) in self.conn.execute(
+            "SELECT duration_ms FROM labels WHERE rater_id = ? AND created_at >= ? AND source = 'human'",
+            (rater.id, today)))
+        median = durations[len(durations) // 2] / 1000 if durations else None
+        return len(durations), median
+
+
 LABEL_COLUMNS = (
     "id, item_id, rater_id, kind, payload, created_at, source, session_id, duration_ms, "
     "guideline_version, app_version, round, display_order, confidence, supersedes"

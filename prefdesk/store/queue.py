@@ -9,6 +9,7 @@ so a call costs a few index probes however many items the rater has already done
 from __future__ import annotations
 
 import json
+import sqlite3
 
 from prefdesk.domain import Item, Rater
 from prefdesk.store.project import Project
@@ -77,7 +78,20 @@ class Queue:
         return row[0] if row else None
 
     def remaining(self) -> int:
-        """Items this rater could still be served (open, not labelled by them, gold included)."""
-        return self.project.conn.execute(
-            f"SELECT COUNT(*) FROM items WHERE (open = 1 OR is_gold = 1) AND {_NOT_MINE}", {"rater": self.rater.id}
+        """See `remaining_for`."""
+        return remaining_for(self.project.path, self.rater.id)
+
+
+def remaining_for(path, rater_id: str) -> int:
+    """Items a rater could still be served (open or gold, not labelled by them).
+
+    Opens its own read connection, so it can run off the GUI thread on a big project.
+    """
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return conn.execute(
+            f"SELECT COUNT(*) FROM items WHERE (open = 1 OR is_gold = 1) AND {_NOT_MINE}", {"rater": rater_id}
         ).fetchone()[0]
+    finally:
+        conn.close()
+

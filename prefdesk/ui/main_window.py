@@ -1,50 +1,83 @@
-"""The desk's main window: one item at a time, a key commits a label and shows the next item."""
+"""The desk's main window: one item at a time; a key commits a label and the next item is painted."""
 
 from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QStackedWidget, QStatusBar, QVBoxLayout, QWidget
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
-from prefdesk.domain import Item, ItemKind, LabelKind, Rater, Session
+from prefdesk.domain import Item, ItemKind, Label, LabelKind, Rater
 from prefdesk.store.project import Project
-from prefdesk.store.queue import Queue
-from prefdesk.ui.actions import ACTIONS
-from prefdesk.ui.views import PairwiseView, ScalarView
+from prefdesk.store.queue import Queue, remaining_for
+from prefdesk.ui.actions import ACTIONS, BY_NAME, GLOBAL
+from prefdesk.ui.dialogs import CheatSheet, Preferences, RewriteDialog
+from prefdesk.ui.side_pane import SidePane
+from prefdesk.ui.views import Commit, ItemView, PairwiseView, ProcessView, RankingView, ScalarView
+from prefdesk.ui.worker import run_in_background
 
-SUPPORTED = (ItemKind.PAIRWISE, ItemKind.SCALAR)
+VIEW_CLASSES = {ItemKind.PAIRWISE: PairwiseView, ItemKind.RANKING: RankingView,
+                ItemKind.SCALAR: ScalarView, ItemKind.PROCESS: ProcessView}
+
+
+def load_bindings() -> dict[str, tuple[str, ...]]:
+    """The user's shortcuts (QSettings), falling back to the registry's defaults."""
+    settings = QSettings()
+    out = {}
+    for spec in ACTIONS:
+        saved = settings.value(f"shortcuts/{spec.name}")
+        out[spec.name] = tuple(saved) if isinstance(saved, list) else (saved,) if saved else spec.keys
+    return out
+
+
+def save_bindings(bindings: dict[str, tuple[str, ...]]) -> None:
+    settings = QSettings()
+    for name, keys in bindings.items():
+        if keys == BY_NAME[name].keys:
+            settings.remove(f"shortcuts/{name}")
+        else:
+            settings.setValue(f"shortcuts/{name}", list(keys))
 
 
 class MainWindow(QMainWindow):
     def __init__(self, project: Project, rater: Rater) -> None:
         super().__init__()
         self.project, self.rater = project, rater
-        self.session: Session = project.start_session(rater)
+        self.session = project.start_session(rater)
         self.queue = Queue(project, rater)
         self.item: Item | None = None
-        self.editing = None  # the label being re-done after `back`
+        self.editing: Label | None = None  # the label being re-done after `back`
         self.shown_at = time.monotonic()
+        self.remaining: int | None = None
         self.setWindowTitle(f"PrefDesk — {project.path.name} — {rater.name}")
-        self.pairwise = PairwiseView(seed=rater.id)
-        self.scalar = ScalarView()
+        settings = project.settings
+        self.views: dict[ItemKind, ItemView] = {kind: cls(settings) for kind, cls in VIEW_CLASSES.items()}
         self.empty = QLabel("Nothing left in your queue. Thank you!")
         self.empty.setAlignment(Qt.AlignCenter)
         self.stack = QStackedWidget()
-        for w in (self.pairwise, self.scalar, self.empty):
+        for w in (*self.views.values(), self.empty):
             self.stack.addWidget(w)
         self.header = QLabel()
         self.header.setStyleSheet("padding: 4px 8px; color: #2d3748; background: #edf2f7; border-radius: 4px;")
+        self.side = SidePane(*project.guidelines())
+        main = QWidget()
+        column = QVBoxLayout(main)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.header)
+        column.addWidget(self.stack, 1)
         central = QWidget()
-        layout = QVBoxLayout(central)
-        layout.addWidget(self.header)
-        layout.addWidget(self.stack, 1)
+        row = QHBoxLayout(central)
+        row.addWidget(main, 1)
+        row.addWidget(self.side)
         self.setCentralWidget(central)
-        self.setStatusBar(QStatusBar())
+        self.bindings = load_bindings()
         self.actions_by_name: dict[str, QAction] = {}
         self._build_actions()
-        self.resize(1280, 820)
+        QShortcut(QKeySequence("Escape"), self.side.rationale, self.setFocus, context=Qt.WidgetShortcut)
+        self.resize(1400, 860)
+        self._refresh_progress()
+        run_in_background(lambda: remaining_for(project.path, rater.id), self._remaining_counted)
         self.show_next()
 
     # -- actions ---------------------------------------------------------------------------------
@@ -52,107 +85,157 @@ class MainWindow(QMainWindow):
         menus = {}
         for spec in ACTIONS:
             action = QAction(spec.help, self)
-            action.setShortcuts([QKeySequence(k) for k in spec.keys])
-            action.setShortcutContext(Qt.ApplicationShortcut)
-            action.triggered.connect(getattr(self, f"on_{spec.name}"))
+            action.setShortcutContext(Qt.WindowShortcut)
+            action.triggered.connect(lambda checked=False, name=spec.name: self.dispatch(name))
             self.addAction(action)
-            if spec.menu not in menus:
-                menus[spec.menu] = self.menuBar().addMenu(spec.menu)
-            menus[spec.menu].addAction(action)
+            title = "&Label" if spec.view == GLOBAL else f"&{spec.view.capitalize()}"
+            if title not in menus:
+                menus[title] = self.menuBar().addMenu(title)
+            menus[title].addAction(action)
             self.actions_by_name[spec.name] = action
+        self._apply_bindings()
 
-    def on_left_better(self) -> None:
-        self._score(1) if self._is(ItemKind.SCALAR) else self._pairwise("left", "slight")
+    def _apply_bindings(self) -> None:
+        for name, action in self.actions_by_name.items():
+            action.setShortcuts([QKeySequence(k) for k in self.bindings[name]])
 
-    def on_right_better(self) -> None:
-        self._score(2) if self._is(ItemKind.SCALAR) else self._pairwise("right", "slight")
+    def _enable_for(self, view: str | None) -> None:
+        """Only the current view's actions (and the global ones) listen, so keys may repeat across views."""
+        for spec in ACTIONS:
+            self.actions_by_name[spec.name].setEnabled(spec.view in (GLOBAL, view))
 
-    def _is(self, kind: ItemKind) -> bool:
-        return self.item is not None and self.item.kind is kind
+    def current_view(self) -> ItemView | None:
+        return self.views.get(self.item.kind) if self.item else None
 
-    def on_left_clearly(self) -> None:
-        self._pairwise("left", "clear")
-
-    def on_right_clearly(self) -> None:
-        self._pairwise("right", "clear")
-
-    def on_tie(self) -> None:
-        self._pairwise_verdict("tie", None)
-
-    def on_both_bad(self) -> None:
-        self._pairwise_verdict("both_bad", None)
-
-    def _pairwise(self, side: str, strength: str) -> None:
-        if self.item and self.item.kind is ItemKind.PAIRWISE:
-            self._pairwise_verdict(self.pairwise.verdict_for(side), strength)
-
-    def _pairwise_verdict(self, verdict: str, strength: str | None) -> None:
-        if not self.item or self.item.kind is not ItemKind.PAIRWISE:
+    def dispatch(self, name: str) -> None:
+        """Every shortcut, menu entry and test ends here."""
+        view = self.current_view()
+        handler = getattr(self, f"_on_{name}", None)
+        if handler is not None and not (name == "submit" and view):
+            handler()
             return
-        payload = {"verdict": verdict, "strength": strength, "dims": {}, "reason_tags": [], "rationale": None}
-        self._commit(LabelKind.PAIRWISE, payload, self.pairwise.display_order)
+        if view is None:
+            return
+        commit = view.handle(name)
+        if commit is not None:
+            self.commit(commit)
+        self.statusBar().showMessage(view.hint())
 
-    def _score(self, score: int) -> None:
-        if self.item and self.item.kind is ItemKind.SCALAR:
-            self._commit(LabelKind.SCALAR, {"score": score, "dims": {}}, None)
-
-    def on_score_3(self) -> None:
-        self._score(3)
-
-    def on_score_4(self) -> None:
-        self._score(4)
-
-    def on_score_5(self) -> None:
-        self._score(5)
-
-    def on_skip(self) -> None:
-        if self.item:
-            self.queue.skip(self.item.id)
-            self.show_next()
-
-    def on_back(self) -> None:
-        before = self.editing
-        label = self.project.previous_label(self.rater, before=before)
+    def _on_back(self) -> None:
+        label = self.project.previous_label(self.rater, before=self.editing)
         if label is None:
-            self.statusBar().showMessage("No earlier label in this project.", 3000)
+            self.statusBar().showMessage("No earlier label of yours in this project.", 3000)
             return
         self.editing = label
         self._show(self.project.item(label.item_id))
-        self.statusBar().showMessage("Re-doing your earlier label: the new verdict supersedes it.", 5000)
+        self.statusBar().showMessage("Re-doing an earlier label: what you give now supersedes it.", 5000)
 
-    def on_cheat_sheet(self) -> None:
-        rows = "".join(f"<tr><td><b>{' / '.join(a.keys)}</b></td><td>{a.help}</td></tr>" for a in ACTIONS)
-        QMessageBox.information(self, "Shortcuts", f"<table cellpadding=4>{rows}</table>")
+    def _on_skip(self) -> None:
+        if self.item:
+            self.queue.skip(self.item.id)
+            self.editing = None
+            self.show_next()
+
+    def _on_flag(self) -> None:
+        if self.item:
+            self.project.flag(self.item.id, self.rater, self.side.rationale.toPlainText() or None)
+            self.side.show_item(self.item, flagged=True)
+            self.statusBar().showMessage("Flagged for review.", 3000)
+
+    def _on_guidelines(self) -> None:
+        self.side.toggle_guidelines()
+
+    def _on_rationale(self) -> None:
+        self.side.rationale.setFocus()
+
+    def _on_cheat_sheet(self) -> None:
+        CheatSheet(self, self.item.kind.value if self.item else GLOBAL, self.bindings).exec()
+
+    def _on_preferences(self) -> None:
+        dialog = Preferences(self, self.bindings)
+        if dialog.exec():
+            self.set_bindings(dialog.bindings)
+
+    def set_bindings(self, bindings: dict[str, tuple[str, ...]]) -> None:
+        self.bindings = dict(bindings)
+        save_bindings(self.bindings)
+        self._apply_bindings()
+
+    def _on_rewrite(self) -> None:
+        if not self.item:
+            return
+        view = self.current_view()
+        if isinstance(view, ProcessView):
+            dialog = RewriteDialog(self, [(f"Step {view.cursor + 1}", self.item.steps[view.cursor].text)])
+            if dialog.exec():
+                view.set_replacement(dialog.editor.toPlainText())
+            return
+        order = view.display_order if isinstance(view, PairwiseView) else range(len(self.item.candidates))
+        names = ["Left", "Right"] if isinstance(view, PairwiseView) else [f"Candidate {p + 1}" for p in order]
+        choices = [(n, self.item.candidates[p].text) for n, p in zip(names, order)]
+        dialog = RewriteDialog(self, choices)
+        if dialog.exec() and dialog.editor.toPlainText().strip():
+            original = list(order)[dialog.which.currentIndex()]
+            cand = self.project.add_candidate(self.item.id, dialog.editor.toPlainText(), source="human-rewrite")
+            self.project.commit_label(self.item.id, self.rater, LabelKind.REWRITE,
+                                      {"original": original, "rewrite": cand.position}, session=self.session,
+                                      duration_ms=self._elapsed_ms())
+            self.item = self.project.item(self.item.id)
+            self.statusBar().showMessage("Rewrite saved as a new candidate, preferred to the original.", 4000)
 
     # -- flow --------------------------------------------------------------------------------------
-    def _commit(self, kind: LabelKind, payload: dict, display_order) -> None:
-        duration = int((time.monotonic() - self.shown_at) * 1000)
-        self.project.commit_label(self.item.id, self.rater, kind, payload, session=self.session,
-                                  duration_ms=duration, display_order=display_order, supersedes=self.editing)
+    def _elapsed_ms(self) -> int:
+        return int((time.monotonic() - self.shown_at) * 1000)
+
+    def commit(self, commit: Commit) -> None:
+        """Store the label (fsynced), then paint the next item."""
+        payload = dict(commit.payload)
+        rationale = self.side.rationale.toPlainText().strip()
+        if commit.kind is LabelKind.PAIRWISE:
+            payload["rationale"] = rationale or None
+            if (not rationale and self.item.risk_level == "high"
+                    and self.project.settings["rationale_required_high_risk"]):
+                self.statusBar().showMessage("High-risk item: write a rationale first (N), then give the verdict.", 6000)
+                self.side.rationale.setFocus()
+                return
+        elif rationale:
+            payload["rationale"] = rationale
+        self.project.commit_label(self.item.id, self.rater, commit.kind, payload, session=self.session,
+                                  duration_ms=self._elapsed_ms(), display_order=commit.display_order,
+                                  supersedes=self.editing)
+        if self.editing is None and self.remaining:
+            self.remaining -= 1
         self.editing = None
+        self._refresh_progress()
         self.show_next()
 
     def show_next(self) -> None:
-        while True:
-            item = self.queue.next_item()
-            if item is None or item.kind in SUPPORTED:
-                break
-            self.queue.skip(item.id)  # ranking and process views are not built yet
-            if self.queue.served > 10_000:
-                item = None
-                break
-        self._show(item)
+        self._show(self.queue.next_item())
 
     def _show(self, item: Item | None) -> None:
         self.item = item
         if item is None:
             self.stack.setCurrentWidget(self.empty)
             self.header.setText("Queue empty")
+            self._enable_for(None)
             return
-        view = self.pairwise if item.kind is ItemKind.PAIRWISE else self.scalar
-        view.show_item(item)
+        view = self.views[item.kind]
+        view.show_item(item, seed=self.rater.id)
         self.stack.setCurrentWidget(view)
-        meta = " · ".join(f"{k}: {v}" for k, v in (("scenario", item.scenario), ("risk", item.risk_level)) if v)
-        gold = " · gold" if item.is_gold else ""
-        self.header.setText(f"{item.kind.value}{gold}   {meta}")
+        self._enable_for(item.kind.value)
+        self.side.show_item(item)
+        gold = "  ·  gold" if item.is_gold else ""
+        editing = "  ·  EDITING an earlier label" if self.editing else ""
+        self.header.setText(f"<b>{item.kind.value}</b>{gold}{editing}   {item.scenario or ''}")
+        self.statusBar().showMessage(view.hint())
+        self.setFocus()
         self.shown_at = time.monotonic()
+
+    def _remaining_counted(self, count: int) -> None:
+        """Arrives from the background count; may come after the project closed, so no query here."""
+        self.remaining = count
+        self.side.show_progress(*self.progress, self.remaining)
+
+    def _refresh_progress(self) -> None:
+        self.progress = self.project.rater_progress(self.rater)
+        self.side.show_progress(*self.progress, self.remaining)

@@ -1,0 +1,79 @@
+"""What every view shares: the prompt pane, text browsers that never load anything remote, the view API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtWidgets import QFrame, QLabel, QTextBrowser, QVBoxLayout, QWidget
+
+from prefdesk.domain import Item, LabelKind
+from prefdesk.ui.content import to_html
+
+BROWSER_CSS = ("QTextBrowser { background: #ffffff; border: 1px solid #d5d9e0; border-radius: 6px; "
+               "padding: 8px; font-size: 14px; } QTextBrowser[current=\"true\"] { border: 2px solid #3b82f6; }")
+
+
+@dataclass(frozen=True)
+class Commit:
+    """What a view asks the window to store."""
+
+    kind: LabelKind
+    payload: dict[str, Any]
+    display_order: tuple[int, ...] | None = None
+
+
+class OfflineBrowser(QTextBrowser):
+    """A rich-text pane that shows links but never follows them and never fetches a resource."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setOpenLinks(False)
+        self.setOpenExternalLinks(False)
+        self.setFrameShape(QFrame.NoFrame)
+        self.setStyleSheet(BROWSER_CSS)
+
+    def loadResource(self, kind, url):  # noqa: N802 (Qt override): images and style sheets stay unloaded
+        return None
+
+
+def caption(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setStyleSheet("font-weight: 600; color: #4a5568; padding: 2px 4px;")
+    return label
+
+
+class PromptPane(QWidget):
+    def __init__(self, title: str = "Prompt") -> None:
+        super().__init__()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(caption(title))
+        self.browser = OfflineBrowser()
+        layout.addWidget(self.browser)
+
+    def show_item(self, item: Item) -> None:
+        if item.prompt_messages:
+            self.browser.setHtml("".join(
+                f"<p style='color:#718096; margin-bottom:0'><b>{m['role'].capitalize()}</b></p>{to_html(m['content'])}"
+                for m in item.prompt_messages))
+        else:
+            self.browser.setHtml(to_html(item.prompt))
+
+
+class ItemView(QWidget):
+    """Base of the views. `handle` returns a Commit when an action completes a label."""
+
+    def __init__(self, project_settings: dict) -> None:
+        super().__init__()
+        self.settings = project_settings
+        self.item: Item | None = None
+
+    def show_item(self, item: Item, seed: str) -> None:
+        raise NotImplementedError
+
+    def handle(self, action: str) -> Commit | None:
+        return None
+
+    def hint(self) -> str:
+        return ""
