@@ -207,3 +207,25 @@ def test_the_demo_desk_renders(qtbot, tmp_path):
         window.show()
         assert window.item is not None
         assert window.grab().width() > 800
+
+
+def test_a_malformed_import_from_the_file_menu_shows_its_errors_and_changes_nothing(desk, qtbot, project, tmp_path, monkeypatch):
+    window = desk(pairs(1))
+    shown = []
+    monkeypatch.setattr("prefdesk.ui.file_menu.QMessageBox.warning", lambda parent, title, text: shown.append(text))
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"prompt": "ok", "response_a": "a", "response_b": "b"}\n{"prompt": "x", "response_a": 3, "response_b": "b"}\n')
+    before = project.count("items")
+    window.file_menu.import_path(bad)
+    qtbot.waitUntil(lambda: bool(shown), timeout=5000)
+    assert f"{bad}:2: response_a: expected text or messages, got int" in shown[0]
+    assert project.count("items") == before
+
+
+def test_an_import_from_the_file_menu_feeds_the_queue(desk, qtbot, project, tmp_path):
+    window = desk(pairs(1))
+    qtbot.keyClick(window.windowHandle(), Qt.Key_1)
+    assert window.item is None
+    window.file_menu.import_path(write(tmp_path, pairs(5)[1:], "more.jsonl"))
+    qtbot.waitUntil(lambda: window.item is not None, timeout=5000)
+    assert window.item.prompt == "q1"

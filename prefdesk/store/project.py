@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import sqlite_utils
 
 from prefdesk import __version__
 from prefdesk.domain import Candidate, Item, ItemKind, Label, LabelKind, LabelSource, Rater, RaterRole, Session, Step
@@ -51,8 +50,18 @@ class Project:
     def __init__(self, path: Path, conn: sqlite3.Connection):
         self.path = path
         self.conn = conn
-        self.db = sqlite_utils.Database(conn)
         self._settings_cache: dict[str, Any] | None = None
+
+    @property
+    def db(self):
+        """The same connection as a `sqlite_utils.Database`, for ad-hoc queries and tools.
+
+        Imported on first use: sqlite-utils imports pandas when it is installed (0.8 s here),
+        which the desk must not pay at start-up.
+        """
+        import sqlite_utils
+
+        return sqlite_utils.Database(self.conn)
 
     # -- opening -----------------------------------------------------------------------------
     @classmethod
@@ -239,7 +248,10 @@ class Project:
         return cand
 
     def count(self, table: str) -> int:
-        return self.conn.execute(f"SELECT COUNT(*) FROM [{table}]").fetchone()[0]
+        """Rows in a table (through sqlite-utils, which checks the table exists)."""
+        if not self.db[table].exists():
+            raise KeyError(table)
+        return self.db[table].count
 
     # -- labels ----------------------------------------------------------------------------------
     def commit_label(

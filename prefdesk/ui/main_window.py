@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
@@ -13,6 +14,7 @@ from prefdesk.store.project import Project
 from prefdesk.store.queue import Queue, remaining_for
 from prefdesk.ui.actions import ACTIONS, BY_NAME, GLOBAL
 from prefdesk.ui.dialogs import CheatSheet, Preferences, RewriteDialog
+from prefdesk.ui.file_menu import FileMenu, remember
 from prefdesk.ui.side_pane import SidePane
 from prefdesk.ui.views import Commit, ItemView, PairwiseView, ProcessView, RankingView, ScalarView
 from prefdesk.ui.worker import run_in_background
@@ -74,11 +76,37 @@ class MainWindow(QMainWindow):
         self.bindings = load_bindings()
         self.actions_by_name: dict[str, QAction] = {}
         self._build_actions()
+        self.file_menu = FileMenu(self)
         QShortcut(QKeySequence("Escape"), self.side.rationale, self.setFocus, context=Qt.WidgetShortcut)
         self.resize(1400, 860)
         self._refresh_progress()
-        run_in_background(lambda: remaining_for(project.path, rater.id), self._remaining_counted)
+        self._count_remaining()
         self.show_next()
+
+    def _count_remaining(self) -> None:
+        path, rater_id = self.project.path, self.rater.id
+        self._count_job = run_in_background(lambda: remaining_for(path, rater_id), self._remaining_counted)
+
+    def open_project(self, path) -> None:
+        """Switch the window to another project file, as the same rater."""
+        new = Project.open(path)
+        remember(Path(path).resolve())
+        old, self.project = self.project, new
+        old.close()
+        self.rater = new.ensure_rater(self.rater.name, self.rater.role, self.rater.level)
+        self.session = new.start_session(self.rater)
+        self.queue = Queue(new, self.rater)
+        self.setWindowTitle(f"PrefDesk — {new.path.name} — {self.rater.name}")
+        self.after_import()
+
+    def after_import(self) -> None:
+        """New items may be waiting: recount and, if the queue was empty, show the next one."""
+        self.queue = Queue(self.project, self.rater)
+        self.remaining = None
+        self._refresh_progress()
+        self._count_remaining()
+        if self.item is None:
+            self.show_next()
 
     # -- actions ---------------------------------------------------------------------------------
     def _build_actions(self) -> None:
