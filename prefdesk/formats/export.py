@@ -56,7 +56,15 @@ class LabelledItem:
     kind: str
     prompt: str
     prompt_messages: list | None
-    meta: dict
+    meta_json: str  # the stored metadata, passed through to the output without a parse
+
+    @property
+    def meta(self) -> dict:
+        return orjson.loads(self.meta_json)
+
+    @property
+    def meta_fragment(self) -> orjson.Fragment:
+        return orjson.Fragment(self.meta_json)
     candidates: list[tuple[str, list | None]]
     steps: list[tuple[str, str | None]]
     labels: list[Label]
@@ -80,7 +88,7 @@ def labelled_items(project: Project, kinds: tuple[str, ...]) -> Iterator[Labelle
         if current is not None:
             yield current
         current = LabelledItem(
-            label.item_id, row[0], row[1], orjson.loads(row[2]) if row[2] else None, orjson.loads(row[3]),
+            label.item_id, row[0], row[1], orjson.loads(row[2]) if row[2] else None, row[3],
             [(c["text"], c.get("messages")) for c in orjson.loads(row[4])],
             [(s["text"], s.get("state")) for s in orjson.loads(row[5])] if row[5] else [], [label],
         )
@@ -121,7 +129,7 @@ def preference_rows(project: Project, agg: Aggregation, report: ExportReport, co
                 yield {**base, "chosen": _response(item, good, conversational), "rejected": _response(item, bad, conversational),
                        "margin": out["margin"], "weight": out["weight"],
                        "dims": {d: _DIM_SIGN[v] * sign if _DIM_SIGN[v] else 0 for d, v in out["dims"].items()},
-                       "reason_tags": out["reason_tags"], "meta": item.meta, "label_ids": out["label_ids"]}
+                       "reason_tags": out["reason_tags"], "meta": item.meta_fragment, "label_ids": out["label_ids"]}
         if by_kind.get("ranking"):
             pairs = agg.ranking(by_kind["ranking"])
             if not pairs:
@@ -162,7 +170,7 @@ def scalar_rows(project: Project, agg: Aggregation, report: ExportReport) -> Ite
             continue
         out = agg.scalar(labels)
         yield {"prompt": item.prompt, "response": item.candidates[0][0], "score": out["score"], "dims": out["dims"],
-               "meta": item.meta, "label_ids": out["label_ids"]}
+               "meta": item.meta_fragment, "label_ids": out["label_ids"]}
 
 
 def seed_rows(project: Project, agg: Aggregation, report: ExportReport) -> Iterator[dict]:
@@ -200,6 +208,13 @@ def seed_rows(project: Project, agg: Aggregation, report: ExportReport) -> Itera
                    "meta": item.meta}
 
 
+def _write(f, digest, chunk: list[bytes]) -> None:
+    data = b"".join(chunk)
+    f.write(data)
+    digest.update(data)
+    chunk.clear()
+
+
 ROWS: dict[str, Callable[..., Iterator[dict]]] = {
     "trl-preference": preference_rows, "trl-stepwise": stepwise_rows, "scalar": scalar_rows, "seed": seed_rows,
 }
@@ -217,12 +232,14 @@ def export_dataset(project: Project, fmt: str, out_dir: str | Path, aggregation:
     kwargs = {"conversational": conversational} if fmt == "trl-preference" else {}
     tmp = target.with_suffix(".jsonl.partial")
     digest = hashlib.sha256()
-    with open(tmp, "w", encoding="utf-8") as f:
+    chunk: list[bytes] = []
+    with open(tmp, "wb") as f:
         for row in ROWS[fmt](project, aggregation, report, **kwargs):
-            line = json.dumps(row, ensure_ascii=False) + "\n"
-            f.write(line)
-            digest.update(line.encode())
+            chunk.append(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE))
             report.written += 1
+            if len(chunk) >= 4096:
+                _write(f, digest, chunk)
+        _write(f, digest, chunk)
     tmp.replace(target)
     manifest_path = out_dir / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {"files": {}}

@@ -30,6 +30,8 @@ def _majority(values: list) -> tuple[object, float] | None:
 
 def pairwise_majority(labels: list[Label]) -> tuple[dict | None, str]:
     """Majority verdict; weight = share agreeing; dims by their own majority; margin = mean strength."""
+    if len(labels) == 1:  # most items carry one label: skip the counting
+        return _pairwise_out(labels[0].payload["verdict"], 1.0, labels, labels), ""
     top = _majority([lab.payload["verdict"] for lab in labels])
     if top is None:
         return None, "no majority"
@@ -43,18 +45,25 @@ def pairwise_latest(labels: list[Label]) -> tuple[dict | None, str]:
     return _pairwise_out(last.payload["verdict"], 1.0, [last], [last]), ""
 
 
+def _margin(payload: dict) -> float:
+    return payload["margin"] if "margin" in payload else STRENGTH_MARGIN.get(payload.get("strength"), 1.0)
+
+
 def _pairwise_out(verdict: str, share: float, agreeing: list[Label], labels: list[Label]) -> dict:
+    if len(labels) == 1:
+        p = labels[0].payload
+        return {"verdict": verdict, "weight": 1.0, "margin": _margin(p), "dims": dict(sorted((p.get("dims") or {}).items())),
+                "reason_tags": sorted(p.get("reason_tags") or []),
+                "rationales": [p["rationale"]] if p.get("rationale") else [], "label_ids": [labels[0].id]}
     dims: dict[str, str] = {}
     for dim in sorted({d for lab in labels for d in lab.payload.get("dims") or {}}):
         top = _majority([lab.payload["dims"][dim] for lab in labels if dim in (lab.payload.get("dims") or {})])
         if top is not None:
             dims[dim] = top[0]
-    margins = [lab.payload["margin"] if "margin" in lab.payload else STRENGTH_MARGIN.get(lab.payload.get("strength"), 1.0)
-               for lab in agreeing]
     tags = sorted({t for lab in agreeing for t in lab.payload.get("reason_tags") or []})
     rationales = [lab.payload["rationale"] for lab in agreeing if lab.payload.get("rationale")]
-    return {"verdict": verdict, "weight": round(share, 4), "margin": round(mean(margins), 4), "dims": dims,
-            "reason_tags": tags, "rationales": rationales, "label_ids": [lab.id for lab in agreeing]}
+    return {"verdict": verdict, "weight": round(share, 4), "margin": round(mean(_margin(lab.payload) for lab in agreeing), 4),
+            "dims": dims, "reason_tags": tags, "rationales": rationales, "label_ids": [lab.id for lab in agreeing]}
 
 
 def ranking_pairs(labels: list[Label], latest: bool) -> list[tuple[int, int, float, float, list[str]]]:

@@ -346,12 +346,17 @@ LABEL_COLUMNS = (
 )
 
 
+_LABEL_KINDS = {k.value: k for k in LabelKind}
+_SOURCES = {s.value: s for s in LabelSource}
+
+
 def label_from_row(row: tuple) -> Label:
+    """A Label from a `LABEL_COLUMNS` row (enum look-ups by dict: this runs once per exported label)."""
     return Label(
-        id=row[0], item_id=row[1], rater_id=row[2], kind=LabelKind(row[3]), payload=json.loads(row[4]),
-        created_at=row[5], source=LabelSource(row[6]), session_id=row[7], duration_ms=row[8],
+        id=row[0], item_id=row[1], rater_id=row[2], kind=_LABEL_KINDS[row[3]], payload=orjson.loads(row[4]),
+        created_at=row[5], source=_SOURCES[row[6]], session_id=row[7], duration_ms=row[8],
         guideline_version=row[9], app_version=row[10], round=row[11],
-        display_order=tuple(json.loads(row[12])) if row[12] else None, confidence=row[13], supersedes=row[14],
+        display_order=tuple(orjson.loads(row[12])) if row[12] else None, confidence=row[13], supersedes=row[14],
     )
 
 
