@@ -248,3 +248,27 @@ def test_the_protocol_module_needs_no_heavy_library():
     code = "import sys, training.protocol; print([m for m in ('torch', 'transformers', 'trl') if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_multi_objective_reward_model_has_a_head_per_dimension(tmp_path, tiny_encoder):
+    from prefdesk.demo import ensure_demo
+    from prefdesk.formats.export import export_dataset
+    from prefdesk.quality.aggregate import Policy
+    from prefdesk.store.project import Project
+
+    with Project.open(ensure_demo()) as project:
+        export_dataset(project, "trl-preference", tmp_path / "export", Policy())
+    job = write_job(tmp_path, kind="reward", dataset=str(tmp_path / "export"), base_model=tiny_encoder,
+                    heads="dimensions", eval_fraction=0.3, hyper={"max_steps": 6, "batch_size": 8, "max_length": 256})
+    code, events, err = run_job(job)
+    assert code == 0, err[-3000:]
+    heads = ["overall", "conciseness", "correctness", "helpfulness", "safety"]
+    assert events[0]["heads"] == heads
+    report = events[-1]["report"]
+    assert set(report["eval"]["dimension_head_accuracy"]) == set(heads[1:])
+    inp, outp = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    inp.write_text(json.dumps({"prompt": "Is this safe?", "response": "Please ask your doctor."}) + "\n")
+    subprocess.run([sys.executable, "-m", "training", "score", str(tmp_path / "model"), str(inp), str(outp)],
+                   cwd=ROOT, env=ENV, check=True, capture_output=True)
+    row = json.loads(outp.read_text())
+    assert set(row["dims"]) == set(heads[1:]) and isinstance(row["score"], float)

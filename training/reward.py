@@ -9,6 +9,7 @@ TRL has no per-row weights: `WeightedRewardTrainer` adds them to the loss when t
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from datasets import Dataset
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, Trainer
 from trl import RewardConfig, RewardTrainer
 from trl.trainer.reward_trainer import DataCollatorForPreference
 
@@ -85,9 +86,55 @@ class WeightedRewardTrainer(RewardTrainer):
         return (loss, outputs) if return_outputs else loss
 
 
+class MultiHeadCollator(WeightedCollator):
+    """Adds `dims`: one column a dimension, +1 chosen better / -1 rejected better / 0 unknown or tie."""
+
+    def torch_call(self, examples):
+        out = super().torch_call(examples)
+        out["dims"] = torch.tensor([e["dims"] for e in examples], dtype=torch.float)
+        return out
+
+
+class MultiHeadRewardTrainer(Trainer):
+    """Head 0 is the overall reward; head k+1 the reward on dimension k. Each head gets the Bradley-Terry
+    loss on the rows that carry a verdict for it. On transformers' Trainer, because TRL's RewardTrainer
+    refuses a model with more than one output."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._metrics = {"train": defaultdict(list), "eval": defaultdict(list)}
+
+    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+        mode = "train" if self.model.training else "eval"
+        logs = {**logs, **{k: sum(v) / len(v) for k, v in self._metrics[mode].items() if v}}
+        self._metrics[mode].clear()
+        super().log(logs, start_time)
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        dims = inputs.pop("dims")
+        weights = inputs.pop("weight", None)
+        margin = inputs.pop("margin", None)
+        outputs = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], use_cache=False)
+        chosen, rejected = torch.chunk(outputs.logits, chunks=2)  # (batch, 1 + n_dims) each
+        w = weights if weights is not None else torch.ones(chosen.shape[0], device=chosen.device)
+        overall = -F.logsigmoid(chosen[:, 0] - rejected[:, 0] - (margin if margin is not None else 0.0))
+        loss = (overall * w).sum() / w.sum().clamp_min(1e-8)
+        mask = dims != 0
+        if mask.any():
+            per_dim = -F.logsigmoid(dims * (chosen[:, 1:] - rejected[:, 1:]))
+            loss = loss + (per_dim * mask * w[:, None]).sum() / (mask * w[:, None]).sum().clamp_min(1e-8)
+        mode = "train" if model.training else "eval"
+        with torch.no_grad():
+            self._metrics[mode]["accuracy"].append((chosen[:, 0] > rejected[:, 0]).float().mean().item())
+            if mask.any():
+                agree = (torch.sign(chosen[:, 1:] - rejected[:, 1:]) == dims)[mask]
+                self._metrics[mode]["dim_accuracy"].append(agree.float().mean().item())
+        return (loss, outputs) if return_outputs else loss
+
+
 @torch.no_grad()
-def rewards(model, ids: list[list[int]], pad_id: int, batch_size: int = 32) -> np.ndarray:
-    """One scalar per sequence, batched, right-padded as in training."""
+def rewards(model, ids: list[list[int]], pad_id: int, batch_size: int = 32, all_heads: bool = False) -> np.ndarray:
+    """The overall reward per sequence (or every head's), batched, right-padded as in training."""
     model.eval()
     device = next(model.parameters()).device
     out = []
@@ -95,16 +142,22 @@ def rewards(model, ids: list[list[int]], pad_id: int, batch_size: int = 32) -> n
         chunk = [torch.tensor(x) for x in ids[start:start + batch_size]]
         input_ids = torch.nn.utils.rnn.pad_sequence(chunk, batch_first=True, padding_value=pad_id).to(device)
         mask = torch.nn.utils.rnn.pad_sequence([torch.ones_like(x) for x in chunk], batch_first=True).to(device)
-        out.append(model(input_ids=input_ids, attention_mask=mask).logits[:, 0].float().cpu())
-    return torch.cat(out).numpy() if out else np.zeros(0)
+        out.append(model(input_ids=input_ids, attention_mask=mask).logits.float().cpu())
+    logits = torch.cat(out).numpy() if out else np.zeros((0, 1))
+    return logits if all_heads else logits[:, 0]
 
 
-def evaluate_pairs(model, rows: list[dict], encoded: list[tuple[list[int], list[int]]], pad_id: int) -> dict[str, Any]:
-    """Held-out pairwise accuracy, mean margin, per-dimension and per-scenario accuracy, reward histogram."""
+def evaluate_pairs(model, rows: list[dict], encoded: list[tuple[list[int], list[int]]], pad_id: int,
+                   dim_names: list[str] = ()) -> dict[str, Any]:
+    """Held-out pairwise accuracy, mean margin, per-dimension and per-scenario accuracy, reward histogram.
+
+    Per-dimension accuracy uses the overall reward, and with dimension heads also each dimension's own head.
+    """
     if not rows:
         return {"n_pairs": 0}
-    chosen = rewards(model, [c for c, _ in encoded], pad_id)
-    rejected = rewards(model, [r for _, r in encoded], pad_id)
+    chosen_all = rewards(model, [c for c, _ in encoded], pad_id, all_heads=True)
+    rejected_all = rewards(model, [r for _, r in encoded], pad_id, all_heads=True)
+    chosen, rejected = chosen_all[:, 0], rejected_all[:, 0]
     diff = chosen - rejected
     report: dict[str, Any] = {"n_pairs": len(rows), "accuracy": float((diff > 0).mean()), "mean_margin": float(diff.mean())}
     per_dim: dict[str, list[bool]] = {}
@@ -113,6 +166,13 @@ def evaluate_pairs(model, rows: list[dict], encoded: list[tuple[list[int], list[
             if sign:
                 per_dim.setdefault(dim, []).append((d > 0) == (sign > 0))
     report["per_dimension_accuracy"] = {k: {"accuracy": float(np.mean(v)), "n": len(v)} for k, v in sorted(per_dim.items())}
+    if dim_names:
+        heads = {}
+        for k, dim in enumerate(dim_names, start=1):
+            hits = [(c[k] - r[k] > 0) == (row["dims"][dim] > 0) for row, c, r in zip(rows, chosen_all, rejected_all)
+                    if (row.get("dims") or {}).get(dim)]
+            heads[dim] = {"accuracy": float(np.mean(hits)) if hits else None, "n": len(hits)}
+        report["dimension_head_accuracy"] = heads
     for key in ("scenario", "bucket"):
         groups: dict[str, list[bool]] = {}
         for row, d in zip(rows, diff):
@@ -133,13 +193,19 @@ def run(spec: JobSpec, device: DeviceChoice, stop: StopRequest) -> dict[str, Any
     out = Path(spec.output_dir)
     base = spec.base_model or default_base()
     tok = AutoTokenizer.from_pretrained(base)
-    model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=1)
+    rows = read_jsonl(spec.data_file)
+    dim_names = sorted({d for row in rows for d in (row.get("dims") or {})}) if spec.heads == "dimensions" else []
+    if spec.heads == "dimensions" and not dim_names:
+        raise DataError(f"{spec.data_file}: heads 'dimensions' asked for, but no row has per-dimension verdicts")
+    model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=1 + len(dim_names))
+    if dim_names:
+        model.config.id2label = {0: "overall", **{i + 1: d for i, d in enumerate(dim_names)}}
+        model.config.label2id = {v: k for k, v in model.config.id2label.items()}
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     model.config.pad_token_id = tok.pad_token_id
     encode = PairEncoder(tok, is_encoder(model.config))
 
-    rows = read_jsonl(spec.data_file)
     for n, row in enumerate(rows, start=1):
         for key in ("prompt", "chosen", "rejected"):
             if key not in row:
@@ -169,18 +235,24 @@ def run(spec: JobSpec, device: DeviceChoice, stop: StopRequest) -> dict[str, Any
             rec["margin"] = float(row.get("margin") or 0.0)
         if spec.use_weights:
             rec["weight"] = float(row.get("weight", 1.0))
+        if dim_names:
+            rec["dims"] = [float((row.get("dims") or {}).get(d) or 0) for d in dim_names]
         records.append(rec)
     args = training_arguments(RewardConfig, spec, device, lora=False, max_length=None, disable_dropout=True,
                               remove_unused_columns=False)
-    trainer_cls = WeightedRewardTrainer if spec.use_weights else RewardTrainer
-    trainer = trainer_cls(model=model, args=args, train_dataset=Dataset.from_list(records), processing_class=tok,
-                          data_collator=WeightedCollator(pad_token_id=tok.pad_token_id))
+    common = dict(model=model, args=args, train_dataset=Dataset.from_list(records), processing_class=tok)
+    if dim_names:
+        trainer = MultiHeadRewardTrainer(**common, data_collator=MultiHeadCollator(pad_token_id=tok.pad_token_id))
+    else:
+        trainer_cls = WeightedRewardTrainer if spec.use_weights else RewardTrainer
+        trainer = trainer_cls(**common, data_collator=WeightedCollator(pad_token_id=tok.pad_token_id))
     trainable, total = count_parameters(model)
     events = EventCallback(stop, args.per_device_train_batch_size * args.gradient_accumulation_steps)
     trainer.add_callback(events)
     emit("started", job="reward", base_model=base, device=device.name, device_kind=device.kind,
          gpu_memory_mb=device.gpu_memory_mb, parameters_trainable=trainable, parameters_total=total,
          train_pairs=len(train_pairs), eval_pairs=len(eval_pairs), dropped_too_long=dropped_train + dropped_eval,
+         heads=["overall", *dim_names],
          max_length=spec.hyper.max_length, bf16=device.bf16, gradient_checkpointing=device.gradient_checkpointing)
     result = trainer.train(resume_from_checkpoint=last_checkpoint(spec) if spec.resume else None)
     if events.stopped:
@@ -192,6 +264,6 @@ def run(spec: JobSpec, device: DeviceChoice, stop: StopRequest) -> dict[str, Any
               "dropped_too_long": {"train": dropped_train, "eval": dropped_eval},
               "train_loss": result.training_loss, "train_runtime_s": result.metrics.get("train_runtime"),
               "steps": trainer.state.global_step,
-              "eval": evaluate_pairs(model, eval_rows, eval_pairs, tok.pad_token_id)}
+              "heads": ["overall", *dim_names], "eval": evaluate_pairs(model, eval_rows, eval_pairs, tok.pad_token_id, dim_names)}
     emit("eval", step=trainer.state.global_step, **{k: v for k, v in report["eval"].items() if not isinstance(v, dict)})
     return {"output_dir": str(out), "report": report, "report_path": str(write_report(spec, report))}

@@ -26,8 +26,13 @@ def score_file(model_dir: str, input_path: str, output_path: str, batch_size: in
     for n, row in enumerate(rows, start=1):
         if "prompt" not in row or "response" not in row:
             raise ValueError(f"{input_path}:{n}: needs prompt and response")
-    scores = rewards(model, [encode(r["prompt"], r["response"]) for r in rows], tok.pad_token_id, batch_size)
+    scores = rewards(model, [encode(r["prompt"], r["response"]) for r in rows], tok.pad_token_id, batch_size,
+                     all_heads=True)
+    heads = [model.config.id2label[i] for i in range(scores.shape[1])] if scores.shape[1] > 1 else []
     with open(output_path, "w", encoding="utf-8") as f:
         for row, s in zip(rows, scores):
-            f.write(json.dumps({**row, "score": float(s)}) + "\n")
+            out = {**row, "score": float(s[0])}
+            if heads:  # a multi-objective model: every dimension's score too
+                out["dims"] = {h: float(v) for h, v in zip(heads[1:], s[1:])}
+            f.write(json.dumps(out) + "\n")
     return len(rows)
