@@ -114,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"prefdesk {__version__}")
     parser.add_argument("-p", "--project", help="project file (*.prefdesk)")
     parser.add_argument("--rater", help="open the desk as this rater (created if new)")
+    parser.add_argument("--smoke-test", action="store_true",
+                        help="open the demo project offscreen, commit one label through the window, quit")
     sub = parser.add_subparsers(dest="command")
     p = sub.add_parser("new", help="create an empty project")
     p.add_argument("project")
@@ -141,6 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.smoke_test:
+        from prefdesk.ui.smoke import smoke_test
+
+        return smoke_test()
     if args.command is None:
         from prefdesk.ui.app import run_desk  # Qt is loaded only when the desk opens
 

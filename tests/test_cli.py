@@ -48,3 +48,10 @@ def test_export_summary_names_what_was_left_out(cli, fixtures, tmp_path):
 def test_opening_a_missing_project_is_a_clear_error(cli, tmp_path):
     code, _, err = cli("stats", "-p", tmp_path / "nope.prefdesk")
     assert code == 2 and "no such project file" in err
+
+
+def test_smoke_test_commits_one_label_through_the_window():
+    out = subprocess.run([sys.executable, "-m", "prefdesk", "--smoke-test"], capture_output=True, text=True,
+                         env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.startswith("smoke ok: 1 label committed")

@@ -14,6 +14,8 @@ def bench_dir() -> Path:
     return folder
 
 
-def report(name: str, value: float, budget: float, unit: str) -> None:
-    verdict = "within" if value <= budget else "OVER"
-    print(f"\n[bench] {name}: {value:.3f} {unit} (budget {budget} {unit}: {verdict})")
+def report(name: str, value: float, budget: float, unit: str, at_least: bool = False) -> None:
+    """Print a figure beside its budget (an upper bound, or a lower one with `at_least`)."""
+    ok = value >= budget if at_least else value <= budget
+    bound = ">=" if at_least else "<="
+    print(f"\n[bench] {name}: {value:.3f} {unit} (budget {bound} {budget} {unit}: {'within' if ok else 'MISSED'})")

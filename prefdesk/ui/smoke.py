@@ -1,0 +1,38 @@
+"""`prefdesk --smoke-test`: the built app opens the demo project, commits one label, quits.
+
+Used by CI on the PyInstaller bundle; runs offscreen in a throw-away data folder.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+
+
+def smoke_test() -> int:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ["PREFDESK_DATA"] = tempfile.mkdtemp(prefix="prefdesk-smoke-")
+    from PySide6.QtWidgets import QApplication
+
+    from prefdesk.demo import ensure_demo
+    from prefdesk.store.project import Project
+    from prefdesk.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    project = Project.open(ensure_demo())
+    window = MainWindow(project, project.ensure_rater("smoke"))
+    window.show()
+    app.processEvents()
+    kind = window.item.kind.value
+    action = {"pairwise": "left_better", "scalar": "scalar_4"}.get(kind)
+    if action is None:
+        print(f"smoke: unexpected first item kind {kind}", file=sys.stderr)
+        return 1
+    window.actions_by_name[action].trigger()  # the same QAction a key press fires
+    app.processEvents()
+    n = project.conn.execute("SELECT COUNT(*) FROM labels WHERE rater_id = ?", (window.rater.id,)).fetchone()[0]
+    window.close()
+    project.close()
+    print(f"smoke ok: {n} label committed on a {kind} item" if n == 1 else f"smoke FAILED: {n} labels")
+    return 0 if n == 1 else 1
