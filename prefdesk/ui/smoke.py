@@ -29,6 +29,7 @@ def smoke_test() -> int:
     if action is None:
         print(f"smoke: unexpected first item kind {kind}", file=sys.stderr)
         return 1
+    window.side.rationale.setPlainText("smoke test")  # the demo asks for one on high-risk items
     window.actions_by_name[action].trigger()  # the same QAction a key press fires
     app.processEvents()
     n = project.conn.execute("SELECT COUNT(*) FROM labels WHERE rater_id = ?", (window.rater.id,)).fetchone()[0]
