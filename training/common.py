@@ -72,3 +72,24 @@ def last_checkpoint(spec: JobSpec) -> str | None:
     folder = Path(spec.output_dir) / "checkpoints"
     found = sorted(folder.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1])) if folder.is_dir() else []
     return str(found[-1]) if found else None
+
+
+def train_with_events(trainer, spec: JobSpec, stop, job: str, device: DeviceChoice, **started: Any):
+    """Attach the event callback, emit `started`, train (resuming if asked).
+
+    Returns (train result, None) or (None, the `cancelled` payload) when a stop was requested.
+    """
+    from training.callbacks import EventCallback
+    from training.protocol import emit
+
+    args = trainer.args
+    events = EventCallback(stop, args.per_device_train_batch_size * args.gradient_accumulation_steps)
+    trainer.add_callback(events)
+    trainable, total = count_parameters(trainer.model)
+    emit("started", job=job, device=device.name, device_kind=device.kind, gpu_memory_mb=device.gpu_memory_mb,
+         parameters_trainable=trainable, parameters_total=total, bf16=device.bf16,
+         gradient_checkpointing=device.gradient_checkpointing, max_length=spec.hyper.max_length, **started)
+    result = trainer.train(resume_from_checkpoint=last_checkpoint(spec) if spec.resume else None)
+    if events.stopped:
+        return None, {"cancelled": True, "checkpoint": last_checkpoint(spec), "step": trainer.state.global_step}
+    return result, None

@@ -14,11 +14,11 @@ from datasets import Dataset
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from trl import DPOConfig, DPOTrainer
 
-from training.callbacks import EventCallback, StopRequest
-from training.common import count_parameters, last_checkpoint, training_arguments, write_report
+from training.callbacks import StopRequest
+from training.common import train_with_events, training_arguments, write_report
 from training.data import DataError, read_jsonl, split_by_prompt
 from training.device import DeviceChoice
-from training.protocol import JobSpec, emit
+from training.protocol import JobSpec
 
 COLUMNS = ("prompt", "chosen", "rejected")
 
@@ -55,16 +55,10 @@ def run(spec: JobSpec, device: DeviceChoice, stop: StopRequest) -> dict[str, Any
     trainer = DPOTrainer(model=model if lora else base, args=args, train_dataset=Dataset.from_list(train_rows),
                          eval_dataset=Dataset.from_list(eval_rows) if eval_rows else None,
                          processing_class=tok, peft_config=peft_config)
-    trainable, total = count_parameters(trainer.model)
-    events = EventCallback(stop, args.per_device_train_batch_size * args.gradient_accumulation_steps)
-    trainer.add_callback(events)
-    emit("started", job="dpo", base_model=base, device=device.name, device_kind=device.kind,
-         gpu_memory_mb=device.gpu_memory_mb, parameters_trainable=trainable, parameters_total=total,
-         train_pairs=len(train_rows), eval_pairs=len(eval_rows), lora=lora, bf16=device.bf16,
-         gradient_checkpointing=device.gradient_checkpointing, max_length=spec.hyper.max_length)
-    result = trainer.train(resume_from_checkpoint=last_checkpoint(spec) if spec.resume else None)
-    if events.stopped:
-        return {"cancelled": True, "checkpoint": last_checkpoint(spec), "step": trainer.state.global_step}
+    result, cancelled = train_with_events(trainer, spec, stop, "dpo", device, base_model=base,
+                                          train_pairs=len(train_rows), eval_pairs=len(eval_rows), lora=lora)
+    if cancelled:
+        return cancelled
     trainer.save_model(str(out))  # LoRA: the adapter (safetensors); full: the model
     tok.save_pretrained(str(out))
     metrics = trainer.evaluate() if eval_rows else {}  # before any merge: the reference is the adapter switched off

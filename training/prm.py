@@ -16,8 +16,8 @@ from datasets import Dataset
 from transformers import (AutoModelForTokenClassification, AutoTokenizer, DataCollatorForTokenClassification, Trainer,
                           TrainingArguments)
 
-from training.callbacks import EventCallback, StopRequest
-from training.common import count_parameters, default_base, last_checkpoint, training_arguments, write_report
+from training.callbacks import StopRequest
+from training.common import default_base, train_with_events, training_arguments, write_report
 from training.data import DataError, as_text, read_jsonl, split_by_prompt
 from training.device import DeviceChoice
 from training.protocol import JobSpec, emit
@@ -84,16 +84,10 @@ def run(spec: JobSpec, device: DeviceChoice, stop: StopRequest) -> dict[str, Any
     args = training_arguments(TrainingArguments, spec, device, lora=False, remove_unused_columns=False)
     trainer = Trainer(model=model, args=args, train_dataset=Dataset.from_list(train),
                       data_collator=DataCollatorForTokenClassification(tok), processing_class=tok)
-    trainable, total = count_parameters(model)
-    events = EventCallback(stop, args.per_device_train_batch_size * args.gradient_accumulation_steps)
-    trainer.add_callback(events)
-    emit("started", job="prm", base_model=base, device=device.name, device_kind=device.kind,
-         gpu_memory_mb=device.gpu_memory_mb, parameters_trainable=trainable, parameters_total=total,
-         train_examples=len(train), eval_examples=len(held), truncated=truncated_train + truncated_eval,
-         max_length=spec.hyper.max_length, bf16=device.bf16)
-    result = trainer.train(resume_from_checkpoint=last_checkpoint(spec) if spec.resume else None)
-    if events.stopped:
-        return {"cancelled": True, "checkpoint": last_checkpoint(spec), "step": trainer.state.global_step}
+    result, cancelled = train_with_events(trainer, spec, stop, "prm", device, base_model=base, train_examples=len(train),
+                                          eval_examples=len(held), truncated=truncated_train + truncated_eval)
+    if cancelled:
+        return cancelled
     trainer.save_model(str(out))
     tok.save_pretrained(str(out))
     report = {"job": "prm", "base_model": base, "train_examples": len(train), "eval_examples": len(held),

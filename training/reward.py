@@ -21,8 +21,8 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer, Trai
 from trl import RewardConfig, RewardTrainer
 from trl.trainer.reward_trainer import DataCollatorForPreference
 
-from training.callbacks import EventCallback, StopRequest
-from training.common import count_parameters, default_base, is_encoder, last_checkpoint, training_arguments, write_report
+from training.callbacks import StopRequest
+from training.common import default_base, is_encoder, train_with_events, training_arguments, write_report
 from training.data import DataError, as_text, read_jsonl, split_by_prompt
 from training.device import DeviceChoice
 from training.protocol import JobSpec, emit
@@ -246,17 +246,11 @@ def run(spec: JobSpec, device: DeviceChoice, stop: StopRequest) -> dict[str, Any
     else:
         trainer_cls = WeightedRewardTrainer if spec.use_weights else RewardTrainer
         trainer = trainer_cls(**common, data_collator=WeightedCollator(pad_token_id=tok.pad_token_id))
-    trainable, total = count_parameters(model)
-    events = EventCallback(stop, args.per_device_train_batch_size * args.gradient_accumulation_steps)
-    trainer.add_callback(events)
-    emit("started", job="reward", base_model=base, device=device.name, device_kind=device.kind,
-         gpu_memory_mb=device.gpu_memory_mb, parameters_trainable=trainable, parameters_total=total,
-         train_pairs=len(train_pairs), eval_pairs=len(eval_pairs), dropped_too_long=dropped_train + dropped_eval,
-         heads=["overall", *dim_names],
-         max_length=spec.hyper.max_length, bf16=device.bf16, gradient_checkpointing=device.gradient_checkpointing)
-    result = trainer.train(resume_from_checkpoint=last_checkpoint(spec) if spec.resume else None)
-    if events.stopped:
-        return {"cancelled": True, "checkpoint": last_checkpoint(spec), "step": trainer.state.global_step}
+    result, cancelled = train_with_events(
+        trainer, spec, stop, "reward", device, base_model=base, train_pairs=len(train_pairs),
+        eval_pairs=len(eval_pairs), dropped_too_long=dropped_train + dropped_eval, heads=["overall", *dim_names])
+    if cancelled:
+        return cancelled
     trainer.save_model(str(out))
     tok.save_pretrained(str(out))
     encode.save(out)

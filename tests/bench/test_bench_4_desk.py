@@ -1,7 +1,6 @@
 """Desk figures: cold start to first item painted <= 0.6 s; key -> label committed -> next item painted p99 <= 16 ms;
 RSS <= 250 MB with a big project open. Uses the queue benchmark's project (N items x 3 labels)."""
 
-import os
 import subprocess
 import sys
 import time

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtWidgets import QFrame, QLabel, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QLabel, QSplitter, QTextBrowser, QVBoxLayout, QWidget
 
 from prefdesk.domain import Item, LabelKind
 from prefdesk.ui.content import to_html
@@ -63,6 +64,18 @@ class PromptPane(QWidget):
 
 class ItemView(QWidget):
     """Base of the views. `handle` returns a Commit when an action completes a label."""
+
+    def lay_out(self, top: QWidget, body: QWidget, *below: QWidget) -> None:
+        """The prompt (or problem) over the body in a splitter, with status lines below."""
+        split = QSplitter(Qt.Vertical)
+        split.addWidget(top)
+        split.addWidget(body)
+        split.setSizes([150, 550])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(split, 1)
+        for widget in below:
+            layout.addWidget(widget)
 
     def __init__(self, project_settings: dict) -> None:
         super().__init__()

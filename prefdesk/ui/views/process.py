@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout
+from PySide6.QtWidgets import QLabel
 
 from prefdesk.domain import Item, LabelKind
 from prefdesk.ui.content import to_html
@@ -31,15 +30,8 @@ class ProcessView(ItemView):
         self.steps = OfflineBrowser()
         self.state = QLabel()
         self.state.setStyleSheet("padding: 4px; font-size: 13px;")
-        split = QSplitter(Qt.Vertical)
-        split.addWidget(self.prompt)
-        split.addWidget(self.steps)
-        split.setSizes([150, 550])
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(split, 1)
-        layout.addWidget(caption("Steps: J/K move · + 0 − rate · C/I final answer · X cannot judge · Enter submit"))
-        layout.addWidget(self.state)
+        self.lay_out(self.prompt, self.steps,
+                     caption("Steps: J/K move · + 0 − rate · C/I final answer · X cannot judge · Enter submit"), self.state)
 
     def show_item(self, item: Item, seed: str) -> None:
         self.item = item

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QGridLayout, QLabel, QSplitter, QVBoxLayout, QWidget
-from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from prefdesk.domain import Item, LabelKind
 from prefdesk.ui.content import to_html
@@ -21,14 +20,7 @@ class RankingView(ItemView):
         self.grid.setContentsMargins(0, 0, 0, 0)
         self.order_label = QLabel()
         self.order_label.setStyleSheet("padding: 4px; font-size: 14px;")
-        split = QSplitter(Qt.Vertical)
-        split.addWidget(self.prompt)
-        split.addWidget(self.grid_host)
-        split.setSizes([150, 550])
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(split, 1)
-        layout.addWidget(self.order_label)
+        self.lay_out(self.prompt, self.grid_host, self.order_label)
         self.captions: list[QLabel] = []
 
     def show_item(self, item: Item, seed: str) -> None:
