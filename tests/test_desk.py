@@ -229,3 +229,30 @@ def test_an_import_from_the_file_menu_feeds_the_queue(desk, qtbot, project, tmp_
     window.file_menu.import_path(write(tmp_path, pairs(5)[1:], "more.jsonl"))
     qtbot.waitUntil(lambda: window.item is not None, timeout=5000)
     assert window.item.prompt == "q1"
+
+
+def test_a_long_candidate_paints_at_once_and_is_formatted_in_the_background(desk, qtbot, project):
+    import time
+
+    long_answer = ("Here is **a very long** answer with `code`.\n\n" * 2500)  # ~110 KB
+    window = desk([{"prompt": "q", "response_a": long_answer, "response_b": "short"}, *pairs(1)])
+    view = window.views[ItemKind.PAIRWISE]
+    side = view.left if view.display_order[0] == 0 else view.right
+    assert "**a very long**" in side.toPlainText()  # plain text first...
+    qtbot.waitUntil(lambda: "**" not in side.toPlainText()[:200], timeout=10000)  # ...then formatted
+    started = time.perf_counter()
+    press(qtbot, window, Qt.Key_1)  # the key still commits at once
+    assert time.perf_counter() - started < 0.5 and project.count("labels") == 1
+
+
+def test_ranking_by_drag_fixes_the_whole_order(desk, qtbot, project):
+    from PySide6.QtCore import QModelIndex
+
+    window = desk([{"prompt": "rank", "responses": ["w", "x", "y"]}])
+    view = window.views[ItemKind.RANKING]
+    assert [view.order_list.item(i).text() for i in range(3)] == ["[1] ?", "[2] ?", "[3] ?"]
+    assert view.order_list.model().moveRow(QModelIndex(), 2, QModelIndex(), 0)  # drag [3] to the front
+    qtbot.waitUntil(lambda: view.order_list.item(0).text() == "[3]")
+    press(qtbot, window, Qt.Key_Return)
+    (payload,) = stored(project)
+    assert payload["order"] == [[2], [0], [1]]

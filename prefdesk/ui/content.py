@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 
 import markdown
 from pylatexenc.latex2text import LatexNodes2Text
 
 _MATH = re.compile(r"\$\$(.+?)\$\$|(?<![\\$])\$(?!\s)([^$\n]+?)(?<!\s)\$", re.S)
-_MD = markdown.Markdown(extensions=["fenced_code", "codehilite", "tables"],
-                        extension_configs={"codehilite": {"noclasses": True, "guess_lang": False}})
+_LOCAL = threading.local()  # a Markdown instance is not thread-safe: one a thread (long texts render in a worker)
+
+
+def _markdown() -> markdown.Markdown:
+    if not hasattr(_LOCAL, "md"):
+        _LOCAL.md = markdown.Markdown(extensions=["fenced_code", "codehilite", "tables"],
+                                      extension_configs={"codehilite": {"noclasses": True, "guess_lang": False}})
+    return _LOCAL.md
 _TEX = LatexNodes2Text(math_mode="text")
 SUP, SUP_END, SUB, SUB_END = "\ue000", "\ue001", "\ue002", "\ue003"
 
@@ -81,6 +88,7 @@ def _math(match: re.Match) -> str:
 
 def to_html(text: str) -> str:
     """Markdown -> HTML; raw HTML in the text is escaped, links shown but never fetched."""
-    _MD.reset()
-    body = _MD.convert(_MATH.sub(_math, text.replace("<", "&lt;")))
+    md = _markdown()
+    md.reset()
+    body = md.convert(_MATH.sub(_math, text.replace("<", "&lt;")))
     return re.sub(r"<img[^>]*>", "[image not loaded]", body)

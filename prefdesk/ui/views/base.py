@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QFrame, QLabel, QSplitter, QTextBrowser, QVBoxLayo
 
 from prefdesk.domain import Item, LabelKind
 from prefdesk.ui.content import to_html
+from prefdesk.ui.worker import run_in_background
 
 BROWSER_CSS = ("QTextBrowser { background: #ffffff; border: 1px solid #d5d9e0; border-radius: 6px; "
                "padding: 8px; font-size: 14px; } QTextBrowser[current=\"true\"] { border: 2px solid #3b82f6; }")
@@ -24,6 +25,10 @@ class Commit:
     display_order: tuple[int, ...] | None = None
 
 
+LONG_TEXT = 8_000  # characters: longer texts paint as plain text first and are formatted in a worker
+PLAIN_ONLY = 200_000  # longer still: stay plain (Markdown would take seconds)
+
+
 class OfflineBrowser(QTextBrowser):
     """A rich-text pane that shows links but never follows them and never fetches a resource."""
 
@@ -33,6 +38,25 @@ class OfflineBrowser(QTextBrowser):
         self.setOpenExternalLinks(False)
         self.setFrameShape(QFrame.NoFrame)
         self.setStyleSheet(BROWSER_CSS)
+        self._shown = 0  # which text is on screen, so a late formatting result for an old one is dropped
+        self._job = None
+
+    def show_markdown(self, text: str) -> None:
+        """Show text as formatted Markdown; a long text paints at once as plain text, formatted when ready."""
+        self._shown += 1
+        if len(text) <= LONG_TEXT:
+            self.setHtml(to_html(text))
+            return
+        self.setPlainText(text)
+        if len(text) <= PLAIN_ONLY:
+            shown = self._shown
+            self._job = run_in_background(lambda: to_html(text), lambda html: self._formatted(shown, html))
+
+    def _formatted(self, shown: int, html: str) -> None:
+        if shown == self._shown:
+            position = self.verticalScrollBar().value()
+            self.setHtml(html)
+            self.verticalScrollBar().setValue(position)
 
     def loadResource(self, kind, url):  # noqa: N802 (Qt override): images and style sheets stay unloaded
         return None
@@ -59,7 +83,7 @@ class PromptPane(QWidget):
                 f"<p style='color:#718096; margin-bottom:0'><b>{m['role'].capitalize()}</b></p>{to_html(m['content'])}"
                 for m in item.prompt_messages))
         else:
-            self.browser.setHtml(to_html(item.prompt))
+            self.browser.show_markdown(item.prompt)
 
 
 class ItemView(QWidget):

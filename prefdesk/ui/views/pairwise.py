@@ -15,7 +15,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QListWidget, QListWidgetItem, QSplitter, QVBoxLayout, QWidget
 
 from prefdesk.domain import Item, LabelKind
-from prefdesk.ui.content import to_html
 from prefdesk.ui.views.base import Commit, ItemView, OfflineBrowser, PromptPane, caption
 
 SIDE_TEXT = {"left": "◀ left", "right": "right ▶", "tie": "tie", None: "—"}
@@ -116,10 +115,11 @@ class PairwiseView(ItemView):
         a, b = (self.item.candidates[p].text for p in self.display_order)
         if self.diff_on:
             left, right = word_diff(a, b)
+            self.left.setHtml(left)
+            self.right.setHtml(right)
         else:
-            left, right = to_html(a), to_html(b)
-        self.left.setHtml(left)
-        self.right.setHtml(right)
+            self.left.show_markdown(a)
+            self.right.show_markdown(b)
 
     def _render_dims(self) -> None:
         self.dim_list.clear()

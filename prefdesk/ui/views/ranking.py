@@ -1,11 +1,12 @@
-"""Ranking view: 3+ candidates; press their numbers from best to worst, `=` ties with the place before."""
+"""Ranking view: 3+ candidates; press their numbers from best to worst (`=` ties with the place before),
+or drag them into order in the strip below (a drag fixes the whole order as shown)."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QAbstractItemView, QGridLayout, QLabel, QListView, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from prefdesk.domain import Item, LabelKind
-from prefdesk.ui.content import to_html
 from prefdesk.ui.views.base import Commit, ItemView, OfflineBrowser, PromptPane, caption
 
 
@@ -20,7 +21,13 @@ class RankingView(ItemView):
         self.grid.setContentsMargins(0, 0, 0, 0)
         self.order_label = QLabel()
         self.order_label.setStyleSheet("padding: 4px; font-size: 14px;")
-        self.lay_out(self.prompt, self.grid_host, self.order_label)
+        self.order_list = QListWidget()  # drag to reorder; best on the left
+        self.order_list.setFlow(QListView.LeftToRight)
+        self.order_list.setDragDropMode(QAbstractItemView.InternalMove)
+        self.order_list.setMaximumHeight(44)
+        self.order_list.setFocusPolicy(Qt.NoFocus)
+        self.order_list.model().rowsMoved.connect(self._dragged)
+        self.lay_out(self.prompt, self.grid_host, self.order_label, self.order_list)
         self.captions: list[QLabel] = []
 
     def show_item(self, item: Item, seed: str) -> None:
@@ -36,7 +43,7 @@ class RankingView(ItemView):
             col.setContentsMargins(0, 0, 0, 0)
             cap = caption(f"[{i + 1}]")
             browser = OfflineBrowser()
-            browser.setHtml(to_html(cand.text))
+            browser.show_markdown(cand.text)
             col.addWidget(cap)
             col.addWidget(browser)
             self.captions.append(cap)
@@ -53,7 +60,30 @@ class RankingView(ItemView):
             place = f" — place {place_of[i] + 1}" if i in place_of else ""
             cap.setText(f"[{i + 1}]{place}")
         text = "  >  ".join(" = ".join(f"[{p + 1}]" for p in tier) for tier in self.tiers) or "press numbers best first"
-        self.order_label.setText(f"Order: {text}" + ("   (next ties)" if self.tie_next else ""))
+        self.order_label.setText(f"Order: {text}" + ("   (next ties)" if self.tie_next else "")
+                                 + "   — or drag the candidates below into order")
+        self.order_list.blockSignals(True)
+        self.order_list.model().blockSignals(True)
+        self.order_list.clear()
+        placed = self.placed()
+        for tier in self.tiers:
+            entry = QListWidgetItem(" = ".join(f"[{p + 1}]" for p in tier))
+            entry.setData(Qt.UserRole, tier)
+            self.order_list.addItem(entry)
+        for p in range(len(self.captions)):
+            if p not in placed:
+                entry = QListWidgetItem(f"[{p + 1}] ?")
+                entry.setData(Qt.UserRole, [p])
+                entry.setForeground(Qt.gray)
+                self.order_list.addItem(entry)
+        self.order_list.model().blockSignals(False)
+        self.order_list.blockSignals(False)
+
+    def _dragged(self, *args) -> None:
+        """After a drag the strip is the order: every entry becomes a place, left to right."""
+        self.tiers = [list(self.order_list.item(i).data(Qt.UserRole)) for i in range(self.order_list.count())]
+        self.tie_next = False
+        QTimer.singleShot(0, self._render)  # not while the list is still finishing the move
 
     def handle(self, action: str) -> Commit | None:
         n = len(self.item.candidates)

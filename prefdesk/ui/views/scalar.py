@@ -5,7 +5,6 @@ from __future__ import annotations
 from PySide6.QtWidgets import QVBoxLayout
 
 from prefdesk.domain import Item, LabelKind
-from prefdesk.ui.content import to_html
 from prefdesk.ui.views.base import Commit, ItemView, OfflineBrowser, PromptPane, caption
 
 
@@ -24,7 +23,7 @@ class ScalarView(ItemView):
     def show_item(self, item: Item, seed: str) -> None:
         self.item = item
         self.prompt.show_item(item)
-        self.response.setHtml(to_html(item.candidates[0].text))
+        self.response.show_markdown(item.candidates[0].text)
 
     def handle(self, action: str) -> Commit | None:
         lo, hi = self.settings["scale"]
