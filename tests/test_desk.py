@@ -256,3 +256,18 @@ def test_ranking_by_drag_fixes_the_whole_order(desk, qtbot, project):
     press(qtbot, window, Qt.Key_Return)
     (payload,) = stored(project)
     assert payload["order"] == [[2], [0], [1]]
+
+
+def test_a_verdict_while_another_writer_holds_the_file_is_refused_visibly_and_the_item_stays(desk, qtbot, project):
+    import sqlite3
+
+    window = desk(pairs(2))
+    project.conn.execute("PRAGMA busy_timeout = 50")
+    item = window.item.id
+    other = sqlite3.connect(project.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # as a long import does
+    press(qtbot, window, Qt.Key_1)
+    assert window.item.id == item and "Not saved" in window.statusBar().currentMessage()
+    other.execute("ROLLBACK")
+    press(qtbot, window, Qt.Key_1)
+    assert project.count("labels") == 1 and window.item.id != item

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from pathlib import Path
 
@@ -146,8 +147,9 @@ class MainWindow(QMainWindow):
             return
         commit = view.handle(name)
         if commit is not None:
-            self.commit(commit)
-        self.statusBar().showMessage(view.hint())
+            self.commit(commit)  # paints the next item and its hint, or says why nothing was saved
+        else:
+            self.statusBar().showMessage(view.hint())
 
     def _on_back(self) -> None:
         label = self.project.previous_label(self.rater, before=self.editing)
@@ -228,9 +230,14 @@ class MainWindow(QMainWindow):
                 return
         elif rationale:
             payload["rationale"] = rationale
-        self.project.commit_label(self.item.id, self.rater, commit.kind, payload, session=self.session,
-                                  duration_ms=self._elapsed_ms(), display_order=commit.display_order,
-                                  supersedes=self.editing)
+        try:
+            self.project.commit_label(self.item.id, self.rater, commit.kind, payload, session=self.session,
+                                      duration_ms=self._elapsed_ms(), display_order=commit.display_order,
+                                      supersedes=self.editing)
+        except sqlite3.OperationalError as exc:  # another writer (an import) held the file past busy_timeout
+            self.statusBar().showMessage(f"Not saved: the project is busy ({exc}). The item stays; press the key "
+                                         "again in a moment.", 10000)
+            return
         if self.editing is None and self.remaining:
             self.remaining -= 1
         self.editing = None
