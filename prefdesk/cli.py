@@ -78,23 +78,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def project_stats(project) -> dict:
-    """Items by kind, labels by source and rater, items still short of overlap."""
-    conn = project.conn
-    return {
-        "items": dict(conn.execute("SELECT kind, COUNT(*) FROM items GROUP BY kind ORDER BY kind").fetchall()),
-        "gold_items": conn.execute("SELECT COUNT(*) FROM items WHERE is_gold = 1").fetchone()[0],
-        "labels_by_source": dict(conn.execute("SELECT source, COUNT(*) FROM current_labels GROUP BY source ORDER BY source").fetchall()),
-        "labels_by_rater": dict(conn.execute(
-            "SELECT r.name, COUNT(*) FROM current_labels l JOIN raters r ON r.id = l.rater_id GROUP BY r.name ORDER BY r.name").fetchall()),
-        "superseded_labels": conn.execute("SELECT COUNT(*) FROM labels WHERE supersedes IS NOT NULL").fetchone()[0],
-        "overlap_target": project.settings["overlap"],
-        "items_short_of_overlap": conn.execute("SELECT COUNT(*) FROM items WHERE open = 1 AND is_gold = 0").fetchone()[0],
-    }
-
-
 def cmd_stats(args: argparse.Namespace) -> int:
     from prefdesk.store.project import Project
+    from prefdesk.store.stats import project_stats
 
     with Project.open(args.project) as project:
         stats = project_stats(project)
@@ -104,7 +90,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     print(f"items: {sum(stats['items'].values())} ({', '.join(f'{k} {v}' for k, v in stats['items'].items())}); gold {stats['gold_items']}")
     print("labels by source: " + (", ".join(f"{k} {v}" for k, v in stats["labels_by_source"].items()) or "none"))
     print("labels by rater:  " + (", ".join(f"{k} {v}" for k, v in stats["labels_by_rater"].items()) or "none"))
-    print(f"superseded labels: {stats['superseded_labels']}")
+    print(f"superseded labels: {stats['superseded_labels']}; flagged items: {stats['flagged_items']}")
     print(f"items short of overlap ({stats['overlap_target']} raters): {stats['items_short_of_overlap']}")
     return 0
 

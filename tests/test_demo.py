@@ -1,6 +1,6 @@
 """The demo project builds on first run, with two raters who disagree on a few items."""
 
-from prefdesk.cli import project_stats
+from prefdesk.store.stats import project_stats
 from prefdesk.demo import ensure_demo
 from prefdesk.formats.export import export_dataset
 from prefdesk.quality.aggregate import Policy

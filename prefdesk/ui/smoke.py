@@ -17,6 +17,7 @@ def smoke_test() -> int:
 
     from prefdesk.demo import ensure_demo
     from prefdesk.store.project import Project
+    from prefdesk.store.stats import labels_by
     from prefdesk.ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -32,7 +33,7 @@ def smoke_test() -> int:
     window.side.rationale.setPlainText("smoke test")  # the demo asks for one on high-risk items
     window.actions_by_name[action].trigger()  # the same QAction a key press fires
     app.processEvents()
-    n = project.conn.execute("SELECT COUNT(*) FROM labels WHERE rater_id = ?", (window.rater.id,)).fetchone()[0]
+    n = labels_by(project, window.rater.id)
     window.close()
     project.close()
     print(f"smoke ok: {n} label committed on a {kind} item" if n == 1 else f"smoke FAILED: {n} labels")
