@@ -271,3 +271,17 @@ def test_a_verdict_while_another_writer_holds_the_file_is_refused_visibly_and_th
     other.execute("ROLLBACK")
     press(qtbot, window, Qt.Key_1)
     assert project.count("labels") == 1 and window.item.id != item
+
+
+def test_opening_another_project_shows_its_items_not_the_old_ones(desk, qtbot, project, tmp_path):
+    from prefdesk.store.project import Project
+
+    window = desk(pairs(2))
+    other_path = tmp_path / "other.prefdesk"
+    with Project.create(other_path) as other:
+        other.set_setting("gold_rate", 0)
+        import_file(other, write(tmp_path, [{"prompt": "from the other file", "response": "r"}], "other.jsonl"))
+    window.open_project(other_path)
+    assert window.project.path == other_path and window.item.prompt == "from the other file"
+    press(qtbot, window, Qt.Key_4)
+    assert window.project.count("labels") == 1

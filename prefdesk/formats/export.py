@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-
-import orjson
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+
+import orjson
 
 from prefdesk import __version__
 from prefdesk.domain import Label
@@ -57,6 +57,9 @@ class LabelledItem:
     prompt: str
     prompt_messages: list | None
     meta_json: str  # the stored metadata, passed through to the output without a parse
+    candidates: list[tuple[str, list | None]]
+    steps: list[tuple[str, str | None]]
+    labels: list[Label]
 
     @property
     def meta(self) -> dict:
@@ -65,9 +68,6 @@ class LabelledItem:
     @property
     def meta_fragment(self) -> orjson.Fragment:
         return orjson.Fragment(self.meta_json)
-    candidates: list[tuple[str, list | None]]
-    steps: list[tuple[str, str | None]]
-    labels: list[Label]
 
 
 def labelled_items(project: Project, kinds: tuple[str, ...]) -> Iterator[LabelledItem]:

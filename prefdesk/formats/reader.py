@@ -70,7 +70,8 @@ def json_array_records(path: Path) -> Iterator[tuple[int, dict | None, RecordErr
             yield i, None, RecordError(str(path), i, "", "expected a JSON object"), 0
 
 
-def _mapped(row: dict, mapping: dict[str, str] | None) -> dict:
+def apply_mapping(row: dict, mapping: dict[str, str] | None) -> dict:
+    """Rename columns to the names a format expects (`mapping` is target -> column); the rest stay."""
     if not mapping:
         return row
     out = {target: row.pop(source) for target, source in mapping.items() if source in row}
@@ -94,7 +95,7 @@ def csv_records(path: Path, mapping: dict[str, str] | None) -> Iterator[tuple[in
             reader = csv.DictReader(f)
             for row in reader:
                 record = {k: _maybe_json(v) for k, v in row.items() if k is not None}
-                yield reader.line_num, _mapped(record, mapping), None, 0
+                yield reader.line_num, apply_mapping(record, mapping), None, 0
     except UnicodeDecodeError as exc:
         yield 0, None, RecordError(str(path), 0, "", f"not UTF-8: {exc}"), 0
     except csv.Error as exc:
@@ -114,4 +115,4 @@ def parquet_records(path: Path, mapping: dict[str, str] | None) -> Iterator[tupl
     for batch in pf.iter_batches(batch_size=4096):
         for row in batch.to_pylist():
             n += 1
-            yield n, _mapped({k: _maybe_json(v) for k, v in row.items()}, mapping), None, 0
+            yield n, apply_mapping({k: _maybe_json(v) for k, v in row.items()}, mapping), None, 0

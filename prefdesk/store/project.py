@@ -1,4 +1,4 @@
-"""The project file: one SQLite file per project, opened through sqlite-utils.
+"""The project file: one SQLite file per project, on the stdlib sqlite3 connection (sqlite-utils on request).
 
 Durability rules from the architecture: WAL, synchronous=FULL, a busy timeout, foreign keys on;
 migrations run on open, in one transaction, after a backup copy; a file newer than this app is refused.
@@ -82,7 +82,7 @@ class Project:
         conn = _connect(path)
         try:
             project = cls(path, conn)
-            project._migrate(fresh=create)
+            project._migrate()
         except BaseException:
             conn.close()
             raise
@@ -101,7 +101,7 @@ class Project:
     def schema_version(self) -> int:
         return self.conn.execute("PRAGMA user_version").fetchone()[0]
 
-    def _migrate(self, fresh: bool) -> None:
+    def _migrate(self) -> None:
         version = self.schema_version
         if version > SCHEMA_VERSION:
             raise ProjectError(
@@ -324,20 +324,16 @@ class Project:
         row = self.conn.execute(sql + " ORDER BY rater_id, created_at DESC, id DESC LIMIT 1", args).fetchone()
         return label_from_row(row) if row else None
 
-
     def flag(self, item_id: str, rater: Rater, note: str | None = None) -> None:
         """Mark an item for review by a reviewer."""
         with self.transaction():
             self.conn.execute("INSERT INTO flags VALUES (?, ?, ?, ?, ?)", (uuid7(), item_id, rater.id, utc_now(), note))
 
-    def rater_progress(self, rater: Rater) -> tuple[int, float | None]:
-        """(labels given today (UTC), median seconds per label today) from the rater's time index."""
-        today = utc_now()[:10]
-        durations = sorted(d or 0 for (d,) in self.conn.execute(
+    def durations_today(self, rater: Rater) -> list[int]:
+        """Milliseconds spent on each label the rater gave today (UTC), from the rater's time index."""
+        return [d or 0 for (d,) in self.conn.execute(
             "SELECT duration_ms FROM labels WHERE rater_id = ? AND created_at >= ? AND source = 'human'",
-            (rater.id, today)))
-        median = durations[len(durations) // 2] / 1000 if durations else None
-        return len(durations), median
+            (rater.id, utc_now()[:10]))]
 
 
 LABEL_COLUMNS = (

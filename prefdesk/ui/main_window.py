@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import sqlite3
 import time
 from pathlib import Path
@@ -80,7 +81,7 @@ class MainWindow(QMainWindow):
         self.file_menu = FileMenu(self)
         QShortcut(QKeySequence("Escape"), self.side.rationale, self.setFocus, context=Qt.WidgetShortcut)
         self.resize(1400, 860)
-        self._refresh_progress()
+        self._load_progress()
         self._count_remaining()
         self.show_next()
 
@@ -96,8 +97,9 @@ class MainWindow(QMainWindow):
         old.close()
         self.rater = new.ensure_rater(self.rater.name, self.rater.role, self.rater.level)
         self.session = new.start_session(self.rater)
-        self.queue = Queue(new, self.rater)
         self.setWindowTitle(f"PrefDesk — {new.path.name} — {self.rater.name}")
+        self.item, self.editing = None, None  # nothing of the old file stays on screen
+        self._load_progress()
         self.after_import()
 
     def after_import(self) -> None:
@@ -140,7 +142,7 @@ class MainWindow(QMainWindow):
         """Every shortcut, menu entry and test ends here."""
         view = self.current_view()
         handler = getattr(self, f"_on_{name}", None)
-        if handler is not None and not (name == "submit" and view):
+        if handler is not None:
             handler()
             return
         if view is None:
@@ -230,9 +232,10 @@ class MainWindow(QMainWindow):
                 return
         elif rationale:
             payload["rationale"] = rationale
+        duration = self._elapsed_ms()
         try:
             self.project.commit_label(self.item.id, self.rater, commit.kind, payload, session=self.session,
-                                      duration_ms=self._elapsed_ms(), display_order=commit.display_order,
+                                      duration_ms=duration, display_order=commit.display_order,
                                       supersedes=self.editing)
         except sqlite3.OperationalError as exc:  # another writer (an import) held the file past busy_timeout
             self.statusBar().showMessage(f"Not saved: the project is busy ({exc}). The item stays; press the key "
@@ -240,6 +243,7 @@ class MainWindow(QMainWindow):
             return
         if self.editing is None and self.remaining:
             self.remaining -= 1
+        bisect.insort(self.durations, duration)
         self.editing = None
         self._refresh_progress()
         self.show_next()
@@ -269,8 +273,13 @@ class MainWindow(QMainWindow):
     def _remaining_counted(self, count: int) -> None:
         """Arrives from the background count; may come after the project closed, so no query here."""
         self.remaining = count
-        self.side.show_progress(*self.progress, self.remaining)
+        self._refresh_progress()
+
+    def _load_progress(self) -> None:
+        """Today's durations, read once; each commit then adds its own (no query on the key path)."""
+        self.durations = sorted(self.project.durations_today(self.rater))
+        self._refresh_progress()
 
     def _refresh_progress(self) -> None:
-        self.progress = self.project.rater_progress(self.rater)
-        self.side.show_progress(*self.progress, self.remaining)
+        median = self.durations[len(self.durations) // 2] / 1000 if self.durations else None
+        self.side.show_progress(len(self.durations), median, self.remaining)
