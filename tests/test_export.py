@@ -119,3 +119,16 @@ def test_trl_reward_and_dpo_trainers_accept_the_export(project, fixtures, tmp_pa
                          max_length=256, use_cpu=True, save_strategy="no", logging_steps=1)
     trainer = trl.DPOTrainer(model=str(tmp_path / "tiny-causal"), args=args, train_dataset=ds, processing_class=tok)
     assert trainer.train().global_step == 2
+
+
+def test_latest_means_the_last_label_given_whoever_gave_it(project, fixtures, tmp_path):
+    """Labels come off the index ordered by rater; `latest` must still take the newest in time."""
+    import_file(project, fixtures / "unlabelled.jsonl")
+    item_id = project.conn.execute("SELECT id FROM items WHERE kind = 'pairwise' ORDER BY id").fetchone()[0]
+    first_made, second_made = project.ensure_rater("zed"), project.ensure_rater("amy")  # zed's id sorts first
+    for rater, verdict in ((second_made, "A"), (first_made, "B")):  # amy labels first, zed last
+        project.commit_label(item_id, rater, LabelKind.PAIRWISE,
+                             {"verdict": verdict, "strength": None, "dims": {}, "reason_tags": [], "rationale": None})
+    export_dataset(project, "trl-preference", tmp_path / "l", Policy("latest"))
+    (row,) = rows(tmp_path / "l" / "preference.jsonl")
+    assert row["chosen"] == project.item(item_id).candidates[1].text  # zed's B

@@ -199,3 +199,26 @@ def test_labels_from_a_second_file_on_the_same_items_are_added_once_and_count_to
     assert (report.items_added, report.labels_added, report.duplicate_items) == (0, 1, 1)
     assert import_file(project, second).labels_added == 0
     assert project.conn.execute("SELECT n_raters, open FROM items").fetchone() == (2, 0)
+
+
+def test_one_item_twice_in_a_file_keeps_both_differing_labels_and_one_of_two_equal_ones(project, tmp_path):
+    rec = {"type": "scalar", "prompt": "p", "response": "r", "score": 2, "meta": {}}
+    src = tmp_path / "twice.jsonl"
+    src.write_text("\n".join(json.dumps(r) for r in (rec, {**rec, "score": 4}, rec)) + "\n")
+    report = import_file(project, src)
+    assert (report.items_added, report.labels_added, report.duplicate_items, report.duplicate_labels) == (1, 2, 2, 1)
+    scores = sorted(json.loads(p)["score"] for (p,) in project.conn.execute("SELECT payload FROM labels"))
+    assert scores == [2, 4]
+
+
+def test_items_whose_content_hashes_collide_stay_apart(project, tmp_path, monkeypatch):
+    """The hash only finds candidates; an item is a duplicate only if its whole content is equal."""
+    monkeypatch.setattr("prefdesk.store.ingest.content_hash", lambda kind, prompt, texts: 42)
+    records = [{"type": "pairwise", "prompt": "p", "winner": w, "loser": "l", "meta": {}} for w in ("a", "b", "a")]
+    src = tmp_path / "collide.jsonl"
+    src.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    report = import_file(project, src)
+    assert (report.items_added, report.duplicate_items) == (2, 1)
+    assert import_file(project, src).items_added == 0
+    assert sorted(r[0] for r in project.conn.execute("SELECT candidates FROM items")) == [
+        '[{"text":"a"},{"text":"l"}]', '[{"text":"b"},{"text":"l"}]']

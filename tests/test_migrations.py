@@ -3,6 +3,7 @@
 import shutil
 
 from prefdesk.store.migrations import SCHEMA_VERSION
+from prefdesk.formats.importer import import_file
 from prefdesk.store.project import Project
 
 
@@ -45,3 +46,16 @@ def test_a_migration_that_fails_leaves_the_file_at_its_old_version(tmp_path, fix
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
     assert "n_raters" not in [r[1] for r in conn.execute("PRAGMA table_info(items)")]
+
+
+def test_a_migrated_project_recognises_its_items_when_they_are_imported_again(tmp_path, fixtures):
+    """m004 recomputed the content hashes, so the old items are found, not added a second time."""
+    path = tmp_path / "old.prefdesk"
+    shutil.copy(fixtures / "schema_v1.prefdesk", path)
+    src = tmp_path / "again.jsonl"
+    src.write_text('{"type": "pairwise", "prompt": "Which answer is kinder?", "winner": "Thank you!", "loser": "Whatever.", '
+                   '"meta": {"rater": "ana"}}\n')
+    with Project.open(path) as project:
+        report = import_file(project, src)
+        assert (report.items_added, report.duplicate_items) == (0, 1)
+        assert project.count("items") == 2

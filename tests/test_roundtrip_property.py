@@ -22,7 +22,9 @@ scalar = st.fixed_dictionaries({"type": st.just("scalar"), "prompt": text, "resp
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.one_of(pairwise, scalar), min_size=1, max_size=6))
 def test_seed_records_round_trip_whatever_their_text(records):
-    records = [r for r in records if r["type"] != "pairwise" or r["winner"] != r["loser"]] or records[:0]
+    records = [r for r in records if r["type"] != "pairwise" or r["winner"] != r["loser"]]
+    first_score = {}  # the same scalar item scored twice differently holds both labels (tested elsewhere)
+    records = [r for r in records if r["type"] != "scalar" or first_score.setdefault((r["prompt"], r["response"]), r["score"]) == r["score"]]
     if not records:
         return
     with tempfile.TemporaryDirectory() as tmp:

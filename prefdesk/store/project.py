@@ -364,10 +364,8 @@ def candidates_to_json(cands) -> str:
     out = []
     for c in cands:
         entry = {"text": c.text}
-        for key in _CANDIDATE_FIELDS:
-            value = getattr(c, key)
-            if value is not None:
-                entry[key] = value
+        if c.messages is not None or c.model is not None or c.gen_params is not None or c.source is not None:
+            entry.update((k, v) for k, v in zip(_CANDIDATE_FIELDS, c[2:]) if v is not None)
         out.append(entry)
     return orjson.dumps(out).decode()
 
