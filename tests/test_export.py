@@ -132,3 +132,61 @@ def test_latest_means_the_last_label_given_whoever_gave_it(project, fixtures, tm
     export_dataset(project, "trl-preference", tmp_path / "l", Policy("latest"))
     (row,) = rows(tmp_path / "l" / "preference.jsonl")
     assert row["chosen"] == project.item(item_id).candidates[1].text  # zed's B
+
+
+def test_workers_write_the_same_file_as_one_process(project, tmp_path, monkeypatch):
+    """Worker processes format ranges of items; the file, its counts and sha256 are the same."""
+    import prefdesk.formats.export as export
+
+    monkeypatch.setattr(export, "PIECE_LABELS", 40)  # many small ranges
+    src = tmp_path / "many.jsonl"
+    verdicts = ["A", "B", "tie", "both_bad"]
+    src.write_text("".join(json.dumps({"type": "pairwise_multi_dim", "prompt": f"q{i}", "candidates": {"A": f"a{i}", "B": f"b{i}"},
+                                       "judgement": {"overall_winner": verdicts[i % 4], "dims": {"safety": verdicts[i % 3]},
+                                                     "reason_tags": ["x"] if i % 5 else []},
+                                       "meta": {"rater": f"r{i % 3}"}}) + "\n" for i in range(300)))
+    import_file(project, src)
+    ids = [r[0] for r in project.conn.execute("SELECT id FROM items ORDER BY id LIMIT 20")]
+    for item_id in ids:  # some items get a second opinion, so the general path runs too
+        label_pair(project, item_id, ["B"])
+    results = {}
+    for workers in (0, 2):
+        report = export_dataset(project, "trl-preference", tmp_path / f"w{workers}", Policy(), workers=workers)
+        manifest = json.loads((tmp_path / f"w{workers}" / "manifest.json").read_text())["files"]["preference.jsonl"]
+        results[workers] = ((tmp_path / f"w{workers}" / "preference.jsonl").read_bytes(), report.written,
+                            dict(report.left_out), manifest["sha256"])
+    assert results[2] == results[0]
+    assert results[0][1] > 100 and results[0][2]["tie"] > 0
+
+
+def test_an_export_reads_the_labels_committed_when_it_starts(project, fixtures, tmp_path):
+    """Labels are append-only, so 'up to this rowid' is a snapshot that later commits cannot change."""
+    from prefdesk.formats.export import Scope, labelled_items
+
+    import_file(project, fixtures / "unlabelled.jsonl")
+    first, second = [r[0] for r in project.conn.execute("SELECT id FROM items WHERE kind = 'pairwise' ORDER BY id")]
+    label_pair(project, first, ["A"])
+    scope = Scope.whole(project.conn)
+    label_pair(project, second, ["B"])  # committed after the export began
+    edit = project.labels(first)[0]
+    project.commit_label(first, project.ensure_rater("rater0"), LabelKind.PAIRWISE,
+                         {**edit.payload, "verdict": "B"}, supersedes=edit)
+    (item,) = labelled_items(scope, ("pairwise",))
+    assert item.id == first and [lab.payload["verdict"] for lab in item.labels] == ["A"]
+
+
+def test_the_one_label_shortcut_writes_what_the_aggregation_path_writes(project, tmp_path, monkeypatch):
+    import prefdesk.formats.export as export
+
+    src = tmp_path / "dims.jsonl"
+    src.write_text("".join(json.dumps({"type": "pairwise_multi_dim", "prompt": f"q{i}", "candidates": {"A": "a", "B": f"b{i}"},
+                                       "judgement": {"overall_winner": "AB"[i % 2], "dims": {"safety": "B", "helpfulness": "tie"},
+                                                     "reason_tags": ["z", "a"], "strength": [None, "clear"][i % 2]},
+                                       "meta": {"i": i}}) + "\n" for i in range(8)))
+    import_file(project, src)
+    export_dataset(project, "trl-preference", tmp_path / "fast", Policy(), workers=0)
+    monkeypatch.setattr(export, "_one_pairwise_label", lambda row: None)
+    export_dataset(project, "trl-preference", tmp_path / "general", Policy(), workers=0)
+    fast = (tmp_path / "fast" / "preference.jsonl").read_bytes()
+    assert fast == (tmp_path / "general" / "preference.jsonl").read_bytes()
+    assert rows(tmp_path / "fast" / "preference.jsonl")[1]["margin"] == 2.0

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
+import os
 import queue
+import sqlite3
 import threading
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
@@ -24,6 +28,7 @@ import orjson
 from prefdesk import __version__
 from prefdesk.domain import Label, LabelKind
 from prefdesk.store.ids import utc_now
+from prefdesk.quality.aggregate import Policy, margin_of
 from prefdesk.store.project import LABEL_COLUMNS, Project, label_from_row
 
 FILES = {"trl-preference": "preference.jsonl", "trl-stepwise": "stepwise.jsonl", "scalar": "scalar.jsonl", "seed": "seed.jsonl"}
@@ -74,46 +79,80 @@ class LabelledItem(NamedTuple):
         return orjson.Fragment(self.meta_json)
 
 
-def labelled_items(project: Project, kinds: tuple[str, ...]) -> Iterator[LabelledItem]:
-    """Every item of the given kinds that has current labels, with its candidates, in id order (one scan).
+# Columns of a label row in `label_groups`: the item's, then the label's (LABEL_COLUMNS).
+_ITEM_COLS = ("kind", "prompt", "prompt_messages", "meta", "candidates", "steps")
+_L = len(_ITEM_COLS)  # where the label's columns start
+_L_ID, _L_ITEM, _L_KIND, _L_PAYLOAD = _L, _L + 1, _L + 3, _L + 4
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What an export reads: the labels up to rowid `last_label` (labels are append-only, so this is a
+    snapshot that commits made meanwhile do not change) on items with an id in [lo, hi) (None: open)."""
+
+    conn: sqlite3.Connection
+    last_label: int
+    lo: str | None = None
+    hi: str | None = None
+
+    @classmethod
+    def whole(cls, conn: sqlite3.Connection) -> Scope:
+        return cls(conn, conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM labels").fetchone()[0])
+
+
+def label_groups(scope: Scope, kinds: tuple[str, ...]) -> Iterator[list[tuple]]:
+    """The rows of every current label on items of the given kinds, grouped by item, items in id order,
+    each row the item's columns followed by the label's (one scan).
 
     Superseded labels are dropped here against a set read first (edits are few): a third of the
     cost of filtering them in SQL row by row. The scan runs in a reader thread, which overlaps
     SQLite's page work (done without the GIL) with the caller's formatting.
     """
-    conn = project.conn
-    superseded = {r[0] for r in conn.execute("SELECT supersedes FROM labels WHERE supersedes IS NOT NULL")}
-    marks = ",".join("?" * len(kinds))
+    conn = scope.conn
+    superseded = {r[0] for r in conn.execute(
+        "SELECT supersedes FROM labels WHERE supersedes IS NOT NULL AND rowid <= ?", (scope.last_label,))}
+    where, args = [f"i.kind IN ({','.join('?' * len(kinds))})", "l.rowid <= ?"], [*kinds, scope.last_label]
+    if scope.lo is not None:
+        where.append("l.item_id >= ?")
+        args.append(scope.lo)
+    if scope.hi is not None:
+        where.append("l.item_id < ?")
+        args.append(scope.hi)
     rows = _prefetched(conn.execute(
-        f"SELECT i.kind, i.prompt, i.prompt_messages, i.meta, i.candidates, i.steps, "
+        f"SELECT {', '.join('i.' + c for c in _ITEM_COLS)}, "
         f"{', '.join('l.' + c.strip() for c in LABEL_COLUMNS.split(','))} "
-        f"FROM labels l JOIN items i ON i.id = l.item_id WHERE i.kind IN ({marks}) ORDER BY l.item_id",
-        kinds,
+        f"FROM labels l JOIN items i ON i.id = l.item_id WHERE {' AND '.join(where)} ORDER BY l.item_id",
+        args,
     ))
-    current: LabelledItem | None = None
+    group: list[tuple] = []
     for row in rows:
-        if superseded and row[6] in superseded:
+        if superseded and row[_L_ID] in superseded:
             continue
-        label = label_from_row(row[6:])
-        if current is not None and current.id == label.item_id:
-            current.labels.append(label)
-            continue
-        if current is not None:
-            yield _oldest_first(current)
-        current = LabelledItem(
-            label.item_id, row[0], row[1], orjson.loads(row[2]) if row[2] else None, row[3],
-            [(c["text"], c.get("messages")) for c in orjson.loads(row[4])],
-            [(s["text"], s.get("state")) for s in orjson.loads(row[5])] if row[5] else [], [label],
-        )
-    if current is not None:
-        yield _oldest_first(current)
+        if group and group[0][_L_ITEM] != row[_L_ITEM]:
+            yield group
+            group = []
+        group.append(row)
+    if group:
+        yield group
 
 
-def _oldest_first(item: LabelledItem) -> LabelledItem:
-    """The index hands an item's labels over by rater; policies read them in time order (UUIDv7 ids)."""
-    if len(item.labels) > 1:
-        item.labels.sort(key=attrgetter("id"))
-    return item
+def labelled_item(group: list[tuple]) -> LabelledItem:
+    """An item and its labels from its `label_groups` rows; labels oldest first (UUIDv7 ids sort by time:
+    the index hands them over by rater)."""
+    row = group[0]
+    labels = [label_from_row(r[_L:]) for r in group]
+    if len(labels) > 1:
+        labels.sort(key=attrgetter("id"))
+    return LabelledItem(
+        row[_L_ITEM], row[0], row[1], orjson.loads(row[2]) if row[2] else None, row[3],
+        [(c["text"], c.get("messages")) for c in orjson.loads(row[4])],
+        [(s["text"], s.get("state")) for s in orjson.loads(row[5])] if row[5] else [], labels,
+    )
+
+
+def labelled_items(scope: Scope, kinds: tuple[str, ...]) -> Iterator[LabelledItem]:
+    """Every item of the given kinds that has current labels, with its candidates, in id order."""
+    return map(labelled_item, label_groups(scope, kinds))
 
 
 def _prefetched(cursor, size: int = 1024) -> Iterator[tuple]:
@@ -157,9 +196,15 @@ def _response(item: LabelledItem, pos: int, conversational: bool) -> Any:
     return msgs or [{"role": "assistant", "content": text}]
 
 
-def preference_rows(project: Project, agg: Aggregation, report: ExportReport, conversational: bool = False) -> Iterator[dict]:
+def preference_rows(scope: Scope, agg: Aggregation, report: ExportReport, conversational: bool = False) -> Iterator[dict]:
     """(prompt, chosen, rejected) rows from pairwise, ranking and rewrite labels."""
-    for item in labelled_items(project, ("pairwise", "ranking", "scalar", "process")):
+    for group in label_groups(scope, ("pairwise", "ranking", "scalar", "process")):
+        if len(group) == 1 and not conversational and group[0][_L_KIND] == "pairwise":
+            row = _one_pairwise_label(group[0])  # most items; the same row the general path makes, built directly
+            if row is not None:
+                yield row
+                continue
+        item = labelled_item(group)
         labels = item.labels
         if len(labels) == 1 and labels[0].kind is LabelKind.PAIRWISE:
             by_kind = {"pairwise": labels}  # most items: one pairwise label
@@ -200,9 +245,29 @@ def preference_rows(project: Project, agg: Aggregation, report: ExportReport, co
                    "meta": {**item.meta, "from": "rewrite"}, "label_ids": [lab.id]}
 
 
-def stepwise_rows(project: Project, agg: Aggregation, report: ExportReport) -> Iterator[dict]:
+def _one_pairwise_label(row: tuple) -> dict | None:
+    """The preference row of an item whose only current label is a decisive pairwise verdict, or None
+    (tie, both bad, fewer than two candidates: the general path reports why it is left out).
+    Any policy gives one label weight 1; tests hold this equal to the general path's row."""
+    payload = orjson.loads(row[_L_PAYLOAD])
+    verdict = payload["verdict"]
+    if verdict != "A" and verdict != "B":
+        return None
+    candidates = orjson.loads(row[4])
+    if len(candidates) < 2:
+        return None
+    good, bad, sign = (0, 1, 1) if verdict == "A" else (1, 0, -1)
+    dims = payload.get("dims")
+    return {"prompt": row[1], "chosen": candidates[good]["text"], "rejected": candidates[bad]["text"],
+            "margin": margin_of(payload), "weight": 1.0,
+            "dims": {d: _DIM_SIGN[v] * sign if _DIM_SIGN[v] else 0 for d, v in sorted(dims.items())} if dims else {},
+            "reason_tags": sorted(payload.get("reason_tags") or []), "meta": orjson.Fragment(row[3]),
+            "label_ids": [row[_L_ID]]}
+
+
+def stepwise_rows(scope: Scope, agg: Aggregation, report: ExportReport) -> Iterator[dict]:
     """TRL stepwise rows; a step rated 0 counts as correct, and steps after the first error are cut."""
-    for item in labelled_items(project, ("process",)):
+    for item in labelled_items(scope, ("process",)):
         labels = [lab for lab in item.labels if lab.kind.value == "process"]
         if not labels:
             continue
@@ -218,8 +283,8 @@ def stepwise_rows(project: Project, agg: Aggregation, report: ExportReport) -> I
                "meta": {**item.meta, "ratings": ratings}, "label_ids": [lab.id for lab in labels]}
 
 
-def scalar_rows(project: Project, agg: Aggregation, report: ExportReport) -> Iterator[dict]:
-    for item in labelled_items(project, ("scalar",)):
+def scalar_rows(scope: Scope, agg: Aggregation, report: ExportReport) -> Iterator[dict]:
+    for item in labelled_items(scope, ("scalar",)):
         labels = [lab for lab in item.labels if lab.kind.value == "scalar"]
         if not labels:
             continue
@@ -228,9 +293,9 @@ def scalar_rows(project: Project, agg: Aggregation, report: ExportReport) -> Ite
                "meta": item.meta_fragment, "label_ids": out["label_ids"]}
 
 
-def seed_rows(project: Project, agg: Aggregation, report: ExportReport) -> Iterator[dict]:
+def seed_rows(scope: Scope, agg: Aggregation, report: ExportReport) -> Iterator[dict]:
     """The spec's four shapes; pairwise labels with dimensions or tags become pairwise_multi_dim."""
-    for item in labelled_items(project, ("pairwise", "scalar", "process")):
+    for item in labelled_items(scope, ("pairwise", "scalar", "process")):
         prompt = item.prompt_messages or item.prompt
         labels = [lab for lab in item.labels if lab.kind.value == item.kind]
         if not labels:
@@ -269,7 +334,7 @@ class _HashingWriter:
 
     def __init__(self, f):
         self.digest = hashlib.sha256()
-        self._chunks: queue.Queue = queue.Queue(maxsize=8)
+        self._chunks: queue.Queue = queue.Queue(maxsize=4)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, args=(f,), name="export-writer", daemon=True)
         self._thread.start()
@@ -283,11 +348,10 @@ class _HashingWriter:
                 except BaseException as exc:  # raised in the caller by close()
                     self._error = exc
 
-    def write(self, chunk: list[bytes]) -> None:
+    def write(self, data: bytes) -> None:
         if self._error is not None:
             raise self._error
-        self._chunks.put(b"".join(chunk))
-        chunk.clear()
+        self._chunks.put(data)
 
     def close(self) -> None:
         self._chunks.put(None)
@@ -301,29 +365,97 @@ ROWS: dict[str, Callable[..., Iterator[dict]]] = {
 }
 
 
+def _options(fmt: str, conversational: bool) -> dict:
+    return {"conversational": conversational} if fmt == "trl-preference" else {}
+
+
+def _formatted(rows: Iterator[dict], lines: int = 1024) -> Iterator[tuple[bytes, int]]:
+    """Rows as JSON lines, `lines` of them joined at a time, with their count."""
+    chunk: list[bytes] = []
+    dumps, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
+    for row in rows:
+        chunk.append(dumps(row, option=newline))
+        if len(chunk) >= lines:
+            yield b"".join(chunk), len(chunk)
+            chunk = []
+    if chunk:
+        yield b"".join(chunk), len(chunk)
+
+
+def export_piece(db_path: str, scope: tuple, fmt: str, policy: str, conversational: bool) -> tuple[bytes, dict, int]:
+    """Format one range of items (runs in a worker): the piece's bytes, what was left out, rows written."""
+    conn = sqlite3.connect(Path(db_path).resolve().as_uri() + "?mode=ro", uri=True, check_same_thread=False)
+    try:
+        report = ExportReport(fmt, "")
+        pieces = list(_formatted(ROWS[fmt](Scope(conn, *scope), Policy(policy), report, **_options(fmt, conversational))))
+        return b"".join(data for data, _ in pieces), dict(report.left_out), sum(n for _, n in pieces)
+    finally:
+        conn.close()
+
+
+def _export_in_workers(db_path: Path, scope: Scope, fmt: str, policy: str, conversational: bool, workers: int,
+                       writer: _HashingWriter, report: ExportReport) -> None:
+    """Split the items into ranges of about PIECE_LABELS labels; workers format them, this process writes
+    them in order. Ranges are cut at item ids sampled from the labels, so each holds whole items."""
+    conn = scope.conn
+    step = max(1, scope.last_label // 2000)
+    sample = [r[0] for r in conn.execute(
+        "SELECT item_id FROM labels WHERE rowid <= ? AND rowid % ? = 0 ORDER BY item_id", (scope.last_label, step))]
+    n_pieces = max(2 * workers, scope.last_label // PIECE_LABELS)
+    cuts = sorted({sample[len(sample) * k // n_pieces] for k in range(1, n_pieces)}) if sample else []
+    bounds = list(zip([None, *cuts], [*cuts, None]))
+    context = multiprocessing.get_context("spawn")  # fork is unsafe beside Qt's and SQLite's threads
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        ahead: deque[Future] = deque()
+        for lo, hi in bounds:
+            ahead.append(pool.submit(export_piece, str(db_path), (scope.last_label, lo, hi), fmt, policy, conversational))
+            while len(ahead) > workers + 1:
+                _take(ahead.popleft(), writer, report)
+        while ahead:
+            _take(ahead.popleft(), writer, report)
+
+
+def _take(future: Future, writer: _HashingWriter, report: ExportReport) -> None:
+    data, left_out, n = future.result()
+    report.written += n
+    report.left_out.update(left_out)
+    writer.write(data)
+
+
+PARALLEL_MIN_LABELS = 50_000  # below this, starting worker processes (~0.3 s) costs more than they save
+PIECE_LABELS = 20_000  # labels a worker formats at a time: ~25 MB of output for 1.3 KB rows
+
+
 def export_dataset(project: Project, fmt: str, out_dir: str | Path, aggregation: Aggregation,
-                   conversational: bool = False) -> ExportReport:
-    """Write `fmt`'s file and manifest.json into `out_dir`; the file appears whole or not at all."""
+                   conversational: bool = False, workers: int | None = None) -> ExportReport:
+    """Write `fmt`'s file and manifest.json into `out_dir`; the file appears whole or not at all.
+
+    The labels exported are those committed when the export starts. With many labels, worker
+    processes format ranges of items while this one writes (`workers`: how many; 0 none; None by size
+    and cores). The file is the same whatever the number of workers.
+    """
     if fmt not in ROWS:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(ROWS)}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / FILES[fmt]
     report = ExportReport(fmt, str(target))
-    kwargs = {"conversational": conversational} if fmt == "trl-preference" else {}
+    scope = Scope.whole(project.conn)
+    if not isinstance(aggregation, Policy):
+        workers = 0  # a custom policy object cannot be handed to another process by name
+    elif workers is None:
+        cores = os.cpu_count() or 1  # the workers do nearly all the work: one a core, or none
+        workers = min(cores, 8) if cores > 1 and scope.last_label >= PARALLEL_MIN_LABELS else 0
     tmp = target.with_suffix(".jsonl.partial")
-    chunk: list[bytes] = []
-    dumps, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
     with open(tmp, "wb") as f:
         writer = _HashingWriter(f)
         try:
-            for row in ROWS[fmt](project, aggregation, report, **kwargs):
-                chunk.append(dumps(row, option=newline))
-                if len(chunk) >= 1024:
-                    report.written += len(chunk)
-                    writer.write(chunk)
-            report.written += len(chunk)
-            writer.write(chunk)
+            if workers:
+                _export_in_workers(project.path, scope, fmt, aggregation.name, conversational, workers, writer, report)
+            else:
+                for data, n in _formatted(ROWS[fmt](scope, aggregation, report, **_options(fmt, conversational))):
+                    report.written += n
+                    writer.write(data)
         finally:
             writer.close()
     tmp.replace(target)

@@ -14,11 +14,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from prefdesk.formats import parallel
+from prefdesk.formats.base import Format
 from prefdesk.formats.errors import FieldError, ImportRefused, RecordError
 from prefdesk.formats.reader import apply_mapping, csv_records, json_array_records, jsonl_records, parquet_records
 from prefdesk.formats.registry import BY_NAME, detect
 from prefdesk.store.ids import utc_now, uuid7
-from prefdesk.store.ingest import Ingest
+from prefdesk.store.ingest import Ingest, prepare
 from prefdesk.store.project import Project
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
@@ -78,8 +80,13 @@ def import_file(
     skip_bad: bool = False,
     mapping: dict[str, str] | None = None,
     progress: Progress | None = None,
+    workers: int | None = None,
 ) -> ImportReport:
-    """Import every record of `path`; see the module docstring for what happens to bad ones."""
+    """Import every record of `path`; see the module docstring for what happens to bad ones.
+
+    A JSONL file of `parallel.MIN_BYTES` or more is converted by worker processes while this one
+    writes; `workers` sets how many (0: none, whatever the size; None: by file size and cores).
+    """
     path = Path(path)
     if not path.is_file():
         raise ImportRefused(str(path), [RecordError(str(path), 0, "", "no such file")])
@@ -88,8 +95,16 @@ def import_file(
                                                     f"known: {', '.join(BY_NAME)}")])
     total = path.stat().st_size
     fmt = BY_NAME.get(format_name) if format_name else None
-    batch_id = uuid7()
+    if workers is None:
+        workers = parallel.worker_count() if total >= parallel.MIN_BYTES else 0
+    if workers and path.suffix.lower() not in (".csv", ".parquet", ".json"):
+        fmt = fmt or _sniff(path, mapping)
     report = ImportReport(str(path), fmt.name if fmt else "?")
+    if workers and fmt is not None and path.suffix.lower() not in (".csv", ".parquet", ".json"):
+        records = parallel.outcomes(path, fmt.name, mapping, workers)
+    else:
+        records = _serial_outcomes(path, mapping, fmt, report)
+    batch_id = uuid7()
     name = str(path)
     errors: list[RecordError] = []
     good = 0
@@ -99,36 +114,23 @@ def import_file(
             "INSERT INTO import_batches VALUES (?, ?, '', ?, ?, 0, 0, 0)", (batch_id, name, format_name or "?", utc_now())
         )
         ingest = Ingest(project, batch_id, path.name)
-        for n, (line, rec, err, done) in enumerate(records_of(path, mapping)):
+        for n, (line, parsed, rid, problem, prepared, done) in enumerate(records):
             if progress and n % 4096 == 0:
                 progress(done, total)
-            if err is not None:
-                errors.append(err)
-                continue
-            report.records += 1
-            if fmt is None:
-                fmt = detect(rec)
-                if fmt is None:
-                    errors.append(RecordError(name, line, "", f"unknown record shape (keys: {', '.join(sorted(rec)[:8])}); "
-                                                    f"name the format with --format"))
-                    break
-                report.format = fmt.name
-            rid = rec.get("id")
-            if isinstance(rid, (str, int)):
+            report.records += parsed
+            if rid is not None:
                 first = seen_ids.setdefault(str(rid), line)
                 if first != line:
                     errors.append(RecordError(name, line, "id", f"duplicate id {rid!r} (first on line {first})"))
                     continue
-            try:
-                converted = fmt.convert(rec)
-            except FieldError as exc:
-                errors.append(RecordError(name, line, exc.field, exc.message))
+            if problem is not None:
+                errors.append(RecordError(name, line, *problem))
                 continue
             if errors and not skip_bad:
                 continue  # keep reading to list every problem, but write nothing more
             good += 1
-            for new_item, labels in converted:
-                ingest.add(new_item, labels)
+            for p in prepared:
+                ingest.add_prepared(p)
         if report.records == 0 and not errors:
             errors.append(RecordError(name, 0, "", "the file holds no records"))
         if errors and (not skip_bad or good == 0):
@@ -147,6 +149,40 @@ def import_file(
     if errors:
         report.rejects_path = _write_rejects(path, errors)
     return report
+
+
+def _serial_outcomes(path: Path, mapping: dict[str, str] | None, fmt: Format | None,
+                     report: ImportReport) -> Iterator[parallel.Outcome]:
+    """The outcome of each record, converted here; the format is detected on the first good record."""
+    for line, rec, err, done in records_of(path, mapping):
+        if err is not None:
+            yield line, False, None, (err.field, err.message), None, done
+            continue
+        if fmt is None:
+            fmt = detect(rec)
+            if fmt is None:
+                yield line, True, None, ("", f"unknown record shape (keys: {', '.join(sorted(rec)[:8])}); "
+                                             f"name the format with --format"), None, done
+                return
+            report.format = fmt.name
+        rid = rec.get("id")
+        rid = rid if isinstance(rid, (str, int)) else None
+        try:
+            prepared = [prepare(item, labels) for item, labels in fmt.convert(rec)]
+        except FieldError as exc:
+            yield line, True, rid, (exc.field, exc.message), None, done
+            continue
+        yield line, True, rid, None, prepared, done
+
+
+def _sniff(path: Path, mapping: dict[str, str] | None, lines: int = 1000) -> Format | None:
+    """The format of the first good record among the first `lines`, or None (the serial path then reports why)."""
+    for n, (_, rec, _, _) in enumerate(records_of(path, mapping)):
+        if rec is not None:
+            return detect(rec)
+        if n >= lines:
+            break
+    return None
 
 
 def _sha256(path: Path) -> str:

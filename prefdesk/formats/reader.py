@@ -31,16 +31,14 @@ def jsonl_records(path: Path) -> Iterator[tuple[int, dict | None, RecordError | 
                     done += len(more)
                     if not more or more.endswith(b"\n"):
                         break
-                yield line_no, None, RecordError(
-                    name, line_no, "", f"line longer than {MAX_RECORD_BYTES // (1 << 20)} MB; refused unread"
-                ), done
+                yield line_no, None, RecordError(name, line_no, "", too_long()), done
                 continue
             if not raw.strip():
                 continue
             try:
-                record = orjson.loads(raw)
+                record = orjson.loads(raw.rstrip(b"\r\n"))  # without it, an error points past the line end
             except orjson.JSONDecodeError as exc:
-                yield line_no, None, RecordError(name, line_no, "", _json_problem(raw, exc)), done
+                yield line_no, None, RecordError(name, line_no, "", json_problem(raw, exc)), done
                 continue
             if not isinstance(record, dict):
                 yield line_no, None, RecordError(name, line_no, "", f"expected a JSON object, got {type(record).__name__}"), done
@@ -48,7 +46,11 @@ def jsonl_records(path: Path) -> Iterator[tuple[int, dict | None, RecordError | 
             yield line_no, record, None, done
 
 
-def _json_problem(raw: bytes, exc: orjson.JSONDecodeError) -> str:
+def too_long() -> str:
+    return f"line longer than {MAX_RECORD_BYTES // (1 << 20)} MB; refused unread"
+
+
+def json_problem(raw: bytes, exc: orjson.JSONDecodeError) -> str:
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as bad:

@@ -45,14 +45,15 @@ def pairwise_latest(labels: list[Label]) -> tuple[dict | None, str]:
     return _pairwise_out(last.payload["verdict"], 1.0, [last], [last]), ""
 
 
-def _margin(payload: dict) -> float:
+def margin_of(payload: dict) -> float:
+    """A label's margin: its own, or its strength's."""
     return payload["margin"] if "margin" in payload else STRENGTH_MARGIN.get(payload.get("strength"), 1.0)
 
 
 def _pairwise_out(verdict: str, share: float, agreeing: list[Label], labels: list[Label]) -> dict:
     if len(labels) == 1:
         p = labels[0].payload
-        return {"verdict": verdict, "weight": 1.0, "margin": _margin(p), "dims": dict(sorted((p.get("dims") or {}).items())),
+        return {"verdict": verdict, "weight": 1.0, "margin": margin_of(p), "dims": dict(sorted((p.get("dims") or {}).items())),
                 "reason_tags": sorted(p.get("reason_tags") or []),
                 "rationales": [p["rationale"]] if p.get("rationale") else [], "label_ids": [labels[0].id]}
     dims: dict[str, str] = {}
@@ -62,7 +63,7 @@ def _pairwise_out(verdict: str, share: float, agreeing: list[Label], labels: lis
             dims[dim] = top[0]
     tags = sorted({t for lab in agreeing for t in lab.payload.get("reason_tags") or []})
     rationales = [lab.payload["rationale"] for lab in agreeing if lab.payload.get("rationale")]
-    return {"verdict": verdict, "weight": round(share, 4), "margin": round(mean(_margin(lab.payload) for lab in agreeing), 4),
+    return {"verdict": verdict, "weight": round(share, 4), "margin": round(mean(margin_of(lab.payload) for lab in agreeing), 4),
             "dims": dims, "reason_tags": tags, "rationales": rationales, "label_ids": [lab.id for lab in agreeing]}
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import orjson
 
@@ -20,8 +21,47 @@ from prefdesk.store.project import Project, candidates_to_json, steps_to_json
 BATCH = 4000
 
 
-def item_texts(item: NewItem) -> list[str]:
-    return [c.text for c in item.candidates] + [s.text for s in item.steps]
+class Prepared(NamedTuple):
+    """An item and its labels turned into column values, with no ids yet and no database needed:
+    this is the part of an import that parallel workers do (`prefdesk.formats.parallel`)."""
+
+    content_hash: int
+    kind: str
+    prompt: str
+    prompt_messages: str | None
+    meta: str
+    scenario: str | None
+    risk_level: str | None
+    bucket: str | None
+    is_gold: int
+    priority: float
+    source: str | None
+    candidates: str
+    steps: str | None
+    n_raters: int
+    labels: list[tuple]  # (rater name, source, kind, payload, created_at, duration_ms, confidence)
+
+
+def prepare(item: NewItem, labels: list[NewLabel]) -> Prepared:
+    kind = item.kind.value
+    meta = item.meta or {}
+    return Prepared(
+        content_hash(kind, item.prompt, [c.text for c in item.candidates] + [s.text for s in item.steps]),
+        kind, item.prompt, _dumps_or_none(item.prompt_messages), orjson.dumps(meta).decode() if meta else "{}",
+        _str(meta.get("scenario")), _str(meta.get("risk_level")), _str(meta.get("bucket")),
+        int(item.is_gold), item.priority, item.source, candidates_to_json(item.candidates), steps_to_json(item.steps),
+        len({lab.rater_name for lab in labels}) if len(labels) > 1 else len(labels),
+        [(lab.rater_name, lab.source.value, lab.kind.value, _dumps(lab.payload), lab.created_at, lab.duration_ms,
+          lab.confidence) for lab in labels],
+    )
+
+
+def _content(kind: str, prompt: str, candidates: str, steps: str | None) -> tuple:
+    """What an item's identity is made of, from its stored columns (compared only on a hash hit)."""
+    texts = [c["text"] for c in orjson.loads(candidates)]
+    if steps:
+        texts += [s["text"] for s in orjson.loads(steps)]
+    return kind, prompt, texts
 
 
 @dataclass
@@ -49,7 +89,7 @@ class Ingest:
         self.batch_id = batch_id
         self.source = source
         self.counts = IngestCounts()
-        self._pending: list[tuple[NewItem, list[NewLabel]]] = []
+        self._pending: list[Prepared] = []
         self._raters: dict[str, str] = {r.name: r.id for r in project.raters()}
         self._overlap = int(project.settings["overlap"])
         self._version = __version__
@@ -58,59 +98,52 @@ class Ingest:
         self._probe_all = self.conn.execute("SELECT EXISTS (SELECT 1 FROM items)").fetchone()[0]
 
     def add(self, item: NewItem, labels: list[NewLabel]) -> None:
-        self._pending.append((item, labels))
+        self.add_prepared(prepare(item, labels))
+
+    def add_prepared(self, prepared: Prepared) -> None:
+        self._pending.append(prepared)
         if len(self._pending) >= BATCH:
             self.flush()
 
-    def _rater_id(self, label: NewLabel) -> str:
-        rid = self._raters.get(label.rater_name)
+    def _rater_id(self, name: str, source: str) -> str:
+        rid = self._raters.get(name)
         if rid is None:
-            role = RaterRole.MODEL_JUDGE if label.source is LabelSource.MODEL_JUDGE else RaterRole.ANNOTATOR
+            role = RaterRole.MODEL_JUDGE if source == LabelSource.MODEL_JUDGE.value else RaterRole.ANNOTATOR
             rid = uuid7()
             self.conn.execute(
                 "INSERT INTO raters (id, name, role, created_at, notes) VALUES (?, ?, ?, ?, ?)",
-                (rid, label.rater_name, role.value, utc_now(), f"created by import of {self.source}"),
+                (rid, name, role.value, utc_now(), f"created by import of {self.source}"),
             )
-            self._raters[label.rater_name] = rid
+            self._raters[name] = rid
         return rid
 
     def flush(self) -> None:
         if not self._pending:
             return
         pending, self._pending = self._pending, []
-        keys = []
-        for item, _ in pending:
-            texts = item_texts(item)
-            keys.append((content_hash(item.kind.value, item.prompt, texts), (item.kind.value, item.prompt, texts)))
-        known = self._known_items([h for h, _ in keys])
-        n_ids = sum(1 + len(labels) for _, labels in pending)
-        ids = iter(uuid7_block(n_ids))
+        known = self._known_items([p.content_hash for p in pending])
+        ids = iter(uuid7_block(sum(1 + len(p.labels) for p in pending)))
         now, batch_id, source, version, overlap = utc_now(), self.batch_id, self.source, self._version, self._overlap
         rater_id, seen = self._rater_id, self._seen
         item_rows, label_rows, old_item_labels = [], [], []
-        for (item, labels), (chash, content) in zip(pending, keys):
-            item_id = _find(known.get(chash), content)
+        for p in pending:
+            same_hash = known.get(p.content_hash)
+            item_id = _find(same_hash, p) if same_hash else None
             if item_id is not None:
                 self.counts.duplicate_items += 1
-                old_item_labels.extend((item_id, lab) for lab in labels)
+                old_item_labels.extend((item_id, lab) for lab in p.labels)
                 continue
             item_id = next(ids)
-            known.setdefault(chash, []).append((item_id, content))
-            seen.add(chash)
-            meta = item.meta or {}
-            n_raters = len({lab.rater_name for lab in labels}) if len(labels) > 1 else len(labels)
+            known.setdefault(p.content_hash, []).append((item_id, p.kind, p.prompt, p.candidates, p.steps))
+            seen.add(p.content_hash)
             item_rows.append((
-                item_id, content[0], item.prompt,
-                _dumps_or_none(item.prompt_messages), orjson.dumps(meta).decode() if meta else "{}",
-                _str(meta.get("scenario")), _str(meta.get("risk_level")), _str(meta.get("bucket")),
-                int(item.is_gold), item.priority, item.source or source, batch_id, chash, now, n_raters,
-                int(n_raters < overlap), candidates_to_json(item.candidates), steps_to_json(item.steps),
+                item_id, p.kind, p.prompt, p.prompt_messages, p.meta, p.scenario, p.risk_level, p.bucket, p.is_gold,
+                p.priority, p.source or source, batch_id, p.content_hash, now, p.n_raters, int(p.n_raters < overlap),
+                p.candidates, p.steps,
             ))
-            for lab in labels:
-                label_rows.append((
-                    next(ids), item_id, rater_id(lab), lab.kind.value, _dumps(lab.payload),
-                    lab.created_at or now, lab.duration_ms, version, lab.source.value, lab.confidence,
-                ))
+            for name, lsource, kind, payload, created_at, duration_ms, confidence in p.labels:
+                label_rows.append((next(ids), item_id, rater_id(name, lsource), kind, payload, created_at or now,
+                                   duration_ms, version, lsource, confidence))
             self.counts.items_added += 1
         conn = self.conn
         conn.executemany(
@@ -138,22 +171,20 @@ class Ingest:
             )
             self.counts.labels_added += len(rows)
 
-    def _known_items(self, hashes: list[int]) -> dict[int, list[tuple[str, tuple]]]:
-        """Items already written (before or during this import) whose content hash is among `hashes`.
+    def _known_items(self, hashes: list[int]) -> dict[int, list[tuple]]:
+        """Items already written (before or during this import) whose content hash is among `hashes`,
+        as (id, kind, prompt, candidates, steps).
 
         A project that was empty when the import began can only hold hashes this import wrote, so
         only those are looked up: an import into a new project skips the index probes entirely.
         """
         probe = hashes if self._probe_all else [h for h in hashes if h in self._seen]
-        known: dict[int, list[tuple[str, tuple]]] = {}
-        if not probe:
-            return known
-        rows = self.conn.execute(
-            "SELECT content_hash, id, kind, prompt, candidates, steps FROM items "
-            "WHERE content_hash IN (SELECT value FROM json_each(?))", (json.dumps(probe),))
-        for chash, item_id, kind, prompt, cands, steps in rows:
-            texts = [c["text"] for c in orjson.loads(cands)] + [s["text"] for s in orjson.loads(steps or "[]")]
-            known.setdefault(chash, []).append((item_id, (kind, prompt, texts)))
+        known: dict[int, list[tuple]] = {}
+        if probe:
+            for chash, *entry in self.conn.execute(
+                "SELECT content_hash, id, kind, prompt, candidates, steps FROM items "
+                "WHERE content_hash IN (SELECT value FROM json_each(?))", (json.dumps(probe),)):
+                known.setdefault(chash, []).append(tuple(entry))
         return known
 
     def _labels_for_existing(self, pairs: list, ids, now: str) -> list[tuple]:
@@ -169,25 +200,28 @@ class Ingest:
             )
         }
         rows = []
-        for item_id, lab in pairs:
-            rater_id, payload = self._rater_id(lab), _dumps(lab.payload)
-            key = (item_id, rater_id, lab.kind.value, payload)
+        for item_id, (name, lsource, kind, payload, created_at, duration_ms, confidence) in pairs:
+            rater_id = self._rater_id(name, lsource)
+            key = (item_id, rater_id, kind, payload)
             if key in have:
                 self.counts.duplicate_labels += 1
                 continue
             have.add(key)
-            rows.append((next(ids), item_id, rater_id, lab.kind.value, payload, lab.created_at or now,
-                         lab.duration_ms, self._version, lab.source.value, lab.confidence))
+            rows.append((next(ids), item_id, rater_id, kind, payload, created_at or now,
+                         duration_ms, self._version, lsource, confidence))
         if rows:
             self._recount = touched
         return rows
 
 
-def _find(candidates: list[tuple[str, tuple]] | None, content: tuple) -> str | None:
-    """The id of the item among `candidates` (same hash) whose content is `content`, if any."""
-    for item_id, other in candidates or ():
-        if other == content:
-            return item_id
+def _find(same_hash: list[tuple], p: Prepared) -> str | None:
+    """The id of the item among `same_hash` (id, kind, prompt, candidates, steps) whose content is p's."""
+    mine = None
+    for item_id, kind, prompt, candidates, steps in same_hash:
+        if kind == p.kind and prompt == p.prompt:
+            mine = mine or _content(p.kind, p.prompt, p.candidates, p.steps)
+            if _content(kind, prompt, candidates, steps) == mine:
+                return item_id
     return None
 
 
