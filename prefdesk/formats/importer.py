@@ -10,7 +10,7 @@ import gc
 import hashlib
 import json
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,10 +97,12 @@ def import_file(
     fmt = BY_NAME.get(format_name) if format_name else None
     if workers is None:
         workers = parallel.worker_count() if total >= parallel.MIN_BYTES else 0
-    if workers and path.suffix.lower() not in (".csv", ".parquet", ".json"):
-        fmt = fmt or _sniff(path, mapping)
+    if path.suffix.lower() in (".csv", ".parquet", ".json"):
+        workers = 0  # JSON Lines only: the workers split the file at line ends
+    if workers and fmt is None:
+        fmt = _sniff(path, mapping)
     report = ImportReport(str(path), fmt.name if fmt else "?")
-    if workers and fmt is not None and path.suffix.lower() not in (".csv", ".parquet", ".json"):
+    if workers and fmt is not None:
         records = parallel.outcomes(path, fmt.name, mapping, workers)
     else:
         records = _serial_outcomes(path, mapping, fmt, report)
@@ -109,7 +111,7 @@ def import_file(
     errors: list[RecordError] = []
     good = 0
     seen_ids: dict[str, int] = {}
-    with cyclic_gc_paused(), project.bulk_write() as conn:
+    with cyclic_gc_paused(), closing(records), project.bulk_write() as conn:  # closing: stops the workers
         conn.execute(
             "INSERT INTO import_batches VALUES (?, ?, '', ?, ?, 0, 0, 0)", (batch_id, name, format_name or "?", utc_now())
         )

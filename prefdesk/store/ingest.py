@@ -1,7 +1,9 @@
 """Bulk writing of imported items and labels: batched, deduplicated by content, one transaction.
 
-The caller owns the transaction (`Project.bulk_write()`), so a refused import leaves nothing behind.
-Items are deduplicated by a hash of their content; a label is added to an item that was already in
+Two steps: `prepare` turns an item and its labels into column values and needs no database (import
+workers run it); `Ingest` gives them ids and writes them. The caller owns the transaction
+(`Project.bulk_write()`), so a refused import leaves nothing behind. Items are deduplicated by content
+(a hash finds the candidates, the content decides); a label is added to an item that was already in
 the project only if that rater has no identical label there, so importing a file twice adds nothing.
 """
 
