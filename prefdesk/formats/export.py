@@ -26,10 +26,10 @@ from typing import Any, NamedTuple, Protocol
 import orjson
 
 from prefdesk import __version__
-from prefdesk.domain import Label, LabelKind
+from prefdesk.domain import LabelKind
 from prefdesk.store.ids import utc_now
-from prefdesk.quality.aggregate import Policy, margin_of
-from prefdesk.store.project import LABEL_COLUMNS, Project, label_from_row
+from prefdesk.quality.aggregate import Policy, Vote, margin_of
+from prefdesk.store.project import Project
 
 FILES = {"trl-preference": "preference.jsonl", "trl-stepwise": "stepwise.jsonl", "scalar": "scalar.jsonl", "seed": "seed.jsonl"}
 _DIM_SIGN = {"A": 1, "B": -1, "tie": 0, "both_bad": 0}
@@ -38,10 +38,10 @@ _DIM_SIGN = {"A": 1, "B": -1, "tie": 0, "both_bad": 0}
 class Aggregation(Protocol):
     name: str
 
-    def pairwise(self, labels: list[Label]) -> tuple[dict | None, str]: ...
-    def ranking(self, labels: list[Label]) -> list: ...
-    def scalar(self, labels: list[Label]) -> dict: ...
-    def process(self, labels: list[Label]) -> tuple[list[int] | None, str]: ...
+    def pairwise(self, labels: list[Vote]) -> tuple[dict | None, str]: ...
+    def ranking(self, labels: list[Vote]) -> list: ...
+    def scalar(self, labels: list[Vote]) -> dict: ...
+    def process(self, labels: list[Vote]) -> tuple[list[int] | None, str]: ...
 
 
 @dataclass
@@ -58,6 +58,14 @@ class ExportReport:
         return text
 
 
+class ExportLabel(NamedTuple):
+    """The parts of a label an export reads (reading the rest too made the scan ~1.8x slower)."""
+
+    id: str
+    kind: LabelKind
+    payload: dict
+
+
 class LabelledItem(NamedTuple):
     """An item with its current labels, oldest first (a NamedTuple: an export makes one per item)."""
 
@@ -68,7 +76,7 @@ class LabelledItem(NamedTuple):
     meta_json: str  # the stored metadata, passed through to the output without a parse
     candidates: list[tuple[str, list | None]]
     steps: list[tuple[str, str | None]]
-    labels: list[Label]
+    labels: list[ExportLabel]
 
     @property
     def meta(self) -> dict:
@@ -79,10 +87,11 @@ class LabelledItem(NamedTuple):
         return orjson.Fragment(self.meta_json)
 
 
-# Columns of a label row in `label_groups`: the item's, then the label's (LABEL_COLUMNS).
+# Columns of a row in `label_groups`: the item's, then the label's.
 _ITEM_COLS = ("kind", "prompt", "prompt_messages", "meta", "candidates", "steps")
-_L = len(_ITEM_COLS)  # where the label's columns start
-_L_ID, _L_ITEM, _L_KIND, _L_PAYLOAD = _L, _L + 1, _L + 3, _L + 4
+_LABEL_COLS = ("id", "item_id", "kind", "payload")
+_L_ID, _L_ITEM, _L_KIND, _L_PAYLOAD = range(len(_ITEM_COLS), len(_ITEM_COLS) + len(_LABEL_COLS))
+_LABEL_KINDS = {k.value: k for k in LabelKind}
 
 
 @dataclass(frozen=True)
@@ -105,8 +114,7 @@ def label_groups(scope: Scope, kinds: tuple[str, ...]) -> Iterator[list[tuple]]:
     each row the item's columns followed by the label's (one scan).
 
     Superseded labels are dropped here against a set read first (edits are few): a third of the
-    cost of filtering them in SQL row by row. The scan runs in a reader thread, which overlaps
-    SQLite's page work (done without the GIL) with the caller's formatting.
+    cost of filtering them in SQL row by row.
     """
     conn = scope.conn
     superseded = {r[0] for r in conn.execute(
@@ -118,9 +126,9 @@ def label_groups(scope: Scope, kinds: tuple[str, ...]) -> Iterator[list[tuple]]:
     if scope.hi is not None:
         where.append("l.item_id < ?")
         args.append(scope.hi)
-    rows = _prefetched(conn.execute(
+    rows = _rows(conn.execute(
         f"SELECT {', '.join('i.' + c for c in _ITEM_COLS)}, "
-        f"{', '.join('l.' + c.strip() for c in LABEL_COLUMNS.split(','))} "
+        f"{', '.join('l.' + c for c in _LABEL_COLS)} "
         f"FROM labels l JOIN items i ON i.id = l.item_id WHERE {' AND '.join(where)} ORDER BY l.item_id",
         args,
     ))
@@ -136,11 +144,16 @@ def label_groups(scope: Scope, kinds: tuple[str, ...]) -> Iterator[list[tuple]]:
         yield group
 
 
+def _rows(cursor, size: int = 1024) -> Iterator[tuple]:
+    while batch := cursor.fetchmany(size):
+        yield from batch
+
+
 def labelled_item(group: list[tuple]) -> LabelledItem:
     """An item and its labels from its `label_groups` rows; labels oldest first (UUIDv7 ids sort by time:
     the index hands them over by rater)."""
     row = group[0]
-    labels = [label_from_row(r[_L:]) for r in group]
+    labels = [ExportLabel(r[_L_ID], _LABEL_KINDS[r[_L_KIND]], orjson.loads(r[_L_PAYLOAD])) for r in group]
     if len(labels) > 1:
         labels.sort(key=attrgetter("id"))
     return LabelledItem(
@@ -153,34 +166,6 @@ def labelled_item(group: list[tuple]) -> LabelledItem:
 def labelled_items(scope: Scope, kinds: tuple[str, ...]) -> Iterator[LabelledItem]:
     """Every item of the given kinds that has current labels, with its candidates, in id order."""
     return map(labelled_item, label_groups(scope, kinds))
-
-
-def _prefetched(cursor, size: int = 1024) -> Iterator[tuple]:
-    """The cursor's rows, fetched `size` at a time by a thread a few batches ahead of the caller."""
-    batches: queue.Queue = queue.Queue(maxsize=4)
-
-    def fetch() -> None:
-        try:
-            while batch := cursor.fetchmany(size):
-                batches.put(batch)
-            batches.put(None)
-        except BaseException as exc:  # handed to the consumer, raised there
-            batches.put(exc)
-
-    thread = threading.Thread(target=fetch, name="export-reader", daemon=True)
-    thread.start()
-    try:
-        while (batch := batches.get()) is not None:
-            if isinstance(batch, BaseException):
-                raise batch
-            yield from batch
-    finally:
-        while thread.is_alive():  # a consumer that stops early must not leave the reader blocked on put()
-            try:
-                batches.get(timeout=0.05)
-            except queue.Empty:
-                pass
-        thread.join()
 
 
 def _prompt(item: LabelledItem, conversational: bool) -> Any:

@@ -8,8 +8,16 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from typing import Any, Protocol
 
-from prefdesk.domain import Label, Verdict
+from prefdesk.domain import Verdict
+
+
+class Vote(Protocol):
+    """What a policy reads of a label: its id and payload (a `Label`, or an export's lighter row)."""
+
+    id: str
+    payload: dict[str, Any]
 
 STRENGTH_MARGIN = {None: 1.0, "slight": 1.0, "clear": 2.0}
 
@@ -28,7 +36,7 @@ def _majority(values: list) -> tuple[object, float] | None:
     return counts[0][0], counts[0][1] / len(values)
 
 
-def pairwise_majority(labels: list[Label]) -> tuple[dict | None, str]:
+def pairwise_majority(labels: list[Vote]) -> tuple[dict | None, str]:
     """Majority verdict; weight = share agreeing; dims by their own majority; margin = mean strength."""
     if len(labels) == 1:  # most items carry one label: skip the counting
         return _pairwise_out(labels[0].payload["verdict"], 1.0, labels, labels), ""
@@ -40,7 +48,7 @@ def pairwise_majority(labels: list[Label]) -> tuple[dict | None, str]:
     return _pairwise_out(verdict, share, agreeing, labels), ""
 
 
-def pairwise_latest(labels: list[Label]) -> tuple[dict | None, str]:
+def pairwise_latest(labels: list[Vote]) -> tuple[dict | None, str]:
     last = labels[-1]
     return _pairwise_out(last.payload["verdict"], 1.0, [last], [last]), ""
 
@@ -50,7 +58,7 @@ def margin_of(payload: dict) -> float:
     return payload["margin"] if "margin" in payload else STRENGTH_MARGIN.get(payload.get("strength"), 1.0)
 
 
-def _pairwise_out(verdict: str, share: float, agreeing: list[Label], labels: list[Label]) -> dict:
+def _pairwise_out(verdict: str, share: float, agreeing: list[Vote], labels: list[Vote]) -> dict:
     if len(labels) == 1:
         p = labels[0].payload
         return {"verdict": verdict, "weight": 1.0, "margin": margin_of(p), "dims": dict(sorted((p.get("dims") or {}).items())),
@@ -67,7 +75,7 @@ def _pairwise_out(verdict: str, share: float, agreeing: list[Label], labels: lis
             "dims": dims, "reason_tags": tags, "rationales": rationales, "label_ids": [lab.id for lab in agreeing]}
 
 
-def ranking_pairs(labels: list[Label], latest: bool) -> list[tuple[int, int, float, float, list[str]]]:
+def ranking_pairs(labels: list[Vote], latest: bool) -> list[tuple[int, int, float, float, list[str]]]:
     """Implied pairs (better, worse, weight, margin, label ids) from ranking labels; tiers give no pair."""
     use = labels[-1:] if latest else labels
     votes: dict[tuple[int, int], list[tuple[str, int]]] = {}
@@ -90,7 +98,7 @@ def ranking_pairs(labels: list[Label], latest: bool) -> list[tuple[int, int, flo
     return pairs
 
 
-def scalar_mean(labels: list[Label], latest: bool) -> dict:
+def scalar_mean(labels: list[Vote], latest: bool) -> dict:
     use = labels[-1:] if latest else labels
     dims = sorted({d for lab in use for d in lab.payload.get("dims") or {}})
     return {
@@ -100,7 +108,7 @@ def scalar_mean(labels: list[Label], latest: bool) -> dict:
     }
 
 
-def process_majority(labels: list[Label], latest: bool) -> tuple[list[int] | None, str]:
+def process_majority(labels: list[Vote], latest: bool) -> tuple[list[int] | None, str]:
     """One rating a step: the majority across labels (a shared top takes the lower rating, to be safe)."""
     use = [lab for lab in (labels[-1:] if latest else labels) if not lab.payload.get("cannot_judge")]
     if not use:
@@ -117,7 +125,7 @@ def process_majority(labels: list[Label], latest: bool) -> tuple[list[int] | Non
     return ratings, ""
 
 
-PairwisePolicy = Callable[[list[Label]], tuple[dict | None, str]]
+PairwisePolicy = Callable[[list[Vote]], tuple[dict | None, str]]
 PAIRWISE_POLICIES: dict[str, PairwisePolicy] = {"majority": pairwise_majority, "latest": pairwise_latest}
 
 
@@ -136,14 +144,14 @@ class Policy:
         self.name = name
         self.latest = name == "latest"
 
-    def pairwise(self, labels: list[Label]) -> tuple[dict | None, str]:
+    def pairwise(self, labels: list[Vote]) -> tuple[dict | None, str]:
         return PAIRWISE_POLICIES[self.name](labels)
 
-    def ranking(self, labels: list[Label]) -> list[tuple[int, int, float, float, list[str]]]:
+    def ranking(self, labels: list[Vote]) -> list[tuple[int, int, float, float, list[str]]]:
         return ranking_pairs(labels, self.latest)
 
-    def scalar(self, labels: list[Label]) -> dict:
+    def scalar(self, labels: list[Vote]) -> dict:
         return scalar_mean(labels, self.latest)
 
-    def process(self, labels: list[Label]) -> tuple[list[int] | None, str]:
+    def process(self, labels: list[Vote]) -> tuple[list[int] | None, str]:
         return process_majority(labels, self.latest)
