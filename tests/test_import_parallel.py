@@ -104,3 +104,25 @@ def test_pieces_cover_the_file_on_line_boundaries(tmp_path, text):
         expected_line += text[offset:offset + length].count(b"\n")
         assert got.endswith(b"\n") or len(got) == len(text)
     assert got == text
+
+
+def index_sql(project):
+    return sorted(project.conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index'").fetchall())
+
+
+def test_a_big_import_rebuilds_the_indexes_it_dropped_and_a_refused_one_keeps_them(fixtures, tmp_path, monkeypatch):
+    monkeypatch.setattr(parallel, "MIN_BYTES", 1000)  # "big" from 1 KB: the import drops and rebuilds
+    with Project.create(tmp_path / "p.prefdesk") as project:
+        before = index_sql(project)
+        bad = tmp_path / "bad.jsonl"
+        bad.write_text("\n".join(seed_lines(fixtures, 50)) + "\n{oops\n", encoding="utf-8")
+        with pytest.raises(ImportRefused):
+            import_file(project, bad)
+        assert index_sql(project) == before and project.count("items") == 0
+        good = tmp_path / "good.jsonl"
+        good.write_text("\n".join(seed_lines(fixtures, 50)) + "\n", encoding="utf-8")
+        import_file(project, good)
+        assert index_sql(project) == before
+        plan = project.conn.execute("EXPLAIN QUERY PLAN SELECT id FROM items WHERE is_gold = 0 AND open = 1 "
+                                    "ORDER BY priority DESC, id LIMIT 1").fetchall()
+        assert "items_queue" in str(plan)

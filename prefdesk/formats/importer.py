@@ -111,7 +111,9 @@ def import_file(
     errors: list[RecordError] = []
     good = 0
     seen_ids: dict[str, int] = {}
-    with cyclic_gc_paused(), closing(records), project.bulk_write() as conn:  # closing: stops the workers
+    # an import that more than doubles the project rebuilds its indexes once, at the end
+    rebuild = total >= parallel.MIN_BYTES and project.conn.execute("SELECT COUNT(*) FROM items").fetchone()[0] < total // 1024
+    with cyclic_gc_paused(), closing(records), project.bulk_write(rebuild) as conn:  # closing: stops the workers
         conn.execute(
             "INSERT INTO import_batches VALUES (?, ?, '', ?, ?, 0, 0, 0)", (batch_id, name, format_name or "?", utc_now())
         )
