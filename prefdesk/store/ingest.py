@@ -45,7 +45,8 @@ class Prepared(NamedTuple):
 
 
 def prepare(item: NewItem, labels: list[NewLabel]) -> Prepared:
-    kind = item.kind.value
+    # `_value_` rather than `.value`: the property is a Python-level descriptor, ~0.4 us a read here
+    kind = item.kind._value_
     meta = item.meta or {}
     return Prepared(
         content_hash(kind, item.prompt, [c.text for c in item.candidates] + [s.text for s in item.steps]),
@@ -53,8 +54,8 @@ def prepare(item: NewItem, labels: list[NewLabel]) -> Prepared:
         _str(meta.get("scenario")), _str(meta.get("risk_level")), _str(meta.get("bucket")),
         int(item.is_gold), item.priority, item.source, candidates_to_json(item.candidates), steps_to_json(item.steps),
         len({lab.rater_name for lab in labels}) if len(labels) > 1 else len(labels),
-        [(lab.rater_name, lab.source.value, lab.kind.value, _dumps(lab.payload), lab.created_at, lab.duration_ms,
-          lab.confidence) for lab in labels],
+        [(lab.rater_name, lab.source._value_, lab.kind._value_, _dumps(lab.payload), lab.created_at,
+          lab.duration_ms, lab.confidence) for lab in labels],
     )
 
 
