@@ -232,6 +232,20 @@ def test_an_import_from_the_file_menu_feeds_the_queue(desk, qtbot, project, tmp_
     assert window.item.prompt == "q1"
 
 
+def test_a_big_import_from_the_file_menu_converts_in_worker_processes(desk, qtbot, project, tmp_path, monkeypatch):
+    from prefdesk.formats import parallel
+
+    window = desk(pairs(1))
+    monkeypatch.setattr(parallel, "MIN_BYTES", 1)  # every file is "big": the import starts a worker process
+    started = []
+    real = parallel.outcomes
+    monkeypatch.setattr(parallel, "outcomes", lambda *a: started.append(a[3]) or real(*a))
+    qtbot.keyClick(window.windowHandle(), Qt.Key_1)
+    window.file_menu.import_path(write(tmp_path, pairs(40)[1:], "big.jsonl"))
+    qtbot.waitUntil(lambda: window.item is not None, timeout=20000)
+    assert started == [parallel.worker_count()] and project.count("items") == 40
+
+
 def test_a_long_candidate_paints_at_once_and_is_formatted_in_the_background(desk, qtbot, project):
     import time
 

@@ -31,7 +31,7 @@ MIN_BYTES = 32 << 20  # below this, starting the workers (~0.3 s) costs more tha
 
 # One outcome per record, in file order: (line, parsed as a JSON object?, record id or None,
 # (field, problem) or None, prepared items or None, bytes of the file done).
-Outcome = tuple[int, bool, "str | int | None", "tuple[str, str] | None", "list[Prepared] | None", int]
+Outcome = tuple[int, bool, str | int | None, tuple[str, str] | None, list[Prepared] | None, int]
 
 
 def worker_count() -> int:
