@@ -10,7 +10,7 @@ import pytest
 from prefdesk.formats import parallel, reader
 from prefdesk.formats.errors import ImportRefused
 from prefdesk.formats.importer import import_file
-from prefdesk.store.project import Project
+from prefdesk.store.project import Project, ProjectError
 
 
 @pytest.fixture(autouse=True)
@@ -93,17 +93,25 @@ def test_workers_skip_bad_records_as_the_serial_path_does(fixtures, tmp_path):
     assert len(serial[5]) == 2 and serial[0] == 59  # the non-object is not a record
 
 
-@pytest.mark.parametrize("text", [b"", b"\n\n", b'{"a": 1}', b'{"a": 1}\n{"b": 2}', b"x" * 5000 + b"\ny\n" + b"z" * 3000])
+@pytest.mark.parametrize("text", [b"", b"\n\n", b'{"a": 1}', b'{"a": 1}\n{"b": 2}', b"x" * 5000 + b"\ny\n" + b"z" * 3000,
+                                  b"a\n" * 700 + b"b" * 1500 + b"\n" + b"c" * 900])
 def test_pieces_cover_the_file_on_line_boundaries(tmp_path, text):
     path = tmp_path / "f.jsonl"
     path.write_bytes(text)
-    got, expected_line = b"", 1
-    for offset, length, line in parallel.pieces(path, 1024):
-        assert offset == len(got) and line == expected_line
+    got = b""
+    for offset, length in parallel.pieces(path, 1024):
+        assert offset == len(got) and length > 0
         got += text[offset:offset + length]
-        expected_line += text[offset:offset + length].count(b"\n")
         assert got.endswith(b"\n") or len(got) == len(text)
     assert got == text
+
+
+def test_a_line_too_long_is_a_piece_of_its_own_and_never_read(tmp_path, monkeypatch):
+    monkeypatch.setattr(reader, "MAX_RECORD_BYTES", 3000)
+    text = b"a\n" + b"x" * 3001 + b"\nb\n" + b"y" * 3000 + b"\n" + b"z" * 3001
+    path = tmp_path / "f.jsonl"
+    path.write_bytes(text)
+    assert list(parallel.pieces(path, 1024)) == [(0, 2), (3004, -1), (3004, 2), (3006, 3001), (len(text), -1)]
 
 
 def index_sql(project):
@@ -126,3 +134,69 @@ def test_a_big_import_rebuilds_the_indexes_it_dropped_and_a_refused_one_keeps_th
         plan = project.conn.execute("EXPLAIN QUERY PLAN SELECT id FROM items WHERE is_gold = 0 AND open = 1 "
                                     "ORDER BY priority DESC, id LIMIT 1").fetchall()
         assert "items_queue" in str(plan)
+
+
+def test_a_big_import_writes_through_a_rollback_journal_and_has_the_file_to_itself(fixtures, tmp_path, monkeypatch):
+    monkeypatch.setattr(parallel, "MIN_BYTES", 1000)
+    src = tmp_path / "big.jsonl"
+    src.write_text("\n".join(seed_lines(fixtures, 50)) + "\n", encoding="utf-8")
+    path = tmp_path / "p.prefdesk"
+    seen = []
+
+    def progress(done, total):
+        seen.append(project.conn.execute("PRAGMA journal_mode").fetchone()[0])
+        if done < total:
+            with pytest.raises(ProjectError, match="busy: a large import is writing it"):
+                Project.open(path)
+
+    with Project.create(path) as project:
+        import_file(project, src, progress=progress)
+        assert seen[0] == "delete" and project.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    with Project.open(path) as project:
+        assert project.count("items") == 43 and project.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_big_import_stays_in_wal_when_someone_else_has_the_file_open(fixtures, tmp_path, monkeypatch):
+    monkeypatch.setattr(parallel, "MIN_BYTES", 1000)
+    src = tmp_path / "big.jsonl"
+    src.write_text("\n".join(seed_lines(fixtures, 50)) + "\n", encoding="utf-8")
+    modes = []
+    with Project.create(tmp_path / "p.prefdesk") as project, Project.open(project.path) as desk:
+        import_file(project, src, progress=lambda *_: modes.append(project.conn.execute("PRAGMA journal_mode").fetchone()[0]))
+        assert set(modes) == {"wal"} and desk.count("items") == 43  # the other connection sees the commit
+
+
+CRASH = """
+import os, sys
+from prefdesk.formats import parallel
+from prefdesk.formats.importer import import_file
+from prefdesk.store.project import Project, ProjectError
+parallel.MIN_BYTES = 1000
+project = Project.open(sys.argv[1])
+project.conn.execute("PRAGMA cache_size = 20")  # a small cache: written pages spill into the file before the crash
+def progress(done, total):
+    if done > total // 2:
+        os._exit(3)  # the power goes off halfway through
+import_file(project, sys.argv[2], progress=progress, workers=0)
+"""
+
+
+def test_a_big_import_cut_off_halfway_leaves_the_project_as_it_was(fixtures, tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "p.prefdesk"
+    with Project.create(path) as project:
+        before = index_sql(project)
+    src = tmp_path / "big.jsonl"
+    src.write_text("\n".join(seed_lines(fixtures, 9000)) + "\n", encoding="utf-8")
+    run = subprocess.run([sys.executable, "-c", CRASH, str(path), str(src)], capture_output=True, text=True)
+    assert run.returncode == 3, run.stderr
+    journal = path.with_name(path.name + "-journal")
+    assert journal.exists() and path.stat().st_size > 1 << 20  # pages were written, the journal is hot
+    with Project.open(path) as project:  # the open rolls the journal back
+        assert not journal.exists() and project.count("items") == 0 and project.count("labels") == 0
+        assert index_sql(project) == before
+        assert project.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert project.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert import_file(project, src, workers=0).items_added == 7715

@@ -48,7 +48,7 @@ def test_storage_floor_of_an_import(bench_dir, tmp_path):
         ingest = Ingest(project, None, "floor")
         writes = 0.0
         start = time.perf_counter()
-        with project.bulk_write(rebuild_indexes=True):  # as an import into a new project does
+        with project.bulk_write(large=True):  # as an import into a new project does
             for base in range(0, N, 4000):  # rows made outside the timed part: only the writes count
                 batch = [p._replace(content_hash=base + i, prompt=f"{base + i} {p.prompt}")
                          for i, p in enumerate(template[(base + k) % 1000] for k in range(min(4000, N - base)))]
