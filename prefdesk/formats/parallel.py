@@ -45,7 +45,7 @@ def pieces(path: Path, size: int) -> Iterator[tuple[int, int]]:
     """(offset, length) of consecutive line-aligned pieces of about `size` bytes.
 
     Each cut is found by reading a little before it: the workers read the pieces, and this process
-    (the one that also writes) never reads the file through (1M records: ~4 s less). A line longer
+    (the one that also writes) never reads the file through (that was ~4 s of it at 1M, profiled). A line longer
     than MAX_RECORD_BYTES comes as a piece of length -1 (refused unread, as the serial reader does),
     with the offset after it.
     """
