@@ -300,3 +300,17 @@ def test_opening_another_project_shows_its_items_not_the_old_ones(desk, qtbot, p
     assert window.project.path == other_path and window.item.prompt == "from the other file"
     press(qtbot, window, Qt.Key_4)
     assert window.project.count("labels") == 1
+
+
+def test_a_project_that_cannot_be_opened_is_named_and_the_current_one_stays(desk, qtbot, project, tmp_path, monkeypatch):
+    window = desk(pairs(2))
+    shown = []
+    monkeypatch.setattr("prefdesk.ui.main_window.QMessageBox.warning", lambda parent, title, text: shown.append(text))
+    not_a_project = tmp_path / "notes.prefdesk"
+    not_a_project.write_text("these are my notes, not a database\n" * 100)
+    item = window.item.id
+    window.open_project(not_a_project)
+    assert shown == [f"{not_a_project}: not a PrefDesk project file (file is not a database)"]
+    assert window.project is project and window.item.id == item
+    press(qtbot, window, Qt.Key_1)
+    assert project.count("labels") == 1

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QMessageBox, QStackedWidget, QVBoxLayout, QWidget
 
 from prefdesk.domain import Item, ItemKind, Label, LabelKind, Rater
-from prefdesk.store.project import Project
+from prefdesk.store.project import Project, ProjectError
 from prefdesk.store.queue import Queue, remaining_for
 from prefdesk.ui.actions import ACTIONS, BY_NAME, GLOBAL
 from prefdesk.ui.dialogs import CheatSheet, Preferences, RewriteDialog
@@ -90,8 +90,14 @@ class MainWindow(QMainWindow):
         self._count_job = run_in_background(lambda: remaining_for(path, rater_id), self._remaining_counted)
 
     def open_project(self, path) -> None:
-        """Switch the window to another project file, as the same rater."""
-        new = Project.open(path)
+        """Switch the window to another project file, as the same rater; one that cannot be opened (not a
+        project, from a newer PrefDesk, busy with a large import) is named in a message and the current stays."""
+        try:
+            new = Project.open(path)
+        except ProjectError as exc:
+            self.statusBar().showMessage(str(exc), 10000)
+            QMessageBox.warning(self, "Open project", str(exc))
+            return
         remember(Path(path).resolve())
         old, self.project = self.project, new
         old.close()
