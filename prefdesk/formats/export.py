@@ -188,13 +188,9 @@ def preference_rows(scope: Scope, agg: Aggregation, report: ExportReport, conver
                 yield row
                 continue
         item = labelled_item(group)
-        labels = item.labels
-        if len(labels) == 1 and labels[0].kind is LabelKind.PAIRWISE:
-            by_kind = {"pairwise": labels}  # most items: one pairwise label
-        else:
-            by_kind = {}
-            for lab in labels:
-                by_kind.setdefault(lab.kind.value, []).append(lab)
+        by_kind: dict[str, list[ExportLabel]] = {}
+        for lab in item.labels:
+            by_kind.setdefault(lab.kind.value, []).append(lab)
         base = {"prompt": _prompt(item, conversational)}
         pairwise = by_kind.get("pairwise", [])
         if pairwise and len(item.candidates) >= 2:
@@ -205,14 +201,9 @@ def preference_rows(scope: Scope, agg: Aggregation, report: ExportReport, conver
                 report.left_out[out["verdict"].replace("_", "-")] += 1
             else:
                 good, bad = (0, 1) if out["verdict"] == "A" else (1, 0)
-                sign = 1 if good == 0 else -1
-                dims = out["dims"]
                 yield {**base, "chosen": _response(item, good, conversational), "rejected": _response(item, bad, conversational),
-                       "margin": out["margin"], "weight": out["weight"],
-                       "dims": {d: _DIM_SIGN[v] * sign if _DIM_SIGN[v] else 0 for d, v in dims.items()} if dims else {},
+                       "margin": out["margin"], "weight": out["weight"], "dims": _signed(out["dims"], out["verdict"]),
                        "reason_tags": out["reason_tags"], "meta": item.meta_fragment, "label_ids": out["label_ids"]}
-            if len(by_kind) == 1:
-                continue
         if by_kind.get("ranking"):
             pairs = agg.ranking(by_kind["ranking"])
             if not pairs:
@@ -228,6 +219,12 @@ def preference_rows(scope: Scope, agg: Aggregation, report: ExportReport, conver
                    "meta": {**item.meta, "from": "rewrite"}, "label_ids": [lab.id]}
 
 
+def _signed(dims: dict[str, str], verdict: str) -> dict[str, int]:
+    """Per-dimension verdicts as +1 (the chosen response better), -1 (the rejected one), 0 (tie, both bad)."""
+    sign = 1 if verdict == "A" else -1
+    return {d: _DIM_SIGN[v] * sign for d, v in dims.items()}
+
+
 def _one_pairwise_label(row: tuple) -> dict | None:
     """The preference row of an item whose only current label is a decisive pairwise verdict, or None
     (tie, both bad, fewer than two candidates: the general path reports why it is left out).
@@ -239,11 +236,10 @@ def _one_pairwise_label(row: tuple) -> dict | None:
     candidates = orjson.loads(row[4])
     if len(candidates) < 2:
         return None
-    good, bad, sign = (0, 1, 1) if verdict == "A" else (1, 0, -1)
+    good, bad = (0, 1) if verdict == "A" else (1, 0)
     dims = payload.get("dims")
     return {"prompt": row[1], "chosen": candidates[good]["text"], "rejected": candidates[bad]["text"],
-            "margin": margin_of(payload), "weight": 1.0,
-            "dims": {d: _DIM_SIGN[v] * sign if _DIM_SIGN[v] else 0 for d, v in sorted(dims.items())} if dims else {},
+            "margin": margin_of(payload), "weight": 1.0, "dims": _signed(dict(sorted(dims.items())) if dims else {}, verdict),
             "reason_tags": sorted(payload.get("reason_tags") or []), "meta": orjson.Fragment(row[3]),
             "label_ids": [row[_L_ID]]}
 

@@ -17,11 +17,11 @@ from pathlib import Path
 
 from prefdesk.formats import parallel
 from prefdesk.formats.base import Format
-from prefdesk.formats.errors import FieldError, ImportRefused, RecordError
+from prefdesk.formats.errors import ImportRefused, RecordError
 from prefdesk.formats.reader import apply_mapping, csv_records, json_array_records, jsonl_records, parquet_records
 from prefdesk.formats.registry import BY_NAME, detect
 from prefdesk.store.ids import utc_now, uuid7
-from prefdesk.store.ingest import Ingest, prepare
+from prefdesk.store.ingest import Ingest
 from prefdesk.store.project import Project
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
@@ -175,14 +175,7 @@ def _serial_outcomes(path: Path, mapping: dict[str, str] | None, fmt: Format | N
                                              f"name the format with --format"), None, done
                 return
             report.format = fmt.name
-        rid = rec.get("id")
-        rid = rid if isinstance(rid, (str, int)) else None
-        try:
-            prepared = [prepare(item, labels) for item, labels in fmt.convert(rec)]
-        except FieldError as exc:
-            yield line, True, rid, (exc.field, exc.message), None, done
-            continue
-        yield line, True, rid, None, prepared, done
+        yield parallel.record_outcome(line, rec, fmt, done)
 
 
 def _sniff(path: Path, mapping: dict[str, str] | None, lines: int = 1000) -> Format | None:

@@ -18,11 +18,9 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
-import orjson
-
 from prefdesk.formats.errors import FieldError
 from prefdesk.formats import reader
-from prefdesk.formats.reader import apply_mapping, json_problem
+from prefdesk.formats.reader import apply_mapping, parse_line
 from prefdesk.formats.registry import BY_NAME
 from prefdesk.store.ingest import Prepared, prepare
 
@@ -110,25 +108,23 @@ def _convert_lines(data: bytes, offset: int, fmt, mapping: dict[str, str] | None
         if len(raw.rstrip(b"\r")) > reader.MAX_RECORD_BYTES:  # only when pieces are larger than the limit
             out.append((line, False, None, ("", reader.too_long()), None, done))
             continue
-        try:
-            rec = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            out.append((line, False, None, ("", json_problem(raw, exc)), None, done))
+        rec, problem = parse_line(raw)
+        if problem is not None:
+            out.append((line, False, None, ("", problem), None, done))
             continue
-        if not isinstance(rec, dict):
-            out.append((line, False, None, ("", f"expected a JSON object, got {type(rec).__name__}"), None, done))
-            continue
-        if mapping:
-            rec = apply_mapping(rec, mapping)
-        rid = rec.get("id")
-        rid = rid if isinstance(rid, (str, int)) else None
-        try:
-            prepared = [tuple(prepare(item, labels)) for item, labels in fmt.convert(rec)]  # see Outcome
-        except FieldError as exc:
-            out.append((line, True, rid, (exc.field, exc.message), None, done))
-            continue
-        out.append((line, True, rid, None, prepared, done))
+        out.append(record_outcome(line, apply_mapping(rec, mapping) if mapping else rec, fmt, done))
     return out
+
+
+def record_outcome(line: int, rec: dict, fmt, done: int) -> Outcome:
+    """A parsed record's outcome: its id, and its prepared items or what the converter found wrong."""
+    rid = rec.get("id")
+    rid = rid if isinstance(rid, (str, int)) else None
+    try:
+        prepared = [tuple(prepare(item, labels)) for item, labels in fmt.convert(rec)]  # see Outcome
+    except FieldError as exc:
+        return line, True, rid, (exc.field, exc.message), None, done
+    return line, True, rid, None, prepared, done
 
 
 def outcomes(path: Path, fmt_name: str, mapping: dict[str, str] | None, workers: int) -> Iterator[Outcome]:

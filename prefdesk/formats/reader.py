@@ -35,22 +35,26 @@ def jsonl_records(path: Path) -> Iterator[tuple[int, dict | None, RecordError | 
                 continue
             if not raw.strip():
                 continue
-            try:
-                record = orjson.loads(raw.rstrip(b"\r\n"))  # without it, an error points past the line end
-            except orjson.JSONDecodeError as exc:
-                yield line_no, None, RecordError(name, line_no, "", json_problem(raw, exc)), done
-                continue
-            if not isinstance(record, dict):
-                yield line_no, None, RecordError(name, line_no, "", f"expected a JSON object, got {type(record).__name__}"), done
-                continue
-            yield line_no, record, None, done
+            record, problem = parse_line(raw)
+            yield line_no, record, RecordError(name, line_no, "", problem) if problem else None, done
+
+
+def parse_line(raw: bytes) -> tuple[dict | None, str | None]:
+    """One non-blank JSONL line as (record, None), or (None, what is wrong with it)."""
+    try:
+        record = orjson.loads(raw.rstrip(b"\r\n"))  # without the strip, an error points past the line end
+    except orjson.JSONDecodeError as exc:
+        return None, _json_problem(raw, exc)
+    if not isinstance(record, dict):
+        return None, f"expected a JSON object, got {type(record).__name__}"
+    return record, None
 
 
 def too_long() -> str:
     return f"line longer than {MAX_RECORD_BYTES // (1 << 20)} MB; refused unread"
 
 
-def json_problem(raw: bytes, exc: orjson.JSONDecodeError) -> str:
+def _json_problem(raw: bytes, exc: orjson.JSONDecodeError) -> str:
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as bad:

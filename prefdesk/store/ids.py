@@ -8,6 +8,8 @@ import zlib
 from collections.abc import Iterable
 from datetime import datetime, timezone
 
+import orjson
+
 _lock = threading.Lock()
 _last_ms = 0
 _counter = 0
@@ -69,3 +71,11 @@ def content_hash(kind: str, prompt: str, texts: Iterable[str]) -> int:
     """
     data = "\x1f".join((kind, prompt, *texts)).encode()
     return (len(data) << 32) | zlib.crc32(data)
+
+
+def stored_content(kind: str, prompt: str, candidates: str, steps: str | None) -> tuple[str, str, list[str]]:
+    """An item's identity (kind, prompt, candidate and step texts) from its stored columns."""
+    texts = [c["text"] for c in orjson.loads(candidates)]
+    if steps:
+        texts += [s["text"] for s in orjson.loads(steps)]
+    return kind, prompt, texts

@@ -17,7 +17,7 @@ import orjson
 
 from prefdesk import __version__
 from prefdesk.domain import LabelSource, NewItem, NewLabel, RaterRole
-from prefdesk.store.ids import content_hash, utc_now, uuid7, uuid7_block
+from prefdesk.store.ids import content_hash, stored_content, utc_now, uuid7, uuid7_block
 from prefdesk.store.project import Project, candidates_to_json, steps_to_json
 
 BATCH = 4000
@@ -57,14 +57,6 @@ def prepare(item: NewItem, labels: list[NewLabel]) -> Prepared:
         [(lab.rater_name, lab.source._value_, lab.kind._value_, _dumps(lab.payload), lab.created_at,
           lab.duration_ms, lab.confidence) for lab in labels],
     )
-
-
-def _content(kind: str, prompt: str, candidates: str, steps: str | None) -> tuple:
-    """What an item's identity is made of, from its stored columns (compared only on a hash hit)."""
-    texts = [c["text"] for c in orjson.loads(candidates)]
-    if steps:
-        texts += [s["text"] for s in orjson.loads(steps)]
-    return kind, prompt, texts
 
 
 @dataclass
@@ -225,8 +217,8 @@ def _find(same_hash: list[tuple], kind: str, prompt: str, candidates: str, steps
     mine = None
     for item_id, other_kind, other_prompt, other_candidates, other_steps in same_hash:
         if other_kind == kind and other_prompt == prompt:
-            mine = mine or _content(kind, prompt, candidates, steps)
-            if _content(other_kind, other_prompt, other_candidates, other_steps) == mine:
+            mine = mine or stored_content(kind, prompt, candidates, steps)
+            if stored_content(other_kind, other_prompt, other_candidates, other_steps) == mine:
                 return item_id
     return None
 

@@ -3,11 +3,10 @@
 Each migration is a small function on an open connection, inside the caller's transaction.
 """
 
-import json
 import sqlite3
 from collections.abc import Callable
 
-from prefdesk.store.ids import content_hash
+from prefdesk.store.ids import content_hash, stored_content
 
 
 def _script(conn: sqlite3.Connection, script: str) -> None:
@@ -100,11 +99,8 @@ def m004_crc_content_hash(conn: sqlite3.Connection) -> None:
                             "ORDER BY rowid LIMIT 10000", (last,)).fetchall()
         if not rows:
             return
-        conn.executemany("UPDATE items SET content_hash = ? WHERE rowid = ?", [
-            (content_hash(kind, prompt, [c["text"] for c in json.loads(cands)] +
-                          [s["text"] for s in json.loads(steps or "[]")]), rowid)
-            for rowid, kind, prompt, cands, steps in rows
-        ])
+        conn.executemany("UPDATE items SET content_hash = ? WHERE rowid = ?",
+                         [(content_hash(*stored_content(*row[1:])), row[0]) for row in rows])
         last = rows[-1][0]
 
 

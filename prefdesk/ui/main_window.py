@@ -95,7 +95,6 @@ class MainWindow(QMainWindow):
         try:
             new = Project.open(path)
         except ProjectError as exc:
-            self.statusBar().showMessage(str(exc), 10000)
             QMessageBox.warning(self, "Open project", str(exc))
             return
         remember(Path(path).resolve())
