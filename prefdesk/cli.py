@@ -3,6 +3,7 @@
     prefdesk new P | import FILE -p P [--format F] [--skip-bad] [--map T=COL,...]
     prefdesk export -p P --format F --out DIR [--aggregate majority|latest] [--conversational]
     prefdesk stats -p P [--json]     prefdesk --version
+    prefdesk config -p P [--set KEY=JSON ...] [--guidelines FILE.md --guideline-version V]
     prefdesk [-p P] [--rater NAME]   opens the desk (the last project, or the demo)
 """
 
@@ -15,7 +16,6 @@ from pathlib import Path
 
 from prefdesk import __version__
 
-EXPORT_FORMATS = ("trl-preference", "trl-stepwise", "scalar", "seed")
 
 
 def _progress(desc: str):
@@ -32,15 +32,6 @@ def _progress(desc: str):
     return bar, update
 
 
-def _parse_mapping(text: str | None) -> dict[str, str] | None:
-    if not text:
-        return None
-    pairs = [p.split("=", 1) for p in text.split(",")]
-    if any(len(p) != 2 for p in pairs):
-        raise SystemExit("--map expects TARGET=COLUMN pairs separated by commas, e.g. prompt=question,response_a=left")
-    return {t.strip(): c.strip() for t, c in pairs}
-
-
 def cmd_new(args: argparse.Namespace) -> int:
     from prefdesk.store.project import Project
 
@@ -51,13 +42,14 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     from prefdesk.formats.errors import ImportRefused
-    from prefdesk.formats.importer import import_file
+    from prefdesk.formats.importer import import_file, parse_mapping
     from prefdesk.store.project import Project
 
+    mapping = parse_mapping(args.map)
     with Project.open(args.project) as project:
         bar, update = _progress(Path(args.file).name)
         try:
-            report = import_file(project, args.file, args.format, args.skip_bad, _parse_mapping(args.map), update)
+            report = import_file(project, args.file, args.format, args.skip_bad, mapping, update)
         except ImportRefused as exc:
             bar.close()
             print(exc.describe(), file=sys.stderr)
@@ -95,7 +87,43 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_config(args: argparse.Namespace) -> int:
+    """Print the settings as JSON, or check and store changes (all of them or none)."""
+    from prefdesk.domain.settings import SettingError
+    from prefdesk.store.project import Project
+
+    changes = {}
+    for pair in args.set or []:
+        key, sep, raw = pair.partition("=")
+        if not sep:
+            raise SettingError(pair, "expected KEY=JSON, e.g. overlap=3 or 'dimensions=[\"helpfulness\"]'")
+        try:
+            changes[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise SettingError(key.strip(), f"the value is not JSON ({exc.msg}); quote text: 'scale_anchors={{\"1\": \"bad\"}}'")
+    if args.guideline_version and not args.guidelines:
+        raise SettingError("guideline_version", "give the guidelines file too: --guidelines FILE.md")
+    with Project.open(args.project) as project:
+        if args.guidelines:
+            text = Path(args.guidelines).read_text(encoding="utf-8")
+            if not args.guideline_version:
+                raise SettingError("guideline_version", "name the new version: --guideline-version V")
+        with project.transaction():
+            if changes:
+                project.set_settings(changes)
+            if args.guidelines:
+                project.set_guidelines(args.guideline_version, text)
+        version, guidelines = project.guidelines()
+        out = {**project.settings, "guideline_version": version, "guidelines": guidelines,
+               "guideline_versions": project.guideline_versions()}
+    print(json.dumps(out, indent=2, ensure_ascii=False))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from prefdesk.formats.export import EXPORT_FORMATS
+    from prefdesk.quality.aggregate import Policy
+
     parser = argparse.ArgumentParser(prog="prefdesk", description="Collect and use LLM preference data.")
     parser.add_argument("--version", action="version", version=f"prefdesk {__version__}")
     parser.add_argument("-p", "--project", help="project file (*.prefdesk)")
@@ -117,9 +145,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-p", "--project", required=True)
     p.add_argument("--format", required=True, choices=EXPORT_FORMATS)
     p.add_argument("--out", required=True)
-    p.add_argument("--aggregate", default="majority", choices=("majority", "latest"))
+    p.add_argument("--aggregate", default="majority", choices=Policy.NAMES)
     p.add_argument("--conversational", action="store_true", help="prompt and responses as message lists")
     p.set_defaults(func=cmd_export)
+    p = sub.add_parser("config", help="show the project settings as JSON, or change them")
+    p.add_argument("-p", "--project", required=True)
+    p.add_argument("--set", nargs="+", metavar="KEY=JSON", help="e.g. overlap=3 'reason_tags=[\"too long\"]'")
+    p.add_argument("--guidelines", metavar="FILE.md", help="add a guideline version from a Markdown file and put it in force")
+    p.add_argument("--guideline-version", metavar="V", help="the name of that version")
+    p.set_defaults(func=cmd_config)
     p = sub.add_parser("stats", help="counts of items and labels")
     p.add_argument("-p", "--project", required=True)
     p.add_argument("--json", action="store_true")
@@ -141,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return args.func(args)
-    except (ProjectError, ValueError) as exc:
+    except (ProjectError, ValueError, OSError) as exc:
         print(f"prefdesk: {exc}", file=sys.stderr)
         return 2
 

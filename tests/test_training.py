@@ -70,7 +70,9 @@ def run_job(job: Path, timeout: int = 300) -> tuple[int, list[dict], str]:
                           capture_output=True, text=True, timeout=timeout)
     from training.protocol import parse_event
 
-    events = [e for e in map(parse_event, proc.stdout.splitlines()) if e]
+    lines = proc.stdout.splitlines()
+    events = [e for e in map(parse_event, lines) if e]
+    assert len(events) == len(lines), f"non-event lines on stdout: {[x for x in lines if not parse_event(x)][:3]}"
     return proc.returncode, events, proc.stderr
 
 

@@ -23,7 +23,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, default=32)
     args = parser.parse_args(argv)
 
-    from training.protocol import emit, load_spec
+    from training.protocol import emit, load_spec, reserve_stdout_for_events
+
+    if args.command == "run":
+        reserve_stdout_for_events()
 
     if args.command == "score":
         from training.score import score_file

@@ -147,14 +147,30 @@ def is_main_process() -> bool:
     return os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0")) == "0"
 
 
+_events_out = None  # stdout, kept for events alone once `reserve_stdout_for_events` has run
+
+
+def reserve_stdout_for_events() -> None:
+    """From now on only events reach stdout: whatever else this process prints (transformers' log dicts,
+    a C library's warnings) goes to stderr. Done at the file-descriptor level, so C code obeys it too."""
+    global _events_out
+    if _events_out is not None:
+        return
+    sys.stdout.flush()
+    _events_out = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+
+
 def emit(event: str, **payload: Any) -> dict[str, Any]:
     """Write one event line to stdout (rank 0 only) and return it."""
     if event not in EVENTS:
         raise ValueError(f"unknown event {event!r}")
     record = {"event": event, "time": round(time.time(), 3), **payload}
     if is_main_process():
-        sys.stdout.write(json.dumps(record, default=str) + "\n")
-        sys.stdout.flush()
+        out = _events_out or sys.stdout
+        out.write(json.dumps(record, default=str) + "\n")
+        out.flush()
     return record
 
 

@@ -80,6 +80,7 @@ class Item:
     is_gold: bool = False
     priority: float = 0.0
     source: str | None = None
+    gold_answer: dict[str, Any] | None = None  # the expected label of a gold item; never shown to raters
 
 
 @dataclass(frozen=True)

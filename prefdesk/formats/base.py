@@ -16,6 +16,7 @@ class Format:
     description: str
     matches: Callable[[dict], bool]
     convert: Callable[[dict], Converted]
+    exchange: bool = False  # records carry whole labels (the `labels` format): written by store.exchange
 
 
 def candidates(*texts: str, models: tuple[str | None, ...] = (), messages: tuple = ()) -> tuple[Candidate, ...]:

@@ -27,9 +27,11 @@ from prefdesk import __version__
 from prefdesk.domain import LabelKind
 from prefdesk.store.ids import utc_now
 from prefdesk.quality.aggregate import Policy, Vote, margin_of
-from prefdesk.store.project import Project
+from prefdesk.store.exchange import every_label
+from prefdesk.store.project import Project, read_connection
 
-FILES = {"trl-preference": "preference.jsonl", "trl-stepwise": "stepwise.jsonl", "scalar": "scalar.jsonl", "seed": "seed.jsonl"}
+FILES = {"trl-preference": "preference.jsonl", "trl-stepwise": "stepwise.jsonl", "scalar": "scalar.jsonl",
+         "seed": "seed.jsonl", "labels": "labels.jsonl"}
 _DIM_SIGN = {"A": 1, "B": -1, "tie": 0, "both_bad": 0}
 
 
@@ -203,7 +205,8 @@ def preference_rows(scope: Scope, agg: Aggregation, report: ExportReport, conver
                 good, bad = (0, 1) if out["verdict"] == "A" else (1, 0)
                 yield {**base, "chosen": _response(item, good, conversational), "rejected": _response(item, bad, conversational),
                        "margin": out["margin"], "weight": out["weight"], "dims": _signed(out["dims"], out["verdict"]),
-                       "reason_tags": out["reason_tags"], "meta": item.meta_fragment, "label_ids": out["label_ids"]}
+                       "reason_tags": out["reason_tags"], "rationales": out["rationales"], "meta": item.meta_fragment,
+                       "label_ids": out["label_ids"]}
         if by_kind.get("ranking"):
             pairs = agg.ranking(by_kind["ranking"])
             if not pairs:
@@ -211,12 +214,28 @@ def preference_rows(scope: Scope, agg: Aggregation, report: ExportReport, conver
             for better, worse, weight, margin, ids in pairs:
                 yield {**base, "chosen": _response(item, better, conversational), "rejected": _response(item, worse, conversational),
                        "margin": margin, "weight": weight, "dims": {}, "reason_tags": [],
+                       "rationales": _rationales(by_kind["ranking"], ids),
                        "meta": {**item.meta, "pair": [better, worse], "from": "ranking"}, "label_ids": ids}
         for lab in by_kind.get("rewrite", []):
             orig, new = lab.payload["original"], lab.payload["rewrite"]
             yield {**base, "chosen": _response(item, new, conversational), "rejected": _response(item, orig, conversational),
-                   "margin": 1.0, "weight": 1.0, "dims": {}, "reason_tags": ["human rewrite"],
+                   "margin": 1.0, "weight": 1.0, "dims": {}, "reason_tags": ["human rewrite"], "rationales": [],
                    "meta": {**item.meta, "from": "rewrite"}, "label_ids": [lab.id]}
+
+
+def _rationales(labels: list[ExportLabel], ids: list[str] | None = None) -> list[str]:
+    """The rationales written on these labels (those among `ids` when given), oldest first."""
+    return [lab.payload["rationale"] for lab in labels if lab.payload.get("rationale") and (ids is None or lab.id in ids)]
+
+
+def _annotator_work(labels: list[ExportLabel]) -> dict:
+    """What process raters gave beyond step ratings: the final-answer verdict (majority of those given; a
+    split gives null), their replacement steps and rationales."""
+    finals = [lab.payload.get("final_correct") for lab in labels if lab.payload.get("final_correct") is not None]
+    top = Counter(finals).most_common(2)
+    final = top[0][0] if top and (len(top) == 1 or top[0][1] > top[1][1]) else None
+    replacements = [{**lab.payload["replacement"], "label_id": lab.id} for lab in labels if lab.payload.get("replacement")]
+    return {"final_correct": final, "replacements": replacements, "rationales": _rationales(labels)}
 
 
 def _signed(dims: dict[str, str], verdict: str) -> dict[str, int]:
@@ -240,7 +259,8 @@ def _one_pairwise_label(row: tuple) -> dict | None:
     dims = payload.get("dims")
     return {"prompt": row[1], "chosen": candidates[good]["text"], "rejected": candidates[bad]["text"],
             "margin": margin_of(payload), "weight": 1.0, "dims": _signed(dict(sorted(dims.items())) if dims else {}, verdict),
-            "reason_tags": sorted(payload.get("reason_tags") or []), "meta": orjson.Fragment(row[3]),
+            "reason_tags": sorted(payload.get("reason_tags") or []),
+            "rationales": [payload["rationale"]] if payload.get("rationale") else [], "meta": orjson.Fragment(row[3]),
             "label_ids": [row[_L_ID]]}
 
 
@@ -259,7 +279,8 @@ def stepwise_rows(scope: Scope, agg: Aggregation, report: ExportReport) -> Itera
             cut = ratings.index(-1) + 1
             steps, ratings = steps[:cut], ratings[:cut]
         yield {"prompt": item.prompt, "completions": steps, "labels": [r >= 0 for r in ratings],
-               "meta": {**item.meta, "ratings": ratings}, "label_ids": [lab.id for lab in labels]}
+               "meta": {**item.meta, "ratings": ratings, **_annotator_work(labels)},
+               "label_ids": [lab.id for lab in labels]}
 
 
 def scalar_rows(scope: Scope, agg: Aggregation, report: ExportReport) -> Iterator[dict]:
@@ -269,7 +290,7 @@ def scalar_rows(scope: Scope, agg: Aggregation, report: ExportReport) -> Iterato
             continue
         out = agg.scalar(labels)
         yield {"prompt": item.prompt, "response": item.candidates[0][0], "score": out["score"], "dims": out["dims"],
-               "meta": item.meta_fragment, "label_ids": out["label_ids"]}
+               "rationales": _rationales(labels), "meta": item.meta_fragment, "label_ids": out["label_ids"]}
 
 
 def seed_rows(scope: Scope, agg: Aggregation, report: ExportReport) -> Iterator[dict]:
@@ -319,9 +340,18 @@ class _HashingWriter:
         self.digest.update(data)
 
 
+def exchange_rows(scope: Scope, agg: Aggregation, report: ExportReport) -> Iterator[dict]:
+    """The `labels` exchange format: every label ever written (superseded ones too), with its item."""
+    from prefdesk.formats.labels import exchange_row
+
+    return map(exchange_row, every_label(scope))
+
+
 ROWS: dict[str, Callable[..., Iterator[dict]]] = {
     "trl-preference": preference_rows, "trl-stepwise": stepwise_rows, "scalar": scalar_rows, "seed": seed_rows,
+    "labels": exchange_rows,
 }
+EXPORT_FORMATS = tuple(ROWS)  # the one list of export format names (CLI, desk)
 
 
 def _options(fmt: str, conversational: bool) -> dict:
@@ -343,7 +373,7 @@ def _formatted(rows: Iterator[dict], lines: int = 1024) -> Iterator[tuple[bytes,
 
 def export_piece(db_path: str, scope: tuple, fmt: str, policy: str, conversational: bool) -> tuple[bytes, dict, int]:
     """Format one range of items (runs in a worker): the piece's bytes, what was left out, rows written."""
-    conn = sqlite3.connect(Path(db_path).resolve().as_uri() + "?mode=ro", uri=True)
+    conn = read_connection(db_path)
     try:
         report = ExportReport(fmt, "")
         pieces = list(_formatted(ROWS[fmt](Scope(conn, *scope), Policy(policy), report, **_options(fmt, conversational))))
@@ -408,7 +438,7 @@ def export_dataset(project: Project, fmt: str, out_dir: str | Path, aggregation:
     target = out_dir / FILES[fmt]
     report = ExportReport(fmt, str(target))
     scope = Scope.whole(project.conn)
-    if not isinstance(aggregation, Policy):
+    if not isinstance(aggregation, Policy) or fmt == "labels":
         workers = 0  # a custom policy object cannot be handed to another process by name
     elif workers is None:
         workers = export_workers() if scope.last_label >= PARALLEL_MIN_LABELS else 0

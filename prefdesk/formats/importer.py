@@ -21,6 +21,7 @@ from prefdesk.formats.errors import ImportRefused, RecordError
 from prefdesk.formats.reader import apply_mapping, csv_records, json_array_records, jsonl_records, parquet_records
 from prefdesk.formats.registry import BY_NAME, detect
 from prefdesk.store.ids import utc_now, uuid7
+from prefdesk.store.exchange import ExchangeConflict, LabelExchange
 from prefdesk.store.ingest import Ingest
 from prefdesk.store.project import Project
 
@@ -44,7 +45,19 @@ class ImportReport:
                 f"{self.labels_added} labels added; {self.duplicate_items} items already in the project")
         if self.rejected:
             text += f"; {len(self.rejected)} bad records skipped (see {self.rejects_path})"
+        if self.duplicate_labels:
+            text += f"; {self.duplicate_labels} labels already there"
         return text
+
+
+def parse_mapping(text: str | None) -> dict[str, str] | None:
+    """`TARGET=COLUMN,...` (the CLI's --map and the import dialog) as a dict; ValueError says the shape."""
+    if not text or not text.strip():
+        return None
+    pairs = [p.split("=", 1) for p in text.split(",") if p.strip()]
+    if any(len(p) != 2 or not p[0].strip() or not p[1].strip() for p in pairs):
+        raise ValueError("a column mapping is TARGET=COLUMN pairs separated by commas, e.g. prompt=question,response_a=left")
+    return {t.strip(): c.strip() for t, c in pairs}
 
 
 def records_of(path: Path, mapping: dict[str, str] | None = None) -> Iterator[tuple[int, dict | None, RecordError | None, int]]:
@@ -124,6 +137,7 @@ def import_file(
             "INSERT INTO import_batches VALUES (?, ?, '', ?, ?, 0, 0, 0)", (batch_id, name, format_name or "?", utc_now())
         )
         ingest = Ingest(project, batch_id, path.name)
+        exchange: LabelExchange | None = None
         for n, (line, parsed, rid, problem, prepared, done) in enumerate(records):
             if progress and n % 4096 == 0:
                 progress(done, total)
@@ -138,9 +152,17 @@ def import_file(
                 continue
             if errors and not skip_bad:
                 continue  # keep reading to list every problem, but write nothing more
+            try:
+                for p in prepared:
+                    if isinstance(p, dict):  # a whole label of the `labels` format
+                        exchange = exchange or LabelExchange(project)
+                        exchange.add_prepared(p)
+                    else:
+                        ingest.add_prepared(p)
+            except ExchangeConflict as exc:
+                errors.append(RecordError(name, line, exc.field, exc.message))
+                continue
             good += 1
-            for p in prepared:
-                ingest.add_prepared(p)
         if report.records == 0 and not errors:
             errors.append(RecordError(name, 0, "", "the file holds no records"))
         if errors and (not skip_bad or good == 0):
@@ -149,6 +171,11 @@ def import_file(
         c = ingest.counts
         report.items_added, report.labels_added = c.items_added, c.labels_added
         report.duplicate_items, report.duplicate_labels = c.duplicate_items, c.duplicate_labels
+        if exchange is not None:
+            report.items_added += exchange.items_added
+            report.labels_added += exchange.labels_added
+            report.duplicate_items += exchange.duplicate_items
+            report.duplicate_labels += exchange.duplicate_labels
         report.rejected = errors
         conn.execute(
             "UPDATE import_batches SET sha256 = ?, format = ?, items_added = ?, labels_added = ?, duplicates = ? WHERE id = ?",

@@ -121,7 +121,10 @@ def record_outcome(line: int, rec: dict, fmt, done: int) -> Outcome:
     rid = rec.get("id")
     rid = rid if isinstance(rid, (str, int)) else None
     try:
-        prepared = [tuple(prepare(item, labels)) for item, labels in fmt.convert(rec)]  # see Outcome
+        if fmt.exchange:
+            prepared = fmt.convert(rec)  # whole labels, written by store.exchange
+        else:
+            prepared = [tuple(prepare(item, labels)) for item, labels in fmt.convert(rec)]  # see Outcome
     except FieldError as exc:
         return line, True, rid, (exc.field, exc.message), None, done
     return line, True, rid, None, prepared, done

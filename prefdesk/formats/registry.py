@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from prefdesk.formats import helpsteer2, hh_rlhf, prm800k, seed, trl_preference, trl_stepwise, ultrafeedback, unlabelled
+from prefdesk.formats import helpsteer2, hh_rlhf, labels, prm800k, seed, trl_preference, trl_stepwise, ultrafeedback, unlabelled
 from prefdesk.formats.base import Format
 
 FORMATS: list[Format] = [
+    labels.FORMAT,
     seed.FORMAT,
     prm800k.FORMAT,
     ultrafeedback.RAW,

@@ -114,11 +114,23 @@ def m005_current_labels_view(conn: sqlite3.Connection) -> None:
         """)
 
 
+def m006_rationale_rule_and_gold_answers(conn: sqlite3.Connection) -> None:
+    """`rationale_required` (never / high-risk / always) replaces the pairwise-only boolean; gold items
+    can carry their expected answer (JSON), which exports and the `labels` format give back."""
+    row = conn.execute("SELECT value FROM settings WHERE key = 'rationale_required_high_risk'").fetchone()
+    if row is not None:
+        rule = '"high-risk"' if row[0] == "true" else '"never"'
+        conn.execute("INSERT OR REPLACE INTO settings VALUES ('rationale_required', ?)", (rule,))
+        conn.execute("DELETE FROM settings WHERE key = 'rationale_required_high_risk'")
+    conn.execute("ALTER TABLE items ADD COLUMN gold_answer TEXT")
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_initial,
     m002_queue_columns,
     m003_flags,
     m004_crc_content_hash,
     m005_current_labels_view,
+    m006_rationale_rule_and_gold_answers,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

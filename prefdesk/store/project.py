@@ -17,21 +17,10 @@ import orjson
 
 from prefdesk import __version__
 from prefdesk.domain import Candidate, Item, ItemKind, Label, LabelKind, LabelSource, Rater, RaterRole, Session, Step
+from prefdesk.domain.settings import DEFAULT_SETTINGS, SettingError, check_settings
 from prefdesk.store.ids import utc_now, uuid7
 from prefdesk.store.migrations import MIGRATIONS, SCHEMA_VERSION
 
-DEFAULT_SETTINGS: dict[str, Any] = {
-    "overlap": 2,
-    "gold_rate": 0.1,
-    "dimensions": ["helpfulness", "correctness", "safety", "conciseness"],
-    "reason_tags": [
-        "factual error", "unsafe advice", "ignores instructions", "too verbose", "too terse",
-        "better formatting", "asks to clarify", "refuses needlessly", "high-risk: triage first",
-    ],
-    "scale": [1, 5],
-    "rationale_required_high_risk": False,
-    "guideline_version": "v1",
-}
 DEFAULT_GUIDELINES = """# Guidelines v1
 
 Prefer the response that a careful expert would send: correct first, then safe, then helpful,
@@ -42,6 +31,10 @@ the right professional beats one that guesses. Mark *both bad* when neither resp
 
 class ProjectError(Exception):
     """A project file that cannot be opened or used; the message says what to do."""
+
+
+class ProjectBusy(ProjectError):
+    """Another program (an import, say) holds the write lock past the busy timeout; try again shortly."""
 
 
 class Project:
@@ -132,7 +125,12 @@ class Project:
         if self.conn.in_transaction:
             yield self.conn
             return
-        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise ProjectBusy(f"{self.path.name} is busy: another program is writing it ({exc})") from exc
+            raise
         try:
             yield self.conn
         except BaseException:
@@ -210,21 +208,42 @@ class Project:
         return self._settings_cache
 
     def set_setting(self, key: str, value: Any) -> None:
-        """Store a project setting; changing `overlap` re-opens or closes items to match."""
+        """Store one project setting (checked first: see `set_settings`)."""
+        self.set_settings({key: value})
+
+    def set_settings(self, changes: dict[str, Any]) -> None:
+        """Check and store several settings in one transaction: all of them land or none does
+        (`SettingError` names the first bad one). Changing `overlap` re-opens or closes items to match."""
+        checked = check_settings({**{k: self.settings[k] for k in ("scale", "scale_anchors")}, **changes})
+        if "guideline_version" in changes and not self.conn.execute(
+                "SELECT 1 FROM guidelines WHERE version = ?", (checked["guideline_version"],)).fetchone():
+            raise SettingError("guideline_version", f"no guidelines of version {checked['guideline_version']!r}; "
+                                                    "add them with --guidelines FILE.md --guideline-version V")
         with self.transaction():
-            self.conn.execute(
-                "INSERT INTO settings VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                (key, json.dumps(value)),
-            )
-            if key == "overlap":
-                self.conn.execute("UPDATE items SET open = n_raters < ?", (int(value),))
+            for key in changes:
+                self.conn.execute(
+                    "INSERT INTO settings VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    (key, json.dumps(checked[key])))
+            if "overlap" in changes:
+                self.conn.execute("UPDATE items SET open = n_raters < ?", (checked["overlap"],))
+            self._settings_cache = None
         self._settings_cache = None
 
     def set_guidelines(self, version: str, text: str) -> None:
-        """Add a guideline version and put it in force for labels from now on."""
+        """Add a guideline version and put it in force for labels from now on; a version is never rewritten."""
+        version = version.strip()
+        if not version:
+            raise SettingError("guideline_version", "expected a version name")
+        if self.conn.execute("SELECT 1 FROM guidelines WHERE version = ?", (version,)).fetchone():
+            raise SettingError("guideline_version", f"{version!r} exists already; a guideline version is never "
+                                                    "rewritten, name the new one")
         with self.transaction():
             self.conn.execute("INSERT INTO guidelines VALUES (?, ?, ?)", (version, text, utc_now()))
             self.set_setting("guideline_version", version)
+
+    def guideline_versions(self) -> list[str]:
+        """Every guideline version, oldest first."""
+        return [v for (v,) in self.conn.execute("SELECT version FROM guidelines ORDER BY created_at, version")]
 
     def guidelines(self) -> tuple[str, str]:
         """The version in force and its Markdown text."""
@@ -258,6 +277,11 @@ class Project:
             )
         return rater
 
+    def end_session(self, session: Session) -> None:
+        """Write when a sitting ended (closing the desk, switching project or rater)."""
+        with self.transaction():
+            self.conn.execute("UPDATE sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL", (utc_now(), session.id))
+
     def start_session(self, rater: Rater) -> Session:
         session = Session(uuid7(), rater.id, utc_now(), self.settings["guideline_version"])
         with self.transaction():
@@ -272,7 +296,7 @@ class Project:
         """One item with its candidates and steps."""
         row = self.conn.execute(
             "SELECT id, kind, prompt, prompt_messages, meta, scenario, risk_level, bucket, is_gold, priority, source, "
-            "candidates, steps FROM items WHERE id = ?",
+            "candidates, steps, gold_answer FROM items WHERE id = ?",
             (item_id,),
         ).fetchone()
         if row is None:
@@ -281,17 +305,26 @@ class Project:
             id=row[0], kind=ItemKind(row[1]), prompt=row[2], candidates=candidates_from_json(row[11]),
             prompt_messages=_loads(row[3]), steps=steps_from_json(row[12]), meta=json.loads(row[4]), scenario=row[5],
             risk_level=row[6], bucket=row[7], is_gold=bool(row[8]), priority=row[9], source=row[10],
+            gold_answer=_loads(row[13]),
         )
 
-    def add_candidate(self, item_id: str, text: str, source: str, model: str | None = None) -> Candidate:
-        """Append a candidate to an item (a rater's rewrite, say) and return it."""
-        with self.transaction():
-            (raw,) = self.conn.execute("SELECT candidates FROM items WHERE id = ?", (item_id,)).fetchone()
+    def commit_rewrite(self, item_id: str, rater: Rater, original: int, text: str, *, session: Session | None = None,
+                       duration_ms: int | None = None) -> tuple[Candidate, Label]:
+        """A rater's rewrite of candidate `original`: the new candidate (source human-rewrite) and the label
+        "rewrite preferred to original", in one transaction."""
+        with self.transaction() as conn:
+            (raw,) = conn.execute("SELECT candidates FROM items WHERE id = ?", (item_id,)).fetchone()
             cands = candidates_from_json(raw)
-            cand = Candidate(len(cands), text, None, model, None, source)
-            self.conn.execute("UPDATE items SET candidates = ? WHERE id = ?",
-                              (candidates_to_json((*cands, cand)), item_id))
-        return cand
+            if not 0 <= original < len(cands):
+                raise ProjectError(f"item {item_id} has no candidate {original}")
+            cand = Candidate(len(cands), text, None, None, None, "human-rewrite")
+            conn.execute("UPDATE items SET candidates = ? WHERE id = ?", (candidates_to_json((*cands, cand)), item_id))
+            label = self.commit_label(item_id, rater, LabelKind.REWRITE, {"original": original, "rewrite": cand.position},
+                                      session=session, duration_ms=duration_ms)
+        return cand, label
+
+    def has_items(self) -> bool:
+        return self.conn.execute("SELECT EXISTS (SELECT 1 FROM items)").fetchone()[0] == 1
 
     def count(self, table: str) -> int:
         """Rows in a table (through sqlite-utils, which checks the table exists)."""
@@ -329,9 +362,10 @@ class Project:
                     raise ProjectError("a label can only be superseded by its own rater on its own item")
                 if conn.execute("SELECT 1 FROM labels WHERE supersedes = ?", (supersedes.id,)).fetchone():
                     raise ProjectError(f"label {supersedes.id} was already superseded")
-            first = conn.execute(
-                "SELECT 1 FROM labels WHERE item_id = ? AND rater_id = ? LIMIT 1", (item_id, rater.id)
-            ).fetchone() is None
+            # a rewrite is extra work on an item, not the rater's verdict on it: the item stays in their queue
+            first = label.kind is not LabelKind.REWRITE and conn.execute(
+                "SELECT 1 FROM labels WHERE item_id = ? AND rater_id = ? AND kind != 'rewrite' LIMIT 1",
+                (item_id, rater.id)).fetchone() is None
             conn.execute(
                 "INSERT INTO labels (id, item_id, rater_id, session_id, kind, payload, created_at, duration_ms, "
                 "guideline_version, app_version, round, display_order, source, confidence, supersedes) "
@@ -361,8 +395,8 @@ class Project:
         return label_from_row(row)
 
     def previous_label(self, rater: Rater, before: Label | None = None) -> Label | None:
-        """The rater's most recent current label, or the one before `before`."""
-        sql = f"SELECT {LABEL_COLUMNS} FROM current_labels WHERE rater_id = ? AND source = 'human'"
+        """The rater's most recent current verdict (a rewrite is not one), or the one before `before`."""
+        sql = f"SELECT {LABEL_COLUMNS} FROM current_labels WHERE rater_id = ? AND source = 'human' AND kind != 'rewrite'"
         args: list[Any] = [rater.id]
         if before is not None:
             sql += " AND id < ?"
@@ -374,6 +408,17 @@ class Project:
         """Mark an item for review by a reviewer."""
         with self.transaction():
             self.conn.execute("INSERT INTO flags VALUES (?, ?, ?, ?, ?)", (uuid7(), item_id, rater.id, utc_now(), note))
+
+    def unflag(self, item_id: str, rater: Rater) -> None:
+        """Take back this rater's flags on an item (a flag is a request for review, not a label)."""
+        with self.transaction():
+            self.conn.execute("DELETE FROM flags WHERE item_id = ? AND rater_id = ?", (item_id, rater.id))
+
+    def flag_note(self, item_id: str, rater: Rater) -> str | None:
+        """This rater's flag on the item: its note ('' when it has none), or None when not flagged."""
+        row = self.conn.execute("SELECT COALESCE(note, '') FROM flags WHERE item_id = ? AND rater_id = ? "
+                                "ORDER BY created_at DESC LIMIT 1", (item_id, rater.id)).fetchone()
+        return row[0] if row else None
 
     def durations_today(self, rater: Rater) -> list[int]:
         """Milliseconds spent on each label the rater gave today (UTC), from the rater's time index."""
@@ -442,6 +487,12 @@ def _loads(text: str | None) -> Any:
 # 16 KB pages for new files (SQLite's default is 4 KB): candidate texts of a few KB fit a page instead
 # of an overflow chain, and a bulk import writes ~20% faster (1M-record benchmark). Older files keep theirs.
 PAGE_SIZE = 16384
+
+
+def read_connection(path: str | Path) -> sqlite3.Connection:
+    """A read-only connection to a project file: the one way code off the main connection reads (workers,
+    background counts). It never writes, so it never changes the file or takes its write lock."""
+    return sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True, check_same_thread=False)
 
 
 def _connect(path: Path, create: bool = False) -> sqlite3.Connection:

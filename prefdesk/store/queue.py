@@ -9,12 +9,13 @@ so a call costs a few index probes however many items the rater has already done
 from __future__ import annotations
 
 import json
-import sqlite3
 
 from prefdesk.domain import Item, Rater
-from prefdesk.store.project import Project
+from prefdesk.store.project import Project, read_connection
 
-_NOT_MINE = "NOT EXISTS (SELECT 1 FROM labels WHERE labels.item_id = items.id AND labels.rater_id = :rater)"
+# A rewrite alone does not take an item out of the rater's queue: the verdict is still to give.
+_NOT_MINE = ("NOT EXISTS (SELECT 1 FROM labels WHERE labels.item_id = items.id AND labels.rater_id = :rater "
+             "AND labels.kind != 'rewrite')")
 _NOT_SKIPPED = "id NOT IN (SELECT value FROM json_each(:skipped))"
 
 
@@ -87,7 +88,7 @@ def remaining_for(path, rater_id: str) -> int:
 
     Opens its own read connection, so it can run off the GUI thread on a big project.
     """
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    conn = read_connection(path)
     try:
         return conn.execute(
             f"SELECT COUNT(*) FROM items WHERE (open = 1 OR is_gold = 1) AND {_NOT_MINE}", {"rater": rater_id}

@@ -1,82 +1,177 @@
-"""The one action registry: name, view, default keys, help text.
+"""The one action registry: each action declares its name, scope, default keys, help text, handler and
+argument in one place, as a decorator on the handler (qutebrowser's `cmdutils.register`).
 
-Menus, the cheat sheet and remapping are built from it. An action belongs to one view (or to all,
-`global`); only the current view's actions are enabled, so the same key can mean "left better" in
-the pairwise view and "score 1" in the scalar view without ambiguity.
+Scopes: a label kind (`pairwise`, `ranking`, `scalar`, `process`: the handler is a method of that view)
+or `global` (a method of the desk window). Only the current view's actions and the global ones listen,
+so `1` can mean "left better" in the pairwise view and "score 1" in the scalar view. Menus, the cheat
+sheet, remapping and every key hint on screen are built from this registry and the live bindings.
+
+Keys are matched by `key_name`, which names a key press the way a real keyboard produces it: Shift+2
+on a US layout arrives as `@` with Shift held, so symbols are named without the Shift (`@`, `!`, `+`,
+`?`) and letters, digits and named keys with it (`Shift+T`, `Shift+Left`).
 """
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from PySide6.QtCore import QKeyCombination, QSettings, Qt
+from PySide6.QtGui import QKeySequence
+
 GLOBAL = "global"
+SCOPES = ("pairwise", "ranking", "scalar", "process", GLOBAL)
+NO_ARG = object()
 
 
 @dataclass(frozen=True)
 class ActionSpec:
     name: str
-    view: str
+    scope: str
     keys: tuple[str, ...]
     help: str
+    handler: Callable
+    arg: object = NO_ARG
+    menu: str | None = None  # the menu it is listed in (None: the scope's menu)
+    repeat: bool = False  # whether a held key repeats it (moving, scrolling); verdicts never repeat
+    order: int = 0
+
+    def run(self, target: object) -> object:
+        return self.handler(target) if self.arg is NO_ARG else self.handler(target, self.arg)
 
 
-def _digits(view: str, verb: str, n: int = 9) -> tuple[ActionSpec, ...]:
-    return tuple(ActionSpec(f"{view}_{i}", view, (str(i),), f"{verb} {i}") for i in range(1, n + 1))
+_REGISTERED: list[ActionSpec] = []
+_counter = itertools.count()
 
 
-ACTIONS: tuple[ActionSpec, ...] = (
-    # pairwise
-    ActionSpec("left_better", "pairwise", ("1", "Left"), "Left is better (in dimensions: left better on this one)"),
-    ActionSpec("right_better", "pairwise", ("2", "Right"), "Right is better (in dimensions: right better on this one)"),
-    ActionSpec("left_clearly", "pairwise", ("Shift+1", "Shift+Left", "!"), "Left is clearly better"),
-    ActionSpec("right_clearly", "pairwise", ("Shift+2", "Shift+Right", "@"), "Right is clearly better"),
-    ActionSpec("tie", "pairwise", ("T",), "Tie: equally good"),
-    ActionSpec("both_bad", "pairwise", ("B",), "Both bad: neither should be sent"),
-    ActionSpec("dimensions", "pairwise", ("Tab",), "Into the dimensions: Left/Right/Space set one and move down"),
-    ActionSpec("dim_up", "pairwise", ("Up",), "Previous dimension"),
-    ActionSpec("dim_down", "pairwise", ("Down",), "Next dimension"),
-    ActionSpec("dim_tie", "pairwise", ("Space",), "Tie on this dimension"),
-    ActionSpec("diff", "pairwise", ("D",), "Highlight what differs between the two"),
-    # scalar
-    *_digits("scalar", "Score", 5),
-    # ranking
-    *_digits("ranking", "Next place goes to candidate", 9),
-    ActionSpec("ranking_tie", "ranking", ("=",), "The next candidate ties with the previous place"),
-    ActionSpec("ranking_reset", "ranking", ("Delete",), "Start the order again"),
-    # process
-    ActionSpec("step_down", "process", ("J", "Down"), "Next step"),
-    ActionSpec("step_up", "process", ("K", "Up"), "Previous step"),
-    ActionSpec("step_good", "process", ("+", "="), "Rate this step +1 (correct and useful)"),
-    ActionSpec("step_neutral", "process", ("0",), "Rate this step 0 (neutral)"),
-    ActionSpec("step_bad", "process", ("-",), "Rate this step -1 (wrong); you may then stop"),
-    ActionSpec("final_correct", "process", ("C",), "Final answer correct"),
-    ActionSpec("final_wrong", "process", ("I",), "Final answer incorrect"),
-    ActionSpec("cannot_judge", "process", ("X",), "Cannot judge this item"),
-    # every view
-    ActionSpec("submit", GLOBAL, ("Return", "Enter"), "Submit the label (pairwise: leave the dimensions)"),
-    ActionSpec("rationale", GLOBAL, ("N",), "Write a rationale (Esc returns)"),
-    ActionSpec("rewrite", GLOBAL, ("R",), "Rewrite a candidate (process: the current step)"),
-    ActionSpec("back", GLOBAL, ("Backspace", "Ctrl+Z"), "Back to the previous label (an edit supersedes it)"),
-    ActionSpec("skip", GLOBAL, ("S",), "Skip this item for now"),
-    ActionSpec("flag", GLOBAL, ("F",), "Flag this item for review"),
-    ActionSpec("guidelines", GLOBAL, ("G",), "Show or hide the guidelines"),
-    ActionSpec("cheat_sheet", GLOBAL, ("?", "F1"), "Show every shortcut of this view"),
-    ActionSpec("preferences", GLOBAL, ("Ctrl+,",), "Preferences: remap shortcuts"),
-)
-BY_NAME = {a.name: a for a in ACTIONS}
+def action(name: str, scope: str, keys: tuple[str, ...] | str, help: str, *, arg: object = NO_ARG,
+           menu: str | None = None, repeat: bool = False) -> Callable[[Callable], Callable]:
+    """Register the decorated function as the handler of an action (stack several for several arguments)."""
+    if scope not in SCOPES:
+        raise ValueError(f"unknown scope {scope!r}")
+    order = next(_counter)  # taken when the decorator line runs: top to bottom, as declared
+    keys = (keys,) if isinstance(keys, str) else tuple(keys)
+
+    def register(fn: Callable) -> Callable:
+        if any(a.name == name for a in _REGISTERED):
+            raise ValueError(f"action {name!r} declared twice")
+        _REGISTERED.append(ActionSpec(name, scope, keys, help, fn, arg, menu, repeat, order))
+        return fn
+
+    return register
 
 
-def conflicts(bindings: dict[str, tuple[str, ...]]) -> list[tuple[str, str, str]]:
-    """(key, action, other action) for every key bound twice where both could be enabled at once."""
+def all_actions() -> tuple[ActionSpec, ...]:
+    """Every action, in declaration order (importing the modules that declare them)."""
+    import prefdesk.ui.main_window  # noqa: F401  (declares the global actions and imports the views)
+
+    return tuple(sorted(_REGISTERED, key=lambda a: a.order))
+
+
+def by_name() -> dict[str, ActionSpec]:
+    return {a.name: a for a in all_actions()}
+
+
+# -- key names ---------------------------------------------------------------------------------------
+_SHIFT = Qt.ShiftModifier.value
+_MODS = _SHIFT | Qt.ControlModifier.value | Qt.AltModifier.value | Qt.MetaModifier.value
+_IGNORED = {k.value for k in (Qt.Key_Shift, Qt.Key_Control, Qt.Key_Alt, Qt.Key_Meta, Qt.Key_AltGr, Qt.Key_unknown)} | {0}
+
+
+def _int(value) -> int:
+    return value.value if hasattr(value, "value") else int(value)
+
+
+def key_name(key: int, modifiers: Qt.KeyboardModifier, text: str = "") -> str:
+    """The portable name of a key press ("@", "Shift+Left", "Ctrl+Z"); "" for a lone modifier."""
+    key = _int(key)
+    if key in _IGNORED:
+        return ""
+    mods = _int(modifiers) & _MODS  # the keypad flag dropped: keypad 1 is 1
+    if key == Qt.Key_Backtab.value:
+        key, mods = Qt.Key_Tab.value, mods | _SHIFT
+    if mods & _SHIFT and _is_symbol(key, text):
+        mods &= ~_SHIFT
+    return QKeySequence(QKeyCombination(Qt.KeyboardModifier(mods), Qt.Key(key))).toString(QKeySequence.PortableText)
+
+
+def _is_symbol(key: int, text: str) -> bool:
+    """A printable key that is neither a letter nor a digit: its Shift is already in the character."""
+    ch = text if len(text) == 1 and text.isprintable() else (chr(key) if 0x20 < key < 0x7F else "")
+    return bool(ch) and not ch.isalnum() and not ch.isspace()
+
+
+def normalized(binding: str) -> str:
+    """A binding as `key_name` would name the key press ("Shift+@" -> "@", "ctrl+z" -> "Ctrl+Z")."""
+    seq = QKeySequence(binding)
+    if seq.isEmpty():
+        return ""
+    combo = seq[0]
+    return key_name(combo.key(), combo.keyboardModifiers())
+
+
+def key_label(binding: str) -> str:
+    """A key as shown to people (native names: "Ctrl+Z", "←")."""
+    special = {"Left": "←", "Right": "→", "Up": "↑", "Down": "↓", "Return": "Enter"}
+    return special.get(binding, QKeySequence(binding).toString(QKeySequence.NativeText) or binding)
+
+
+# -- bindings ----------------------------------------------------------------------------------------
+Bindings = dict[str, tuple[str, ...]]
+
+
+def default_bindings() -> Bindings:
+    return {a.name: a.keys for a in all_actions()}
+
+
+def load_bindings() -> Bindings:
+    """The user's keys (QSettings), falling back to the registry's defaults."""
+    settings = QSettings()
+    out = {}
+    for spec in all_actions():
+        saved = settings.value(f"shortcuts/{spec.name}")
+        out[spec.name] = tuple(saved) if isinstance(saved, list) else (saved,) if saved else spec.keys
+    return out
+
+
+def save_bindings(bindings: Bindings) -> None:
+    settings = QSettings()
+    defaults = default_bindings()
+    for name, keys in bindings.items():
+        if tuple(keys) == defaults[name]:
+            settings.remove(f"shortcuts/{name}")
+        else:
+            settings.setValue(f"shortcuts/{name}", list(keys))
+
+
+def conflicts(bindings: Bindings) -> list[tuple[str, str, str]]:
+    """(key, action, other action) for every key bound twice where both could listen at once."""
     seen: dict[tuple[str, str], str] = {}
     found = []
-    for spec in ACTIONS:
+    for spec in all_actions():
         for key in bindings.get(spec.name, spec.keys):
-            scopes = [spec.view] if spec.view != GLOBAL else sorted({a.view for a in ACTIONS})
+            name = normalized(key)
+            scopes = [spec.scope] if spec.scope != GLOBAL else list(SCOPES)
             for scope in scopes:
-                for probe in {(key.lower(), scope), (key.lower(), GLOBAL)}:
+                for probe in {(name, scope), (name, GLOBAL)}:
                     other = seen.get(probe)
                     if other and other != spec.name:
                         found.append((key, spec.name, other))
-                seen[(key.lower(), scope)] = spec.name
+                seen[(name, scope)] = spec.name
     return found
+
+
+def keymap(bindings: Bindings, scope: str | None) -> dict[str, ActionSpec]:
+    """Key name -> action for what listens in `scope` (its view's actions, then the global ones)."""
+    out: dict[str, ActionSpec] = {}
+    for spec in all_actions():
+        if spec.scope in (scope, GLOBAL):
+            for key in bindings.get(spec.name, spec.keys):
+                out.setdefault(normalized(key), spec)
+    return out
+
+
+def keys_text(bindings: Bindings, name: str, most: int = 2, sep: str = "/") -> str:
+    """The keys of an action as a hint shows them, from the live bindings ("1/←")."""
+    return sep.join(key_label(k) for k in bindings.get(name, ())[:most]) or "—"

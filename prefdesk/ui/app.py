@@ -17,6 +17,9 @@ def run_desk(project_path: str | None, rater_name: str | None, quit_after_ms: in
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("PrefDesk")
     app.setOrganizationName("PrefDesk")
+    from prefdesk.ui.theme import apply_theme
+
+    apply_theme()
     if project_path is None:
         last = QSettings().value("last_project")
         if last and Path(last).exists():
@@ -38,7 +41,7 @@ def run_desk(project_path: str | None, rater_name: str | None, quit_after_ms: in
     else:
         from prefdesk.ui.dialogs import RaterDialog
 
-        names = [r.name for r in project.raters() if r.role.value in ("expert", "annotator", "reviewer")]
+        names = [r.name for r in project.raters() if r.role in (RaterRole.EXPERT, RaterRole.ANNOTATOR, RaterRole.REVIEWER)]
         dialog = RaterDialog(names)
         if not dialog.exec() or not dialog.name.currentText().strip():
             return 1

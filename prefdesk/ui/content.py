@@ -14,15 +14,24 @@ import threading
 import markdown
 from pylatexenc.latex2text import LatexNodes2Text
 
+# TeX eats the space after a macro (`\\leq y` -> "≤y"); `{}` ends the macro and keeps the space. Named
+# operators (\\sin, \\log, ...) always get one: `\\sin x` and `\\sin\\theta` read "sin x", "sin θ".
+_MACRO_SPACE = re.compile(r"(\\[A-Za-z]+)(\s+)")
+_OPERATORS = re.compile(r"\\(arcsin|arccos|arctan|sinh|cosh|tanh|sin|cos|tan|cot|sec|csc|log|ln|lg|exp|lim|max|min|"
+                        r"sup|inf|det|deg|arg|dim|ker|gcd|Pr)(?![A-Za-z^_])\s*")
 _MATH = re.compile(r"\$\$(.+?)\$\$|(?<![\\$])\$(?!\s)([^$\n]+?)(?<!\s)\$", re.S)
 _LOCAL = threading.local()  # a Markdown instance is not thread-safe: one a thread (long texts render in a worker)
+CODE_STYLES = {False: "default", True: "monokai"}  # Pygments styles whose colours read on a light / dark page
 
 
-def _markdown() -> markdown.Markdown:
-    if not hasattr(_LOCAL, "md"):
-        _LOCAL.md = markdown.Markdown(extensions=["fenced_code", "codehilite", "tables"],
-                                      extension_configs={"codehilite": {"noclasses": True, "guess_lang": False}})
-    return _LOCAL.md
+def _markdown(dark: bool) -> markdown.Markdown:
+    """Markdown with fenced, highlighted code and tables; single line breaks kept (plain text stays as written)."""
+    key = f"md_{int(dark)}"
+    if not hasattr(_LOCAL, key):
+        setattr(_LOCAL, key, markdown.Markdown(
+            extensions=["fenced_code", "codehilite", "tables", "nl2br"],
+            extension_configs={"codehilite": {"noclasses": True, "guess_lang": False, "pygments_style": CODE_STYLES[dark]}}))
+    return getattr(_LOCAL, key)
 _TEX = LatexNodes2Text(math_mode="text")
 SUP, SUP_END, SUB, SUB_END = "\ue000", "\ue001", "\ue002", "\ue003"
 
@@ -67,6 +76,7 @@ def _structure(tex: str) -> str:
 
 def tex_to_html(tex: str) -> str:
     """A readable HTML rendering of a TeX formula (symbols as Unicode, scripts raised and lowered)."""
+    tex = _MACRO_SPACE.sub(r"\1{}\2", _OPERATORS.sub(lambda m: f"\\{m.group(1)}{{}} ", tex)).rstrip()
     try:
         text = _TEX.latex_to_text(_structure(tex))
     except Exception:  # never fail a render on odd TeX: show it as written
@@ -80,15 +90,16 @@ def tex_to_html(tex: str) -> str:
 def _math(match: re.Match) -> str:
     display, inline = match.group(1), match.group(2)
     body = tex_to_html(display if display is not None else inline)
-    style = "font-family: serif; font-style: italic; color: #1a365d"
+    style = "font-family: serif; font-style: italic"  # the palette's text colour: readable light or dark
     if display is not None:
         return f'<div style="{style}; text-align: center; margin: 6px">{body}</div>'
     return f'<span style="{style}">{body}</span>'
 
 
-def to_html(text: str) -> str:
-    """Markdown -> HTML; raw HTML in the text is escaped, links shown but never fetched."""
-    md = _markdown()
+def to_html(text: str, dark: bool = False) -> str:
+    """Markdown -> HTML; raw HTML in the text is escaped, links shown but never fetched. `dark` picks code
+    colours for a dark page."""
+    md = _markdown(dark)
     md.reset()
     body = md.convert(_MATH.sub(_math, text.replace("<", "&lt;")))
     return re.sub(r"<img[^>]*>", "[image not loaded]", body)

@@ -1,78 +1,111 @@
-"""Small dialogs: the shortcut cheat sheet, shortcut remapping, the rewrite editor, the rater picker."""
+"""Small dialogs: the shortcut cheat sheet, preferences (keys and theme), the rewrite editor, the rater picker."""
 
 from __future__ import annotations
 
+from PySide6.QtCore import QSettings
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QKeySequenceEdit, QLabel,
-                               QLineEdit, QMessageBox, QPlainTextEdit, QScrollArea, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QKeySequenceEdit,
+                               QLabel, QLineEdit, QMessageBox, QPlainTextEdit, QScrollArea, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout, QWidget, QGridLayout, QPushButton)
 
-from prefdesk.ui.actions import ACTIONS, GLOBAL, conflicts
+from prefdesk.domain import RaterRole
+from prefdesk.ui.actions import GLOBAL, all_actions, conflicts, default_bindings, key_label
+from prefdesk.ui.theme import THEMES
+
+KEYS_PER_ACTION = 3
 
 
 class CheatSheet(QDialog):
-    """Every shortcut of the current view and of all views, as bound now."""
+    """Every key of the current view and of all views, as bound now; read-only."""
 
     def __init__(self, parent: QWidget, view: str, bindings: dict[str, tuple[str, ...]]) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Shortcuts")
-        specs = [a for a in ACTIONS if a.view in (view, GLOBAL)]
+        self.setWindowTitle("Keyboard shortcuts")
+        specs = [a for a in all_actions() if a.scope in (view, GLOBAL)]
         self.table = QTableWidget(len(specs), 2)
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.setHorizontalHeaderLabels(["Keys", f"Action ({view} view and everywhere)"])
         for row, spec in enumerate(specs):
-            self.table.setItem(row, 0, QTableWidgetItem("  /  ".join(bindings.get(spec.name, spec.keys))))
+            self.table.setItem(row, 0, QTableWidgetItem("  /  ".join(key_label(k) for k in bindings.get(spec.name, spec.keys))))
             self.table.setItem(row, 1, QTableWidgetItem(spec.help))
         self.table.resizeColumnsToContents()
         self.table.verticalHeader().hide()
         layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("Change keys in Preferences (Ctrl+,)."))
         layout.addWidget(self.table)
         buttons = QDialogButtonBox(QDialogButtonBox.Close)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
-        self.resize(640, 520)
+        self.resize(680, 560)
 
 
 class Preferences(QDialog):
-    """Remap shortcuts; a key already used where the action can be active is refused."""
+    """Every key of every action (up to three each) and the theme; a key already used where the action
+    can listen is refused."""
 
     def __init__(self, parent: QWidget, bindings: dict[str, tuple[str, ...]]) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Preferences — shortcuts")
+        self.setWindowTitle("Preferences")
         self.bindings = dict(bindings)
-        self.editors: dict[str, QKeySequenceEdit] = {}
-        form_host = QWidget()
-        form = QFormLayout(form_host)
-        for spec in ACTIONS:
-            edit = QKeySequenceEdit(QKeySequence(self.bindings.get(spec.name, spec.keys)[0]))
-            self.editors[spec.name] = edit
-            form.addRow(QLabel(f"{spec.help}  <span style='color:#718096'>({spec.view})</span>"), edit)
+        self.theme_box = QComboBox()
+        self.theme_box.addItems([t.capitalize() for t in THEMES])
+        self.theme_box.setCurrentIndex(THEMES.index(str(QSettings().value("theme", "system"))
+                                                    if QSettings().value("theme", "system") in THEMES else "system"))
+        self.editors: dict[str, list[QKeySequenceEdit]] = {}
+        grid_host = QWidget()
+        grid = QGridLayout(grid_host)
+        for row, spec in enumerate(all_actions()):
+            grid.addWidget(QLabel(f"{spec.help}  <span style='color:palette(mid)'>({spec.scope})</span>"), row, 0)
+            keys = self.bindings.get(spec.name, spec.keys)
+            self.editors[spec.name] = []
+            for col in range(KEYS_PER_ACTION):
+                edit = QKeySequenceEdit(QKeySequence(keys[col]) if col < len(keys) else QKeySequence())
+                edit.setMaximumSequenceLength(1)
+                edit.setClearButtonEnabled(True)
+                grid.addWidget(edit, row, col + 1)
+                self.editors[spec.name].append(edit)
         scroll = QScrollArea()
-        scroll.setWidget(form_host)
+        scroll.setWidget(grid_host)
         scroll.setWidgetResizable(True)
+        defaults = QPushButton("Restore default keys")
+        defaults.clicked.connect(self._restore_defaults)
         buttons = QDialogButtonBox(QDialogButtonBox.Save | QDialogButtonBox.Cancel)
         buttons.accepted.connect(self.try_accept)
         buttons.rejected.connect(self.reject)
+        form = QFormLayout()
+        form.addRow("Theme", self.theme_box)
         layout = QVBoxLayout(self)
+        layout.addLayout(form)
         layout.addWidget(scroll)
+        layout.addWidget(defaults)
         layout.addWidget(buttons)
-        self.resize(640, 600)
+        self.resize(860, 640)
+
+    @property
+    def theme(self) -> str:
+        return THEMES[self.theme_box.currentIndex()]
+
+    def _restore_defaults(self) -> None:
+        for name, keys in default_bindings().items():
+            for col, edit in enumerate(self.editors[name]):
+                edit.setKeySequence(QKeySequence(keys[col]) if col < len(keys) else QKeySequence())
 
     def proposed(self) -> dict[str, tuple[str, ...]]:
-        """The primary key of each action replaced by what the editor holds; other keys kept."""
+        """Each action's keys as the editors hold them, empty ones left out."""
         out = {}
-        for spec in ACTIONS:
-            old = self.bindings.get(spec.name, spec.keys)
-            first = self.editors[spec.name].keySequence().toString()
-            out[spec.name] = (first, *[k for k in old[1:] if k != first]) if first else old[1:]
+        for name, edits in self.editors.items():
+            keys = [e.keySequence().toString(QKeySequence.PortableText) for e in edits]
+            out[name] = tuple(dict.fromkeys(k for k in keys if k))
         return out
 
     def try_accept(self) -> None:
         found = conflicts(self.proposed())
         if found:
             key, a, b = found[0]
-            QMessageBox.warning(self, "Shortcut in use", f"{key} is bound to both “{a}” and “{b}”. Choose another key.")
+            QMessageBox.warning(self, "Key in use", f"{key_label(key)} is bound to both “{a}” and “{b}”. Choose another key.")
             return
         self.bindings = self.proposed()
+        QSettings().setValue("theme", self.theme)
         self.accept()
 
 
@@ -98,22 +131,33 @@ class RewriteDialog(QDialog):
 
 
 class RaterDialog(QDialog):
-    """Pick an existing rater or add one with a role and level."""
+    """Who is rating: an existing rater of this project, or a new one with a role and level."""
 
     def __init__(self, names: list[str]) -> None:
         super().__init__()
         self.setWindowTitle("PrefDesk — who is rating?")
+        intro = QLabel("A rater is the person whose labels these are. Every label records its rater, role and "
+                       "level, so agreement and quality can be read per person. Pick your name, or type a new one.")
+        intro.setWordWrap(True)
         self.name = QComboBox()
         self.name.setEditable(True)
         self.name.addItems(names)
+        self.name.setCurrentIndex(-1)
+        self.name.lineEdit().setPlaceholderText("your name")
         self.role = QComboBox()
-        self.role.addItems(["annotator", "expert", "reviewer"])
+        self.role.addItems([RaterRole.ANNOTATOR.value, RaterRole.EXPERT.value, RaterRole.REVIEWER.value])
         self.level = QLineEdit()
-        form = QFormLayout(self)
+        self.level.setPlaceholderText("e.g. L2, senior (optional)")
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("<h3>Who is rating?</h3>"))
+        layout.addWidget(intro)
+        form = QFormLayout()
         form.addRow("Rater", self.name)
         form.addRow("Role (new raters)", self.role)
         form.addRow("Level (new raters)", self.level)
+        layout.addLayout(form)
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
+        layout.addWidget(buttons)
+        self.resize(480, 260)

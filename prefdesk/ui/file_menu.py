@@ -1,21 +1,23 @@
-"""The File menu: new, open, recent, import (off the GUI thread, with progress and the error list), export."""
+"""The File menu's actions: new, open, recent, import and export (off the GUI thread, with progress and
+the error list), preferences, quit. Handlers take the desk window."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Signal
-from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMainWindow, QMessageBox, QProgressDialog
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
+                               QLineEdit, QMenu, QMessageBox, QProgressDialog, QPushButton, QWidget)
 
 from prefdesk.formats.errors import ImportRefused
-from prefdesk.formats.export import export_dataset
-from prefdesk.formats.importer import import_file
+from prefdesk.formats.export import EXPORT_FORMATS, export_dataset
+from prefdesk.formats.importer import import_file, parse_mapping
+from prefdesk.formats.registry import BY_NAME
 from prefdesk.quality.aggregate import Policy
 from prefdesk.store.project import Project
-from prefdesk.ui.worker import run_in_background
-
-EXPORT_FORMATS = ("trl-preference", "trl-stepwise", "scalar", "seed")
+from prefdesk.ui.actions import GLOBAL, action
+from prefdesk.ui.operations import Change
+from prefdesk.ui.worker import describe
 
 
 def remember(path: Path) -> None:
@@ -26,83 +28,172 @@ def remember(path: Path) -> None:
     settings.setValue("last_project", str(path))
 
 
+def recent_menu(window) -> QMenu:
+    menu = QMenu("Open &recent", window)
+
+    def fill() -> None:
+        menu.clear()
+        for path in QSettings().value("recent_projects") or []:
+            menu.addAction(path, lambda p=path: window.open_project(Path(p)))
+    menu.aboutToShow.connect(fill)
+    return menu
+
+
+@action("new_project", GLOBAL, "Ctrl+N", "New project…", menu="&File")
+def new_project(window) -> None:
+    path, _ = QFileDialog.getSaveFileName(window, "New project", str(window.project.path.parent),
+                                          "PrefDesk projects (*.prefdesk)")
+    if path:
+        path = Path(path if path.endswith(".prefdesk") else path + ".prefdesk")
+        try:
+            Project.create(path).close()
+        except Exception as exc:  # noqa: BLE001 (shown to the person who chose the name)
+            QMessageBox.warning(window, "New project", describe(exc))
+            return
+        window.open_project(path)
+
+
+@action("open_project", GLOBAL, "Ctrl+O", "Open project…", menu="&File")
+def open_project(window) -> None:
+    path, _ = QFileDialog.getOpenFileName(window, "Open project", str(window.project.path.parent),
+                                          "PrefDesk projects (*.prefdesk)")
+    if path:
+        window.open_project(Path(path))
+
+
 class _Progress(QObject):
     moved = Signal(int, int)
 
 
-class FileMenu:
-    """Builds the File menu on a window that has `project` and `open_project(path)`."""
+class ImportDialog(QDialog):
+    """The CLI's import options: the file, its format (or detected), a column mapping, skip bad records."""
 
-    def __init__(self, window: QMainWindow) -> None:
-        self.window = window
-        menu = window.menuBar().addMenu("&File")
-        window.menuBar().insertMenu(window.menuBar().actions()[0], menu)
-        menu.addAction("New project…", QKeySequence.New, self.new_project)
-        menu.addAction("Open project…", QKeySequence.Open, self.open_project)
-        self.recent = menu.addMenu("Open recent")
-        self.recent.aboutToShow.connect(self._fill_recent)
-        menu.addSeparator()
-        menu.addAction("Import file…", QKeySequence("Ctrl+I"), self.import_dialog)
-        menu.addAction("Export…", QKeySequence("Ctrl+E"), self.export_dialog)
-        self.last_error: str | None = None
+    def __init__(self, parent: QWidget, start: str) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Import")
+        self.path = QLineEdit()
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(lambda: self.path.setText(QFileDialog.getOpenFileName(
+            self, "Import", start, "Data (*.jsonl *.json *.csv *.parquet)")[0] or self.path.text()))
+        row = QHBoxLayout()
+        row.addWidget(self.path, 1)
+        row.addWidget(browse)
+        self.format = QComboBox()
+        self.format.addItems(["detect from the first record", *BY_NAME])
+        self.mapping = QLineEdit()
+        self.mapping.setPlaceholderText("TARGET=COLUMN,…  e.g. prompt=question,response_a=left")
+        self.skip_bad = QCheckBox("Import the good records; write the bad ones to FILE.rejects.jsonl")
+        form = QFormLayout(self)
+        form.addRow("File", row)
+        form.addRow("Format", self.format)
+        form.addRow("Column mapping", self.mapping)
+        form.addRow("", self.skip_bad)
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
 
-    def _fill_recent(self) -> None:
-        self.recent.clear()
-        for path in QSettings().value("recent_projects") or []:
-            self.recent.addAction(path, lambda p=path: self.window.open_project(Path(p)))
+    def format_name(self) -> str | None:
+        return self.format.currentText() if self.format.currentIndex() > 0 else None
 
-    def new_project(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self.window, "New project", "", "PrefDesk projects (*.prefdesk)")
-        if path:
-            path = Path(path if path.endswith(".prefdesk") else path + ".prefdesk")
-            Project.create(path).close()
-            self.window.open_project(path)
 
-    def open_project(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.window, "Open project", "", "PrefDesk projects (*.prefdesk)")
-        if path:
-            self.window.open_project(Path(path))
-
-    def import_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.window, "Import", "", "Data (*.jsonl *.json *.csv *.parquet)")
-        if path:
-            self.import_path(Path(path))
-
-    def import_path(self, path: Path, format_name: str | None = None) -> None:
-        """Import in a worker with its own connection; the window keeps painting. Errors are listed."""
-        project_path = self.window.project.path
-        dialog = QProgressDialog(f"Importing {path.name}…", None, 0, 1000, self.window)
-        dialog.setMinimumDuration(300)
-        progress = _Progress()
-        progress.moved.connect(lambda done, total: dialog.setValue(int(1000 * done / max(total, 1))))
-
-        def work():
-            with Project.open(project_path) as project:
-                return import_file(project, path, format_name, progress=progress.moved.emit)
-
-        def done(report) -> None:
-            dialog.close()
-            self.window.statusBar().showMessage(report.summary(), 10000)
-            self.window.after_import()
-
-        def failed(message: str) -> None:
-            dialog.close()
-            self.last_error = message
-            QMessageBox.warning(self.window, "Import refused", message)
-
-        self._job = run_in_background(work, done, failed, expected=(ImportRefused,))
-
-    def export_dialog(self) -> None:
-        fmt, ok = QInputDialog.getItem(self.window, "Export", "Format", EXPORT_FORMATS, 0, False)
-        if not ok:
+@action("import", GLOBAL, "Ctrl+I", "Import a file…", menu="&File")
+def import_dialog(window) -> None:
+    dialog = ImportDialog(window, str(window.project.path.parent))
+    if dialog.exec() and dialog.path.text().strip():
+        try:
+            mapping = parse_mapping(dialog.mapping.text())
+        except ValueError as exc:
+            QMessageBox.warning(window, "Import", str(exc))
             return
-        folder = QFileDialog.getExistingDirectory(self.window, "Export to folder")
-        if folder:
-            project_path = self.window.project.path
+        import_path(window, Path(dialog.path.text().strip()), dialog.format_name(), dialog.skip_bad.isChecked(), mapping)
 
-            def work():
-                with Project.open(project_path) as project:
-                    return export_dataset(project, fmt, folder, Policy("majority"))
 
-            self._job = run_in_background(work, lambda r: QMessageBox.information(self.window, "Exported", r.summary()),
-                                          lambda m: QMessageBox.warning(self.window, "Export failed", m))
+def import_path(window, path: Path, format_name: str | None = None, skip_bad: bool = False,
+                mapping: dict[str, str] | None = None) -> None:
+    """Import in the background with its own connection; the window keeps painting. Errors are listed."""
+    project_path = window.project.path
+    dialog = QProgressDialog(f"Importing {path.name}…", None, 0, 1000, window)
+    dialog.setMinimumDuration(300)
+    progress = _Progress()
+    progress.moved.connect(lambda done, total: dialog.setValue(int(1000 * done / max(total, 1))))
+
+    def work():
+        with Project.open(project_path) as project:
+            return import_file(project, path, format_name, skip_bad, mapping, progress=progress.moved.emit)
+
+    def done(report) -> None:
+        dialog.close()
+        window.statusBar().showMessage(report.summary(), 10000)
+
+    def failed(exc: Exception) -> None:
+        dialog.close()
+        window.last_error = describe(exc)
+        QMessageBox.warning(window, "Import refused" if isinstance(exc, ImportRefused) else "Import failed",
+                            window.last_error)
+
+    window.ops.run(work, Change.ITEMS | Change.LABELS, done, failed)
+
+
+class ExportDialog(QDialog):
+    """Every export format and aggregation policy; the folder starts beside the project."""
+
+    def __init__(self, parent: QWidget, start: Path) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export")
+        self.format = QComboBox()
+        self.format.addItems(EXPORT_FORMATS)
+        self.aggregate = QComboBox()
+        self.aggregate.addItems(Policy.NAMES)
+        self.conversational = QCheckBox("Prompt and responses as chat messages (trl-preference)")
+        self.folder = QLineEdit(str(start))
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(lambda: self.folder.setText(
+            QFileDialog.getExistingDirectory(self, "Export to folder", self.folder.text()) or self.folder.text()))
+        row = QHBoxLayout()
+        row.addWidget(self.folder, 1)
+        row.addWidget(browse)
+        form = QFormLayout(self)
+        form.addRow("Format", self.format)
+        form.addRow("Aggregation", self.aggregate)
+        form.addRow("", self.conversational)
+        form.addRow("Folder", row)
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+
+@action("export", GLOBAL, "Ctrl+E", "Export…", menu="&File")
+def export_dialog(window) -> None:
+    project_path = window.project.path
+    dialog = ExportDialog(window, project_path.parent / f"{project_path.stem}-export")
+    if not dialog.exec() or not dialog.folder.text().strip():
+        return
+    fmt, folder = dialog.format.currentText(), dialog.folder.text().strip()
+    policy, conversational = dialog.aggregate.currentText(), dialog.conversational.isChecked()
+
+    def work():
+        with Project.open(project_path) as project:
+            return export_dataset(project, fmt, folder, Policy(policy), conversational)
+
+    window.ops.run(work, Change(0), lambda r: QMessageBox.information(window, "Exported", r.summary()),
+                   lambda exc: QMessageBox.warning(window, "Export failed", describe(exc)))
+
+
+@action("preferences", GLOBAL, "Ctrl+,", "Preferences: keys and theme…", menu="&File")
+def preferences(window) -> None:
+    from prefdesk.ui.dialogs import Preferences
+    from prefdesk.ui.theme import apply_theme
+
+    dialog = Preferences(window, window.bindings)
+    if dialog.exec():
+        window.set_bindings(dialog.bindings)
+        apply_theme(dialog.theme)
+        if window.item is not None:
+            window.show_item(window.item, window.draft)  # repaint the texts in the new palette's colours
+
+
+@action("quit", GLOBAL, "Ctrl+Q", "Quit", menu="&File")
+def quit_desk(window) -> None:
+    window.close()

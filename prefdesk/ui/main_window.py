@@ -1,290 +1,403 @@
-"""The desk's main window: one item at a time; a key commits a label and the next item is painted."""
+"""The desk's main window: one item at a time; a key commits a label and the next item is painted.
+
+The window is a shell: views render drafts, the registry (`actions.py`) maps keys to handlers, and
+`set_project` plus the `changed` signal are the one path by which a project (or its settings) reaches
+every widget, so nothing of another project can stay on screen.
+"""
 
 from __future__ import annotations
 
 import bisect
-import sqlite3
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QMessageBox, QStackedWidget, QVBoxLayout, QWidget
 
-from prefdesk.domain import Item, ItemKind, Label, LabelKind, Rater
-from prefdesk.store.project import Project, ProjectError
+from prefdesk import __version__
+from prefdesk.domain import Item, ItemKind, Label, Rater
+from prefdesk.labeling import Draft, Incomplete, ProcessDraft, ReadyLabel, draft_for, rationale_needed
+from prefdesk.store.project import Project, ProjectBusy, ProjectError
 from prefdesk.store.queue import Queue, remaining_for
-from prefdesk.ui.actions import ACTIONS, BY_NAME, GLOBAL
-from prefdesk.ui.dialogs import CheatSheet, Preferences, RewriteDialog
-from prefdesk.ui.file_menu import FileMenu, remember
+from prefdesk.ui.actions import GLOBAL, ActionSpec, action, all_actions, keymap, keys_text, load_bindings, save_bindings
+from prefdesk.ui.keys import KeyDispatcher
+from prefdesk.ui.operations import Change, Operations
 from prefdesk.ui.side_pane import SidePane
-from prefdesk.ui.views import Commit, ItemView, PairwiseView, ProcessView, RankingView, ScalarView
-from prefdesk.ui.worker import run_in_background
+from prefdesk.ui.views import ItemView, PairwiseView, ProcessView, RankingView, ScalarView
+from prefdesk.ui.views.base import escaped
+from prefdesk.ui.worker import describe
 
 VIEW_CLASSES = {ItemKind.PAIRWISE: PairwiseView, ItemKind.RANKING: RankingView,
                 ItemKind.SCALAR: ScalarView, ItemKind.PROCESS: ProcessView}
-
-
-def load_bindings() -> dict[str, tuple[str, ...]]:
-    """The user's shortcuts (QSettings), falling back to the registry's defaults."""
-    settings = QSettings()
-    out = {}
-    for spec in ACTIONS:
-        saved = settings.value(f"shortcuts/{spec.name}")
-        out[spec.name] = tuple(saved) if isinstance(saved, list) else (saved,) if saved else spec.keys
-    return out
-
-
-def save_bindings(bindings: dict[str, tuple[str, ...]]) -> None:
-    settings = QSettings()
-    for name, keys in bindings.items():
-        if keys == BY_NAME[name].keys:
-            settings.remove(f"shortcuts/{name}")
-        else:
-            settings.setValue(f"shortcuts/{name}", list(keys))
+MENUS = {"pairwise": "&Pairwise", "ranking": "&Ranking", "scalar": "&Scalar", "process": "P&rocess", GLOBAL: "&Label"}
+MENU_ORDER = ("&File", "&Label", "&Pairwise", "&Ranking", "&Scalar", "P&rocess", "Pro&ject", "&Help")
 
 
 class MainWindow(QMainWindow):
     def __init__(self, project: Project, rater: Rater) -> None:
         super().__init__()
-        self.project, self.rater = project, rater
-        self.session = project.start_session(rater)
-        self.queue = Queue(project, rater)
-        self.item: Item | None = None
-        self.editing: Label | None = None  # the label being re-done after `back`
-        self.shown_at = time.monotonic()
-        self.remaining: int | None = None
-        self.setWindowTitle(f"PrefDesk — {project.path.name} — {rater.name}")
-        settings = project.settings
-        self.views: dict[ItemKind, ItemView] = {kind: cls(settings) for kind, cls in VIEW_CLASSES.items()}
-        self.empty = QLabel("Nothing left in your queue. Thank you!")
+        self.project: Project | None = None
+        self.rater = rater
+        self.session = None
+        self.ops = Operations(self)
+        self.ops.changed.connect(self.on_changed)
+        self.views: dict[ItemKind, ItemView] = {kind: cls() for kind, cls in VIEW_CLASSES.items()}
+        self.empty = QLabel()
         self.empty.setAlignment(Qt.AlignCenter)
+        self.empty.setWordWrap(True)
         self.stack = QStackedWidget()
         for w in (*self.views.values(), self.empty):
             self.stack.addWidget(w)
         self.header = QLabel()
-        self.header.setStyleSheet("padding: 4px 8px; color: #2d3748; background: #edf2f7; border-radius: 4px;")
-        self.side = SidePane(*project.guidelines())
+        self.header.setTextFormat(Qt.RichText)
+        self.header.setStyleSheet("QLabel { padding: 4px 8px; background: palette(alternate-base); border-radius: 4px; }")
+        self.side = SidePane()
+        self.side.rationale.textChanged.connect(self._rationale_typed)
         main = QWidget()
         column = QVBoxLayout(main)
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.header)
         column.addWidget(self.stack, 1)
         central = QWidget()
+        central.setFocusPolicy(Qt.StrongFocus)  # the desk's keys arrive here when no text box is in use
         row = QHBoxLayout(central)
         row.addWidget(main, 1)
         row.addWidget(self.side)
         self.setCentralWidget(central)
+        self.item: Item | None = None
+        self.draft: Draft | None = None
+        self.editing: Label | None = None  # the label being re-done after `back`
+        self.return_to: Item | None = None  # the item the rater was on before going back
+        self.shown_at = time.monotonic()
+        self.remaining: int | None = None
+        self.durations: list[int] = []
+        self.last_error: str | None = None  # the last import refusal shown, for tests and the status bar
         self.bindings = load_bindings()
-        self.actions_by_name: dict[str, QAction] = {}
-        self._build_actions()
-        self.file_menu = FileMenu(self)
-        QShortcut(QKeySequence("Escape"), self.side.rationale, self.setFocus, context=Qt.WidgetShortcut)
-        self.resize(1400, 860)
-        self._load_progress()
-        self._count_remaining()
-        self.show_next()
+        self._keymap: dict[str, ActionSpec] = {}
+        self.menu_actions: dict[str, QAction] = {}
+        self._build_menus()
+        self.keys = KeyDispatcher(self, lambda: self._keymap, self.run_action)
+        QShortcut(QKeySequence("Escape"), self.side.rationale, self.centralWidget().setFocus, context=Qt.WidgetShortcut)
+        self._fit_screen()
+        self.set_project(project, rater)
+
+    # -- the one way a project reaches the window --------------------------------------------------
+    def set_project(self, project: Project, rater: Rater) -> None:
+        """Show `project` as `rater`: a new session, queue and settings; every panel refreshes through `changed`."""
+        old = self.project
+        if old is not None and self.session is not None:
+            self._end_session()
+        if old is not None and old is not project:
+            old.close()
+        self.project = project
+        self.rater = project.ensure_rater(rater.name, rater.role, rater.level)
+        self.session = project.start_session(self.rater)
+        self.queue = Queue(project, self.rater)
+        self.item, self.draft, self.editing, self.return_to = None, None, None, None
+        self.on_changed(Change.ALL)
+
+    def on_changed(self, change: Change) -> None:
+        """Refresh what `change` touched. Every write (here or in an operation) ends here."""
+        if change & Change.PROJECT:
+            self.setWindowTitle(f"PrefDesk — {self.project.path.name} — {self.rater.name}")
+            self.durations = sorted(self.project.durations_today(self.rater))
+        if change & (Change.SETTINGS | Change.PROJECT):
+            version, text = self.project.guidelines()
+            self.side.show_guidelines(version, text, keys_text(self.bindings, "guidelines", 1))
+        if change & (Change.ITEMS | Change.PROJECT):
+            self.queue = Queue(self.project, self.rater)
+            self.remaining = None
+            self._count_remaining()
+        self._refresh_progress()
+        if change & Change.PROJECT or (change & Change.ITEMS and self.item is None):
+            self.show_next()
+        elif change & Change.FLAGS and self.item is not None:
+            self._show_side()
 
     def _count_remaining(self) -> None:
         path, rater_id = self.project.path, self.rater.id
-        self._count_job = run_in_background(lambda: remaining_for(path, rater_id), self._remaining_counted)
-
-    def open_project(self, path) -> None:
-        """Switch the window to another project file, as the same rater; one that cannot be opened (not a
-        project, from a newer PrefDesk, busy with a large import) is named in a message and the current stays."""
-        try:
-            new = Project.open(path)
-        except ProjectError as exc:
-            QMessageBox.warning(self, "Open project", str(exc))
-            return
-        remember(Path(path).resolve())
-        old, self.project = self.project, new
-        old.close()
-        self.rater = new.ensure_rater(self.rater.name, self.rater.role, self.rater.level)
-        self.session = new.start_session(self.rater)
-        self.setWindowTitle(f"PrefDesk — {new.path.name} — {self.rater.name}")
-        self.item, self.editing = None, None  # nothing of the old file stays on screen
-        self._load_progress()
-        self.after_import()
-
-    def after_import(self) -> None:
-        """New items may be waiting: recount and, if the queue was empty, show the next one."""
-        self.queue = Queue(self.project, self.rater)
-        self.remaining = None
-        self._refresh_progress()
-        self._count_remaining()
-        if self.item is None:
-            self.show_next()
-
-    # -- actions ---------------------------------------------------------------------------------
-    def _build_actions(self) -> None:
-        menus = {}
-        for spec in ACTIONS:
-            action = QAction(spec.help, self)
-            action.setShortcutContext(Qt.WindowShortcut)
-            action.triggered.connect(lambda checked=False, name=spec.name: self.dispatch(name))
-            self.addAction(action)
-            title = "&Label" if spec.view == GLOBAL else f"&{spec.view.capitalize()}"
-            if title not in menus:
-                menus[title] = self.menuBar().addMenu(title)
-            menus[title].addAction(action)
-            self.actions_by_name[spec.name] = action
-        self._apply_bindings()
-
-    def _apply_bindings(self) -> None:
-        for name, action in self.actions_by_name.items():
-            action.setShortcuts([QKeySequence(k) for k in self.bindings[name]])
-
-    def _enable_for(self, view: str | None) -> None:
-        """Only the current view's actions (and the global ones) listen, so keys may repeat across views."""
-        for spec in ACTIONS:
-            self.actions_by_name[spec.name].setEnabled(spec.view in (GLOBAL, view))
-
-    def current_view(self) -> ItemView | None:
-        return self.views.get(self.item.kind) if self.item else None
-
-    def dispatch(self, name: str) -> None:
-        """Every shortcut, menu entry and test ends here."""
-        view = self.current_view()
-        handler = getattr(self, f"_on_{name}", None)
-        if handler is not None:
-            handler()
-            return
-        if view is None:
-            return
-        commit = view.handle(name)
-        if commit is not None:
-            self.commit(commit)  # paints the next item and its hint, or says why nothing was saved
-        else:
-            self.statusBar().showMessage(view.hint())
-
-    def _on_back(self) -> None:
-        label = self.project.previous_label(self.rater, before=self.editing)
-        if label is None:
-            self.statusBar().showMessage("No earlier label of yours in this project.", 3000)
-            return
-        self.editing = label
-        self._show(self.project.item(label.item_id))
-        self.statusBar().showMessage("Re-doing an earlier label: what you give now supersedes it.", 5000)
-
-    def _on_skip(self) -> None:
-        if self.item:
-            self.queue.skip(self.item.id)
-            self.editing = None
-            self.show_next()
-
-    def _on_flag(self) -> None:
-        if self.item:
-            self.project.flag(self.item.id, self.rater, self.side.rationale.toPlainText() or None)
-            self.side.show_item(self.item, flagged=True)
-            self.statusBar().showMessage("Flagged for review.", 3000)
-
-    def _on_guidelines(self) -> None:
-        self.side.toggle_guidelines()
-
-    def _on_rationale(self) -> None:
-        self.side.rationale.setFocus()
-
-    def _on_cheat_sheet(self) -> None:
-        CheatSheet(self, self.item.kind.value if self.item else GLOBAL, self.bindings).exec()
-
-    def _on_preferences(self) -> None:
-        dialog = Preferences(self, self.bindings)
-        if dialog.exec():
-            self.set_bindings(dialog.bindings)
-
-    def set_bindings(self, bindings: dict[str, tuple[str, ...]]) -> None:
-        self.bindings = dict(bindings)
-        save_bindings(self.bindings)
-        self._apply_bindings()
-
-    def _on_rewrite(self) -> None:
-        if not self.item:
-            return
-        view = self.current_view()
-        if isinstance(view, ProcessView):
-            dialog = RewriteDialog(self, [(f"Step {view.cursor + 1}", self.item.steps[view.cursor].text)])
-            if dialog.exec():
-                view.set_replacement(dialog.editor.toPlainText())
-            return
-        order = view.display_order if isinstance(view, PairwiseView) else range(len(self.item.candidates))
-        names = ["Left", "Right"] if isinstance(view, PairwiseView) else [f"Candidate {p + 1}" for p in order]
-        choices = [(n, self.item.candidates[p].text) for n, p in zip(names, order)]
-        dialog = RewriteDialog(self, choices)
-        if dialog.exec() and dialog.editor.toPlainText().strip():
-            original = list(order)[dialog.which.currentIndex()]
-            cand = self.project.add_candidate(self.item.id, dialog.editor.toPlainText(), source="human-rewrite")
-            self.project.commit_label(self.item.id, self.rater, LabelKind.REWRITE,
-                                      {"original": original, "rewrite": cand.position}, session=self.session,
-                                      duration_ms=self._elapsed_ms())
-            self.item = self.project.item(self.item.id)
-            self.statusBar().showMessage("Rewrite saved as a new candidate, preferred to the original.", 4000)
-
-    # -- flow --------------------------------------------------------------------------------------
-    def _elapsed_ms(self) -> int:
-        return int((time.monotonic() - self.shown_at) * 1000)
-
-    def commit(self, commit: Commit) -> None:
-        """Store the label (fsynced), then paint the next item."""
-        payload = dict(commit.payload)
-        rationale = self.side.rationale.toPlainText().strip()
-        if commit.kind is LabelKind.PAIRWISE:
-            payload["rationale"] = rationale or None
-            if (not rationale and self.item.risk_level == "high"
-                    and self.project.settings["rationale_required_high_risk"]):
-                self.statusBar().showMessage("High-risk item: write a rationale first (N), then give the verdict.", 6000)
-                self.side.rationale.setFocus()
-                return
-        elif rationale:
-            payload["rationale"] = rationale
-        duration = self._elapsed_ms()
-        try:
-            self.project.commit_label(self.item.id, self.rater, commit.kind, payload, session=self.session,
-                                      duration_ms=duration, display_order=commit.display_order,
-                                      supersedes=self.editing)
-        except sqlite3.OperationalError as exc:  # another writer (an import) held the file past busy_timeout
-            self.statusBar().showMessage(f"Not saved: the project is busy ({exc}). The item stays; press the key "
-                                         "again in a moment.", 10000)
-            return
-        if self.editing is None and self.remaining:
-            self.remaining -= 1
-        bisect.insort(self.durations, duration)
-        self.editing = None
-        self._refresh_progress()
-        self.show_next()
-
-    def show_next(self) -> None:
-        self._show(self.queue.next_item())
-
-    def _show(self, item: Item | None) -> None:
-        self.item = item
-        if item is None:
-            self.stack.setCurrentWidget(self.empty)
-            self.header.setText("Queue empty")
-            self._enable_for(None)
-            return
-        view = self.views[item.kind]
-        view.show_item(item, seed=self.rater.id)
-        self.stack.setCurrentWidget(view)
-        self._enable_for(item.kind.value)
-        self.side.show_item(item)
-        gold = "  ·  gold" if item.is_gold else ""
-        editing = "  ·  EDITING an earlier label" if self.editing else ""
-        self.header.setText(f"<b>{item.kind.value}</b>{gold}{editing}   {item.scenario or ''}")
-        self.statusBar().showMessage(view.hint())
-        self.setFocus()
-        self.shown_at = time.monotonic()
+        self.ops.run(lambda: remaining_for(path, rater_id), Change(0), self._remaining_counted)
 
     def _remaining_counted(self, count: int) -> None:
-        """Arrives from the background count; may come after the project closed, so no query here."""
         self.remaining = count
-        self._refresh_progress()
-
-    def _load_progress(self) -> None:
-        """Today's durations, read once; each commit then adds its own (no query on the key path)."""
-        self.durations = sorted(self.project.durations_today(self.rater))
         self._refresh_progress()
 
     def _refresh_progress(self) -> None:
         median = self.durations[len(self.durations) // 2] / 1000 if self.durations else None
         self.side.show_progress(len(self.durations), median, self.remaining)
+
+    def _end_session(self) -> None:
+        try:
+            self.project.end_session(self.session)
+        except ProjectError:
+            pass  # busy at close: the session stays open-ended rather than blocking the close
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        if self.project is not None and self.session is not None:
+            self._end_session()
+            self.session = None
+        super().closeEvent(event)
+
+    def _fit_screen(self) -> None:
+        """1400x860 where it fits, else 92% of the screen, whatever the scale factor."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        area = screen.availableGeometry()
+        self.resize(min(1400, int(area.width() * 0.92)), min(860, int(area.height() * 0.92)))
+
+    # -- keys and menus ------------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        menus = {title: self.menuBar().addMenu(title) for title in MENU_ORDER}
+        for spec in all_actions():
+            entry = QAction(spec.help, self)
+            entry.triggered.connect(lambda checked=False, s=spec: self.run_action(s))
+            menus[spec.menu or MENUS[spec.scope]].addAction(entry)
+            self.menu_actions[spec.name] = entry
+            if spec.name == "open_project":
+                from prefdesk.ui.file_menu import recent_menu
+
+                menus["&File"].addMenu(recent_menu(self))
+        self._label_menus()
+
+    def _label_menus(self) -> None:
+        """Menu entries show the live keys (as text: the keys themselves are read by `KeyDispatcher`)."""
+        for name, entry in self.menu_actions.items():
+            spec = entry.text().split("\t")[0]
+            entry.setText(f"{spec}\t{keys_text(self.bindings, name, 1)}" if self.bindings.get(name) else spec)
+
+    def set_bindings(self, bindings: dict[str, tuple[str, ...]]) -> None:
+        self.bindings = dict(bindings)
+        save_bindings(self.bindings)
+        self._label_menus()
+        for view in self.views.values():
+            view.set_bindings(self.bindings)
+        self._keymap = keymap(self.bindings, self.item.kind.value if self.item else None)
+        self.side.set_keys(keys_text(self.bindings, "rationale", 1))
+        version, text = self.project.guidelines()
+        self.side.show_guidelines(version, text, keys_text(self.bindings, "guidelines", 1))
+        self._hint()
+
+    def current_view(self) -> ItemView | None:
+        return self.views.get(self.item.kind) if self.item else None
+
+    def run_action(self, spec: ActionSpec) -> None:
+        """Every key, menu entry and test ends here: the action's handler, then a commit or a repaint."""
+        if spec.scope == GLOBAL:
+            target = self
+        elif self.item is not None and spec.scope == self.item.kind.value:
+            target = self.current_view()
+        else:
+            return  # a menu entry of another view
+        try:
+            result = spec.run(target)
+        except Incomplete as exc:
+            self.statusBar().showMessage(str(exc), 6000)
+            if self.draft is not None and rationale_needed(self.project.settings, self.item) and not self.draft.rationale.strip():
+                self.side.rationale.setFocus()
+            return
+        except ProjectError as exc:
+            QMessageBox.warning(self, "PrefDesk", describe(exc))
+            return
+        if isinstance(result, ReadyLabel):
+            self.commit(result)
+        elif target is not self and self.draft is not None:
+            target.render()
+            self._hint()
+
+    def run_named(self, name: str) -> None:
+        """Run an action by name (the smoke test and scripts; keys go through `run_action`)."""
+        self.run_action(next(a for a in all_actions() if a.name == name))
+
+    def _hint(self) -> None:
+        view = self.current_view()
+        if view is not None and self.draft is not None:
+            self.statusBar().showMessage(view.hint())
+
+    # -- flow -----------------------------------------------------------------------------------------
+    def _elapsed_ms(self) -> int:
+        return int((time.monotonic() - self.shown_at) * 1000)
+
+    def commit(self, ready: ReadyLabel) -> None:
+        """Store the label (fsynced), then paint the next item (or the one the rater went back from)."""
+        duration = self._elapsed_ms()
+        try:
+            self.project.commit_label(self.item.id, self.rater, ready.kind, ready.payload, session=self.session,
+                                      duration_ms=duration, display_order=ready.display_order, supersedes=self.editing)
+        except ProjectBusy as exc:
+            self.statusBar().showMessage(f"Not saved: {exc}. The item stays; press the key again in a moment.", 10000)
+            return
+        if self.editing is None and self.remaining:
+            self.remaining -= 1
+        bisect.insort(self.durations, duration)
+        self._refresh_progress()
+        was_editing, self.editing = self.editing, None
+        if was_editing is not None and self.return_to is not None:
+            item, self.return_to = self.return_to, None
+            self.show_item(self.project.item(item.id))
+        else:
+            self.show_next()
+
+    def show_next(self) -> None:
+        self.show_item(self.queue.next_item())
+
+    def show_item(self, item: Item | None, draft: Draft | None = None) -> None:
+        """Paint `item` with `draft` (default: a fresh one under the project's settings now), or the empty page."""
+        self.item = item
+        self.draft = None
+        self._keymap = keymap(self.bindings, item.kind.value if item else None)
+        if item is None:
+            has_items = self.project.has_items()
+            self.empty.setText("Nothing left in your queue. Thank you!" if has_items else
+                               f"This project has no items yet.\n\nFile › Import ({keys_text(self.bindings, 'import', 1)}) "
+                               "adds prompts and responses to label.")
+            self.stack.setCurrentWidget(self.empty)
+            self.header.setText("Queue empty" if has_items else "No items")
+            self.side.show_item(None)
+            self.side.rationale.clear()
+            self.statusBar().clearMessage()
+            return
+        self.draft = draft or draft_for(item, self.project.settings, seed=self.rater.id)
+        view = self.views[item.kind]
+        view.set_bindings(self.bindings)
+        view.show_draft(self.draft)
+        self.stack.setCurrentWidget(view)
+        self.side.rationale.setPlainText(self.draft.rationale)
+        self.side.set_keys(keys_text(self.bindings, "rationale", 1))
+        self._show_side()
+        editing = "  ·  <b>re-doing an earlier label</b>" if self.editing else ""
+        scenario = f"   {escaped(item.scenario)}" if item.scenario else ""
+        self.header.setText(f"<b>{escaped(item.kind.value)}</b>{editing}{scenario}")
+        self._hint()
+        self.centralWidget().setFocus()
+        self.shown_at = time.monotonic()
+
+    def _show_side(self) -> None:
+        self.side.show_item(self.item, self.project.flag_note(self.item.id, self.rater),
+                            rationale_needed(self.project.settings, self.item))
+
+    def _rationale_typed(self) -> None:
+        if self.draft is not None:
+            self.draft.rationale = self.side.rationale.toPlainText()
+
+    # -- global actions -------------------------------------------------------------------------------
+    @action("submit", GLOBAL, ("Return", "Enter"), "Submit the label (pairwise: leave the dimensions, or keep "
+                                                   "an earlier label being re-done)")
+    def submit(self) -> ReadyLabel | None:
+        view = self.current_view()
+        return view.submit() if view is not None else None
+
+    @action("rationale", GLOBAL, "N", "Write a rationale (Esc returns)")
+    def focus_rationale(self) -> None:
+        self.side.rationale.setFocus()
+
+    @action("back", GLOBAL, ("Backspace", "Ctrl+Z"), "Back to your previous label (what you give then supersedes it)")
+    def back(self) -> None:
+        label = self.project.previous_label(self.rater, before=self.editing)
+        if label is None:
+            self.statusBar().showMessage("No earlier label of yours in this project.", 3000)
+            return
+        if self.editing is None:
+            self.return_to = self.item
+        self.editing = label
+        item = self.project.item(label.item_id)
+        draft = draft_for(item, self.project.settings, seed=self.rater.id)
+        draft.restore(label.payload, label.display_order)
+        self.show_item(item, draft)
+        self.statusBar().showMessage("Your earlier label is shown: what you give now supersedes it.", 5000)
+
+    @action("skip", GLOBAL, "S", "Skip this item for now (it comes back later)")
+    def skip(self) -> None:
+        if self.editing is not None:  # leave the earlier label as it was
+            self.editing = None
+            item, self.return_to = self.return_to, None
+            self.show_item(self.project.item(item.id) if item else self.queue.next_item())
+        elif self.item:
+            self.queue.skip(self.item.id)
+            self.show_next()
+
+    @action("flag", GLOBAL, "F", "Flag this item for review (again: take the flag back)")
+    def toggle_flag(self) -> None:
+        if not self.item:
+            return
+        if self.project.flag_note(self.item.id, self.rater) is not None:
+            self.project.unflag(self.item.id, self.rater)
+            self.statusBar().showMessage("Flag taken back.", 3000)
+        else:
+            self.project.flag(self.item.id, self.rater, self.side.rationale.toPlainText().strip() or None)
+            self.statusBar().showMessage("Flagged for review; your rationale so far is kept.", 3000)
+        self.ops.changed.emit(Change.FLAGS)
+
+    @action("rewrite", GLOBAL, "R", "Rewrite a candidate (process: replace the current step)")
+    def rewrite(self) -> None:
+        from prefdesk.ui.dialogs import RewriteDialog
+
+        if not self.item:
+            return
+        if isinstance(self.draft, ProcessDraft):
+            step = self.item.steps[self.draft.cursor]
+            dialog = RewriteDialog(self, [(f"Step {self.draft.cursor + 1}", step.text)])
+            if dialog.exec() and dialog.editor.toPlainText().strip():
+                self.draft.replace_step(dialog.editor.toPlainText())
+                self.current_view().render()
+            return
+        order = self.draft.display_order or tuple(range(len(self.item.candidates)))
+        names = ["Left", "Right"] if self.item.kind is ItemKind.PAIRWISE else [f"Candidate [{s + 1}]" for s in range(len(order))]
+        choices = [(n, self.item.candidates[p].text) for n, p in zip(names, order)]
+        dialog = RewriteDialog(self, choices)
+        if dialog.exec() and dialog.editor.toPlainText().strip():
+            original = order[dialog.which.currentIndex()]
+            self.project.commit_rewrite(self.item.id, self.rater, original, dialog.editor.toPlainText(),
+                                        session=self.session, duration_ms=self._elapsed_ms())
+            self.item = self.draft.item = self.project.item(self.item.id)
+            self.statusBar().showMessage("Rewrite saved as a new candidate, preferred to the original. "
+                                         "Now give your verdict on the pair.", 5000)
+
+    @action("scroll_down", GLOBAL, "PgDown", "Scroll the answers a page down", arg="page_down", repeat=True)
+    @action("scroll_up", GLOBAL, "PgUp", "Scroll the answers a page up", arg="page_up", repeat=True)
+    @action("scroll_top", GLOBAL, "Home", "Scroll the answers to the top", arg="top")
+    @action("scroll_end", GLOBAL, "End", "Scroll the answers to the end", arg="end")
+    def scroll(self, how: str) -> None:
+        view = self.current_view()
+        if view is not None:
+            view.scroll(how)
+
+    @action("guidelines", GLOBAL, "G", "Show or hide the guidelines")
+    def toggle_guidelines(self) -> None:
+        self.side.toggle_guidelines()
+
+    @action("cheat_sheet", GLOBAL, ("?", "F1"), "Keyboard shortcuts of this view", menu="&Help")
+    def cheat_sheet(self) -> None:
+        from prefdesk.ui.dialogs import CheatSheet
+
+        CheatSheet(self, self.item.kind.value if self.item else GLOBAL, self.bindings).exec()
+
+    @action("about", GLOBAL, (), "About PrefDesk", menu="&Help")
+    def about(self) -> None:
+        QMessageBox.about(self, "About PrefDesk", f"PrefDesk {__version__}: collect LLM preference data offline "
+                                                  "and turn it into reward-model, DPO and PRM training signals.")
+
+    @action("settings", GLOBAL, "Ctrl+Shift+P", "Project settings: dimensions, tags, scale, guidelines, overlap…",
+            menu="Pro&ject")
+    def project_settings(self) -> None:
+        from prefdesk.ui.settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(self, self.project)
+        if dialog.exec() and dialog.saved:
+            self.ops.changed.emit(Change.SETTINGS)
+            self.statusBar().showMessage("Settings saved: they apply from the next item.", 5000)
+
+    def open_project(self, path: str | Path) -> None:
+        """Switch to another project file, as the same rater; one that cannot be opened (not a project, from
+        a newer PrefDesk, busy with a large import) is named in a message and the current one stays."""
+        try:
+            new = Project.open(path)
+        except ProjectError as exc:
+            QMessageBox.warning(self, "Open project", str(exc))
+            return
+        from prefdesk.ui.file_menu import remember
+
+        remember(Path(path).resolve())
+        self.set_project(new, self.rater)
+
+
+import prefdesk.ui.file_menu  # noqa: E402,F401  (declares the File menu's actions)

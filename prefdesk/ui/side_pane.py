@@ -1,48 +1,70 @@
-"""The side pane: the item's metadata, the rater's progress, the rationale box and the guidelines."""
+"""The side pane: the item's metadata, the rater's progress, the rationale box and the guidelines.
+
+Every text here comes from data and is escaped. Gold items look like any other: nothing says "gold".
+"""
 
 from __future__ import annotations
 
 import html
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QTextBrowser, QVBoxLayout, QWidget
 
 from prefdesk.domain import Item
+from prefdesk.ui.theme import is_dark
+
+META_CSS = "QLabel { background: palette(alternate-base); border: 1px solid palette(mid); border-radius: 6px; padding: 8px; }"
 
 
 class SidePane(QWidget):
-    def __init__(self, guideline_version: str, guidelines_md: str) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.setMinimumWidth(260)
+        self.setMinimumWidth(240)
         self.setMaximumWidth(360)
         self.meta = QLabel()
         self.meta.setWordWrap(True)
-        self.meta.setStyleSheet("background:#f7fafc; border:1px solid #e2e8f0; border-radius:6px; padding:8px;")
+        self.meta.setTextFormat(Qt.RichText)
+        self.meta.setStyleSheet(META_CSS)
         self.progress = QLabel()
-        self.progress.setStyleSheet("padding:6px 8px; color:#2d3748;")
+        self.progress.setWordWrap(True)
+        self.progress.setStyleSheet("padding: 6px 8px;")
+        self.rationale_title = QLabel()
         self.rationale = QPlainTextEdit()
-        self.rationale.setPlaceholderText("Rationale (N to write, Esc to return)")
         self.rationale.setMaximumHeight(110)
         self.guidelines = QTextBrowser()
         self.guidelines.setOpenLinks(False)
-        self.guidelines.setMarkdown(guidelines_md)
-        self.guidelines_title = QLabel(f"<b>Guidelines</b> {html.escape(guideline_version)}  (G)")
+        self.guidelines.setFocusPolicy(Qt.NoFocus)
+        self.guidelines_title = QLabel()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 0, 0, 0)
-        for w in (QLabel("<b>Item</b>"), self.meta, self.progress, QLabel("<b>Rationale</b>"), self.rationale,
+        for w in (QLabel("<b>Item</b>"), self.meta, self.progress, self.rationale_title, self.rationale,
                   self.guidelines_title, self.guidelines):
             layout.addWidget(w)
         layout.setStretch(layout.count() - 1, 1)
 
-    def show_item(self, item: Item, flagged: bool = False) -> None:
+    def show_guidelines(self, version: str, markdown_text: str, key: str) -> None:
+        self.guidelines.setMarkdown(markdown_text)
+        self.guidelines_title.setText(f"<b>Guidelines</b> {html.escape(version)}  [{html.escape(key)}]")
+
+    def set_keys(self, rationale_key: str) -> None:
+        self.rationale_title.setText(f"<b>Rationale</b>  [{html.escape(rationale_key)} to write, Esc to return]")
+        self.rationale.setPlaceholderText(f"Why? ({rationale_key} to write here, Esc to return)")
+
+    def show_item(self, item: Item | None, flagged: str | None = None, rationale_needed: bool = False) -> None:
+        """The item's metadata (or none); `flagged` is the rater's flag note ('' for a flag with none)."""
+        if item is None:
+            self.meta.setText("—")
+            return
         rows = [("kind", item.kind.value), ("scenario", item.scenario), ("risk level", item.risk_level),
-                ("policy", item.meta.get("policy")), ("source", item.source), ("gold", "yes" if item.is_gold else None),
-                ("flagged", "yes" if flagged else None)]
-        text = "".join(f"<tr><td style='color:#718096'>{k}</td><td><b>{html.escape(str(v))}</b></td></tr>"
-                       for k, v in rows if v)
-        risk = "<div style='color:#c53030; font-weight:600'>High risk: rationale expected</div>" \
-            if item.risk_level == "high" else ""
-        self.meta.setText(f"<table cellpadding='2'>{text}</table>{risk}")
-        self.rationale.clear()
+                ("policy", item.meta.get("policy")), ("source", item.source)]
+        text = "".join(f"<tr><td>{html.escape(k)}</td><td><b>{html.escape(str(v))}</b></td></tr>" for k, v in rows if v)
+        warn = "#fc8181" if is_dark() else "#c53030"
+        notes = []
+        if rationale_needed:
+            notes.append(f"<div style='color:{warn}; font-weight:600'>Rationale required on this item</div>")
+        if flagged is not None:
+            notes.append(f"<div style='font-weight:600'>⚑ Flagged by you for review{': ' + html.escape(flagged) if flagged else ''}</div>")
+        self.meta.setText(f"<table cellpadding='2'>{text}</table>{''.join(notes)}")
 
     def show_progress(self, done_today: int, median_s: float | None, remaining: int | None) -> None:
         median = f"{median_s:.0f} s" if median_s is not None else "—"

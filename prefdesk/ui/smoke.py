@@ -26,12 +26,12 @@ def smoke_test() -> int:
     window.show()
     app.processEvents()
     kind = window.item.kind.value
-    action = {"pairwise": "left_better", "scalar": "scalar_4"}.get(kind)
+    action = {"pairwise": "left_better", "scalar": "score_4"}.get(kind)
     if action is None:
         print(f"smoke: unexpected first item kind {kind}", file=sys.stderr)
         return 1
     window.side.rationale.setPlainText("smoke test")  # the demo asks for one on high-risk items
-    window.actions_by_name[action].trigger()  # the same QAction a key press fires
+    window.run_named(action)  # the same path a key press takes
     app.processEvents()
     n = labels_by(project, window.rater.id)
     window.close()

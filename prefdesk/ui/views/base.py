@@ -1,41 +1,38 @@
-"""What every view shares: the prompt pane, text browsers that never load anything remote, the view API."""
+"""What every view shares: offline text panes, the prompt pane, captions, and the view API.
+
+A view renders a draft (`prefdesk.labeling`) and turns its actions into draft calls; it holds no label
+state of its own and no SQL. Colours come from the palette (see `theme.py`).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+import html
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QLabel, QSplitter, QTextBrowser, QVBoxLayout, QWidget
 
-from prefdesk.domain import Item, LabelKind
+from prefdesk.domain import Item
+from prefdesk.labeling import Draft, ReadyLabel
 from prefdesk.ui.content import to_html
+from prefdesk.ui.theme import is_dark
 from prefdesk.ui.worker import run_in_background
 
-BROWSER_CSS = ("QTextBrowser { background: #ffffff; border: 1px solid #d5d9e0; border-radius: 6px; "
-               "padding: 8px; font-size: 14px; } QTextBrowser[current=\"true\"] { border: 2px solid #3b82f6; }")
-
-
-@dataclass(frozen=True)
-class Commit:
-    """What a view asks the window to store."""
-
-    kind: LabelKind
-    payload: dict[str, Any]
-    display_order: tuple[int, ...] | None = None
-
-
+BROWSER_CSS = ("QTextBrowser { background: palette(base); color: palette(text); border: 1px solid palette(mid); "
+               "border-radius: 6px; padding: 8px; font-size: 14px; }")
 LONG_TEXT = 8_000  # characters: longer texts paint as plain text first and are formatted in a worker
 PLAIN_ONLY = 200_000  # longer still: stay plain (Markdown would take seconds)
+SCROLLS = {"page_down": 1, "page_up": -1}
 
 
 class OfflineBrowser(QTextBrowser):
-    """A rich-text pane that shows links but never follows them and never fetches a resource."""
+    """A rich-text pane that shows links but never follows them and never fetches a resource. It takes no
+    keyboard focus: the desk's keys always reach the desk, and PageUp/PageDown/Home/End scroll it."""
 
     def __init__(self) -> None:
         super().__init__()
         self.setOpenLinks(False)
         self.setOpenExternalLinks(False)
+        self.setFocusPolicy(Qt.NoFocus)
         self.setFrameShape(QFrame.NoFrame)
         self.setStyleSheet(BROWSER_CSS)
         self._shown = 0  # which text is on screen, so a late formatting result for an old one is dropped
@@ -44,28 +41,40 @@ class OfflineBrowser(QTextBrowser):
     def show_markdown(self, text: str) -> None:
         """Show text as formatted Markdown; a long text paints at once as plain text, formatted when ready."""
         self._shown += 1
+        dark = is_dark()
         if len(text) <= LONG_TEXT:
-            self.setHtml(to_html(text))
+            self.setHtml(to_html(text, dark))
             return
         self.setPlainText(text)
         if len(text) <= PLAIN_ONLY:
             shown = self._shown
-            self._job = run_in_background(lambda: to_html(text), lambda html: self._formatted(shown, html))
+            self._job = run_in_background(lambda: to_html(text, dark), lambda out: self._formatted(shown, out))
 
-    def _formatted(self, shown: int, html: str) -> None:
+    def _formatted(self, shown: int, out: str) -> None:
         if shown == self._shown:
             position = self.verticalScrollBar().value()
-            self.setHtml(html)
+            self.setHtml(out)
             self.verticalScrollBar().setValue(position)
+
+    def scroll(self, how: str) -> None:
+        bar = self.verticalScrollBar()
+        if how in SCROLLS:
+            bar.setValue(bar.value() + SCROLLS[how] * bar.pageStep())
+        else:
+            bar.setValue(bar.minimum() if how == "top" else bar.maximum())
 
     def loadResource(self, kind, url):  # noqa: N802 (Qt override): images and style sheets stay unloaded
         return None
 
 
-def caption(text: str) -> QLabel:
+def caption(text: str = "") -> QLabel:
     label = QLabel(text)
-    label.setStyleSheet("font-weight: 600; color: #4a5568; padding: 2px 4px;")
+    label.setStyleSheet("font-weight: 600; padding: 2px 4px;")
     return label
+
+
+def escaped(text: object) -> str:
+    return html.escape(str(text))
 
 
 class PromptPane(QWidget):
@@ -79,15 +88,23 @@ class PromptPane(QWidget):
 
     def show_item(self, item: Item) -> None:
         if item.prompt_messages:
+            dark = is_dark()
             self.browser.setHtml("".join(
-                f"<p style='color:#718096; margin-bottom:0'><b>{m['role'].capitalize()}</b></p>{to_html(m['content'])}"
-                for m in item.prompt_messages))
+                f"<p style='margin-bottom:0'><b>{escaped(str(m.get('role', '')).capitalize())}</b></p>"
+                f"{to_html(str(m.get('content', '')), dark)}" for m in item.prompt_messages))
         else:
             self.browser.show_markdown(item.prompt)
 
 
 class ItemView(QWidget):
-    """Base of the views. `handle` returns a Commit when an action completes a label."""
+    """Base of the views: `show_draft` paints an item, `render` its draft's state, `hint` the keys."""
+
+    scope = ""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.draft: Draft | None = None
+        self.bindings: dict[str, tuple[str, ...]] = {}
 
     def lay_out(self, top: QWidget, body: QWidget, *below: QWidget) -> None:
         """The prompt (or problem) over the body in a splitter, with status lines below."""
@@ -101,16 +118,23 @@ class ItemView(QWidget):
         for widget in below:
             layout.addWidget(widget)
 
-    def __init__(self, project_settings: dict) -> None:
-        super().__init__()
-        self.settings = project_settings
-        self.item: Item | None = None
+    def set_bindings(self, bindings: dict[str, tuple[str, ...]]) -> None:
+        self.bindings = bindings
+        if self.draft is not None:
+            self.render()
 
-    def show_item(self, item: Item, seed: str) -> None:
+    def show_draft(self, draft: Draft) -> None:
         raise NotImplementedError
 
-    def handle(self, action: str) -> Commit | None:
-        return None
+    def render(self) -> None:
+        """Paint the draft's state (verdicts, places, ratings); cheap, called after every action."""
+
+    def submit(self) -> ReadyLabel | None:
+        """Enter: the draft as it stands (raises `Incomplete` with what is missing)."""
+        return self.draft.ready()
+
+    def scroll(self, how: str) -> None:
+        """PageUp/PageDown/Home/End: scroll what the rater reads."""
 
     def hint(self) -> str:
         return ""

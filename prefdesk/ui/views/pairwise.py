@@ -1,29 +1,35 @@
 """Pairwise view: prompt on top, two candidates side by side, per-dimension verdicts and reason tags.
 
-Which candidate is shown left is random per item and rater (seeded, so it is stable on return) and
-is stored with the label. Verdicts are stored in candidate terms (A = candidate 0), never screen sides.
+Which candidate is shown left is the draft's display order (random per item and rater, seeded, stored
+with the label). Verdicts are stored in candidate terms (A = candidate 0), never screen sides.
 """
 
 from __future__ import annotations
 
 import difflib
 import html
-import random
 import re
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import QHBoxLayout, QListWidget, QListWidgetItem, QSplitter, QVBoxLayout, QWidget
 
-from prefdesk.domain import Item, LabelKind
-from prefdesk.ui.views.base import Commit, ItemView, OfflineBrowser, PromptPane, caption
+from prefdesk.domain import Strength, Verdict
+from prefdesk.labeling import PairwiseDraft, ReadyLabel, Side
+from prefdesk.ui.actions import action, keys_text
+from prefdesk.ui.content import to_html
+from prefdesk.ui.theme import is_dark
+from prefdesk.ui.views.base import ItemView, OfflineBrowser, PromptPane, caption, escaped
 
-SIDE_TEXT = {"left": "◀ left", "right": "right ▶", "tie": "tie", None: "—"}
+SIDE_TEXT = {Side.LEFT: "◀ left", Side.RIGHT: "right ▶", Side.TIE: "tie", None: "—"}
+TAG_KEYS = 9
 
 
 def word_diff(a: str, b: str) -> tuple[str, str]:
     """HTML of both texts with the words that differ highlighted (removed in red, added in green)."""
     wa, wb = re.findall(r"\S+|\s+", a), re.findall(r"\S+|\s+", b)
     left, right = [], []
+    mark = '<span style="background:{}; color:#1a202c">{}</span>'
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, wa, wb, autojunk=False).get_opcodes():
         seg_a, seg_b = html.escape("".join(wa[i1:i2])), html.escape("".join(wb[j1:j2]))
         if op == "equal":
@@ -31,51 +37,54 @@ def word_diff(a: str, b: str) -> tuple[str, str]:
             right.append(seg_b)
         else:
             if seg_a:
-                left.append(f'<span style="background:#fed7d7">{seg_a}</span>')
+                left.append(mark.format("#fed7d7", seg_a))
             if seg_b:
-                right.append(f'<span style="background:#c6f6d5">{seg_b}</span>')
+                right.append(mark.format("#c6f6d5", seg_b))
     wrap = '<div style="white-space: pre-wrap">{}</div>'
     return wrap.format("".join(left)), wrap.format("".join(right))
 
 
+def rendered_text(markdown_text: str) -> str:
+    """What the rater reads of a Markdown text (no `**`, no fences): the diff compares these."""
+    doc = QTextDocument()
+    doc.setHtml(to_html(markdown_text))
+    return doc.toPlainText()
+
+
 class PairwiseView(ItemView):
-    def __init__(self, project_settings: dict) -> None:
-        super().__init__(project_settings)
-        self.dimensions: list[str] = list(self.settings["dimensions"])
-        self.display_order: tuple[int, int] = (0, 1)
-        self.dims: dict[str, str | None] = {}
-        self.dim_cursor: int | None = None  # None: not in the dimensions
+    scope = "pairwise"
+
+    def __init__(self) -> None:
+        super().__init__()
         self.diff_on = False
         self.prompt = PromptPane()
         self.left, self.right = OfflineBrowser(), OfflineBrowser()
+        self.left_caption, self.right_caption = caption(), caption()
         sides = QWidget()
         row = QHBoxLayout(sides)
         row.setContentsMargins(0, 0, 0, 0)
-        for title, browser in (("Left   [1]", self.left), ("Right   [2]", self.right)):
+        for cap, browser in ((self.left_caption, self.left), (self.right_caption, self.right)):
             col = QVBoxLayout()
-            col.addWidget(caption(title))
+            col.addWidget(cap)
             col.addWidget(browser)
             row.addLayout(col, 1)
+        self.state = caption()
+        self.dim_caption, self.tag_caption = caption(), caption()
         self.dim_list = QListWidget()
         self.dim_list.setFocusPolicy(Qt.NoFocus)
-        self.dim_list.setMaximumHeight(24 * max(1, len(self.dimensions)) + 8)
         self.tag_list = QListWidget()
         self.tag_list.setFocusPolicy(Qt.NoFocus)
         self.tag_list.setFlow(QListWidget.LeftToRight)
         self.tag_list.setWrapping(True)
-        self.tag_list.setMaximumHeight(64)
-        for tag in self.settings["reason_tags"]:
-            entry = QListWidgetItem(tag)
-            entry.setFlags(Qt.ItemIsUserCheckable | Qt.ItemIsEnabled)
-            entry.setCheckState(Qt.Unchecked)
-            self.tag_list.addItem(entry)
+        self.tag_list.setMaximumHeight(72)
+        self.tag_list.itemChanged.connect(self._tag_clicked)
         bottom = QWidget()
         grid = QHBoxLayout(bottom)
         grid.setContentsMargins(0, 0, 0, 0)
         dim_col, tag_col = QVBoxLayout(), QVBoxLayout()
-        dim_col.addWidget(caption("Dimensions  [Tab, then ◀ ▶ Space]"))
+        dim_col.addWidget(self.dim_caption)
         dim_col.addWidget(self.dim_list)
-        tag_col.addWidget(caption("Reason tags  (click to toggle)"))
+        tag_col.addWidget(self.tag_caption)
         tag_col.addWidget(self.tag_list)
         grid.addLayout(dim_col, 1)
         grid.addLayout(tag_col, 2)
@@ -86,6 +95,7 @@ class PairwiseView(ItemView):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(split, 1)
+        layout.addWidget(self.state)
         layout.addWidget(bottom)
         self.left.verticalScrollBar().valueChanged.connect(lambda _: self._sync(self.left, self.right))
         self.right.verticalScrollBar().valueChanged.connect(lambda _: self._sync(self.right, self.left))
@@ -98,89 +108,145 @@ class PairwiseView(ItemView):
             d.setValue(round(s.value() / s.maximum() * d.maximum()))
             d.blockSignals(False)
 
-    def show_item(self, item: Item, seed: str) -> None:
-        self.item = item
-        order = [0, 1]
-        random.Random(f"{seed}:{item.id}").shuffle(order)
-        self.display_order = (order[0], order[1])
-        self.dims = {d: None for d in self.dimensions}
-        self.dim_cursor = None
-        for i in range(self.tag_list.count()):
-            self.tag_list.item(i).setCheckState(Qt.Unchecked)
-        self.prompt.show_item(item)
+    # -- painting -----------------------------------------------------------------------------------
+    def show_draft(self, draft: PairwiseDraft) -> None:
+        self.draft = draft
+        self.prompt.show_item(draft.item)
+        self.dim_list.setMaximumHeight(24 * max(1, len(draft.dimensions)) + 8)
+        self.tag_list.blockSignals(True)
+        self.tag_list.clear()
+        for tag in draft.reason_tags:
+            entry = QListWidgetItem(tag)
+            entry.setFlags(Qt.ItemIsUserCheckable | Qt.ItemIsEnabled)
+            self.tag_list.addItem(entry)
+        self.tag_list.blockSignals(False)
         self._render_candidates()
-        self._render_dims()
+        self.render()
+
+    def _texts(self) -> tuple[str, str]:
+        cands = self.draft.item.candidates
+        return cands[self.draft.display_order[0]].text, cands[self.draft.display_order[1]].text
 
     def _render_candidates(self) -> None:
-        a, b = (self.item.candidates[p].text for p in self.display_order)
+        a, b = self._texts()
         if self.diff_on:
-            left, right = word_diff(a, b)
+            left, right = word_diff(rendered_text(a), rendered_text(b))
             self.left.setHtml(left)
             self.right.setHtml(right)
         else:
             self.left.show_markdown(a)
             self.right.show_markdown(b)
 
-    def _render_dims(self) -> None:
+    def render(self) -> None:
+        d, k = self.draft, self.bindings
+        diff = f"word diff {'ON' if self.diff_on else 'off'} [{keys_text(k, 'diff', 1)}]"
+        self.left_caption.setText(f"Left   [{keys_text(k, 'left_better')}]    {diff}")
+        self.right_caption.setText(f"Right   [{keys_text(k, 'right_better')}]")
+        self.dim_caption.setText(f"Dimensions  [{keys_text(k, 'dimensions', 1)}, then "
+                                 f"{keys_text(k, 'left_better', 2)} / {keys_text(k, 'right_better', 2)} / "
+                                 f"{keys_text(k, 'dim_tie', 1)}]")
+        self.tag_caption.setText(f"Reason tags  [{keys_text(k, 'tag_1', 1)}…{TAG_KEYS}, or click]")
         self.dim_list.clear()
-        for i, dim in enumerate(self.dimensions):
-            marker = "▸ " if i == self.dim_cursor else "   "
-            self.dim_list.addItem(f"{marker}{dim}: {SIDE_TEXT[self.dims.get(dim)]}")
-        if self.dim_cursor is not None:
-            self.dim_list.setCurrentRow(self.dim_cursor)
+        for i, dim in enumerate(d.dimensions):
+            marker = "▸ " if i == d.dim_cursor else "   "
+            self.dim_list.addItem(f"{marker}{dim}: {SIDE_TEXT[d.side_of(d.dims.get(dim))]}")
+        if d.dim_cursor is not None:
+            self.dim_list.setCurrentRow(d.dim_cursor)
+        self.tag_list.blockSignals(True)
+        for i in range(self.tag_list.count()):
+            entry = self.tag_list.item(i)
+            tag = d.reason_tags[i]
+            key = keys_text(k, f"tag_{i + 1}", 1) if i < TAG_KEYS else ""
+            entry.setText(f"[{key}] {tag}" if key else tag)
+            entry.setCheckState(Qt.Checked if tag in d.tags else Qt.Unchecked)
+        self.tag_list.blockSignals(False)
+        if d.restored and d.verdict is not None:
+            strength = " (clearly)" if d.strength is Strength.CLEAR else ""
+            given = {Verdict.TIE: "tie", Verdict.BOTH_BAD: "both bad"}.get(d.verdict) or f"{SIDE_TEXT[d.side_of(d.verdict)]} better"
+            self.state.setText(f"Your earlier label: <b>{escaped(given)}{strength}</b> — edit dimensions, tags or "
+                               f"rationale, then {keys_text(k, 'submit', 1)} keeps it, or give a new verdict")
+        else:
+            self.state.setText("")
 
-    def _verdict(self, side: str) -> str:
-        if side == "tie":
-            return "tie"
-        pos = self.display_order[0 if side == "left" else 1]
-        return "A" if pos == 0 else "B"
+    def _tag_clicked(self, entry: QListWidgetItem) -> None:
+        tag = self.draft.reason_tags[self.tag_list.row(entry)]
+        if (entry.checkState() == Qt.Checked) != (tag in self.draft.tags):
+            self.draft.toggle_tag(self.tag_list.row(entry))
 
-    def _set_dim(self, side: str) -> None:
-        self.dims[self.dimensions[self.dim_cursor]] = side
-        self.dim_cursor += 1
-        if self.dim_cursor >= len(self.dimensions):
-            self.dim_cursor = None  # done: the next verdict key commits
-        self._render_dims()
-
-    def checked_tags(self) -> list[str]:
-        return [self.tag_list.item(i).text() for i in range(self.tag_list.count())
-                if self.tag_list.item(i).checkState() == Qt.Checked]
-
-    def _commit(self, verdict: str, strength: str | None) -> Commit:
-        payload = {
-            "verdict": verdict, "strength": strength,
-            "dims": {d: self._verdict(side) for d, side in self.dims.items() if side},
-            "reason_tags": self.checked_tags(), "rationale": None,
-        }
-        return Commit(LabelKind.PAIRWISE, payload, self.display_order)
-
-    def handle(self, action: str) -> Commit | None:
-        in_dims = self.dim_cursor is not None
-        if action == "dimensions" and self.dimensions:
-            self.dim_cursor = 0 if not in_dims else None
-            self._render_dims()
-        elif in_dims and action in ("left_better", "right_better", "dim_tie"):
-            self._set_dim({"left_better": "left", "right_better": "right", "dim_tie": "tie"}[action])
-        elif in_dims and action in ("dim_up", "dim_down"):
-            step = -1 if action == "dim_up" else 1
-            self.dim_cursor = max(0, min(len(self.dimensions) - 1, self.dim_cursor + step))
-            self._render_dims()
-        elif in_dims and action == "submit":
-            self.dim_cursor = None
-            self._render_dims()
-        elif action == "diff":
-            self.diff_on = not self.diff_on
-            self._render_candidates()
-        elif action in ("left_better", "right_better", "left_clearly", "right_clearly"):
-            side = "left" if action.startswith("left") else "right"
-            return self._commit(self._verdict(side), "clear" if action.endswith("clearly") else "slight")
-        elif action == "tie":
-            return self._commit("tie", None)
-        elif action == "both_bad":
-            return self._commit("both_bad", None)
-        return None
+    def scroll(self, how: str) -> None:
+        self.left.scroll(how)
+        if not self.left.verticalScrollBar().maximum():
+            self.right.scroll(how)
 
     def hint(self) -> str:
-        if self.dim_cursor is not None:
-            return f"Dimension {self.dimensions[self.dim_cursor]}: ◀ / ▶ / Space set it · Enter leaves"
-        return "1/← left · 2/→ right · Shift = clearly · T tie · B both bad · Tab dimensions · D diff"
+        d, k = self.draft, self.bindings
+        if d.in_dimensions:
+            return (f"Dimension {d.dimensions[d.dim_cursor]}: {keys_text(k, 'left_better')} left · "
+                    f"{keys_text(k, 'right_better')} right · {keys_text(k, 'dim_tie', 1)} tie · "
+                    f"{keys_text(k, 'dim_up', 1)}/{keys_text(k, 'dim_down', 1)} move · "
+                    f"{keys_text(k, 'submit', 1)} or {keys_text(k, 'leave_dimensions', 1)} leaves")
+        return (f"{keys_text(k, 'left_better')} left · {keys_text(k, 'right_better')} right · "
+                f"{keys_text(k, 'left_clearly')} / {keys_text(k, 'right_clearly')} clearly · "
+                f"{keys_text(k, 'tie', 1)} tie · {keys_text(k, 'both_bad', 1)} both bad · "
+                f"{keys_text(k, 'dimensions', 1)} dimensions · {keys_text(k, 'diff', 1)} diff")
+
+    # -- actions --------------------------------------------------------------------------------------
+    @action("left_better", "pairwise", ("1", "Left"), "Left is better (in the dimensions: left better on this one)",
+            arg=Side.LEFT)
+    @action("right_better", "pairwise", ("2", "Right"), "Right is better (in the dimensions: right better on this one)",
+            arg=Side.RIGHT)
+    def side_better(self, side: Side) -> ReadyLabel | None:
+        if self.draft.in_dimensions:
+            self.draft.set_dimension(side)
+            return None
+        return self.draft.decide(self.draft.verdict_for(side), Strength.SLIGHT)
+
+    @action("left_clearly", "pairwise", ("!", "Shift+Left"), "Left is clearly better", arg=Side.LEFT)
+    @action("right_clearly", "pairwise", ("@", "Shift+Right"), "Right is clearly better", arg=Side.RIGHT)
+    def side_clearly(self, side: Side) -> ReadyLabel | None:
+        self.draft.leave_dimensions()
+        return self.draft.decide(self.draft.verdict_for(side), Strength.CLEAR)
+
+    @action("tie", "pairwise", "T", "Tie: equally good", arg=Verdict.TIE)
+    @action("both_bad", "pairwise", "B", "Both bad: neither should be sent", arg=Verdict.BOTH_BAD)
+    def undecided(self, verdict: Verdict) -> ReadyLabel:
+        self.draft.leave_dimensions()
+        return self.draft.decide(verdict)
+
+    @action("dimensions", "pairwise", "Tab", "Into the dimensions (again: out of them)")
+    def toggle_dimensions(self) -> None:
+        if self.draft.in_dimensions:
+            self.draft.leave_dimensions()
+        else:
+            self.draft.enter_dimensions()
+
+    @action("dim_up", "pairwise", "Up", "Previous dimension", arg=-1, repeat=True)
+    @action("dim_down", "pairwise", "Down", "Next dimension", arg=1, repeat=True)
+    def move_dimension(self, step: int) -> None:
+        self.draft.move_dimension(step)
+
+    @action("dim_tie", "pairwise", "Space", "Tie on this dimension")
+    def dimension_tie(self) -> None:
+        self.draft.set_dimension(Side.TIE)
+
+    @action("leave_dimensions", "pairwise", "Escape", "Leave the dimensions")
+    def leave_dimensions(self) -> None:
+        self.draft.leave_dimensions()
+
+    @action("diff", "pairwise", "D", "Word diff on / off: highlight what differs between the two")
+    def toggle_diff(self) -> None:
+        self.diff_on = not self.diff_on
+        self._render_candidates()
+
+    def submit(self) -> ReadyLabel | None:
+        if self.draft.in_dimensions:
+            self.draft.leave_dimensions()
+            return None
+        return self.draft.resubmit()
+
+    def toggle_tag(self, index: int) -> None:
+        self.draft.toggle_tag(index)
+
+
+for _n in range(1, TAG_KEYS + 1):
+    action(f"tag_{_n}", "pairwise", f"Ctrl+{_n}", f"Reason tag {_n} on / off", arg=_n - 1)(PairwiseView.toggle_tag)

@@ -6,101 +6,96 @@ first error") or rate on. Final answer correct / incorrect and "cannot judge" ar
 
 from __future__ import annotations
 
-import html
-
 from PySide6.QtWidgets import QLabel
 
-from prefdesk.domain import Item, LabelKind
+from prefdesk.labeling import ProcessDraft
+from prefdesk.ui.actions import action, keys_text
 from prefdesk.ui.content import to_html
-from prefdesk.ui.views.base import Commit, ItemView, OfflineBrowser, PromptPane, caption
+from prefdesk.ui.theme import is_dark
+from prefdesk.ui.views.base import ItemView, OfflineBrowser, PromptPane, caption, escaped
 
-BADGE = {1: ("+1", "#2f855a", "#c6f6d5"), 0: ("0", "#744210", "#fefcbf"), -1: ("−1", "#c53030", "#fed7d7"),
-         None: ("·", "#718096", "#edf2f7")}
+BADGE = {1: ("+1", "#22543d", "#c6f6d5"), 0: ("0", "#744210", "#fefcbf"), -1: ("−1", "#9b2c2c", "#fed7d7"),
+         None: ("·", "#4a5568", "#e2e8f0")}
 
 
 class ProcessView(ItemView):
-    def __init__(self, project_settings: dict) -> None:
-        super().__init__(project_settings)
-        self.ratings: list[int | None] = []
-        self.cursor = 0
-        self.final_correct: bool | None = None
-        self.cannot_judge = False
-        self.replacement: dict | None = None
+    scope = "process"
+
+    def __init__(self) -> None:
+        super().__init__()
         self.prompt = PromptPane("Problem")
         self.steps = OfflineBrowser()
+        self.keys_line = caption()
         self.state = QLabel()
+        self.state.setWordWrap(True)
         self.state.setStyleSheet("padding: 4px; font-size: 13px;")
-        self.lay_out(self.prompt, self.steps,
-                     caption("Steps: J/K move · + 0 − rate · C/I final answer · X cannot judge · Enter submit"), self.state)
+        self.lay_out(self.prompt, self.steps, self.keys_line, self.state)
 
-    def show_item(self, item: Item, seed: str) -> None:
-        self.item = item
-        self.ratings = [None] * len(item.steps)
-        self.cursor, self.final_correct, self.cannot_judge, self.replacement = 0, None, False, None
-        self.prompt.show_item(item)
-        self._render()
+    def show_draft(self, draft: ProcessDraft) -> None:
+        self.draft = draft
+        self.prompt.show_item(draft.item)
+        self.render()
 
-    def first_error(self) -> int | None:
-        return self.ratings.index(-1) if -1 in self.ratings else None
-
-    def _render(self) -> None:
+    def render(self) -> None:
+        d = self.draft
+        dark = is_dark()
         rows = []
-        for i, step in enumerate(self.item.steps):
-            label, fg, bg = BADGE[self.ratings[i]]
-            border = "2px solid #3b82f6" if i == self.cursor else "1px solid #e2e8f0"
-            state = f"<div style='color:#718096'>{html.escape(step.state)}</div>" if step.state else ""
+        for i, step in enumerate(d.item.steps):
+            label, fg, bg = BADGE[d.ratings[i]]
+            border = "2px solid #3b82f6" if i == d.cursor else "1px solid #8a939e"
+            state = f"<div style='color:#8a939e'>{escaped(step.state)}</div>" if step.state else ""
+            replaced = ""
+            if d.replacement and d.replacement["step"] == i:
+                replaced = f"<div><i>Your replacement:</i> {escaped(d.replacement['text'])}</div>"
             rows.append(
                 f"<table width='100%' cellpadding='6' style='border:{border}; margin-bottom:4px'><tr>"
-                f"<td width='28' valign='top' style='color:#718096'>{i + 1}</td>"
+                f"<td width='28' valign='top'>{i + 1}</td>"
                 f"<td width='40' valign='top' align='center' style='background:{bg}; color:{fg}; font-weight:600'>{label}</td>"
-                f"<td>{state}{to_html(step.text)}</td></tr></table>")
+                f"<td>{state}{to_html(step.text, dark)}{replaced}</td></tr></table>")
+        position = self.steps.verticalScrollBar().value()
         self.steps.setHtml("".join(rows))
-        done = sum(r is not None for r in self.ratings)
-        fe = self.first_error()
-        final = {None: "not set", True: "correct", False: "incorrect"}[self.final_correct]
+        self.steps.verticalScrollBar().setValue(position)
+        k = self.bindings
+        self.keys_line.setText(
+            f"Steps: {keys_text(k, 'step_down')}/{keys_text(k, 'step_up')} move · {keys_text(k, 'step_good', 1)} "
+            f"{keys_text(k, 'step_neutral', 1)} {keys_text(k, 'step_bad', 1)} rate · {keys_text(k, 'final_correct', 1)}/"
+            f"{keys_text(k, 'final_wrong', 1)} final answer · {keys_text(k, 'cannot_judge', 1)} cannot judge · "
+            f"{keys_text(k, 'rewrite', 1)} replace the step · {keys_text(k, 'submit', 1)} submit")
+        done = sum(r is not None for r in d.ratings)
+        fe = d.first_error()
+        final = {None: "not set", True: "correct", False: "incorrect"}[d.final_correct]
         self.state.setText(
-            f"Step {self.cursor + 1}/{len(self.ratings)} · rated {done} · "
-            + (f"first error at step {fe + 1} (Enter to stop here) · " if fe is not None else "")
-            + f"final answer: {final}" + (" · CANNOT JUDGE" if self.cannot_judge else ""))
+            f"Step {d.cursor + 1}/{len(d.ratings)} · rated {done} · "
+            + (f"first error at step {fe + 1} ({keys_text(k, 'submit', 1)} to stop here) · " if fe is not None else "")
+            + f"final answer: {final}" + (" · CANNOT JUDGE" if d.cannot_judge else "")
+            + (" · your earlier label, editable" if d.restored else ""))
 
-    def _rate(self, value: int) -> None:
-        self.ratings[self.cursor] = value
-        self.cursor = min(self.cursor + 1, len(self.ratings) - 1)
-
-    def payload(self) -> dict:
-        fe = self.first_error()
-        rated = self.ratings[: fe + 1] if fe is not None else self.ratings
-        return {"ratings": rated, "first_error": fe, "final_correct": self.final_correct,
-                "cannot_judge": self.cannot_judge, "replacement": self.replacement}
-
-    def ready(self) -> bool:
-        """Submittable: cannot judge, or every step up to the first error (or all) rated."""
-        if self.cannot_judge:
-            return True
-        fe = self.first_error()
-        upto = self.ratings[: fe + 1] if fe is not None else self.ratings
-        return bool(upto) and all(r is not None for r in upto)
-
-    def handle(self, action: str) -> Commit | None:
-        if action == "step_down":
-            self.cursor = min(self.cursor + 1, len(self.ratings) - 1)
-        elif action == "step_up":
-            self.cursor = max(self.cursor - 1, 0)
-        elif action in ("step_good", "step_neutral", "step_bad"):
-            self._rate({"step_good": 1, "step_neutral": 0, "step_bad": -1}[action])
-        elif action in ("final_correct", "final_wrong"):
-            self.final_correct = action == "final_correct"
-        elif action == "cannot_judge":
-            self.cannot_judge = not self.cannot_judge
-        elif action == "submit" and self.ready():
-            return Commit(LabelKind.PROCESS, self.payload())
-        self._render()
-        return None
-
-    def set_replacement(self, text: str) -> None:
-        """A rater-written replacement for the current step."""
-        self.replacement = {"step": self.cursor, "text": text}
-        self._render()
+    def scroll(self, how: str) -> None:
+        self.steps.scroll(how)
 
     def hint(self) -> str:
-        return "J/K move · + 0 − rate · C/I final answer · X cannot judge · Enter submit"
+        k = self.bindings
+        return (f"{keys_text(k, 'step_down', 1)}/{keys_text(k, 'step_up', 1)} move · {keys_text(k, 'step_good', 1)} "
+                f"{keys_text(k, 'step_neutral', 1)} {keys_text(k, 'step_bad', 1)} rate · "
+                f"{keys_text(k, 'final_correct', 1)}/{keys_text(k, 'final_wrong', 1)} final answer · "
+                f"{keys_text(k, 'submit', 1)} submit")
+
+    @action("step_down", "process", ("J", "Down"), "Next step", arg=1, repeat=True)
+    @action("step_up", "process", ("K", "Up"), "Previous step", arg=-1, repeat=True)
+    def move(self, step: int) -> None:
+        self.draft.move(step)
+
+    @action("step_good", "process", ("+", "="), "Rate this step +1 (correct and useful)", arg=1)
+    @action("step_neutral", "process", "0", "Rate this step 0 (neutral)", arg=0)
+    @action("step_bad", "process", "-", "Rate this step −1 (wrong); you may then stop", arg=-1)
+    def rate(self, value: int) -> None:
+        self.draft.rate(value)
+
+    @action("final_correct", "process", "C", "Final answer correct", arg=True)
+    @action("final_wrong", "process", "I", "Final answer incorrect", arg=False)
+    def final(self, correct: bool) -> None:
+        self.draft.set_final(correct)
+
+    @action("cannot_judge", "process", "X", "Cannot judge this item (again: can)")
+    def cannot_judge(self) -> None:
+        self.draft.toggle_cannot_judge()

@@ -1,38 +1,58 @@
-"""Scalar view: one response, a score on the project's scale by one digit key."""
+"""Scalar view: one response, a score on the project's scale by one digit key, the scale's anchors shown."""
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import QVBoxLayout
 
-from prefdesk.domain import Item, LabelKind
-from prefdesk.ui.views.base import Commit, ItemView, OfflineBrowser, PromptPane, caption
+from prefdesk.labeling import ReadyLabel, ScalarDraft
+from prefdesk.ui.actions import action
+from prefdesk.ui.views.base import ItemView, OfflineBrowser, PromptPane, caption, escaped
 
 
 class ScalarView(ItemView):
-    def __init__(self, project_settings: dict) -> None:
-        super().__init__(project_settings)
+    scope = "scalar"
+
+    def __init__(self) -> None:
+        super().__init__()
         self.prompt = PromptPane()
         self.response = OfflineBrowser()
-        lo, hi = self.settings["scale"]
+        self.scale_caption = caption()
+        self.anchors = caption()
+        self.anchors.setWordWrap(True)
+        self.state = caption()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.prompt, 1)
-        layout.addWidget(caption(f"Response — score it {lo} to {hi} with the number keys"))
+        layout.addWidget(self.scale_caption)
         layout.addWidget(self.response, 3)
+        layout.addWidget(self.anchors)
+        layout.addWidget(self.state)
 
-    def show_item(self, item: Item, seed: str) -> None:
-        self.item = item
-        self.prompt.show_item(item)
-        self.response.show_markdown(item.candidates[0].text)
+    def show_draft(self, draft: ScalarDraft) -> None:
+        self.draft = draft
+        self.prompt.show_item(draft.item)
+        self.response.show_markdown(draft.item.candidates[0].text)
+        self.render()
 
-    def handle(self, action: str) -> Commit | None:
-        lo, hi = self.settings["scale"]
-        if action.startswith("scalar_"):
-            score = int(action.split("_")[1])
-            if lo <= score <= hi:
-                return Commit(LabelKind.SCALAR, {"score": score, "dims": {}})
-        return None
+    def render(self) -> None:
+        lo, hi = self.draft.scale
+        self.scale_caption.setText(f"Response — score it {lo} to {hi} with the number keys")
+        anchors = self.draft.anchors
+        self.anchors.setText(" · ".join(f"<b>{escaped(s)}</b> = {escaped(t)}" for s, t in anchors.items())
+                             if anchors else f"{lo} worst … {hi} best")
+        restored = self.draft.restored and self.draft.score is not None
+        self.state.setText(f"Your earlier score: <b>{self.draft.score}</b> — a number key replaces it" if restored else "")
+
+    def scroll(self, how: str) -> None:
+        self.response.scroll(how)
 
     def hint(self) -> str:
-        lo, hi = self.settings["scale"]
+        lo, hi = self.draft.scale
         return f"{lo}–{hi} score"
+
+    def score(self, score: int) -> ReadyLabel:
+        return self.draft.give(score)
+
+
+for _n in range(10):
+    action(f"score_{_n}", "scalar", str(_n), f"Score {_n}", arg=_n)(ScalarView.score)

@@ -1,0 +1,117 @@
+"""Project settings: the keys a project may hold, their defaults, and the check each value must pass.
+
+Settings live in the project file (`settings` table); this module only says what is valid, so the
+desk's Settings dialog, `prefdesk config --set` and the store refuse the same values with the same words.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+RATIONALE_RULES = ("never", "high-risk", "always")
+
+
+class SettingError(ValueError):
+    """A setting refused: `key` names it, the message says what a valid value looks like."""
+
+    def __init__(self, key: str, message: str):
+        super().__init__(f"{key}: {message}")
+        self.key = key
+        self.message = message
+
+
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "overlap": 2,
+    "gold_rate": 0.1,
+    "dimensions": ["helpfulness", "correctness", "safety", "conciseness"],
+    "reason_tags": [
+        "factual error", "unsafe advice", "ignores instructions", "too verbose", "too terse",
+        "better formatting", "asks to clarify", "refuses needlessly", "high-risk: triage first",
+    ],
+    "scale": [1, 5],
+    "scale_anchors": {"1": "unusable: wrong, unsafe or off-topic", "5": "what a careful expert would send"},
+    "rationale_required": "never",
+    "guideline_version": "v1",
+}
+
+
+def _names(key: str, value: Any, most: int) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise SettingError(key, "expected a list of names, e.g. [\"helpfulness\", \"safety\"]")
+    names = [v.strip() for v in value]
+    if any(not n for n in names):
+        raise SettingError(key, "a name is empty")
+    if len(set(names)) != len(names):
+        raise SettingError(key, "a name appears twice")
+    if len(names) > most:
+        raise SettingError(key, f"at most {most} (each needs a key), got {len(names)}")
+    return names
+
+
+def _overlap(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 50:
+        raise SettingError("overlap", f"expected a whole number of raters per item, 1 to 50, got {value!r}")
+    return value
+
+
+def _gold_rate(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 0.5:
+        raise SettingError("gold_rate", f"expected a share of items between 0 and 0.5, got {value!r}")
+    return float(value)
+
+
+def _scale(value: Any) -> list[int]:
+    ok = (isinstance(value, list) and len(value) == 2 and all(isinstance(v, int) and not isinstance(v, bool) for v in value))
+    if not ok or not 0 <= value[0] < value[1] <= 9:
+        raise SettingError("scale", f"expected [lowest, highest] whole numbers within 0..9 (one digit key each), got {value!r}")
+    return list(value)
+
+
+def _anchors(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise SettingError("scale_anchors", "expected an object of score: text, e.g. {\"1\": \"unusable\", \"5\": \"ideal\"}")
+    bad = [k for k in value if not k.isdigit()]
+    if bad:
+        raise SettingError("scale_anchors", f"{bad[0]!r} is not a score")
+    return {k: v.strip() for k, v in sorted(value.items(), key=lambda kv: int(kv[0])) if v.strip()}
+
+
+def _rationale(value: Any) -> str:
+    if value not in RATIONALE_RULES:
+        raise SettingError("rationale_required", f"expected one of {', '.join(RATIONALE_RULES)}, got {value!r}")
+    return value
+
+
+def _version(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise SettingError("guideline_version", "expected a version name")
+    return value.strip()
+
+
+CHECKS = {
+    "overlap": _overlap,
+    "gold_rate": _gold_rate,
+    "dimensions": lambda v: _names("dimensions", v, 12),
+    "reason_tags": lambda v: _names("reason_tags", v, 9),
+    "scale": _scale,
+    "scale_anchors": _anchors,
+    "rationale_required": _rationale,
+    "guideline_version": _version,
+}
+
+
+def check_setting(key: str, value: Any) -> Any:
+    """The value as it will be stored, or SettingError saying what is wrong."""
+    if key not in CHECKS:
+        raise SettingError(key, f"unknown setting; known: {', '.join(CHECKS)}")
+    return CHECKS[key](value)
+
+
+def check_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """Several settings checked together (an anchor must lie on the scale)."""
+    out = {k: check_setting(k, v) for k, v in settings.items()}
+    lo, hi = out.get("scale", DEFAULT_SETTINGS["scale"])
+    for score in out.get("scale_anchors", {}):
+        if not lo <= int(score) <= hi:
+            raise SettingError("scale_anchors", f"score {score} is outside the scale {lo}..{hi}")
+    return out

@@ -1,0 +1,61 @@
+"""The process draft: a rating per step (+1 / 0 / -1, as in PRM800K), final answer, cannot judge,
+and a rater-written replacement for a step."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefdesk.domain import Item, LabelKind
+from prefdesk.labeling.base import Draft, Incomplete
+
+
+class ProcessDraft(Draft):
+    kind = LabelKind.PROCESS
+
+    def __init__(self, item: Item, settings: dict, seed: str) -> None:
+        super().__init__(item, settings, seed)
+        self.ratings: list[int | None] = [None] * len(item.steps)
+        self.cursor = 0
+        self.final_correct: bool | None = None
+        self.cannot_judge = False
+        self.replacement: dict | None = None
+
+    def move(self, step: int) -> None:
+        self.cursor = max(0, min(len(self.ratings) - 1, self.cursor + step))
+
+    def rate(self, value: int) -> None:
+        """Rate the step under the cursor and move on."""
+        if self.ratings:
+            self.ratings[self.cursor] = value
+            self.move(1)
+
+    def set_final(self, correct: bool) -> None:
+        self.final_correct = correct
+
+    def toggle_cannot_judge(self) -> None:
+        self.cannot_judge = not self.cannot_judge
+
+    def replace_step(self, text: str) -> None:
+        """The rater's own text for the step under the cursor."""
+        self.replacement = {"step": self.cursor, "text": text}
+
+    def first_error(self) -> int | None:
+        return self.ratings.index(-1) if -1 in self.ratings else None
+
+    def _payload(self) -> dict[str, Any]:
+        fe = self.first_error()
+        rated = self.ratings[: fe + 1] if fe is not None else self.ratings
+        if not self.cannot_judge and (not rated or any(r is None for r in rated)):
+            missing = sum(r is None for r in rated)
+            raise Incomplete(f"Rate every step up to the first error (or all): {missing} still unrated.")
+        return {"ratings": rated,
+                "first_error": fe, "final_correct": self.final_correct, "cannot_judge": self.cannot_judge,
+                "replacement": self.replacement}
+
+    def restore(self, payload: dict[str, Any], display_order: tuple[int, ...] | None) -> None:
+        super().restore(payload, display_order)
+        given = list(payload.get("ratings") or [])
+        self.ratings = (given + [None] * len(self.ratings))[: max(len(self.ratings), len(given))]
+        self.final_correct = payload.get("final_correct")
+        self.cannot_judge = bool(payload.get("cannot_judge"))
+        self.replacement = payload.get("replacement")

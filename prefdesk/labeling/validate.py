@@ -1,0 +1,86 @@
+"""The shape of each label kind's payload (see `prefdesk.domain.models`), checked where labels arrive
+from outside the desk (the `labels` exchange format)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefdesk.domain import LabelKind, Strength, Verdict
+
+_VERDICTS = {v.value for v in Verdict}
+_STRENGTHS = {s.value for s in Strength}
+
+
+def payload_problems(kind: LabelKind, payload: Any, n_candidates: int, n_steps: int) -> list[tuple[str, str]]:
+    """(field, problem) for everything wrong with a payload of this kind on an item of that size."""
+    if not isinstance(payload, dict):
+        return [("payload", "expected an object")]
+    check = {LabelKind.PAIRWISE: _pairwise, LabelKind.RANKING: _ranking, LabelKind.SCALAR: _scalar,
+             LabelKind.PROCESS: _process, LabelKind.REWRITE: _rewrite}[kind]
+    return [(f"payload.{field}" if field else "payload", problem) for field, problem in check(payload, n_candidates, n_steps)]
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+
+
+def _pairwise(p: dict, n: int, _steps: int) -> list[tuple[str, str]]:
+    out = []
+    if p.get("verdict") not in _VERDICTS:
+        out.append(("verdict", f"expected one of {', '.join(sorted(_VERDICTS))}, got {p.get('verdict')!r}"))
+    if p.get("strength") is not None and p["strength"] not in _STRENGTHS:
+        out.append(("strength", f"expected slight, clear or null, got {p['strength']!r}"))
+    dims = p.get("dims") or {}
+    if not isinstance(dims, dict):
+        out.append(("dims", "expected an object of dimension: verdict"))
+    else:
+        out += [(f"dims.{d}", f"expected one of {', '.join(sorted(_VERDICTS))}, got {v!r}")
+                for d, v in dims.items() if v not in _VERDICTS]
+    tags = p.get("reason_tags") or []
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        out.append(("reason_tags", "expected a list of text"))
+    if p.get("rationale") is not None and not isinstance(p["rationale"], str):
+        out.append(("rationale", "expected text or null"))
+    if n < 2:
+        out.append(("verdict", f"a pairwise label needs an item with two candidates, this one has {n}"))
+    return out
+
+
+def _ranking(p: dict, n: int, _steps: int) -> list[tuple[str, str]]:
+    order = p.get("order")
+    if not isinstance(order, list) or not all(isinstance(t, list) and t for t in order):
+        return [("order", "expected a list of places, each a non-empty list of candidate positions")]
+    flat = [x for t in order for x in t]
+    if sorted(flat) != list(range(n)) or any(isinstance(x, bool) for x in flat):
+        return [("order", f"expected each of the {n} candidate positions 0..{n - 1} once, got {flat!r}")]
+    return []
+
+
+def _scalar(p: dict, _n: int, _steps: int) -> list[tuple[str, str]]:
+    out = [] if _number(p.get("score")) else [("score", f"expected a number, got {p.get('score')!r}")]
+    dims = p.get("dims") or {}
+    if not isinstance(dims, dict) or not all(_number(v) for v in dims.values()):
+        out.append(("dims", "expected an object of dimension: number"))
+    return out
+
+
+def _process(p: dict, _n: int, steps: int) -> list[tuple[str, str]]:
+    out = []
+    ratings = p.get("ratings")
+    if not isinstance(ratings, list) or any(r not in (1, 0, -1, None) or isinstance(r, bool) for r in ratings):
+        out.append(("ratings", "expected a list of 1, 0, -1 (or null: not rated)"))
+    elif len(ratings) > steps:
+        out.append(("ratings", f"{len(ratings)} ratings for {steps} steps"))
+    if p.get("final_correct") not in (True, False, None):
+        out.append(("final_correct", "expected true, false or null"))
+    rep = p.get("replacement")
+    if rep is not None and not (isinstance(rep, dict) and isinstance(rep.get("text"), str)
+                                and isinstance(rep.get("step"), int) and 0 <= rep["step"] < steps):
+        out.append(("replacement", "expected null or {step: a step position, text}"))
+    return out
+
+
+def _rewrite(p: dict, n: int, _steps: int) -> list[tuple[str, str]]:
+    ok = all(isinstance(p.get(k), int) and not isinstance(p.get(k), bool) and 0 <= p[k] < n for k in ("original", "rewrite"))
+    return [] if ok and p["original"] != p["rewrite"] else [("", f"expected {{original, rewrite}}: two different "
+                                                                 f"candidate positions of 0..{n - 1}")]

@@ -1,0 +1,75 @@
+"""Keys to actions, for one window: an application event filter, as qutebrowser's key parser is.
+
+Qt's own shortcut map is not used for the desk's keys: a real keyboard sends Shift+2 as `@` with Shift
+held, and an action bound to both `Shift+2` and `@` is then an "ambiguous shortcut" that does nothing.
+Here a key press is named once (`actions.key_name`) and looked up in the current view's keymap. While
+the rater types in a text box (rationale, dialogs), plain keys type and only keys with Ctrl/Alt or an
+F-key reach the actions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QComboBox, QKeySequenceEdit, QLineEdit,
+                               QPlainTextEdit, QTextEdit, QWidget)
+
+from prefdesk.ui.actions import ActionSpec, key_name
+
+_COMMAND_MODS = Qt.ControlModifier | Qt.AltModifier | Qt.MetaModifier
+
+
+def is_typing(widget: QWidget | None) -> bool:
+    """Whether plain keys belong to this widget (a text box that can be edited)."""
+    if isinstance(widget, (QLineEdit, QAbstractSpinBox, QKeySequenceEdit)):
+        return True
+    if isinstance(widget, (QPlainTextEdit, QTextEdit)):
+        return not widget.isReadOnly()
+    return isinstance(widget, QComboBox) and widget.isEditable()
+
+
+class KeyDispatcher(QObject):
+    """Routes key presses inside `window` to `run(spec)` through `keymap()` (the live bindings)."""
+
+    def __init__(self, window: QWidget, keymap: Callable[[], dict[str, ActionSpec]],
+                 run: Callable[[ActionSpec], None]) -> None:
+        super().__init__(window)
+        self.window = window
+        self.keymap = keymap
+        self.run = run
+        QApplication.instance().installEventFilter(self)
+        window.destroyed.connect(self._detach)
+
+    def _detach(self, *_: object) -> None:
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)
+
+    def spec_for(self, event) -> ActionSpec | None:
+        name = key_name(event.key(), event.modifiers(), event.text())
+        if not name:
+            return None
+        focus = QApplication.focusWidget()
+        if is_typing(focus) and not (event.modifiers() & _COMMAND_MODS) and not Qt.Key_F1 <= event.key() <= Qt.Key_F35:
+            return None
+        return self.keymap().get(name)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        kind = event.type()
+        if kind not in (QEvent.ShortcutOverride, QEvent.KeyPress):
+            return False
+        if not isinstance(obj, QWidget) or obj.window() is not self.window or QApplication.activeModalWidget():
+            return False
+        if QApplication.focusWidget() is not obj and QApplication.focusWidget() is not None:
+            return False  # the event travels to the focus widget; handle it there, once
+        spec = self.spec_for(event)
+        if spec is None:
+            return False
+        if kind == QEvent.ShortcutOverride:
+            event.accept()  # ours: no Qt shortcut or widget takes it; the key press comes next
+            return True
+        if event.isAutoRepeat() and not spec.repeat:
+            return True  # a held verdict key must not label the next items too
+        self.run(spec)
+        return True

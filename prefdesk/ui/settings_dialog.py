@@ -1,0 +1,94 @@
+"""Project > Settings: dimensions, reason tags, the scalar scale and its anchors, guidelines (each save a
+new version), overlap, gold rate and when a rationale is required. Saved in one transaction, checked by
+the same rules as `prefdesk config` (`prefdesk.domain.settings`)."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QLineEdit,
+                               QMessageBox, QPlainTextEdit, QSpinBox, QWidget)
+
+from prefdesk.domain.settings import RATIONALE_RULES, SettingError
+from prefdesk.store.project import Project, ProjectError
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, parent: QWidget, project: Project) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Project settings — {project.path.name}")
+        self.project = project
+        self.saved = False
+        s = project.settings
+        self.dimensions = QPlainTextEdit("\n".join(s["dimensions"]))
+        self.dimensions.setTabChangesFocus(True)
+        self.tags = QPlainTextEdit("\n".join(s["reason_tags"]))
+        self.tags.setTabChangesFocus(True)
+        self.scale_lo, self.scale_hi = QSpinBox(), QSpinBox()
+        for box, value in ((self.scale_lo, s["scale"][0]), (self.scale_hi, s["scale"][1])):
+            box.setRange(0, 9)
+            box.setValue(value)
+        self.anchors = QPlainTextEdit("\n".join(f"{k}: {v}" for k, v in (s.get("scale_anchors") or {}).items()))
+        self.anchors.setTabChangesFocus(True)
+        self.overlap = QSpinBox()
+        self.overlap.setRange(1, 50)
+        self.overlap.setValue(int(s["overlap"]))
+        self.gold_rate = QDoubleSpinBox()
+        self.gold_rate.setRange(0, 0.5)
+        self.gold_rate.setSingleStep(0.05)
+        self.gold_rate.setValue(float(s["gold_rate"]))
+        self.rationale = QComboBox()
+        self.rationale.addItems(RATIONALE_RULES)
+        self.rationale.setCurrentText(s["rationale_required"])
+        version, text = project.guidelines()
+        self.guideline_text = QPlainTextEdit(text)
+        self.guideline_text.setTabChangesFocus(True)
+        self.guideline_version = QLineEdit()
+        self.guideline_version.setPlaceholderText(f"new version name (in force now: {version}); "
+                                                  "needed only when the text changed")
+        self._old_guidelines = text
+        form = QFormLayout(self)
+        form.addRow("&Dimensions (one a line)", self.dimensions)
+        form.addRow("Reason &tags (one a line, at most 9)", self.tags)
+        form.addRow("Scale &lowest", self.scale_lo)
+        form.addRow("Scale &highest", self.scale_hi)
+        form.addRow("Scale &anchors (score: meaning)", self.anchors)
+        form.addRow("&Overlap (raters per item)", self.overlap)
+        form.addRow("&Gold rate (share of items)", self.gold_rate)
+        form.addRow("&Rationale required", self.rationale)
+        form.addRow("G&uidelines (Markdown)", self.guideline_text)
+        form.addRow("Guideline &version", self.guideline_version)
+        buttons = QDialogButtonBox(QDialogButtonBox.Save | QDialogButtonBox.Cancel)
+        buttons.accepted.connect(self.save)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+        self.resize(640, 760)
+
+    def changes(self) -> dict:
+        anchors = {}
+        for line in _lines(self.anchors.toPlainText()):
+            score, _, text = line.partition(":")
+            anchors[score.strip()] = text.strip()
+        return {"dimensions": _lines(self.dimensions.toPlainText()), "reason_tags": _lines(self.tags.toPlainText()),
+                "scale": [self.scale_lo.value(), self.scale_hi.value()], "scale_anchors": anchors,
+                "overlap": self.overlap.value(), "gold_rate": round(self.gold_rate.value(), 4),
+                "rationale_required": self.rationale.currentText()}
+
+    def save(self) -> None:
+        """Store everything or nothing; a refused value is named and the dialog stays open."""
+        text = self.guideline_text.toPlainText()
+        new_guidelines = text.strip() != self._old_guidelines.strip()
+        try:
+            if new_guidelines and not self.guideline_version.text().strip():
+                raise SettingError("guideline_version", "the guidelines changed: name the new version")
+            with self.project.transaction():
+                self.project.set_settings(self.changes())
+                if new_guidelines:
+                    self.project.set_guidelines(self.guideline_version.text(), text)
+        except (SettingError, ProjectError) as exc:
+            QMessageBox.warning(self, "Settings not saved", str(exc))
+            return
+        self.saved = True
+        self.accept()
