@@ -7,7 +7,8 @@ from PySide6.QtCore import QSettings, Qt
 
 from prefdesk.domain import ItemKind
 from prefdesk.formats.importer import import_file
-from prefdesk.ui.actions import ACTIONS, GLOBAL, conflicts
+from prefdesk.ui.actions import GLOBAL, all_actions, conflicts
+from prefdesk.ui.file_menu import import_path
 from prefdesk.ui.main_window import MainWindow
 
 
@@ -64,7 +65,7 @@ def test_rater_labels_twenty_pairs_with_one_key_each(desk, qtbot, project):
     for i in range(20):
         key = Qt.Key_1 if i % 2 == 0 else Qt.Key_Right
         side = 0 if key == Qt.Key_1 else 1
-        expected.append("A" if view.display_order[side] == 0 else "B")
+        expected.append("A" if view.draft.display_order[side] == 0 else "B")
         press(qtbot, window, key)
     rows = project.conn.execute(
         "SELECT json_extract(payload, '$.verdict'), display_order, duration_ms, guideline_version, session_id, source "
@@ -79,7 +80,7 @@ def test_rater_labels_twenty_pairs_with_one_key_each(desk, qtbot, project):
 def test_a_full_label_with_four_dimensions_takes_six_keys(desk, qtbot, project):
     window = desk(pairs(2))
     view = window.views[ItemKind.PAIRWISE]
-    left_is_a = view.display_order[0] == 0
+    left_is_a = view.draft.display_order[0] == 0
     press(qtbot, window, Qt.Key_Tab, Qt.Key_Left, Qt.Key_Left, Qt.Key_Space, Qt.Key_Right, Qt.Key_1)
     (payload,) = stored(project)
     a, b = ("A", "B") if left_is_a else ("B", "A")
@@ -90,16 +91,19 @@ def test_a_full_label_with_four_dimensions_takes_six_keys(desk, qtbot, project):
 def test_tie_both_bad_clearly_better_and_reason_tags(desk, qtbot, project):
     window = desk(pairs(3))
     press(qtbot, window, Qt.Key_T, Qt.Key_B)
-    window.views[ItemKind.PAIRWISE].tag_list.item(0).setCheckState(Qt.Checked)
-    press(qtbot, window, (Qt.Key_1, Qt.ShiftModifier))
+    window.views[ItemKind.PAIRWISE].tag_list.item(0).setCheckState(Qt.Checked)  # a click on the tag
+    view = window.views[ItemKind.PAIRWISE]
+    left = "A" if view.draft.display_order[0] == 0 else "B"
+    press(qtbot, window, (Qt.Key_Exclam, Qt.ShiftModifier))  # Shift+1 on a US keyboard
     payloads = stored(project)
     assert [p["verdict"] for p in payloads[:2]] == ["tie", "both_bad"]
-    assert payloads[2]["strength"] == "clear" and payloads[2]["reason_tags"] == ["factual error"]
+    assert payloads[2]["verdict"] == left and payloads[2]["strength"] == "clear"
+    assert payloads[2]["reason_tags"] == ["factual error"]
 
 
 def test_high_risk_items_need_a_rationale_when_the_project_says_so(desk, qtbot, project):
     window = desk([{"prompt": "chest pain?", "response_a": "see a doctor", "response_b": "rest", "risk_level": "high"}],
-                  rationale_required_high_risk=True)
+                  rationale_required="high-risk")
     press(qtbot, window, Qt.Key_1)
     assert project.count("labels") == 0 and window.side.rationale.hasFocus()
     qtbot.keyClicks(window.side.rationale, "Triage first.")
@@ -128,9 +132,12 @@ def test_skip_and_flag(desk, qtbot, project):
 
 def test_ranking_by_number_keys_with_a_tie(desk, qtbot, project):
     window = desk([{"prompt": "rank", "responses": ["w", "x", "y", "z"]}])
+    shown = window.views[ItemKind.RANKING].draft.display_order
     press(qtbot, window, Qt.Key_3, Qt.Key_1, Qt.Key_Equal, Qt.Key_4, Qt.Key_Return)
     (payload,) = stored(project)
-    assert payload["order"] == [[2], [0, 3], [1]]
+    assert payload["order"] == [[shown[2]], [shown[0], shown[3]], [shown[1]]]
+    (label,) = project.labels(window.project.conn.execute("SELECT item_id FROM labels").fetchone()[0])
+    assert label.display_order == shown and sorted(shown) == [0, 1, 2, 3]
 
 
 def test_scalar_scores_with_a_digit(desk, qtbot, project):
@@ -142,12 +149,12 @@ def test_scalar_scores_with_a_digit(desk, qtbot, project):
 def test_process_item_rated_step_by_step_stopping_at_the_first_error(desk, qtbot, project):
     window = desk([{"prompt": "Compute 2+2*3", "steps": ["2*3 = 6", "2 + 6 = 9", "So 9.", "Answer 9"]}])
     press(qtbot, window, Qt.Key_Plus, Qt.Key_Minus)
-    view = window.views[ItemKind.PROCESS]
-    assert view.cursor == 2 and view.first_error() == 1
+    draft = window.views[ItemKind.PROCESS].draft
+    assert draft.cursor == 2 and draft.first_error() == 1
     press(qtbot, window, Qt.Key_I, Qt.Key_Return)
     (payload,) = stored(project)
     assert payload == {"ratings": [1, -1], "first_error": 1, "final_correct": False, "cannot_judge": False,
-                       "replacement": None}
+                       "replacement": None, "rationale": None}
 
 
 def test_rewrite_stores_a_new_candidate_and_a_pair(desk, qtbot, project, monkeypatch):
@@ -157,7 +164,7 @@ def test_rewrite_stores_a_new_candidate_and_a_pair(desk, qtbot, project, monkeyp
         return True
     monkeypatch.setattr("prefdesk.ui.dialogs.RewriteDialog.exec", fake_exec)
     item_id = window.item.id
-    left = window.views[ItemKind.PAIRWISE].display_order[0]
+    left = window.views[ItemKind.PAIRWISE].draft.display_order[0]
     press(qtbot, window, Qt.Key_R)
     item = project.item(item_id)
     assert item.candidates[2].text == "A much better answer." and item.candidates[2].source == "human-rewrite"
@@ -184,7 +191,7 @@ def test_the_cheat_sheet_lists_every_action_of_the_view(desk, qtbot, monkeypatch
     monkeypatch.setattr("prefdesk.ui.dialogs.CheatSheet.exec", lambda d: shown.setdefault("rows", [
         d.table.item(r, 1).text() for r in range(d.table.rowCount())]))
     press(qtbot, window, Qt.Key_F1)
-    expected = [a.help for a in ACTIONS if a.view in ("pairwise", GLOBAL)]
+    expected = [a.help for a in all_actions() if a.scope in ("pairwise", GLOBAL)]
     assert shown["rows"] == expected
 
 
@@ -207,7 +214,8 @@ def test_the_demo_desk_renders(qtbot, tmp_path):
         qtbot.addWidget(window)
         window.show()
         assert window.item is not None
-        assert window.grab().width() > 800
+        screen = window.screen().availableGeometry()
+        assert 600 < window.width() <= screen.width() and window.height() <= screen.height()
 
 
 def test_a_malformed_import_from_the_file_menu_shows_its_errors_and_changes_nothing(desk, qtbot, project, tmp_path, monkeypatch):
@@ -217,7 +225,7 @@ def test_a_malformed_import_from_the_file_menu_shows_its_errors_and_changes_noth
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"prompt": "ok", "response_a": "a", "response_b": "b"}\n{"prompt": "x", "response_a": 3, "response_b": "b"}\n')
     before = project.count("items")
-    window.file_menu.import_path(bad)
+    import_path(window, bad)
     qtbot.waitUntil(lambda: bool(shown), timeout=5000)
     assert f"{bad}:2: response_a: expected text or messages, got int" in shown[0]
     assert project.count("items") == before
@@ -227,7 +235,7 @@ def test_an_import_from_the_file_menu_feeds_the_queue(desk, qtbot, project, tmp_
     window = desk(pairs(1))
     qtbot.keyClick(window.windowHandle(), Qt.Key_1)
     assert window.item is None
-    window.file_menu.import_path(write(tmp_path, pairs(5)[1:], "more.jsonl"))
+    import_path(window, write(tmp_path, pairs(5)[1:], "more.jsonl"))
     qtbot.waitUntil(lambda: window.item is not None, timeout=5000)
     assert window.item.prompt == "q1"
 
@@ -241,7 +249,7 @@ def test_a_big_import_from_the_file_menu_converts_in_worker_processes(desk, qtbo
     real = parallel.outcomes
     monkeypatch.setattr(parallel, "outcomes", lambda *a: started.append(a[3]) or real(*a))
     qtbot.keyClick(window.windowHandle(), Qt.Key_1)
-    window.file_menu.import_path(write(tmp_path, pairs(40)[1:], "big.jsonl"))
+    import_path(window, write(tmp_path, pairs(40)[1:], "big.jsonl"))
     qtbot.waitUntil(lambda: window.item is not None, timeout=20000)
     assert started == [parallel.worker_count()] and project.count("items") == 40
 
@@ -252,7 +260,7 @@ def test_a_long_candidate_paints_at_once_and_is_formatted_in_the_background(desk
     long_answer = ("Here is **a very long** answer with `code`.\n\n" * 2500)  # ~110 KB
     window = desk([{"prompt": "q", "response_a": long_answer, "response_b": "short"}, *pairs(1)])
     view = window.views[ItemKind.PAIRWISE]
-    side = view.left if view.display_order[0] == 0 else view.right
+    side = view.left if view.draft.display_order[0] == 0 else view.right
     assert "**a very long**" in side.toPlainText()  # plain text first...
     qtbot.waitUntil(lambda: "**" not in side.toPlainText()[:200], timeout=10000)  # ...then formatted
     started = time.perf_counter()
@@ -270,7 +278,8 @@ def test_ranking_by_drag_fixes_the_whole_order(desk, qtbot, project):
     qtbot.waitUntil(lambda: view.order_list.item(0).text() == "[3]")
     press(qtbot, window, Qt.Key_Return)
     (payload,) = stored(project)
-    assert payload["order"] == [[2], [0], [1]]
+    shown = view.draft.display_order  # screen slot -> candidate position
+    assert payload["order"] == [[shown[2]], [shown[0]], [shown[1]]]
 
 
 def test_a_verdict_while_another_writer_holds_the_file_is_refused_visibly_and_the_item_stays(desk, qtbot, project):

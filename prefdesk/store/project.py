@@ -43,6 +43,7 @@ class Project:
     def __init__(self, path: Path, conn: sqlite3.Connection):
         self.path = path
         self.conn = conn
+        self.closed = False
         self._settings_cache: dict[str, Any] | None = None
 
     @property
@@ -83,6 +84,7 @@ class Project:
 
     def close(self) -> None:
         self.conn.close()
+        self.closed = True
 
     def __enter__(self) -> Project:
         return self
@@ -278,7 +280,9 @@ class Project:
         return rater
 
     def end_session(self, session: Session) -> None:
-        """Write when a sitting ended (closing the desk, switching project or rater)."""
+        """Write when a sitting ended (closing the desk, switching project or rater); no-op once closed."""
+        if self.closed:
+            return
         with self.transaction():
             self.conn.execute("UPDATE sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL", (utc_now(), session.id))
 

@@ -3,8 +3,8 @@
 Qt's own shortcut map is not used for the desk's keys: a real keyboard sends Shift+2 as `@` with Shift
 held, and an action bound to both `Shift+2` and `@` is then an "ambiguous shortcut" that does nothing.
 Here a key press is named once (`actions.key_name`) and looked up in the current view's keymap. While
-the rater types in a text box (rationale, dialogs), plain keys type and only keys with Ctrl/Alt or an
-F-key reach the actions.
+the rater types in a text box (the rationale), plain keys type, Esc returns to the desk, and only keys
+with Ctrl/Alt or an F-key reach the actions. Modal dialogs get their keys untouched.
 """
 
 from __future__ import annotations
@@ -46,12 +46,11 @@ class KeyDispatcher(QObject):
         if app is not None:
             app.removeEventFilter(self)
 
-    def spec_for(self, event) -> ActionSpec | None:
+    def spec_for(self, event, receiver: QWidget) -> ActionSpec | None:
         name = key_name(event.key(), event.modifiers(), event.text())
         if not name:
             return None
-        focus = QApplication.focusWidget()
-        if is_typing(focus) and not (event.modifiers() & _COMMAND_MODS) and not Qt.Key_F1 <= event.key() <= Qt.Key_F35:
+        if is_typing(receiver) and not (event.modifiers() & _COMMAND_MODS) and not Qt.Key_F1 <= event.key() <= Qt.Key_F35:
             return None
         return self.keymap().get(name)
 
@@ -63,7 +62,12 @@ class KeyDispatcher(QObject):
             return False
         if QApplication.focusWidget() is not obj and QApplication.focusWidget() is not None:
             return False  # the event travels to the focus widget; handle it there, once
-        spec = self.spec_for(event)
+        if event.key() == Qt.Key_Escape and is_typing(obj):  # Esc leaves a text box (the rationale) for the desk
+            if kind == QEvent.KeyPress:
+                self.window.centralWidget().setFocus()
+            event.accept()
+            return True
+        spec = self.spec_for(event, obj)
         if spec is None:
             return False
         if kind == QEvent.ShortcutOverride:

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QMessageBox, QStackedWidget, QVBoxLayout, QWidget
 
 from prefdesk import __version__
@@ -78,7 +78,6 @@ class MainWindow(QMainWindow):
         self.menu_actions: dict[str, QAction] = {}
         self._build_menus()
         self.keys = KeyDispatcher(self, lambda: self._keymap, self.run_action)
-        QShortcut(QKeySequence("Escape"), self.side.rationale, self.centralWidget().setFocus, context=Qt.WidgetShortcut)
         self._fit_screen()
         self.set_project(project, rater)
 

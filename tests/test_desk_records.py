@@ -1,0 +1,285 @@
+"""What the desk records, through the real window and keys as a keyboard sends them (pytest-qt): each
+test here failed before the desk restructure (issue 9)."""
+
+import json
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+
+from prefdesk.domain import ItemKind
+from prefdesk.formats.export import export_dataset
+from prefdesk.formats.importer import import_file
+from prefdesk.quality.aggregate import Policy
+from prefdesk.store.project import Project
+from prefdesk.ui.actions import GLOBAL, all_actions, conflicts, default_bindings
+from prefdesk.ui.main_window import MainWindow
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path):
+    QSettings.setDefaultFormat(QSettings.IniFormat)
+    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "qsettings"))
+    QSettings().clear()
+
+
+def write(tmp_path, records, name="items.jsonl"):
+    path = tmp_path / name
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+def pairs(n, **extra):
+    return [{"prompt": f"q{i}", "response_a": f"a{i}", "response_b": f"b{i}", **extra} for i in range(n)]
+
+
+@pytest.fixture
+def desk(qtbot, project, tmp_path):
+    def open_desk(records, rater="ana", **settings):
+        project.set_settings({"gold_rate": 0.0, **settings})
+        if records:
+            import_file(project, write(tmp_path, records))
+        window = MainWindow(project, project.ensure_rater(rater))
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitExposed(window)
+        window.activateWindow()
+        return window
+    return open_desk
+
+
+def press(qtbot, window, *keys):
+    for key in keys:
+        key, mod = key if isinstance(key, tuple) else (key, Qt.NoModifier)
+        qtbot.keyClick(window.windowHandle(), key, mod)
+
+
+def payloads(project):
+    return [json.loads(p) for (p,) in project.conn.execute("SELECT payload FROM labels ORDER BY rowid")]
+
+
+def test_shift_2_as_a_keyboard_sends_it_stores_right_clearly_better(desk, qtbot, project):
+    window = desk(pairs(2))
+    right = "A" if window.draft.display_order[1] == 0 else "B"
+    press(qtbot, window, (Qt.Key_At, Qt.ShiftModifier))  # Shift+2 on a US layout: '@' with Shift held
+    (payload,) = payloads(project)
+    assert payload["verdict"] == right and payload["strength"] == "clear"
+    assert conflicts(default_bindings()) == []
+    assert not any(k.startswith("Shift+") and k[6:].isdigit() for keys in default_bindings().values() for k in keys)
+
+
+def test_every_action_resolves_to_a_handler_in_every_view(desk, qtbot, project, monkeypatch):
+    window = desk([*pairs(1), {"prompt": "r", "responses": ["x", "y", "z"]}, {"prompt": "s", "response": "t"},
+                   {"prompt": "p", "steps": ["a", "b"]}])
+    for module in ("prefdesk.ui.main_window.QMessageBox", "prefdesk.ui.file_menu.QFileDialog"):
+        monkeypatch.setattr(module, type("Silent", (), {"__getattr__": lambda self, n: lambda *a, **k: ("", "")})())
+    dialogs = ("cheat_sheet", "preferences", "settings", "rewrite", "import", "export", "quit", "new_project",
+               "open_project", "about")
+    for kind, view in window.views.items():
+        for spec in all_actions():
+            if spec.scope == GLOBAL:
+                assert callable(spec.handler)
+            elif spec.scope == kind.value:
+                assert getattr(type(view), spec.handler.__name__) is spec.handler, spec.name
+    seen = set()
+    while window.item is not None and window.item.kind not in seen:
+        kind = window.item.kind
+        seen.add(kind)
+        for spec in all_actions():
+            if spec.scope == kind.value:
+                window.run_action(spec)  # none raises, whatever the state
+                if window.item is None or window.item.kind is not kind:
+                    break
+        if window.item is not None and window.item.kind is kind:
+            window.run_named("skip")
+    for spec in all_actions():
+        if spec.scope == GLOBAL and spec.name not in dialogs:
+            window.run_action(spec)
+
+
+def test_switching_project_brings_its_dimensions_tags_and_guidelines(desk, qtbot, project, tmp_path):
+    window = desk(pairs(1), dimensions=["helpfulness", "safety"], reason_tags=["too long"])
+    other = Project.create(tmp_path / "b.prefdesk")
+    other.set_settings({"gold_rate": 0.0, "dimensions": ["accuracy"], "reason_tags": ["cites sources"]})
+    other.set_guidelines("b-2", "# Guidelines of project B")
+    import_file(other, write(tmp_path, pairs(2), "b.jsonl"))
+    other.close()
+    window.open_project(tmp_path / "b.prefdesk")
+    view = window.views[ItemKind.PAIRWISE]
+    assert view.draft.dimensions == ["accuracy"] and view.draft.reason_tags == ["cites sources"]
+    assert "Guidelines of project B" in window.side.guidelines.toPlainText()
+    left = "A" if view.draft.display_order[0] == 0 else "B"
+    press(qtbot, window, Qt.Key_Tab, Qt.Key_Left, (Qt.Key_1, Qt.ControlModifier), Qt.Key_1)
+    label = window.project.labels(window.project.conn.execute("SELECT item_id FROM labels").fetchone()[0])[0]
+    assert label.payload["dims"] == {"accuracy": left} and label.payload["reason_tags"] == ["cites sources"]
+    assert label.guideline_version == "b-2"
+    empty = Project.create(tmp_path / "empty.prefdesk")
+    empty.close()
+    window.open_project(tmp_path / "empty.prefdesk")
+    assert window.item is None and "File › Import" in window.empty.text() and window.side.meta.text() == "—"
+
+
+def test_undo_after_a_rewrite_keeps_the_rewrite_pair_and_rewrite_then_skip_keeps_the_item(desk, qtbot, project, monkeypatch):
+    window = desk(pairs(3))
+    monkeypatch.setattr("prefdesk.ui.dialogs.RewriteDialog.exec",
+                        lambda d: d.editor.setPlainText("Better.") or True)
+    press(qtbot, window, Qt.Key_T)  # a verdict on the first item
+    second = window.item.id
+    press(qtbot, window, Qt.Key_R, Qt.Key_S)  # rewrite, then skip: the verdict on it is still to give
+    assert window.item.id != second
+    press(qtbot, window, (Qt.Key_Z, Qt.ControlModifier))  # back: to the tie, not to the rewrite
+    assert window.editing.payload["verdict"] == "tie"
+    press(qtbot, window, Qt.Key_B)
+    kinds = [lab.kind.value for lab in project.labels(second)]
+    assert kinds == ["rewrite"]  # still current, not superseded
+    served = []
+    while window.item is not None:
+        served.append(window.item.id)
+        press(qtbot, window, Qt.Key_T)
+    assert second in served  # the skipped item came back for its verdict
+
+
+def test_back_shows_the_earlier_label_and_then_returns_to_the_item_the_rater_was_on(desk, qtbot, project):
+    window = desk(pairs(3))
+    first = window.item.id
+    left = "A" if window.draft.display_order[0] == 0 else "B"
+    press(qtbot, window, Qt.Key_Tab, Qt.Key_Left, (Qt.Key_2, Qt.ControlModifier))
+    qtbot.keyClicks(window.side.rationale, "")  # nothing typed yet
+    window.side.rationale.setFocus()
+    qtbot.keyClicks(window.side.rationale, "clear and safe")
+    press(qtbot, window, Qt.Key_Escape, (Qt.Key_Exclam, Qt.ShiftModifier))
+    on = window.item.id
+    press(qtbot, window, Qt.Key_Backspace)
+    draft = window.draft
+    assert window.item.id == first and draft.restored and draft.verdict.value == left and draft.strength.value == "clear"
+    assert draft.dims["helpfulness"].value == left and draft.tags == {"unsafe advice"}
+    assert window.side.rationale.toPlainText() == "clear and safe"
+    assert "earlier label" in window.views[ItemKind.PAIRWISE].state.text()
+    press(qtbot, window, (Qt.Key_1, Qt.ControlModifier), Qt.Key_Return)  # add a tag, keep the verdict
+    assert window.item.id == on
+    current = project.labels(first)[0]
+    assert current.payload["reason_tags"] == ["factual error", "unsafe advice"] and current.payload["rationale"] == "clear and safe"
+    assert current.supersedes is not None and current.display_order == draft.display_order
+
+
+@pytest.mark.parametrize("record,key", [({"prompt": "p", "response": "r"}, Qt.Key_4),
+                                        ({"prompt": "p", "steps": ["only step"]}, Qt.Key_Plus)])
+def test_a_rationale_is_required_on_high_risk_items_of_every_kind(desk, qtbot, project, record, key):
+    window = desk([{**record, "risk_level": "high"}], rationale_required="high-risk")
+    press(qtbot, window, key, Qt.Key_Return)
+    assert project.count("labels") == 0 and window.side.rationale.hasFocus()
+    assert "rationale" in window.statusBar().currentMessage()
+    qtbot.keyClicks(window.side.rationale, "why")
+    press(qtbot, window, Qt.Key_Escape, key, Qt.Key_Return)
+    assert payloads(project)[0]["rationale"] == "why"
+
+
+def test_gold_items_look_like_any_other(desk, qtbot, project):
+    window = desk(pairs(1, is_gold=True))
+    assert window.item.is_gold
+    text = window.header.text() + window.side.meta.text() + window.statusBar().currentMessage()
+    assert "gold" not in text.lower()
+
+
+def test_flag_keeps_the_rationale_can_be_taken_back_and_shows_when_the_item_returns(desk, qtbot, project):
+    window = desk(pairs(2))
+    item = window.item.id
+    window.side.rationale.setFocus()
+    qtbot.keyClicks(window.side.rationale, "unsure about the dose")
+    press(qtbot, window, Qt.Key_Escape, Qt.Key_F)
+    assert window.side.rationale.toPlainText() == "unsure about the dose"
+    assert project.flag_note(item, window.rater) == "unsure about the dose" and "Flagged" in window.side.meta.text()
+    press(qtbot, window, Qt.Key_F)
+    assert project.flag_note(item, window.rater) is None and "Flagged" not in window.side.meta.text()
+    press(qtbot, window, Qt.Key_F, Qt.Key_S, Qt.Key_S)
+    assert window.item.id == item and "Flagged" in window.side.meta.text()
+
+
+def test_reason_tags_and_scrolling_by_keyboard(desk, qtbot, project):
+    long = "\n\n".join(f"paragraph {i}" for i in range(300))
+    window = desk([{"prompt": "q", "response_a": long, "response_b": long}])
+    view = window.views[ItemKind.PAIRWISE]
+    press(qtbot, window, (Qt.Key_3, Qt.ControlModifier), (Qt.Key_1, Qt.ControlModifier), (Qt.Key_3, Qt.ControlModifier))
+    assert window.draft.tags == {"factual error"}
+    assert view.tag_list.item(0).checkState() == Qt.Checked
+    bar = view.left.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0)
+    press(qtbot, window, Qt.Key_PageDown)
+    assert bar.value() > 0
+    press(qtbot, window, Qt.Key_End)
+    assert bar.value() == bar.maximum()
+    press(qtbot, window, Qt.Key_Home)
+    assert bar.value() == 0
+
+
+def test_key_hints_follow_a_remap_everywhere(desk, qtbot, project):
+    window = desk(pairs(2))
+    bindings = dict(window.bindings)
+    bindings["left_better"] = ("Q", "Left")
+    window.set_bindings(bindings)
+    view = window.views[ItemKind.PAIRWISE]
+    assert "[Q/←]" in view.left_caption.text() and window.statusBar().currentMessage().startswith("Q/←")
+    assert "\tQ" in window.menu_actions["left_better"].text()
+    press(qtbot, window, Qt.Key_Q)
+    assert project.count("labels") == 1
+
+
+def test_the_cheat_sheet_is_read_only(desk, qtbot, monkeypatch):
+    from PySide6.QtWidgets import QAbstractItemView
+
+    window = desk(pairs(1))
+    seen = []
+    monkeypatch.setattr("prefdesk.ui.dialogs.CheatSheet.exec", lambda d: seen.append(d.table.editTriggers()))
+    press(qtbot, window, (Qt.Key_Question, Qt.ShiftModifier))
+    assert seen == [QAbstractItemView.NoEditTriggers]
+
+
+def test_scalar_items_show_the_scale_anchors(desk, qtbot, project):
+    window = desk([{"prompt": "p", "response": "line one\nline two"}], scale_anchors={"1": "useless", "5": "ideal"})
+    view = window.views[ItemKind.SCALAR]
+    assert "useless" in view.anchors.text() and "ideal" in view.anchors.text()
+    assert "line one\nline two" in view.response.toPlainText().replace("\u2028", "\n")
+
+
+def test_ranking_strip_shows_every_candidate_on_each_item(desk, qtbot, project):
+    window = desk([{"prompt": "r5", "responses": list("abcde")}, {"prompt": "r3", "responses": list("xyz")}])
+    view = window.views[ItemKind.RANKING]
+    assert view.order_list.count() == 5 and len(view.captions) == 5
+    press(qtbot, window, Qt.Key_1, Qt.Key_2, Qt.Key_3, Qt.Key_4, Qt.Key_Return)
+    assert view.order_list.count() == 3 and len(view.captions) == 3
+
+
+def test_a_rewrite_is_one_transaction(project, tmp_path, monkeypatch):
+    import_file(project, write(tmp_path, pairs(1)))
+    item_id = project.conn.execute("SELECT id FROM items").fetchone()[0]
+    rater = project.ensure_rater("ana")
+    monkeypatch.setattr(Project, "commit_label", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("disk full")))
+    with pytest.raises(RuntimeError):
+        project.commit_rewrite(item_id, rater, 0, "better")
+    assert len(project.item(item_id).candidates) == 2
+
+
+def test_closing_the_desk_ends_the_session(desk, qtbot, project):
+    window = desk(pairs(1))
+    session = window.session.id
+    window.close()
+    (ended,) = project.conn.execute("SELECT ended_at FROM sessions WHERE id = ?", (session,)).fetchone()
+    assert ended is not None
+
+
+def test_process_work_and_rationales_reach_the_exports(desk, qtbot, project, tmp_path, monkeypatch):
+    window = desk([{"prompt": "2+2*3?", "steps": ["2*3 = 6", "2 + 6 = 9"]}, *pairs(1)])
+    monkeypatch.setattr("prefdesk.ui.dialogs.RewriteDialog.exec", lambda d: d.editor.setPlainText("2 + 6 = 8") or True)
+    window.side.rationale.setFocus()
+    qtbot.keyClicks(window.side.rationale, "arithmetic slip")
+    press(qtbot, window, Qt.Key_Escape, Qt.Key_Plus, Qt.Key_Minus, Qt.Key_R, Qt.Key_I, Qt.Key_Return)
+    window.side.rationale.setFocus()
+    qtbot.keyClicks(window.side.rationale, "the first is wrong")
+    press(qtbot, window, Qt.Key_Escape, Qt.Key_2)
+    export_dataset(project, "trl-stepwise", tmp_path / "out", Policy())
+    export_dataset(project, "trl-preference", tmp_path / "out", Policy())
+    (step_row,) = [json.loads(x) for x in (tmp_path / "out" / "stepwise.jsonl").read_text().splitlines()]
+    assert step_row["labels"] == [True, False] and step_row["meta"]["final_correct"] is False
+    assert step_row["meta"]["replacements"][0]["text"] == "2 + 6 = 8" and step_row["meta"]["replacements"][0]["step"] == 1
+    assert step_row["meta"]["rationales"] == ["arithmetic slip"]
+    (pref,) = [json.loads(x) for x in (tmp_path / "out" / "preference.jsonl").read_text().splitlines()]
+    assert pref["rationales"] == ["the first is wrong"]
