@@ -146,7 +146,8 @@ def test_back_shows_the_earlier_label_and_then_returns_to_the_item_the_rater_was
     qtbot.keyClicks(window.side.rationale, "")  # nothing typed yet
     window.side.rationale.setFocus()
     qtbot.keyClicks(window.side.rationale, "clear and safe")
-    press(qtbot, window, Qt.Key_Escape, (Qt.Key_Exclam, Qt.ShiftModifier))
+    qtbot.keyClick(window.side.rationale, Qt.Key_Escape)  # Esc typed in the rationale
+    press(qtbot, window, (Qt.Key_Exclam, Qt.ShiftModifier))
     on = window.item.id
     press(qtbot, window, Qt.Key_Backspace)
     draft = window.draft
@@ -169,7 +170,8 @@ def test_a_rationale_is_required_on_high_risk_items_of_every_kind(desk, qtbot, p
     assert project.count("labels") == 0 and window.side.rationale.hasFocus()
     assert "rationale" in window.statusBar().currentMessage()
     qtbot.keyClicks(window.side.rationale, "why")
-    press(qtbot, window, Qt.Key_Escape, key, Qt.Key_Return)
+    qtbot.keyClick(window.side.rationale, Qt.Key_Escape)  # Esc typed in the rationale
+    press(qtbot, window, key, Qt.Key_Return)
     assert payloads(project)[0]["rationale"] == "why"
 
 
@@ -185,7 +187,8 @@ def test_flag_keeps_the_rationale_can_be_taken_back_and_shows_when_the_item_retu
     item = window.item.id
     window.side.rationale.setFocus()
     qtbot.keyClicks(window.side.rationale, "unsure about the dose")
-    press(qtbot, window, Qt.Key_Escape, Qt.Key_F)
+    qtbot.keyClick(window.side.rationale, Qt.Key_Escape)  # Esc typed in the rationale
+    press(qtbot, window, Qt.Key_F)
     assert window.side.rationale.toPlainText() == "unsure about the dose"
     assert project.flag_note(item, window.rater) == "unsure about the dose" and "Flagged" in window.side.meta.text()
     press(qtbot, window, Qt.Key_F)
@@ -271,10 +274,12 @@ def test_process_work_and_rationales_reach_the_exports(desk, qtbot, project, tmp
     monkeypatch.setattr("prefdesk.ui.dialogs.RewriteDialog.exec", lambda d: d.editor.setPlainText("2 + 6 = 8") or True)
     window.side.rationale.setFocus()
     qtbot.keyClicks(window.side.rationale, "arithmetic slip")
-    press(qtbot, window, Qt.Key_Escape, Qt.Key_Plus, Qt.Key_Minus, Qt.Key_R, Qt.Key_I, Qt.Key_Return)
+    qtbot.keyClick(window.side.rationale, Qt.Key_Escape)  # Esc typed in the rationale
+    press(qtbot, window, Qt.Key_Plus, Qt.Key_Minus, Qt.Key_R, Qt.Key_I, Qt.Key_Return)
     window.side.rationale.setFocus()
     qtbot.keyClicks(window.side.rationale, "the first is wrong")
-    press(qtbot, window, Qt.Key_Escape, Qt.Key_2)
+    qtbot.keyClick(window.side.rationale, Qt.Key_Escape)  # Esc typed in the rationale
+    press(qtbot, window, Qt.Key_2)
     export_dataset(project, "trl-stepwise", tmp_path / "out", Policy())
     export_dataset(project, "trl-preference", tmp_path / "out", Policy())
     (step_row,) = [json.loads(x) for x in (tmp_path / "out" / "stepwise.jsonl").read_text().splitlines()]
