@@ -270,21 +270,14 @@ def test_closing_the_desk_ends_the_session(desk, qtbot, project):
 
 
 def test_process_work_and_rationales_reach_the_exports(desk, qtbot, project, tmp_path, monkeypatch):
-    window = desk([{"prompt": "2+2*3?", "steps": ["2*3 = 6", "2 + 6 = 9"]}, *pairs(1)])
+    window = desk([{"prompt": "2+2*3?", "steps": ["2*3 = 6", "2 + 6 = 9"]}])
     monkeypatch.setattr("prefdesk.ui.dialogs.RewriteDialog.exec", lambda d: d.editor.setPlainText("2 + 6 = 8") or True)
     window.side.rationale.setFocus()
     qtbot.keyClicks(window.side.rationale, "arithmetic slip")
     qtbot.keyClick(window.side.rationale, Qt.Key_Escape)  # Esc typed in the rationale
     press(qtbot, window, Qt.Key_Plus, Qt.Key_Minus, Qt.Key_R, Qt.Key_I, Qt.Key_Return)
-    window.side.rationale.setFocus()
-    qtbot.keyClicks(window.side.rationale, "the first is wrong")
-    qtbot.keyClick(window.side.rationale, Qt.Key_Escape)  # Esc typed in the rationale
-    press(qtbot, window, Qt.Key_2)
     export_dataset(project, "trl-stepwise", tmp_path / "out", Policy())
-    export_dataset(project, "trl-preference", tmp_path / "out", Policy())
     (step_row,) = [json.loads(x) for x in (tmp_path / "out" / "stepwise.jsonl").read_text().splitlines()]
     assert step_row["labels"] == [True, False] and step_row["meta"]["final_correct"] is False
     assert step_row["meta"]["replacements"][0]["text"] == "2 + 6 = 8" and step_row["meta"]["replacements"][0]["step"] == 1
     assert step_row["meta"]["rationales"] == ["arithmetic slip"]
-    (pref,) = [json.loads(x) for x in (tmp_path / "out" / "preference.jsonl").read_text().splitlines()]
-    assert pref["rationales"] == ["the first is wrong"]
