@@ -269,13 +269,12 @@ def test_closing_the_desk_ends_the_session(desk, qtbot, project):
     assert ended is not None
 
 
-def test_process_work_and_rationales_reach_the_exports(desk, qtbot, project, tmp_path, monkeypatch):
-    window = desk([{"prompt": "2+2*3?", "steps": ["2*3 = 6", "2 + 6 = 9"]}])
-    monkeypatch.setattr("prefdesk.ui.dialogs.RewriteDialog.exec", lambda d: d.editor.setPlainText("2 + 6 = 8") or True)
-    window.side.rationale.setFocus()
-    qtbot.keyClicks(window.side.rationale, "arithmetic slip")
-    qtbot.keyClick(window.side.rationale, Qt.Key_Escape)  # Esc typed in the rationale
-    press(qtbot, window, Qt.Key_Plus, Qt.Key_Minus, Qt.Key_R, Qt.Key_I, Qt.Key_Return)
+def test_process_work_and_rationales_reach_the_exports(project, tmp_path):
+    import_file(project, write(tmp_path, [{"prompt": "2+2*3?", "steps": ["2*3 = 6", "2 + 6 = 9"]}]))
+    item_id = project.conn.execute("SELECT id FROM items").fetchone()[0]
+    project.commit_label(item_id, project.ensure_rater("ana"), "process",
+                         {"ratings": [1, -1], "first_error": 1, "final_correct": False, "cannot_judge": False,
+                          "replacement": {"step": 1, "text": "2 + 6 = 8"}, "rationale": "arithmetic slip"})
     export_dataset(project, "trl-stepwise", tmp_path / "out", Policy())
     (step_row,) = [json.loads(x) for x in (tmp_path / "out" / "stepwise.jsonl").read_text().splitlines()]
     assert step_row["labels"] == [True, False] and step_row["meta"]["final_correct"] is False
