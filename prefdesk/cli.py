@@ -101,17 +101,14 @@ def cmd_config(args: argparse.Namespace) -> int:
             changes[key.strip()] = json.loads(raw)
         except json.JSONDecodeError as exc:
             raise SettingError(key.strip(), f"the value is not JSON ({exc.msg}); quote text: 'scale_anchors={{\"1\": \"bad\"}}'")
-    if args.guideline_version and not args.guidelines:
-        raise SettingError("guideline_version", "give the guidelines file too: --guidelines FILE.md")
+    if bool(args.guidelines) != bool(args.guideline_version):
+        raise SettingError("guideline_version", "give both: --guidelines FILE.md --guideline-version V")
+    text = Path(args.guidelines).read_text(encoding="utf-8") if args.guidelines else None
     with Project.open(args.project) as project:
-        if args.guidelines:
-            text = Path(args.guidelines).read_text(encoding="utf-8")
-            if not args.guideline_version:
-                raise SettingError("guideline_version", "name the new version: --guideline-version V")
         with project.transaction():
             if changes:
                 project.set_settings(changes)
-            if args.guidelines:
+            if text is not None:
                 project.set_guidelines(args.guideline_version, text)
         version, guidelines = project.guidelines()
         out = {**project.settings, "guideline_version": version, "guidelines": guidelines,

@@ -25,13 +25,9 @@ def build_demo(target: Path, source: Path | None = None) -> Path:
         leftover.unlink()
     with Project.create(tmp) as project:
         settings = json.loads((source / "settings.json").read_text())
-        for key, value in settings.items():
-            project.set_setting(key, value)
+        project.set_settings(settings)
         import_file(project, source / "items.jsonl", format_name="unlabelled")
-        by_demo_id = {
-            json.loads(meta)["id"]: item_id
-            for item_id, meta in project.conn.execute("SELECT id, meta FROM items")
-        }
+        by_demo_id = project.item_ids_by_meta("id")
         raters = {}
         for line in (source / "raters.jsonl").read_text().splitlines():
             r = json.loads(line)

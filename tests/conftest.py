@@ -48,3 +48,34 @@ def cli(capsys):
         return code, out.out, out.err
 
     return run
+
+
+@pytest.fixture
+def qt_prefs(tmp_path):
+    """User preferences (QSettings: keys, theme, recent files) in a folder of the test's own."""
+    from PySide6.QtCore import QSettings
+
+    QSettings.setDefaultFormat(QSettings.IniFormat)
+    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "qsettings"))
+    QSettings().clear()
+
+
+@pytest.fixture
+def desk(qtbot, qt_prefs, project, tmp_path):
+    """Open the desk on `project` with these records imported (gold rate 0 unless set), as the active window."""
+    from desktools import write_jsonl
+    from prefdesk.formats.importer import import_file
+    from prefdesk.ui.main_window import MainWindow
+
+    def open_desk(records, rater="ana", **settings):
+        project.set_settings({"gold_rate": 0.0, **settings})
+        if records:
+            import_file(project, write_jsonl(tmp_path, records))
+        window = MainWindow(project, project.ensure_rater(rater))
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitExposed(window)
+        window.activateWindow()
+        qtbot.waitUntil(window.isActiveWindow)
+        return window
+    return open_desk

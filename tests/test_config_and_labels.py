@@ -2,7 +2,6 @@
 
 import json
 
-from prefdesk.formats.importer import import_file
 from prefdesk.store.project import Project
 
 

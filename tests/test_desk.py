@@ -1,61 +1,14 @@
 """The desk driven by keys, as a rater would, on a real project file (pytest-qt, offscreen)."""
 
-import json
 
-import pytest
 from PySide6.QtCore import QSettings, Qt
 
+from desktools import pairs, press, stored, write_jsonl as write
 from prefdesk.domain import ItemKind
 from prefdesk.formats.importer import import_file
 from prefdesk.ui.actions import GLOBAL, all_actions, conflicts
 from prefdesk.ui.file_menu import import_path
 from prefdesk.ui.main_window import MainWindow
-
-
-@pytest.fixture(autouse=True)
-def isolated_settings(tmp_path):
-    QSettings.setDefaultFormat(QSettings.IniFormat)
-    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "qsettings"))
-    QSettings().clear()
-
-
-def write(tmp_path, records, name="items.jsonl"):
-    path = tmp_path / name
-    path.write_text("".join(json.dumps(r) + "\n" for r in records))
-    return path
-
-
-@pytest.fixture
-def desk(qtbot, project, tmp_path):
-    def open_desk(records, rater="ana", gold_rate=0.0, **settings):
-        project.set_setting("gold_rate", gold_rate)
-        for key, value in settings.items():
-            project.set_setting(key, value)
-        import_file(project, write(tmp_path, records))
-        window = MainWindow(project, project.ensure_rater(rater))
-        qtbot.addWidget(window)
-        window.show()
-        qtbot.waitExposed(window)
-        window.activateWindow()
-        qtbot.waitUntil(window.isActiveWindow)
-        return window
-    return open_desk
-
-
-def press(qtbot, window, *keys):
-    for key in keys:
-        mod = Qt.NoModifier
-        if isinstance(key, tuple):
-            key, mod = key
-        qtbot.keyClick(window.windowHandle(), key, mod)
-
-
-def pairs(n):
-    return [{"prompt": f"q{i}", "response_a": f"a{i}", "response_b": f"b{i}"} for i in range(n)]
-
-
-def stored(project, sql="SELECT payload FROM labels ORDER BY id"):
-    return [json.loads(p) for (p,) in project.conn.execute(sql)]
 
 
 def test_rater_labels_twenty_pairs_with_one_key_each(desk, qtbot, project):
@@ -205,7 +158,7 @@ def test_gold_items_come_at_the_set_rate_through_the_desk(desk, qtbot, project):
     assert [i for i, g in enumerate(seen, start=1) if g] == [4, 8]
 
 
-def test_the_demo_desk_renders(qtbot, tmp_path):
+def test_the_demo_desk_renders(qtbot, qt_prefs, tmp_path):
     from prefdesk.demo import ensure_demo
     from prefdesk.store.project import Project
 

@@ -4,64 +4,22 @@ test here failed before the desk restructure (issue 9)."""
 import json
 
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 
+from desktools import pairs, press, stored, write_jsonl as write
 from prefdesk.domain import ItemKind
 from prefdesk.formats.export import export_dataset
 from prefdesk.formats.importer import import_file
 from prefdesk.quality.aggregate import Policy
 from prefdesk.store.project import Project
 from prefdesk.ui.actions import GLOBAL, all_actions, conflicts, default_bindings
-from prefdesk.ui.main_window import MainWindow
-
-
-@pytest.fixture(autouse=True)
-def isolated_settings(tmp_path):
-    QSettings.setDefaultFormat(QSettings.IniFormat)
-    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "qsettings"))
-    QSettings().clear()
-
-
-def write(tmp_path, records, name="items.jsonl"):
-    path = tmp_path / name
-    path.write_text("".join(json.dumps(r) + "\n" for r in records))
-    return path
-
-
-def pairs(n, **extra):
-    return [{"prompt": f"q{i}", "response_a": f"a{i}", "response_b": f"b{i}", **extra} for i in range(n)]
-
-
-@pytest.fixture
-def desk(qtbot, project, tmp_path):
-    def open_desk(records, rater="ana", **settings):
-        project.set_settings({"gold_rate": 0.0, **settings})
-        if records:
-            import_file(project, write(tmp_path, records))
-        window = MainWindow(project, project.ensure_rater(rater))
-        qtbot.addWidget(window)
-        window.show()
-        qtbot.waitExposed(window)
-        window.activateWindow()
-        return window
-    return open_desk
-
-
-def press(qtbot, window, *keys):
-    for key in keys:
-        key, mod = key if isinstance(key, tuple) else (key, Qt.NoModifier)
-        qtbot.keyClick(window.windowHandle(), key, mod)
-
-
-def payloads(project):
-    return [json.loads(p) for (p,) in project.conn.execute("SELECT payload FROM labels ORDER BY rowid")]
 
 
 def test_shift_2_as_a_keyboard_sends_it_stores_right_clearly_better(desk, qtbot, project):
     window = desk(pairs(2))
     right = "A" if window.draft.display_order[1] == 0 else "B"
     press(qtbot, window, (Qt.Key_At, Qt.ShiftModifier))  # Shift+2 on a US layout: '@' with Shift held
-    (payload,) = payloads(project)
+    (payload,) = stored(project)
     assert payload["verdict"] == right and payload["strength"] == "clear"
     assert conflicts(default_bindings()) == []
     assert not any(k.startswith("Shift+") and k[6:].isdigit() for keys in default_bindings().values() for k in keys)
@@ -172,7 +130,7 @@ def test_a_rationale_is_required_on_high_risk_items_of_every_kind(desk, qtbot, p
     qtbot.keyClicks(window.side.rationale, "why")
     qtbot.keyClick(window.side.rationale, Qt.Key_Escape)  # Esc typed in the rationale
     press(qtbot, window, key, Qt.Key_Return)
-    assert payloads(project)[0]["rationale"] == "why"
+    assert stored(project)[0]["rationale"] == "why"
 
 
 def test_gold_items_look_like_any_other(desk, qtbot, project):

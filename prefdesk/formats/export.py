@@ -12,7 +12,6 @@ import hashlib
 import json
 import multiprocessing
 import os
-import sqlite3
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -27,7 +26,8 @@ from prefdesk import __version__
 from prefdesk.domain import LabelKind
 from prefdesk.store.ids import utc_now
 from prefdesk.quality.aggregate import Policy, Vote, margin_of
-from prefdesk.store.exchange import every_label
+from prefdesk.store.snapshot import (L_ID, L_ITEM, L_KIND, L_PAYLOAD, Scope, every_label, label_groups,
+                                     sampled_item_ids)
 from prefdesk.store.project import Project, read_connection
 
 FILES = {"trl-preference": "preference.jsonl", "trl-stepwise": "stepwise.jsonl", "scalar": "scalar.jsonl",
@@ -87,77 +87,18 @@ class LabelledItem(NamedTuple):
         return orjson.Fragment(self.meta_json)
 
 
-# Columns of a row in `label_groups`: the item's, then the label's.
-_ITEM_COLS = ("kind", "prompt", "prompt_messages", "meta", "candidates", "steps")
-_LABEL_COLS = ("id", "item_id", "kind", "payload")
-_L_ID, _L_ITEM, _L_KIND, _L_PAYLOAD = range(len(_ITEM_COLS), len(_ITEM_COLS) + len(_LABEL_COLS))
 _LABEL_KINDS = {k.value: k for k in LabelKind}
-
-
-@dataclass(frozen=True)
-class Scope:
-    """What an export reads: the labels up to rowid `last_label` (labels are append-only, so this is a
-    snapshot that commits made meanwhile do not change) on items with an id in [lo, hi) (None: open)."""
-
-    conn: sqlite3.Connection
-    last_label: int
-    lo: str | None = None
-    hi: str | None = None
-
-    @classmethod
-    def whole(cls, conn: sqlite3.Connection) -> Scope:
-        return cls(conn, conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM labels").fetchone()[0])
-
-
-def label_groups(scope: Scope, kinds: tuple[str, ...]) -> Iterator[list[tuple]]:
-    """The rows of every current label on items of the given kinds, grouped by item, items in id order,
-    each row the item's columns followed by the label's (one scan).
-
-    Superseded labels are dropped here against a set read first (edits are few): a third of the
-    cost of filtering them in SQL row by row.
-    """
-    conn = scope.conn
-    superseded = {r[0] for r in conn.execute(
-        "SELECT supersedes FROM labels WHERE supersedes IS NOT NULL AND rowid <= ?", (scope.last_label,))}
-    where, args = [f"i.kind IN ({','.join('?' * len(kinds))})", "l.rowid <= ?"], [*kinds, scope.last_label]
-    if scope.lo is not None:
-        where.append("l.item_id >= ?")
-        args.append(scope.lo)
-    if scope.hi is not None:
-        where.append("l.item_id < ?")
-        args.append(scope.hi)
-    rows = _rows(conn.execute(
-        f"SELECT {', '.join('i.' + c for c in _ITEM_COLS)}, "
-        f"{', '.join('l.' + c for c in _LABEL_COLS)} "
-        f"FROM labels l JOIN items i ON i.id = l.item_id WHERE {' AND '.join(where)} ORDER BY l.item_id",
-        args,
-    ))
-    group: list[tuple] = []
-    for row in rows:
-        if superseded and row[_L_ID] in superseded:
-            continue
-        if group and group[0][_L_ITEM] != row[_L_ITEM]:
-            yield group
-            group = []
-        group.append(row)
-    if group:
-        yield group
-
-
-def _rows(cursor, size: int = 1024) -> Iterator[tuple]:
-    while batch := cursor.fetchmany(size):
-        yield from batch
 
 
 def labelled_item(group: list[tuple]) -> LabelledItem:
     """An item and its labels from its `label_groups` rows; labels oldest first (UUIDv7 ids sort by time:
     the index hands them over by rater)."""
     row = group[0]
-    labels = [ExportLabel(r[_L_ID], _LABEL_KINDS[r[_L_KIND]], orjson.loads(r[_L_PAYLOAD])) for r in group]
+    labels = [ExportLabel(r[L_ID], _LABEL_KINDS[r[L_KIND]], orjson.loads(r[L_PAYLOAD])) for r in group]
     if len(labels) > 1:
         labels.sort(key=attrgetter("id"))
     return LabelledItem(
-        row[_L_ITEM], row[0], row[1], orjson.loads(row[2]) if row[2] else None, row[3],
+        row[L_ITEM], row[0], row[1], orjson.loads(row[2]) if row[2] else None, row[3],
         [(c["text"], c.get("messages")) for c in orjson.loads(row[4])],
         [(s["text"], s.get("state")) for s in orjson.loads(row[5])] if row[5] else [], labels,
     )
@@ -184,7 +125,7 @@ def _response(item: LabelledItem, pos: int, conversational: bool) -> Any:
 def preference_rows(scope: Scope, agg: Aggregation, report: ExportReport, conversational: bool = False) -> Iterator[dict]:
     """(prompt, chosen, rejected) rows from pairwise, ranking and rewrite labels."""
     for group in label_groups(scope, ("pairwise", "ranking", "scalar", "process")):
-        if len(group) == 1 and not conversational and group[0][_L_KIND] == "pairwise":
+        if len(group) == 1 and not conversational and group[0][L_KIND] == "pairwise":
             row = _one_pairwise_label(group[0])  # most items; the same row the general path makes, built directly
             if row is not None:
                 yield row
@@ -248,7 +189,7 @@ def _one_pairwise_label(row: tuple) -> dict | None:
     """The preference row of an item whose only current label is a decisive pairwise verdict, or None
     (tie, both bad, fewer than two candidates: the general path reports why it is left out).
     Any policy gives one label weight 1; tests hold this equal to the general path's row."""
-    payload = orjson.loads(row[_L_PAYLOAD])
+    payload = orjson.loads(row[L_PAYLOAD])
     verdict = payload["verdict"]
     if verdict != "A" and verdict != "B":
         return None
@@ -261,7 +202,7 @@ def _one_pairwise_label(row: tuple) -> dict | None:
             "margin": margin_of(payload), "weight": 1.0, "dims": _signed(dict(sorted(dims.items())) if dims else {}, verdict),
             "reason_tags": sorted(payload.get("reason_tags") or []),
             "rationales": [payload["rationale"]] if payload.get("rationale") else [], "meta": orjson.Fragment(row[3]),
-            "label_ids": [row[_L_ID]]}
+            "label_ids": [row[L_ID]]}
 
 
 def stepwise_rows(scope: Scope, agg: Aggregation, report: ExportReport) -> Iterator[dict]:
@@ -386,10 +327,8 @@ def _export_in_workers(db_path: Path, scope: Scope, fmt: str, policy: str, conve
                        writer: _HashingWriter, report: ExportReport) -> None:
     """Split the items into ranges of about PIECE_LABELS labels; workers format them, this process writes
     them in order. Ranges are cut at item ids sampled from the labels, so each holds whole items."""
-    conn = scope.conn
     step = max(1, scope.last_label // 2000)
-    sample = [r[0] for r in conn.execute(
-        "SELECT item_id FROM labels WHERE rowid <= ? AND rowid % ? = 0 ORDER BY item_id", (scope.last_label, step))]
+    sample = sampled_item_ids(scope, step)
     n_pieces = max(2 * workers, scope.last_label // PIECE_LABELS)
     cuts = sorted({sample[len(sample) * k // n_pieces] for k in range(1, n_pieces)}) if sample else []
     bounds = list(zip([None, *cuts], [*cuts, None]))

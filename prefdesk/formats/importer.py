@@ -20,9 +20,9 @@ from prefdesk.formats.base import Format
 from prefdesk.formats.errors import ImportRefused, RecordError
 from prefdesk.formats.reader import apply_mapping, csv_records, json_array_records, jsonl_records, parquet_records
 from prefdesk.formats.registry import BY_NAME, detect
-from prefdesk.store.ids import utc_now, uuid7
+from prefdesk.store.ids import uuid7
 from prefdesk.store.exchange import ExchangeConflict, LabelExchange
-from prefdesk.store.ingest import Ingest
+from prefdesk.store.ingest import Ingest, finish_batch, start_batch
 from prefdesk.store.project import Project
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
@@ -127,15 +127,12 @@ def import_file(
     seen_ids: dict[str, int] = {}
     # A file that holds more records than the project has items (at 2 KB a record or less) is a large
     # write: indexes rebuilt once at the end, and a rollback journal if nobody else has the file open.
-    items_now = project.conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
-    large = total >= parallel.MIN_BYTES and items_now < total // 2048
+    large = total >= parallel.MIN_BYTES and project.item_count() < total // 2048
     # closing: stops the workers; the file's SHA-256 (1.6 s a GB) is computed on a thread meanwhile (it releases the GIL)
     with (cyclic_gc_paused(), closing(records), ThreadPoolExecutor(1, "sha256") as hashing,
           project.bulk_write(large) as conn):
         digest = hashing.submit(_sha256, path)
-        conn.execute(
-            "INSERT INTO import_batches VALUES (?, ?, '', ?, ?, 0, 0, 0)", (batch_id, name, format_name or "?", utc_now())
-        )
+        start_batch(conn, batch_id, name, format_name or "?")
         ingest = Ingest(project, batch_id, path.name)
         exchange: LabelExchange | None = None
         for n, (line, parsed, rid, problem, prepared, done) in enumerate(records):
@@ -168,19 +165,14 @@ def import_file(
         if errors and (not skip_bad or good == 0):
             raise ImportRefused(name, errors)
         ingest.flush()
-        c = ingest.counts
-        report.items_added, report.labels_added = c.items_added, c.labels_added
-        report.duplicate_items, report.duplicate_labels = c.duplicate_items, c.duplicate_labels
-        if exchange is not None:
-            report.items_added += exchange.items_added
-            report.labels_added += exchange.labels_added
-            report.duplicate_items += exchange.duplicate_items
-            report.duplicate_labels += exchange.duplicate_labels
+        for c in [ingest.counts] + ([exchange.counts] if exchange else []):
+            report.items_added += c.items_added
+            report.labels_added += c.labels_added
+            report.duplicate_items += c.duplicate_items
+            report.duplicate_labels += c.duplicate_labels
         report.rejected = errors
-        conn.execute(
-            "UPDATE import_batches SET sha256 = ?, format = ?, items_added = ?, labels_added = ?, duplicates = ? WHERE id = ?",
-            (digest.result(), report.format, c.items_added, c.labels_added, c.duplicate_items, batch_id),
-        )
+        finish_batch(conn, batch_id, digest.result(), report.format, report.items_added, report.labels_added,
+                     report.duplicate_items)
     if progress:
         progress(total, total)
     if errors:

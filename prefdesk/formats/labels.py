@@ -21,7 +21,7 @@ from prefdesk.domain import ItemKind, LabelKind, LabelSource, RaterRole
 from prefdesk.formats import fields as F
 from prefdesk.formats.base import Format
 from prefdesk.formats.errors import FieldError
-from prefdesk.labeling.validate import payload_problems
+from prefdesk.labeling.validate import candidates_named, payload_problems
 
 _KINDS = {k.value for k in ItemKind}
 _LABEL_KINDS = {k.value: k for k in LabelKind}
@@ -110,8 +110,8 @@ def _label(raw: dict, n_candidates: int, n_steps: int, by_id_only: bool) -> dict
     if rater.get("role") is not None and rater["role"] not in _ROLES:
         raise FieldError("label.rater.role", f"expected one of {', '.join(sorted(_ROLES))}, got {rater['role']!r}")
     payload = raw.get("payload")
-    problems = payload_problems(_LABEL_KINDS[kind], payload, n_candidates if not by_id_only else 99,
-                                n_steps if not by_id_only else 10**6)
+    known = not by_id_only  # an item named by id alone: its size is checked against the project's item
+    problems = payload_problems(_LABEL_KINDS[kind], payload, n_candidates if known else None, n_steps if known else None)
     if problems:
         field, message = problems[0]
         raise FieldError(f"label.{field}", message)
@@ -130,14 +130,10 @@ def _label(raw: dict, n_candidates: int, n_steps: int, by_id_only: bool) -> dict
             raise FieldError(f"label.{key}", f"expected a number or null, got {value!r}")
     out = {key: _optional_text(raw, key, f"label.{key}")
            for key in ("id", "session", "created_at", "guideline_version", "app_version", "supersedes")}
-    positions = [p for key in ("original", "rewrite") if isinstance(payload.get(key), int) for p in (payload[key],)]
-    if kind == "ranking":
-        positions = [p for tier in payload["order"] for p in tier]
-    elif kind == "pairwise":
-        positions = [1]
     return {**out, "kind": kind, "payload": payload, "rater": {"name": rater["name"].strip(), "role": rater.get("role"),
             "level": rater.get("level")}, "duration_ms": raw.get("duration_ms"), "round": round_,
-            "display_order": order, "source": source, "confidence": raw.get("confidence"), "payload_positions": positions}
+            "display_order": order, "source": source, "confidence": raw.get("confidence"),
+            "candidates_needed": candidates_named(_LABEL_KINDS[kind], payload)}
 
 
 def convert(rec: dict) -> list[dict]:

@@ -11,8 +11,10 @@ _VERDICTS = {v.value for v in Verdict}
 _STRENGTHS = {s.value for s in Strength}
 
 
-def payload_problems(kind: LabelKind, payload: Any, n_candidates: int, n_steps: int) -> list[tuple[str, str]]:
-    """(field, problem) for everything wrong with a payload of this kind on an item of that size."""
+def payload_problems(kind: LabelKind, payload: Any, n_candidates: int | None, n_steps: int | None) -> list[tuple[str, str]]:
+    """(field, problem) for everything wrong with a payload of this kind on an item of that size. A size
+    of None is not known yet (an item named by id only): positions are then checked where the item is
+    (see `candidates_named`)."""
     if not isinstance(payload, dict):
         return [("payload", "expected an object")]
     check = {LabelKind.PAIRWISE: _pairwise, LabelKind.RANKING: _ranking, LabelKind.SCALAR: _scalar,
@@ -20,11 +22,22 @@ def payload_problems(kind: LabelKind, payload: Any, n_candidates: int, n_steps: 
     return [(f"payload.{field}" if field else "payload", problem) for field, problem in check(payload, n_candidates, n_steps)]
 
 
+def candidates_named(kind: LabelKind, payload: dict) -> int:
+    """How many candidates an item needs for this (valid) payload to make sense."""
+    if kind is LabelKind.PAIRWISE:
+        return 2
+    if kind is LabelKind.RANKING:
+        return len([p for tier in payload["order"] for p in tier])
+    if kind is LabelKind.REWRITE:
+        return max(payload["original"], payload["rewrite"]) + 1
+    return 1 if kind is LabelKind.SCALAR else 0
+
+
 def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
 
 
-def _pairwise(p: dict, n: int, _steps: int) -> list[tuple[str, str]]:
+def _pairwise(p: dict, n: int | None, _steps: int | None) -> list[tuple[str, str]]:
     out = []
     if p.get("verdict") not in _VERDICTS:
         out.append(("verdict", f"expected one of {', '.join(sorted(_VERDICTS))}, got {p.get('verdict')!r}"))
@@ -41,22 +54,23 @@ def _pairwise(p: dict, n: int, _steps: int) -> list[tuple[str, str]]:
         out.append(("reason_tags", "expected a list of text"))
     if p.get("rationale") is not None and not isinstance(p["rationale"], str):
         out.append(("rationale", "expected text or null"))
-    if n < 2:
+    if n is not None and n < 2:
         out.append(("verdict", f"a pairwise label needs an item with two candidates, this one has {n}"))
     return out
 
 
-def _ranking(p: dict, n: int, _steps: int) -> list[tuple[str, str]]:
+def _ranking(p: dict, n: int | None, _steps: int | None) -> list[tuple[str, str]]:
     order = p.get("order")
     if not isinstance(order, list) or not all(isinstance(t, list) and t for t in order):
         return [("order", "expected a list of places, each a non-empty list of candidate positions")]
     flat = [x for t in order for x in t]
-    if sorted(flat) != list(range(n)) or any(isinstance(x, bool) for x in flat):
-        return [("order", f"expected each of the {n} candidate positions 0..{n - 1} once, got {flat!r}")]
+    size = len(flat) if n is None else n
+    if sorted(flat) != list(range(size)) or any(isinstance(x, bool) for x in flat):
+        return [("order", f"expected each of the {size} candidate positions 0..{size - 1} once, got {flat!r}")]
     return []
 
 
-def _scalar(p: dict, _n: int, _steps: int) -> list[tuple[str, str]]:
+def _scalar(p: dict, _n: int | None, _steps: int | None) -> list[tuple[str, str]]:
     out = [] if _number(p.get("score")) else [("score", f"expected a number, got {p.get('score')!r}")]
     dims = p.get("dims") or {}
     if not isinstance(dims, dict) or not all(_number(v) for v in dims.values()):
@@ -64,23 +78,24 @@ def _scalar(p: dict, _n: int, _steps: int) -> list[tuple[str, str]]:
     return out
 
 
-def _process(p: dict, _n: int, steps: int) -> list[tuple[str, str]]:
+def _process(p: dict, _n: int | None, steps: int | None) -> list[tuple[str, str]]:
     out = []
     ratings = p.get("ratings")
     if not isinstance(ratings, list) or any(r not in (1, 0, -1, None) or isinstance(r, bool) for r in ratings):
         out.append(("ratings", "expected a list of 1, 0, -1 (or null: not rated)"))
-    elif len(ratings) > steps:
+    elif steps is not None and len(ratings) > steps:
         out.append(("ratings", f"{len(ratings)} ratings for {steps} steps"))
     if p.get("final_correct") not in (True, False, None):
         out.append(("final_correct", "expected true, false or null"))
     rep = p.get("replacement")
     if rep is not None and not (isinstance(rep, dict) and isinstance(rep.get("text"), str)
-                                and isinstance(rep.get("step"), int) and 0 <= rep["step"] < steps):
+                                and isinstance(rep.get("step"), int) and 0 <= rep["step"] < (steps or 10**9)):
         out.append(("replacement", "expected null or {step: a step position, text}"))
     return out
 
 
-def _rewrite(p: dict, n: int, _steps: int) -> list[tuple[str, str]]:
-    ok = all(isinstance(p.get(k), int) and not isinstance(p.get(k), bool) and 0 <= p[k] < n for k in ("original", "rewrite"))
-    return [] if ok and p["original"] != p["rewrite"] else [("", f"expected {{original, rewrite}}: two different "
-                                                                 f"candidate positions of 0..{n - 1}")]
+def _rewrite(p: dict, n: int | None, _steps: int | None) -> list[tuple[str, str]]:
+    ok = all(isinstance(p.get(k), int) and not isinstance(p.get(k), bool) and 0 <= p[k] < (n or 10**9)
+             for k in ("original", "rewrite"))
+    return [] if ok and p["original"] != p["rewrite"] else [("", "expected {original, rewrite}: two different "
+                                                                 "candidate positions of the item")]

@@ -9,7 +9,6 @@ under a savepoint, so a refused record leaves nothing behind even when the impor
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -17,6 +16,7 @@ import orjson
 from prefdesk import __version__
 from prefdesk.domain import Candidate, RaterRole, Step
 from prefdesk.store.ids import content_hash, stored_content, utc_now, uuid7
+from prefdesk.store.ingest import IngestCounts
 from prefdesk.store.project import Project, candidates_from_json, candidates_to_json, steps_to_json
 
 class ExchangeConflict(Exception):
@@ -27,21 +27,6 @@ class ExchangeConflict(Exception):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
-
-
-_ITEM = "i.id, i.kind, i.prompt, i.prompt_messages, i.candidates, i.steps, i.meta, i.is_gold, i.gold_answer"
-_LABEL = ("l.id, l.kind, l.payload, r.name, r.role, r.level, l.session_id, l.created_at, l.duration_ms, "
-          "l.guideline_version, l.app_version, l.round, l.display_order, l.source, l.confidence, l.supersedes")
-
-
-def every_label(scope) -> Iterator[tuple]:
-    """Every label up to the scope's snapshot, superseded ones too, oldest first, each row the item's
-    columns then the label's (see `_ITEM`, `_LABEL`)."""
-    cursor = scope.conn.execute(
-        f"SELECT {_ITEM}, {_LABEL} FROM labels l JOIN items i ON i.id = l.item_id JOIN raters r ON r.id = l.rater_id "
-        "WHERE l.rowid <= ? ORDER BY l.rowid", (scope.last_label,))
-    while batch := cursor.fetchmany(1024):
-        yield from batch
 
 
 def _canonical(payload: Any) -> str:
@@ -55,7 +40,7 @@ class LabelExchange:
     def __init__(self, project: Project) -> None:
         self.project = project
         self.conn = project.conn
-        self.items_added = self.labels_added = self.duplicate_items = self.duplicate_labels = 0
+        self.counts = IngestCounts()
         self._overlap = int(project.settings["overlap"])
 
     def add_prepared(self, record: dict) -> None:
@@ -86,14 +71,14 @@ class LabelExchange:
             row = self.conn.execute("SELECT candidates FROM items WHERE id = ?", (item["id"],)).fetchone()
             if row is not None:
                 self._extend_candidates(item["id"], row[0], [c.text for c in cands])
-                self.duplicate_items += 1
+                self.counts.duplicate_items += 1
                 return item["id"]
         chash = content_hash(kind, prompt, [c.text for c in cands] + [s.text for s in steps])
         mine = stored_content(kind, prompt, cands_json, steps_json)
         for other_id, *content in self.conn.execute(
                 "SELECT id, kind, prompt, candidates, steps FROM items WHERE content_hash = ?", (chash,)):
             if stored_content(*content) == mine:
-                self.duplicate_items += 1
+                self.counts.duplicate_items += 1
                 return other_id
         item_id = item.get("id") or uuid7()
         meta = item.get("meta") or {}
@@ -106,7 +91,7 @@ class LabelExchange:
              json.dumps(meta), _str(meta.get("scenario")), _str(meta.get("risk_level")), _str(meta.get("bucket")),
              int(gold is not None), float(meta.get("priority") or 0), "labels-import", chash, utc_now(), cands_json,
              steps_json, json.dumps(gold) if gold is not None else None))
-        self.items_added += 1
+        self.counts.items_added += 1
         return item_id
 
     def _extend_candidates(self, item_id: str, stored: str, incoming: list[str]) -> None:
@@ -144,10 +129,10 @@ class LabelExchange:
 
     def _label(self, item_id: str, label: dict, n_candidates: int) -> None:
         if label.get("id") and self.conn.execute("SELECT 1 FROM labels WHERE id = ?", (label["id"],)).fetchone():
-            self.duplicate_labels += 1
+            self.counts.duplicate_labels += 1
             return
-        if max(label["payload_positions"], default=-1) >= n_candidates:
-            raise ExchangeConflict("label.payload", f"names candidate {max(label['payload_positions'])}; the item has {n_candidates}")
+        if label["candidates_needed"] > n_candidates:
+            raise ExchangeConflict("label.payload", f"needs {label['candidates_needed']} candidates; the item has {n_candidates}")
         rater_id = self._rater(label["rater"])
         created_at = label.get("created_at") or utc_now()
         payload = _canonical(label["payload"])
@@ -156,7 +141,7 @@ class LabelExchange:
                     "SELECT payload FROM labels WHERE item_id = ? AND rater_id = ? AND round = ? AND created_at = ?",
                     (item_id, rater_id, label["round"], created_at)):
                 if _canonical(json.loads(other)) == payload:
-                    self.duplicate_labels += 1
+                    self.counts.duplicate_labels += 1
                     return
         supersedes = label.get("supersedes")
         if supersedes:
@@ -177,7 +162,7 @@ class LabelExchange:
              label.get("duration_ms"), label.get("guideline_version"), label.get("app_version") or __version__,
              label["round"], json.dumps(label["display_order"]) if label.get("display_order") is not None else None,
              label["source"], label.get("confidence"), supersedes))
-        self.labels_added += 1
+        self.counts.labels_added += 1
         self.conn.execute(
             "UPDATE items SET n_raters = (SELECT COUNT(DISTINCT rater_id) FROM labels WHERE item_id = items.id "
             "AND kind != 'rewrite') WHERE id = ?", (item_id,))

@@ -59,6 +59,17 @@ def prepare(item: NewItem, labels: list[NewLabel]) -> Prepared:
     )
 
 
+def start_batch(conn, batch_id: str, path: str, format_name: str) -> None:
+    """Record an import as it starts (inside its transaction: a refused import leaves no batch)."""
+    conn.execute("INSERT INTO import_batches VALUES (?, ?, '', ?, ?, 0, 0, 0)", (batch_id, path, format_name, utc_now()))
+
+
+def finish_batch(conn, batch_id: str, sha256: str, format_name: str, items_added: int, labels_added: int,
+                 duplicates: int) -> None:
+    conn.execute("UPDATE import_batches SET sha256 = ?, format = ?, items_added = ?, labels_added = ?, duplicates = ? "
+                 "WHERE id = ?", (sha256, format_name, items_added, labels_added, duplicates, batch_id))
+
+
 @dataclass
 class IngestCounts:
     items_added: int = 0

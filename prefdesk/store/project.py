@@ -228,7 +228,6 @@ class Project:
                     (key, json.dumps(checked[key])))
             if "overlap" in changes:
                 self.conn.execute("UPDATE items SET open = n_raters < ?", (checked["overlap"],))
-            self._settings_cache = None
         self._settings_cache = None
 
     def set_guidelines(self, version: str, text: str) -> None:
@@ -329,6 +328,14 @@ class Project:
 
     def has_items(self) -> bool:
         return self.conn.execute("SELECT EXISTS (SELECT 1 FROM items)").fetchone()[0] == 1
+
+    def item_count(self) -> int:
+        return self.conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+
+    def item_ids_by_meta(self, key: str) -> dict[Any, str]:
+        """Item id by the value of a metadata key (the demo's own ids, say), for items that have it."""
+        return {value: item_id for item_id, value in self.conn.execute(
+            "SELECT id, json_extract(meta, '$.' || ?) FROM items", (key,)) if value is not None}
 
     def count(self, table: str) -> int:
         """Rows in a table (through sqlite-utils, which checks the table exists)."""

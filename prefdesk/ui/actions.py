@@ -13,6 +13,7 @@ on a US layout arrives as `@` with Shift held, so symbols are named without the 
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -62,8 +63,9 @@ def action(name: str, scope: str, keys: tuple[str, ...] | str, help: str, *, arg
     return register
 
 
+@functools.cache
 def all_actions() -> tuple[ActionSpec, ...]:
-    """Every action, in declaration order (importing the modules that declare them)."""
+    """Every action, in declaration order (importing the modules that declare them, once)."""
     import prefdesk.ui.main_window  # noqa: F401  (declares the global actions and imports the views)
 
     return tuple(sorted(_REGISTERED, key=lambda a: a.order))
@@ -162,13 +164,18 @@ def conflicts(bindings: Bindings) -> list[tuple[str, str, str]]:
     return found
 
 
-def keymap(bindings: Bindings, scope: str | None) -> dict[str, ActionSpec]:
-    """Key name -> action for what listens in `scope` (its view's actions, then the global ones)."""
-    out: dict[str, ActionSpec] = {}
-    for spec in all_actions():
-        if spec.scope in (scope, GLOBAL):
-            for key in bindings.get(spec.name, spec.keys):
-                out.setdefault(normalized(key), spec)
+def keymaps(bindings: Bindings) -> dict[str | None, dict[str, ActionSpec]]:
+    """For each scope (None: no item shown), key name -> the action that listens there: the scope's own
+    actions, then the global ones. Built once a binding change, not once a key."""
+    named = [(spec, [normalized(k) for k in bindings.get(spec.name, spec.keys)]) for spec in all_actions()]
+    out: dict[str | None, dict[str, ActionSpec]] = {}
+    for scope in (*SCOPES, None):
+        table: dict[str, ActionSpec] = {}
+        for spec, keys in named:
+            if spec.scope in (scope, GLOBAL):
+                for key in keys:
+                    table.setdefault(key, spec)
+        out[scope] = table
     return out
 
 

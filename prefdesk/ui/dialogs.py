@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogBut
                                QTableWidgetItem, QVBoxLayout, QWidget, QGridLayout, QPushButton)
 
 from prefdesk.domain import RaterRole
+from prefdesk.ui.forms import dialog_buttons
 from prefdesk.ui.actions import GLOBAL, all_actions, conflicts, default_bindings, key_label
 from prefdesk.ui.theme import THEMES
 
@@ -69,9 +70,7 @@ class Preferences(QDialog):
         scroll.setWidgetResizable(True)
         defaults = QPushButton("Restore default keys")
         defaults.clicked.connect(self._restore_defaults)
-        buttons = QDialogButtonBox(QDialogButtonBox.Save | QDialogButtonBox.Cancel)
-        buttons.accepted.connect(self.try_accept)
-        buttons.rejected.connect(self.reject)
+        buttons = dialog_buttons(self, "save", self.try_accept)
         form = QFormLayout()
         form.addRow("Theme", self.theme_box)
         layout = QVBoxLayout(self)
@@ -120,9 +119,7 @@ class RewriteDialog(QDialog):
         self.which.addItems([name for name, _ in choices])
         self.editor = QPlainTextEdit(choices[0][1])
         self.which.currentIndexChanged.connect(lambda i: self.editor.setPlainText(self.choices[i][1]))
-        buttons = QDialogButtonBox(QDialogButtonBox.Save | QDialogButtonBox.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        buttons = dialog_buttons(self, "save")
         layout = QVBoxLayout(self)
         layout.addWidget(self.which)
         layout.addWidget(self.editor)
@@ -156,8 +153,5 @@ class RaterDialog(QDialog):
         form.addRow("Role (new raters)", self.role)
         form.addRow("Level (new raters)", self.level)
         layout.addLayout(form)
-        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        layout.addWidget(dialog_buttons(self))
         self.resize(480, 260)

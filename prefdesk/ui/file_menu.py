@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
-                               QLineEdit, QMenu, QMessageBox, QProgressDialog, QPushButton, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QFileDialog, QFormLayout, QLineEdit, QMenu, QMessageBox,
+                               QProgressDialog, QWidget)
 
 from prefdesk.formats.errors import ImportRefused
 from prefdesk.formats.export import EXPORT_FORMATS, export_dataset
@@ -16,6 +16,7 @@ from prefdesk.formats.registry import BY_NAME
 from prefdesk.quality.aggregate import Policy
 from prefdesk.store.project import Project
 from prefdesk.ui.actions import GLOBAL, action
+from prefdesk.ui.forms import browse_row, dialog_buttons
 from prefdesk.ui.operations import Change
 from prefdesk.ui.worker import describe
 
@@ -72,12 +73,8 @@ class ImportDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Import")
         self.path = QLineEdit()
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(lambda: self.path.setText(QFileDialog.getOpenFileName(
-            self, "Import", start, "Data (*.jsonl *.json *.csv *.parquet)")[0] or self.path.text()))
-        row = QHBoxLayout()
-        row.addWidget(self.path, 1)
-        row.addWidget(browse)
+        row = browse_row(self.path, lambda current: QFileDialog.getOpenFileName(
+            self, "Import", current or start, "Data (*.jsonl *.json *.csv *.parquet)")[0])
         self.format = QComboBox()
         self.format.addItems(["detect from the first record", *BY_NAME])
         self.mapping = QLineEdit()
@@ -88,10 +85,7 @@ class ImportDialog(QDialog):
         form.addRow("Format", self.format)
         form.addRow("Column mapping", self.mapping)
         form.addRow("", self.skip_bad)
-        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
+        form.addRow(dialog_buttons(self))
 
     def format_name(self) -> str | None:
         return self.format.currentText() if self.format.currentIndex() > 0 else None
@@ -147,21 +141,13 @@ class ExportDialog(QDialog):
         self.aggregate.addItems(Policy.NAMES)
         self.conversational = QCheckBox("Prompt and responses as chat messages (trl-preference)")
         self.folder = QLineEdit(str(start))
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(lambda: self.folder.setText(
-            QFileDialog.getExistingDirectory(self, "Export to folder", self.folder.text()) or self.folder.text()))
-        row = QHBoxLayout()
-        row.addWidget(self.folder, 1)
-        row.addWidget(browse)
+        row = browse_row(self.folder, lambda current: QFileDialog.getExistingDirectory(self, "Export to folder", current))
         form = QFormLayout(self)
         form.addRow("Format", self.format)
         form.addRow("Aggregation", self.aggregate)
         form.addRow("", self.conversational)
         form.addRow("Folder", row)
-        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
+        form.addRow(dialog_buttons(self))
 
 
 @action("export", GLOBAL, "Ctrl+E", "Export…", menu="&File")

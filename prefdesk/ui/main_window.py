@@ -20,7 +20,7 @@ from prefdesk.domain import Item, ItemKind, Label, Rater
 from prefdesk.labeling import Draft, Incomplete, ProcessDraft, ReadyLabel, draft_for, rationale_needed
 from prefdesk.store.project import Project, ProjectBusy, ProjectError
 from prefdesk.store.queue import Queue, remaining_for
-from prefdesk.ui.actions import GLOBAL, ActionSpec, action, all_actions, keymap, keys_text, load_bindings, save_bindings
+from prefdesk.ui.actions import GLOBAL, ActionSpec, action, all_actions, by_name, keymaps, keys_text, load_bindings, save_bindings
 from prefdesk.ui.keys import KeyDispatcher
 from prefdesk.ui.operations import Change, Operations
 from prefdesk.ui.side_pane import SidePane
@@ -74,10 +74,11 @@ class MainWindow(QMainWindow):
         self.durations: list[int] = []
         self.last_error: str | None = None  # the last import refusal shown, for tests and the status bar
         self.bindings = load_bindings()
-        self._keymap: dict[str, ActionSpec] = {}
+        self._keymaps = keymaps(self.bindings)
         self.menu_actions: dict[str, QAction] = {}
         self._build_menus()
-        self.keys = KeyDispatcher(self, lambda: self._keymap, self.run_action)
+        self.keys = KeyDispatcher(self, lambda: self._keymaps[self.item.kind.value if self.item else None],
+                                  self.run_action)
         self._fit_screen()
         self.set_project(project, rater)
 
@@ -160,9 +161,9 @@ class MainWindow(QMainWindow):
 
     def _label_menus(self) -> None:
         """Menu entries show the live keys (as text: the keys themselves are read by `KeyDispatcher`)."""
-        for name, entry in self.menu_actions.items():
-            spec = entry.text().split("\t")[0]
-            entry.setText(f"{spec}\t{keys_text(self.bindings, name, 1)}" if self.bindings.get(name) else spec)
+        for spec in all_actions():
+            keys = f"\t{keys_text(self.bindings, spec.name, 1)}" if self.bindings.get(spec.name) else ""
+            self.menu_actions[spec.name].setText(spec.help + keys)
 
     def set_bindings(self, bindings: dict[str, tuple[str, ...]]) -> None:
         self.bindings = dict(bindings)
@@ -170,7 +171,7 @@ class MainWindow(QMainWindow):
         self._label_menus()
         for view in self.views.values():
             view.set_bindings(self.bindings)
-        self._keymap = keymap(self.bindings, self.item.kind.value if self.item else None)
+        self._keymaps = keymaps(self.bindings)
         self.side.set_keys(keys_text(self.bindings, "rationale", 1))
         version, text = self.project.guidelines()
         self.side.show_guidelines(version, text, keys_text(self.bindings, "guidelines", 1))
@@ -205,7 +206,7 @@ class MainWindow(QMainWindow):
 
     def run_named(self, name: str) -> None:
         """Run an action by name (the smoke test and scripts; keys go through `run_action`)."""
-        self.run_action(next(a for a in all_actions() if a.name == name))
+        self.run_action(by_name()[name])
 
     def _hint(self) -> None:
         view = self.current_view()
@@ -243,7 +244,6 @@ class MainWindow(QMainWindow):
         """Paint `item` with `draft` (default: a fresh one under the project's settings now), or the empty page."""
         self.item = item
         self.draft = None
-        self._keymap = keymap(self.bindings, item.kind.value if item else None)
         if item is None:
             has_items = self.project.has_items()
             self.empty.setText("Nothing left in your queue. Thank you!" if has_items else

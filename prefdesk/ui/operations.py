@@ -52,7 +52,3 @@ class Operations(QObject):
 
         job = run_in_background(work, done, failed)
         self._running.add(job)
-
-    @property
-    def busy(self) -> bool:
-        return bool(self._running)

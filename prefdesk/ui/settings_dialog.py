@@ -4,11 +4,12 @@ the same rules as `prefdesk config` (`prefdesk.domain.settings`)."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QLineEdit,
+from PySide6.QtWidgets import (QComboBox, QDialog, QDoubleSpinBox, QFormLayout, QLineEdit,
                                QMessageBox, QPlainTextEdit, QSpinBox, QWidget)
 
 from prefdesk.domain.settings import RATIONALE_RULES, SettingError
 from prefdesk.store.project import Project, ProjectError
+from prefdesk.ui.forms import dialog_buttons
 
 
 def _lines(text: str) -> list[str]:
@@ -60,10 +61,7 @@ class SettingsDialog(QDialog):
         form.addRow("&Rationale required", self.rationale)
         form.addRow("G&uidelines (Markdown)", self.guideline_text)
         form.addRow("Guideline &version", self.guideline_version)
-        buttons = QDialogButtonBox(QDialogButtonBox.Save | QDialogButtonBox.Cancel)
-        buttons.accepted.connect(self.save)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
+        form.addRow(dialog_buttons(self, "save", self.save))
         self.resize(640, 760)
 
     def changes(self) -> dict:

@@ -18,7 +18,6 @@ from prefdesk.domain import Strength, Verdict
 from prefdesk.labeling import PairwiseDraft, ReadyLabel, Side
 from prefdesk.ui.actions import action, keys_text
 from prefdesk.ui.content import to_html
-from prefdesk.ui.theme import is_dark
 from prefdesk.ui.views.base import ItemView, OfflineBrowser, PromptPane, caption, escaped
 
 SIDE_TEXT = {Side.LEFT: "◀ left", Side.RIGHT: "right ▶", Side.TIE: "tie", None: "—"}

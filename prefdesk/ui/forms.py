@@ -1,0 +1,26 @@
+"""Pieces every dialog of the desk builds the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHBoxLayout, QLineEdit, QPushButton
+
+
+def dialog_buttons(dialog: QDialog, accept: str = "ok", on_accept: Callable[[], None] | None = None) -> QDialogButtonBox:
+    """OK (or Save) and Cancel wired to the dialog; `on_accept` replaces a plain accept (to check first)."""
+    main = {"ok": QDialogButtonBox.Ok, "save": QDialogButtonBox.Save}[accept]
+    buttons = QDialogButtonBox(main | QDialogButtonBox.Cancel)
+    buttons.accepted.connect(on_accept or dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    return buttons
+
+
+def browse_row(edit: QLineEdit, choose: Callable[[str], str]) -> QHBoxLayout:
+    """A path field with a Browse… button; `choose(current)` returns the chosen path or '' (kept as it was)."""
+    browse = QPushButton("Browse…")
+    browse.clicked.connect(lambda: edit.setText(choose(edit.text()) or edit.text()))
+    row = QHBoxLayout()
+    row.addWidget(edit, 1)
+    row.addWidget(browse)
+    return row
