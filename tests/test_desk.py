@@ -1,6 +1,5 @@
 """The desk driven by keys, as a rater would, on a real project file (pytest-qt, offscreen)."""
 
-
 from PySide6.QtCore import QSettings, Qt
 
 from desktools import pairs, press, stored, write_jsonl as write

@@ -238,3 +238,26 @@ def test_process_work_and_rationales_reach_the_exports(project, tmp_path):
     assert step_row["labels"] == [True, False] and step_row["meta"]["final_correct"] is False
     assert step_row["meta"]["replacements"][0]["text"] == "2 + 6 = 8" and step_row["meta"]["replacements"][0]["step"] == 1
     assert step_row["meta"]["rationales"] == ["arithmetic slip"]
+
+
+def test_rationales_and_process_work_given_at_the_desk_reach_the_exports(desk, qtbot, project, tmp_path, monkeypatch):
+    window = desk([{"prompt": "2+2*3?", "steps": ["2*3 = 6", "2 + 6 = 9"]}, *pairs(1)])
+    monkeypatch.setattr("prefdesk.ui.dialogs.RewriteDialog.exec", lambda d: d.editor.setPlainText("2 + 6 = 8") or True)
+    for _ in range(2):
+        window.side.rationale.setFocus()
+        if window.item.kind is ItemKind.PROCESS:
+            qtbot.keyClicks(window.side.rationale, "arithmetic slip")
+            qtbot.keyClick(window.side.rationale, Qt.Key_Escape)
+            press(qtbot, window, Qt.Key_Plus, Qt.Key_Minus, Qt.Key_R, Qt.Key_I, Qt.Key_Return)
+        else:
+            qtbot.keyClicks(window.side.rationale, "the first is wrong")
+            qtbot.keyClick(window.side.rationale, Qt.Key_Escape)
+            press(qtbot, window, Qt.Key_2)
+    assert window.item is None
+    export_dataset(project, "trl-stepwise", tmp_path / "out", Policy())
+    export_dataset(project, "trl-preference", tmp_path / "out", Policy())
+    (step_row,) = [json.loads(x) for x in (tmp_path / "out" / "stepwise.jsonl").read_text().splitlines()]
+    assert step_row["meta"]["final_correct"] is False and step_row["meta"]["rationales"] == ["arithmetic slip"]
+    assert step_row["meta"]["replacements"][0]["text"] == "2 + 6 = 8" and step_row["meta"]["replacements"][0]["step"] == 1
+    (pref,) = [json.loads(x) for x in (tmp_path / "out" / "preference.jsonl").read_text().splitlines()]
+    assert pref["rationales"] == ["the first is wrong"]
