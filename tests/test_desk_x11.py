@@ -1,0 +1,76 @@
+"""The desk on a real X11 screen (Xvfb) with real key events from xdotool, one item of each label kind.
+
+Offscreen Qt hides focus and shortcut problems (an ambiguous shortcut, a key taken by a text pane), so
+these keys go through the X server as a keyboard's would. Skipped where Xvfb or xdotool is missing;
+`.ci/run` installs both.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from desktools import write_jsonl
+from prefdesk.formats.importer import import_file
+from prefdesk.store.project import Project
+
+pytestmark = pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("xdotool")),
+                                reason="Xvfb and xdotool are not installed (.ci/run installs them)")
+SCRIPT = Path(__file__).with_name("x11_session.py")
+
+
+@pytest.fixture
+def x_display(tmp_path):
+    """A fresh Xvfb screen; its DISPLAY name."""
+    number = 90 + os.getpid() % 500
+    while Path(f"/tmp/.X11-unix/X{number}").exists():
+        number += 1
+    server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while not Path(f"/tmp/.X11-unix/X{number}").exists():
+        assert server.poll() is None and time.monotonic() < deadline, "Xvfb did not start"
+        time.sleep(0.05)
+    yield f":{number}"
+    server.terminate()
+    server.wait(5)
+
+
+def test_one_item_of_each_kind_labelled_with_real_key_events(x_display, tmp_path):
+    path = tmp_path / "x11.prefdesk"
+    with Project.create(path) as project:
+        project.set_settings({"gold_rate": 0.0, "overlap": 1})
+        import_file(project, write_jsonl(tmp_path, [
+            {"prompt": "pair", "response_a": "a", "response_b": "b", "priority": 4},
+            {"prompt": "rank", "responses": ["x", "y", "z"], "priority": 3},
+            {"prompt": "score", "response": "r", "priority": 2},
+            {"prompt": "steps", "steps": ["s1", "s2"], "priority": 1},
+        ]))
+    keys = ["Tab", "Left", "Right", "space", "Escape", "ctrl+1", "shift+2",  # pairwise: dims, a tag, right clearly
+            "3", "1", "Return",                                             # ranking: [3] > [1] > [2]
+            "4",                                                            # scalar
+            "plus", "minus", "c", "Return"]                                 # process: +1, -1, final correct
+    env = {**os.environ, "DISPLAY": x_display, "QT_QPA_PLATFORM": "xcb", "QT_SCALE_FACTOR": "1"}
+    shot = tmp_path / "x11.png"
+    proc = subprocess.run([sys.executable, str(SCRIPT), str(path), "xana", str(shot), *keys], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Ambiguous shortcut" not in proc.stderr
+    with Project.open(path) as project:
+        rows = project.conn.execute(
+            "SELECT i.prompt, l.payload, l.display_order FROM labels l JOIN items i ON i.id = l.item_id ORDER BY l.rowid")
+        got = {prompt: (json.loads(payload), json.loads(order) if order else None) for prompt, payload, order in rows}
+    pair, order = got["pair"]
+    left, right = ("A", "B") if order[0] == 0 else ("B", "A")
+    assert pair["verdict"] == right and pair["strength"] == "clear" and pair["reason_tags"] == ["factual error"]
+    assert pair["dims"] == {"helpfulness": left, "correctness": right, "safety": "tie"}
+    ranking, shown = got["rank"]
+    assert ranking["order"] == [[shown[2]], [shown[0]], [shown[1]]]
+    assert got["score"][0]["score"] == 4
+    assert got["steps"][0]["ratings"] == [1, -1] and got["steps"][0]["final_correct"] is True
+    assert shot.stat().st_size > 0

@@ -1,0 +1,46 @@
+"""Run inside Xvfb by test_desk_x11.py: open the desk on a project (QT_QPA_PLATFORM=xcb) and type the given
+keys with xdotool, which sends real X11 key events (Shift+2 arrives as `@` with Shift held), then quit.
+
+    python tests/x11_session.py PROJECT RATER SCREENSHOT.png KEY [KEY ...]
+"""
+
+import subprocess
+import sys
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from prefdesk.store.project import Project
+from prefdesk.ui.main_window import MainWindow
+
+
+def main() -> int:
+    project_path, rater, screenshot, *keys = sys.argv[1:]
+    app = QApplication(sys.argv[:1])
+    project = Project.open(project_path)
+    window = MainWindow(project, project.ensure_rater(rater))
+    window.show()
+    pending = list(keys)
+
+    def step() -> None:
+        if not pending:
+            window.grab().save(screenshot)
+            window.close()
+            app.quit()
+            return
+        subprocess.run(["xdotool", "key", "--delay", "30", pending.pop(0)], check=True)
+        QTimer.singleShot(150, step)
+
+    def start() -> None:
+        # no window manager under a bare Xvfb: give the window the X input focus ourselves
+        subprocess.run(["xdotool", "windowfocus", "--sync", str(int(window.winId()))], check=True)
+        QTimer.singleShot(300, step)
+
+    QTimer.singleShot(500, start)
+    code = app.exec()
+    project.close()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
