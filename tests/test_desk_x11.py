@@ -5,6 +5,7 @@ these keys go through the X server as a keyboard's would. Skipped where Xvfb or 
 `.ci/run` installs both.
 """
 
+import ctypes.util
 import json
 import os
 import shutil
@@ -19,8 +20,9 @@ from desktools import write_jsonl
 from prefdesk.formats.importer import import_file
 from prefdesk.store.project import Project
 
-pytestmark = pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("xdotool")),
-                                reason="Xvfb and xdotool are not installed (.ci/run installs them)")
+pytestmark = pytest.mark.skipif(
+    not (shutil.which("Xvfb") and shutil.which("xdotool") and ctypes.util.find_library("xcb-cursor")),
+    reason="Xvfb, xdotool or Qt's xcb libraries are not installed (.ci/run installs them)")
 SCRIPT = Path(__file__).with_name("x11_session.py")
 
 

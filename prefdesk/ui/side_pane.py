@@ -19,7 +19,7 @@ META_CSS = "QLabel { background: palette(alternate-base); border: 1px solid pale
 class SidePane(QWidget):
     def __init__(self) -> None:
         super().__init__()
-        self.setMinimumWidth(240)
+        self.setMinimumWidth(200)
         self.setMaximumWidth(360)
         self.meta = QLabel()
         self.meta.setWordWrap(True)

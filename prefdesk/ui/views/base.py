@@ -68,7 +68,9 @@ class OfflineBrowser(QTextBrowser):
 
 
 def caption(text: str = "") -> QLabel:
+    """A bold line over a pane; it wraps, so no caption sets the window's minimum width (scale 2 on a laptop)."""
     label = QLabel(text)
+    label.setWordWrap(True)
     label.setStyleSheet("font-weight: 600; padding: 2px 4px;")
     return label
 

@@ -77,6 +77,9 @@ class PairwiseView(ItemView):
         self.tag_list.setWrapping(True)
         self.tag_list.setMaximumHeight(72)
         self.tag_list.itemChanged.connect(self._tag_clicked)
+        # Fusion draws an unchecked box in the window colour: invisible on a dark palette without a border
+        self.tag_list.setStyleSheet("QListWidget::indicator { width: 12px; height: 12px; border: 1px solid palette(text); "
+                                    "border-radius: 2px; } QListWidget::indicator:checked { background: palette(highlight); }")
         bottom = QWidget()
         grid = QHBoxLayout(bottom)
         grid.setContentsMargins(0, 0, 0, 0)
