@@ -261,3 +261,74 @@ def test_rationales_and_process_work_given_at_the_desk_reach_the_exports(desk, q
     assert step_row["meta"]["replacements"][0]["text"] == "2 + 6 = 8" and step_row["meta"]["replacements"][0]["step"] == 1
     (pref,) = [json.loads(x) for x in (tmp_path / "out" / "preference.jsonl").read_text().splitlines()]
     assert pref["rationales"] == ["the first is wrong"]
+
+
+def test_import_dialog_takes_format_mapping_and_skip_bad_and_export_dialog_every_format(desk, qtbot, project, tmp_path,
+                                                                                        fixtures, monkeypatch):
+    import shutil
+
+    from prefdesk.formats.export import EXPORT_FORMATS
+    from prefdesk.quality.aggregate import Policy as AggregationPolicy
+    from prefdesk.ui.file_menu import ExportDialog, ImportDialog
+
+    window = desk([])
+    csv = tmp_path / "pairs.csv"
+    shutil.copy(fixtures / "pairs.csv", csv)
+    with open(csv, "a") as f:
+        f.write('"",only a prompt is missing,x,edu\n')  # a bad record: empty prompt
+
+    def fill_import(dialog):
+        dialog.path.setText(str(csv))
+        dialog.format.setCurrentText("unlabelled")
+        dialog.mapping.setText("prompt=question,response_a=left,response_b=right")
+        dialog.skip_bad.setChecked(True)
+        return True
+    monkeypatch.setattr(ImportDialog, "exec", fill_import)
+    window.run_named("import")
+    qtbot.waitUntil(lambda: window.item is not None, timeout=10000)
+    assert project.count("items") == 2 and (tmp_path / "pairs.csv.rejects.jsonl").exists()
+    press(qtbot, window, Qt.Key_1)
+    offered = {}
+
+    def fill_export(dialog):
+        offered["formats"] = [dialog.format.itemText(i) for i in range(dialog.format.count())]
+        offered["policies"] = [dialog.aggregate.itemText(i) for i in range(dialog.aggregate.count())]
+        offered["folder"] = dialog.folder.text()
+        dialog.format.setCurrentText("labels")
+        dialog.folder.setText(str(tmp_path / "ex"))
+        return True
+    monkeypatch.setattr(ExportDialog, "exec", fill_export)
+    monkeypatch.setattr("prefdesk.ui.file_menu.QMessageBox.information", lambda *a: offered.setdefault("done", a[2]))
+    window.run_named("export")
+    qtbot.waitUntil(lambda: "done" in offered, timeout=10000)
+    assert offered["formats"] == list(EXPORT_FORMATS) and offered["policies"] == list(AggregationPolicy.NAMES)
+    assert offered["folder"].startswith(str(project.path.parent))
+    assert len((tmp_path / "ex" / "labels.jsonl").read_text().splitlines()) == 1
+
+
+def test_project_settings_dialog_saves_all_or_nothing_and_applies_to_the_next_item(desk, qtbot, project, monkeypatch):
+    from prefdesk.ui.settings_dialog import SettingsDialog
+
+    window = desk(pairs(2))
+    refused = []
+    monkeypatch.setattr("prefdesk.ui.settings_dialog.QMessageBox.warning", lambda *a: refused.append(a[2]))
+
+    def edit(dialog, dims, version):
+        dialog.dimensions.setPlainText(dims)
+        dialog.overlap.setValue(3)
+        dialog.guideline_text.setPlainText("# v2\nCite sources.")
+        dialog.guideline_version.setText(version)
+        dialog.save()
+        return dialog.result()
+    monkeypatch.setattr(SettingsDialog, "exec", lambda d: edit(d, "accuracy\naccuracy", "v2"))
+    window.run_named("settings")
+    assert "twice" in refused[0] and project.settings["overlap"] == 2 and project.guidelines()[0] == "v1"
+    monkeypatch.setattr(SettingsDialog, "exec", lambda d: edit(d, "accuracy\ntone", "v2"))
+    window.run_named("settings")
+    assert project.settings["dimensions"] == ["accuracy", "tone"] and project.guidelines()[0] == "v2"
+    assert "Cite sources" in window.side.guidelines.toPlainText()
+    press(qtbot, window, Qt.Key_T)  # the item on screen keeps its draft; the next one has the new dimensions
+    assert window.draft.dimensions == ["accuracy", "tone"]
+    press(qtbot, window, Qt.Key_T)
+    rows = project.conn.execute("SELECT guideline_version, payload FROM labels ORDER BY rowid").fetchall()
+    assert [r[0] for r in rows] == ["v2", "v2"]  # the guidelines on screen at each commit
