@@ -113,6 +113,7 @@ def normalized(binding: str) -> str:
     return key_name(combo.key(), combo.keyboardModifiers())
 
 
+@functools.cache
 def key_label(binding: str) -> str:
     """A key as shown to people (native names: "Ctrl+Z", "←")."""
     special = {"Left": "←", "Right": "→", "Up": "↑", "Down": "↓", "Return": "Enter"}

@@ -75,6 +75,8 @@ class MainWindow(QMainWindow):
         self.last_error: str | None = None  # the last import refusal shown, for tests and the status bar
         self.bindings = load_bindings()
         self._keymaps = keymaps(self.bindings)
+        for view in self.views.values():
+            view.set_bindings(self.bindings)
         self.menu_actions: dict[str, QAction] = {}
         self._build_menus()
         self.keys = KeyDispatcher(self, lambda: self._keymaps[self.item.kind.value if self.item else None],
@@ -257,7 +259,6 @@ class MainWindow(QMainWindow):
             return
         self.draft = draft or draft_for(item, self.project.settings, seed=self.rater.id)
         view = self.views[item.kind]
-        view.set_bindings(self.bindings)
         view.show_draft(self.draft)
         self.stack.setCurrentWidget(view)
         self.side.rationale.setPlainText(self.draft.rationale)

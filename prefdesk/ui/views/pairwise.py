@@ -56,6 +56,7 @@ class PairwiseView(ItemView):
     def __init__(self) -> None:
         super().__init__()
         self.diff_on = False
+        self._tags_shown: list[str] | None = None
         self.prompt = PromptPane()
         self.left, self.right = OfflineBrowser(), OfflineBrowser()
         self.left_caption, self.right_caption = caption(), caption()
@@ -115,13 +116,15 @@ class PairwiseView(ItemView):
         self.draft = draft
         self.prompt.show_item(draft.item)
         self.dim_list.setMaximumHeight(24 * max(1, len(draft.dimensions)) + 8)
-        self.tag_list.blockSignals(True)
-        self.tag_list.clear()
-        for tag in draft.reason_tags:
-            entry = QListWidgetItem(tag)
-            entry.setFlags(Qt.ItemIsUserCheckable | Qt.ItemIsEnabled)
-            self.tag_list.addItem(entry)
-        self.tag_list.blockSignals(False)
+        if self._tags_shown != draft.reason_tags:  # rebuilt only when the project's tags change
+            self._tags_shown = list(draft.reason_tags)
+            self.tag_list.blockSignals(True)
+            self.tag_list.clear()
+            for tag in draft.reason_tags:
+                entry = QListWidgetItem(tag)
+                entry.setFlags(Qt.ItemIsUserCheckable | Qt.ItemIsEnabled)
+                self.tag_list.addItem(entry)
+            self.tag_list.blockSignals(False)
         self._render_candidates()
         self.render()
 
