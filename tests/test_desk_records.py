@@ -332,3 +332,43 @@ def test_project_settings_dialog_saves_all_or_nothing_and_applies_to_the_next_it
     press(qtbot, window, Qt.Key_T)
     rows = project.conn.execute("SELECT guideline_version, payload FROM labels ORDER BY rowid").fetchall()
     assert [r[0] for r in rows] == ["v2", "v2"]  # the guidelines on screen at each commit
+
+
+def test_dark_theme_paints_light_text_on_dark_panes_and_preferences_edit_every_key(desk, qtbot, project, monkeypatch):
+    from prefdesk.ui.dialogs import Preferences
+    from prefdesk.ui.theme import apply_theme
+
+    window = desk([{"prompt": "q", "response_a": "A long enough answer " * 20, "response_b": "b"}])
+    try:
+        apply_theme("dark")
+        window.show_item(window.item, window.draft)
+        image = window.views[ItemKind.PAIRWISE].left.grab().toImage()
+        colours = {image.pixelColor(x, y).lightness() for x in range(0, image.width(), 3) for y in range(0, 60, 3)}
+        assert min(colours) < 60 and max(colours) > 180  # a dark page with light text on it
+    finally:
+        apply_theme("system")
+
+    def second_key(dialog):
+        from PySide6.QtGui import QKeySequence
+
+        dialog.editors["tie"][1].setKeySequence(QKeySequence("E"))
+        dialog.theme_box.setCurrentIndex(2)
+        dialog.try_accept()
+        return dialog.result()
+    monkeypatch.setattr(Preferences, "exec", second_key)
+    monkeypatch.setattr("prefdesk.ui.theme.apply_theme", lambda name=None: name)
+    window.run_named("preferences")
+    assert window.bindings["tie"] == ("T", "E")
+    press(qtbot, window, Qt.Key_E)
+    assert stored(project)[0]["verdict"] == "tie"
+
+
+def test_the_first_run_rater_dialog_starts_empty_and_says_what_a_rater_is(qtbot):
+    from PySide6.QtWidgets import QLabel
+
+    from prefdesk.ui.dialogs import RaterDialog
+
+    dialog = RaterDialog(["maya", "tom"])
+    qtbot.addWidget(dialog)
+    assert dialog.name.currentText() == "" and dialog.windowTitle()
+    assert any("rater is the person" in label.text() for label in dialog.findChildren(QLabel))
