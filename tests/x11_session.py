@@ -25,6 +25,9 @@ def main() -> int:
     def step() -> None:
         if not pending:
             window.grab().save(screenshot)
+            area = window.screen().availableGeometry()
+            print("FITS", window.width() <= area.width() and window.height() <= area.height(),
+                  window.width(), window.height(), area.width(), area.height(), flush=True)
             window.close()
             app.quit()
             return
