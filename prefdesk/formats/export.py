@@ -378,7 +378,9 @@ def export_dataset(project: Project, fmt: str, out_dir: str | Path, aggregation:
     report = ExportReport(fmt, str(target))
     scope = Scope.whole(project.conn)
     if not isinstance(aggregation, Policy) or fmt == "labels":
-        workers = 0  # a custom policy object cannot be handed to another process by name
+        # a custom policy object cannot be handed to another process by name; `labels` is in label order,
+        # not item order, so it cannot be cut into item ranges
+        workers = 0
     elif workers is None:
         workers = export_workers() if scope.last_label >= PARALLEL_MIN_LABELS else 0
     tmp = target.with_suffix(".jsonl.partial")

@@ -17,7 +17,7 @@ from prefdesk import __version__
 from prefdesk.domain import Candidate, RaterRole, Step
 from prefdesk.store.ids import content_hash, stored_content, utc_now, uuid7
 from prefdesk.store.ingest import IngestCounts
-from prefdesk.store.project import Project, candidates_from_json, candidates_to_json, steps_to_json
+from prefdesk.store.project import VERDICTS_ONLY, Project, candidates_from_json, candidates_to_json, steps_to_json
 
 class ExchangeConflict(Exception):
     """A record that contradicts the project (a candidate changed, a label superseded twice); `field` names
@@ -165,7 +165,7 @@ class LabelExchange:
         self.counts.labels_added += 1
         self.conn.execute(
             "UPDATE items SET n_raters = (SELECT COUNT(DISTINCT rater_id) FROM labels WHERE item_id = items.id "
-            "AND kind != 'rewrite') WHERE id = ?", (item_id,))
+            f"AND {VERDICTS_ONLY}) WHERE id = ?", (item_id,))
         self.conn.execute("UPDATE items SET open = n_raters < ? WHERE id = ?", (self._overlap, item_id))
 
 

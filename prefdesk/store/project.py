@@ -29,6 +29,12 @@ the right professional beats one that guesses. Mark *both bad* when neither resp
 """
 
 
+# A rewrite is extra work on an item, not the rater's verdict on it: it does not take the item out of the
+# rater's queue, count towards the overlap, or come back on Undo. Every query that asks "has this rater
+# judged this item" filters with this.
+VERDICTS_ONLY = "kind != 'rewrite'"
+
+
 class ProjectError(Exception):
     """A project file that cannot be opened or used; the message says what to do."""
 
@@ -373,9 +379,8 @@ class Project:
                     raise ProjectError("a label can only be superseded by its own rater on its own item")
                 if conn.execute("SELECT 1 FROM labels WHERE supersedes = ?", (supersedes.id,)).fetchone():
                     raise ProjectError(f"label {supersedes.id} was already superseded")
-            # a rewrite is extra work on an item, not the rater's verdict on it: the item stays in their queue
             first = label.kind is not LabelKind.REWRITE and conn.execute(
-                "SELECT 1 FROM labels WHERE item_id = ? AND rater_id = ? AND kind != 'rewrite' LIMIT 1",
+                f"SELECT 1 FROM labels WHERE item_id = ? AND rater_id = ? AND {VERDICTS_ONLY} LIMIT 1",
                 (item_id, rater.id)).fetchone() is None
             conn.execute(
                 "INSERT INTO labels (id, item_id, rater_id, session_id, kind, payload, created_at, duration_ms, "
@@ -407,7 +412,7 @@ class Project:
 
     def previous_label(self, rater: Rater, before: Label | None = None) -> Label | None:
         """The rater's most recent current verdict (a rewrite is not one), or the one before `before`."""
-        sql = f"SELECT {LABEL_COLUMNS} FROM current_labels WHERE rater_id = ? AND source = 'human' AND kind != 'rewrite'"
+        sql = f"SELECT {LABEL_COLUMNS} FROM current_labels WHERE rater_id = ? AND source = 'human' AND {VERDICTS_ONLY}"
         args: list[Any] = [rater.id]
         if before is not None:
             sql += " AND id < ?"

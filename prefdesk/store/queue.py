@@ -11,11 +11,10 @@ from __future__ import annotations
 import json
 
 from prefdesk.domain import Item, Rater
-from prefdesk.store.project import Project, read_connection
+from prefdesk.store.project import VERDICTS_ONLY, Project, read_connection
 
-# A rewrite alone does not take an item out of the rater's queue: the verdict is still to give.
 _NOT_MINE = ("NOT EXISTS (SELECT 1 FROM labels WHERE labels.item_id = items.id AND labels.rater_id = :rater "
-             "AND labels.kind != 'rewrite')")
+             f"AND {VERDICTS_ONLY})")
 _NOT_SKIPPED = "id NOT IN (SELECT value FROM json_each(:skipped))"
 
 

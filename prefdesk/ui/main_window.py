@@ -65,8 +65,7 @@ class MainWindow(QMainWindow):
         row.addWidget(main, 1)
         row.addWidget(self.side)
         self.setCentralWidget(central)
-        self.item: Item | None = None
-        self.draft: Draft | None = None
+        self.draft: Draft | None = None  # the label being made on the item shown (None: nothing shown)
         self.editing: Label | None = None  # the label being re-done after `back`
         self.return_to: Item | None = None  # the item the rater was on before going back
         self.shown_at = time.monotonic()
@@ -96,7 +95,7 @@ class MainWindow(QMainWindow):
         self.rater = project.ensure_rater(rater.name, rater.role, rater.level)
         self.session = project.start_session(self.rater)
         self.queue = Queue(project, self.rater)
-        self.item, self.draft, self.editing, self.return_to = None, None, None, None
+        self.draft, self.editing, self.return_to = None, None, None
         self.on_changed(Change.ALL)
 
     def on_changed(self, change: Change) -> None:
@@ -179,6 +178,11 @@ class MainWindow(QMainWindow):
         self.side.show_guidelines(version, text, keys_text(self.bindings, "guidelines", 1))
         self._hint()
 
+    @property
+    def item(self) -> Item | None:
+        """The item on screen: the draft's."""
+        return self.draft.item if self.draft is not None else None
+
     def current_view(self) -> ItemView | None:
         return self.views.get(self.item.kind) if self.item else None
 
@@ -244,7 +248,6 @@ class MainWindow(QMainWindow):
 
     def show_item(self, item: Item | None, draft: Draft | None = None) -> None:
         """Paint `item` with `draft` (default: a fresh one under the project's settings now), or the empty page."""
-        self.item = item
         self.draft = None
         if item is None:
             has_items = self.project.has_items()
@@ -348,7 +351,7 @@ class MainWindow(QMainWindow):
             original = order[dialog.which.currentIndex()]
             self.project.commit_rewrite(self.item.id, self.rater, original, dialog.editor.toPlainText(),
                                         session=self.session, duration_ms=self._elapsed_ms())
-            self.item = self.draft.item = self.project.item(self.item.id)
+            self.draft.item = self.project.item(self.item.id)
             self.statusBar().showMessage("Rewrite saved as a new candidate, preferred to the original. "
                                          "Now give your verdict on the pair.", 5000)
 
