@@ -74,3 +74,26 @@ def test_a_labels_file_with_a_bad_payload_is_refused_with_its_line_and_field(cli
     with Project.open(path) as project:
         (gold,) = project.conn.execute("SELECT gold_answer FROM items WHERE is_gold = 1").fetchone()
         assert json.loads(gold) == {"verdict": "A"}
+
+
+def test_a_label_for_an_item_named_by_id_is_checked_against_that_item(cli, tmp_path):
+    path = tmp_path / "p.prefdesk"
+    cli("new", path)
+    src = tmp_path / "items.jsonl"
+    src.write_text(json.dumps({"prompt": "q", "response_a": "a", "response_b": "b"}) + "\n")
+    cli("import", src, "-p", path)
+    with Project.open(path) as project:
+        item_id = project.conn.execute("SELECT id FROM items").fetchone()[0]
+    by_id = tmp_path / "by_id.jsonl"
+    ok = {"item": {"id": item_id}, "label": {"kind": "pairwise", "payload": {"verdict": "B"}, "rater": {"name": "ana"}}}
+    too_many = {"item": {"id": item_id}, "label": {"kind": "ranking", "payload": {"order": [[0], [1], [2]]},
+                                                   "rater": {"name": "ana"}}}
+    by_id.write_text(json.dumps(ok) + "\n" + json.dumps(too_many) + "\n")
+    code, _, err = cli("import", by_id, "-p", path)
+    assert code == 2 and f"{by_id}:2: label.payload: needs 3 candidates; the item has 2" in err
+    with Project.open(path) as project:
+        assert project.count("labels") == 0
+    assert cli("import", by_id, "-p", path, "--skip-bad")[0] == 0
+    with Project.open(path) as project:
+        (label,) = project.labels(item_id)
+        assert label.payload["verdict"] == "B" and label.source.value == "import"
