@@ -127,9 +127,8 @@ def import_path(window, path: Path, format_name: str | None = None, skip_bad: bo
 
     def failed(exc: Exception) -> None:
         dialog.close()
-        window.last_error = describe(exc)
         QMessageBox.warning(window, "Import refused" if isinstance(exc, ImportRefused) else "Import failed",
-                            window.last_error)
+                            describe(exc))
 
     window.ops.run(work, Change.ITEMS | Change.LABELS, done, failed)
 

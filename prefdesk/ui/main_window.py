@@ -71,7 +71,6 @@ class MainWindow(QMainWindow):
         self.shown_at = time.monotonic()
         self.remaining: int | None = None
         self.durations: list[int] = []
-        self.last_error: str | None = None  # the last import refusal shown, for tests and the status bar
         self.bindings = load_bindings()
         self._keymaps = keymaps(self.bindings)
         for view in self.views.values():
@@ -94,7 +93,6 @@ class MainWindow(QMainWindow):
         self.project = project
         self.rater = project.ensure_rater(rater.name, rater.role, rater.level)
         self.session = project.start_session(self.rater)
-        self.queue = Queue(project, self.rater)
         self.draft, self.editing, self.return_to = None, None, None
         self.on_changed(Change.ALL)
 
@@ -117,12 +115,14 @@ class MainWindow(QMainWindow):
             self._show_side()
 
     def _count_remaining(self) -> None:
-        path, rater_id = self.project.path, self.rater.id
-        self.ops.run(lambda: remaining_for(path, rater_id), Change(0), self._remaining_counted)
+        queue = self.queue
+        self.ops.run(lambda: remaining_for(queue.project.path, queue.rater.id), Change(0),
+                     lambda count: self._remaining_counted(queue, count))
 
-    def _remaining_counted(self, count: int) -> None:
-        self.remaining = count
-        self._refresh_progress()
+    def _remaining_counted(self, queue: Queue, count: int) -> None:
+        if queue is self.queue:  # a count for another project or an older queue is dropped
+            self.remaining = count
+            self._refresh_progress()
 
     def _refresh_progress(self) -> None:
         median = self.durations[len(self.durations) // 2] / 1000 if self.durations else None
