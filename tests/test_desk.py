@@ -271,7 +271,7 @@ def test_a_project_that_cannot_be_opened_is_named_and_the_current_one_stays(desk
     not_a_project.write_text("these are my notes, not a database\n" * 100)
     item = window.item.id
     window.open_project(not_a_project)
-    assert shown == [f"{not_a_project}: not a PrefDesk project file (file is not a database)"]
+    assert shown == [f"{not_a_project}: not a PrefDesk project file (not an SQLite database)"]
     assert window.project is project and window.item.id == item
     press(qtbot, window, Qt.Key_1)
     assert project.count("labels") == 1

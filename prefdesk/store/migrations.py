@@ -125,6 +125,14 @@ def m006_rationale_rule_and_gold_answers(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE items ADD COLUMN gold_answer TEXT")
 
 
+def m007_application_id(conn: sqlite3.Connection) -> None:
+    """Mark the file as a PrefDesk project in the SQLite header, so other programs' databases are refused
+    before anything is written to them (see `project._identify`)."""
+    from prefdesk.store.project import APPLICATION_ID
+
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_initial,
     m002_queue_columns,
@@ -132,5 +140,6 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m004_crc_content_hash,
     m005_current_labels_view,
     m006_rationale_rule_and_gold_answers,
+    m007_application_id,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -77,8 +77,8 @@ class Project:
     def open(cls, path: str | Path, create: bool = False) -> Project:
         """Open a project file, migrating it (after a backup copy) if it is older than this app."""
         path = Path(path)
-        if not create and not path.exists():
-            raise ProjectError(f"{path}: no such project file")
+        if not create:
+            _identify(path)  # before anything could write to it: only our own files are opened for writing
         conn = _connect(path, create)
         try:
             project = cls(path, conn)
@@ -121,6 +121,7 @@ class Project:
                 migration(self.conn)
                 self.conn.execute(f"PRAGMA user_version = {number}")
             if version == 0:
+                self.conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 for key, value in DEFAULT_SETTINGS.items():
                     self.conn.execute("INSERT INTO settings VALUES (?, ?)", (key, json.dumps(value)))
                 self.conn.execute(
@@ -503,6 +504,52 @@ def _loads(text: str | None) -> Any:
 # 16 KB pages for new files (SQLite's default is 4 KB): candidate texts of a few KB fit a page instead
 # of an overflow chain, and a bulk import writes ~20% faster (1M-record benchmark). Older files keep theirs.
 PAGE_SIZE = 16384
+
+
+APPLICATION_ID = 0x50724473  # "PrDs" in the SQLite header (offset 68): what makes a file a PrefDesk project
+_OUR_TABLES = {"settings", "raters", "items", "labels"}
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _identify(path: Path) -> None:
+    """Refuse, without writing a byte, a file that is not a PrefDesk project this app can open: missing,
+    empty, not SQLite, another program's database, or written by a newer PrefDesk. A project from before
+    application ids (id 0) is recognised by its tables and gets the id when it is next migrated."""
+    try:
+        with open(path, "rb") as f:
+            header = f.read(100)
+    except FileNotFoundError:
+        raise ProjectError(f"{path}: no such project file") from None
+    except OSError as exc:
+        raise ProjectError(f"{path}: cannot be read ({exc.strerror})") from exc
+    if not header:
+        raise ProjectError(f"{path}: an empty file, not a PrefDesk project (create one with `prefdesk new`)")
+    if not header.startswith(_SQLITE_MAGIC) or len(header) < 100:
+        raise ProjectError(f"{path}: not a PrefDesk project file (not an SQLite database)")
+    try:
+        conn = read_connection(path)
+        try:
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            conn.close()
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc):
+            raise ProjectError(f"{path}: busy: a large import is writing it and has it to itself until it "
+                               f"is done; open it again then") from exc
+        # a hot journal that only a writer may roll back: trust the header alone (our id, set at creation)
+        if int.from_bytes(header[68:72], "big") != APPLICATION_ID:
+            raise ProjectError(f"{path}: cannot be read to check it is a PrefDesk project ({exc})") from exc
+        return
+    except sqlite3.DatabaseError as exc:
+        raise ProjectError(f"{path}: not a PrefDesk project file ({exc})") from exc
+    if app_id != APPLICATION_ID and not (app_id == 0 and version >= 1 and _OUR_TABLES <= tables):
+        raise ProjectError(f"{path}: not a PrefDesk project file (another program's SQLite database; "
+                           "PrefDesk leaves it as it is)")
+    if version > SCHEMA_VERSION:
+        raise ProjectError(f"{path}: this project was written by a newer PrefDesk (schema {version}; this app "
+                           f"knows up to {SCHEMA_VERSION}). Update PrefDesk to open it.")
 
 
 def read_connection(path: str | Path) -> sqlite3.Connection:
