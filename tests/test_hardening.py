@@ -1,6 +1,7 @@
 """Bad input and faults: files that are not ours stay untouched, exports are whole or absent (issue 10)."""
 
 import hashlib
+from pathlib import Path
 import sqlite3
 
 import pytest
@@ -63,3 +64,74 @@ def test_new_projects_carry_the_application_id_and_older_ones_get_it_when_migrat
     shutil.copy(fixtures / "schema_v1.prefdesk", old)  # written before application ids
     with Project.open(old) as project:
         assert project.conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+
+
+def _manifest_matches_files(folder):
+    import json
+
+    manifest = json.loads((folder / "manifest.json").read_text())
+    for name, entry in manifest["files"].items():
+        assert digest(folder / name) == entry["sha256"], name
+    return manifest
+
+
+def test_an_export_killed_at_any_moment_leaves_the_folder_whole_and_the_next_export_works(tmp_path):
+    import json
+    import os
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from prefdesk.formats.importer import import_file
+
+    src = tmp_path / "pairs.jsonl"
+    src.write_text("".join(json.dumps({"prompt": f"question {i} " + "x" * 200, "winner": f"good {i} " + "y" * 300,
+                                       "loser": f"bad {i}"}) + "\n" for i in range(50000)))
+    path = tmp_path / "p.prefdesk"
+    with Project.create(path) as project:
+        import_file(project, src)
+    out = tmp_path / "ds"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    run = [sys.executable, "-m", "prefdesk", "export", "-p", str(path), "--out", str(out)]
+    subprocess.run([*run, "--format", "seed"], check=True, env=env, capture_output=True)
+    subprocess.run([*run, "--format", "trl-preference"], check=True, env=env, capture_output=True)
+    before = _manifest_matches_files(out)
+    rng = random.Random(7)
+    kills = 0
+    for _ in range(10):
+        proc = subprocess.Popen([*run, "--format", rng.choice(["trl-preference", "seed"])], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.1, 0.8))  # a whole export takes ~0.8 s here, start-up included
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            kills += 1
+        proc.wait()
+        manifest = _manifest_matches_files(out)  # the old export or the new one, never a mix
+        assert set(manifest["files"]) == set(before["files"])
+    assert kills >= 5
+    (out / "manifest.json").write_text('{"files": {"preference.jsonl": ')  # as an older PrefDesk could leave it
+    subprocess.run([*run, "--format", "trl-preference"], check=True, env=env, capture_output=True)
+    _manifest_matches_files(out)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".ds.")]  # leftovers cleared
+
+
+def test_an_export_that_fails_midway_leaves_the_earlier_export_as_it_was(project, tmp_path, fixtures, monkeypatch):
+    from prefdesk.formats import export
+    from prefdesk.formats.importer import import_file
+    from prefdesk.quality.aggregate import Policy
+
+    import_file(project, fixtures / "seed-formats.jsonl")
+    out = tmp_path / "ds"
+    export.export_dataset(project, "seed", out, Policy())
+    export.export_dataset(project, "trl-preference", out, Policy())
+    before = {p.name: digest(p) for p in out.iterdir()}
+
+    def disk_full(self, data):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(export._HashingWriter, "write", disk_full)
+    with pytest.raises(OSError):
+        export.export_dataset(project, "trl-preference", out, Policy())
+    assert {p.name: digest(p) for p in out.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".ds")] == []

@@ -25,6 +25,7 @@ import orjson
 from prefdesk import __version__
 from prefdesk.domain import LabelKind
 from prefdesk.store.ids import utc_now
+from prefdesk.formats.folder import whole_folder
 from prefdesk.quality.aggregate import Policy, Vote, margin_of
 from prefdesk.store.snapshot import (L_ID, L_ITEM, L_KIND, L_PAYLOAD, Scope, every_label, label_groups,
                                      sampled_item_ids)
@@ -364,7 +365,8 @@ PIECE_LABELS = 20_000  # labels a worker formats at a time: ~25 MB of output for
 
 def export_dataset(project: Project, fmt: str, out_dir: str | Path, aggregation: Aggregation,
                    conversational: bool = False, workers: int | None = None) -> ExportReport:
-    """Write `fmt`'s file and manifest.json into `out_dir`; the file appears whole or not at all.
+    """Write `fmt`'s file and manifest.json into `out_dir`; the folder changes whole or not at all
+    (`formats.folder.whole_folder`).
 
     The labels exported are those committed when the export starts. With many labels, worker
     processes format ranges of items while this one writes (`workers`: how many; 0 none; None by size
@@ -373,9 +375,7 @@ def export_dataset(project: Project, fmt: str, out_dir: str | Path, aggregation:
     if fmt not in ROWS:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(ROWS)}")
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / FILES[fmt]
-    report = ExportReport(fmt, str(target))
+    report = ExportReport(fmt, str(out_dir / FILES[fmt]))
     scope = Scope.whole(project.conn)
     if not isinstance(aggregation, Policy) or fmt == "labels":
         # a custom policy object cannot be handed to another process by name; `labels` is in label order,
@@ -383,23 +383,35 @@ def export_dataset(project: Project, fmt: str, out_dir: str | Path, aggregation:
         workers = 0
     elif workers is None:
         workers = export_workers() if scope.last_label >= PARALLEL_MIN_LABELS else 0
-    tmp = target.with_suffix(".jsonl.partial")
-    with open(tmp, "wb") as f:
-        writer = _HashingWriter(f)
-        if workers:
-            _export_in_workers(project.path, scope, fmt, aggregation.name, conversational, workers, writer, report)
-        else:
-            for data, n in _formatted(ROWS[fmt](scope, aggregation, report, **_options(fmt, conversational))):
-                report.written += n
-                writer.write(data)
-    tmp.replace(target)
-    manifest_path = out_dir / "manifest.json"
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {"files": {}}
-    manifest.update({"project": str(project.path), "created_at": utc_now(), "app_version": __version__,
-                     "guideline_version": project.settings["guideline_version"], "aggregation": aggregation.name})
-    manifest.setdefault("files", {})[target.name] = {
-        "format": fmt, "sha256": writer.digest.hexdigest(), "rows": report.written,
-        "left_out": dict(report.left_out), "conversational": conversational,
-    }
-    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+    manifest = _previous_manifest(out_dir / "manifest.json")
+    with whole_folder(out_dir, (FILES[fmt], "manifest.json")) as staging:
+        with open(staging / FILES[fmt], "wb") as f:
+            writer = _HashingWriter(f)
+            if workers:
+                _export_in_workers(project.path, scope, fmt, aggregation.name, conversational, workers, writer, report)
+            else:
+                for data, n in _formatted(ROWS[fmt](scope, aggregation, report, **_options(fmt, conversational))):
+                    report.written += n
+                    writer.write(data)
+        manifest.update({"project": str(project.path), "created_at": utc_now(), "app_version": __version__,
+                         "guideline_version": project.settings["guideline_version"], "aggregation": aggregation.name})
+        manifest["files"][FILES[fmt]] = {
+            "format": fmt, "sha256": writer.digest.hexdigest(), "rows": report.written,
+            "left_out": dict(report.left_out), "conversational": conversational,
+        }
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return report
+
+
+def _previous_manifest(path: Path) -> dict:
+    """The manifest of earlier exports into the folder, describing only files still there; a missing or
+    unreadable one (an export killed by an older PrefDesk) starts afresh rather than failing every export."""
+    try:
+        manifest = json.loads(path.read_text())
+        files = manifest.get("files") if isinstance(manifest, dict) else None
+        if not isinstance(files, dict):
+            raise ValueError("no files")
+    except (OSError, ValueError):
+        return {"files": {}}
+    manifest["files"] = {name: entry for name, entry in files.items() if (path.parent / name).is_file()}
+    return manifest
