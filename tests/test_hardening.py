@@ -135,3 +135,55 @@ def test_an_export_that_fails_midway_leaves_the_earlier_export_as_it_was(project
         export.export_dataset(project, "trl-preference", out, Policy())
     assert {p.name: digest(p) for p in out.iterdir()} == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".ds")] == []
+
+
+def _children(pid):
+    """Pids of the live processes whose parent is `pid` (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat.rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.append(int(entry.name))
+    return found
+
+
+def _alive(pid):
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_import_workers_and_the_resource_tracker_die_with_a_killed_import(tmp_path):
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    src = tmp_path / "big.jsonl"
+    src.write_text("".join(json.dumps({"prompt": f"q{i} " + "x" * 300, "response_a": "a" * 200,
+                                       "response_b": f"b{i}"}) + "\n" for i in range(150000)))
+    script = ("import sys; from prefdesk.store.project import Project; from prefdesk.formats.importer import import_file\n"
+              "with Project.create(sys.argv[1]) as p: import_file(p, sys.argv[2], workers=1)")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "p.prefdesk"), str(src)], env=env)
+    deadline = time.monotonic() + 30
+    helpers = []
+    while len(helpers) < 2 and time.monotonic() < deadline:  # the worker and the resource tracker
+        time.sleep(0.1)
+        helpers = _children(proc.pid)
+    assert len(helpers) >= 2, "the import started no worker process"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(h) for h in helpers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [h for h in helpers if _alive(h)], "worker processes outlived the import"

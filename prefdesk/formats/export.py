@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
@@ -26,6 +25,7 @@ from prefdesk import __version__
 from prefdesk.domain import LabelKind
 from prefdesk.store.ids import utc_now
 from prefdesk.formats.folder import whole_folder
+from prefdesk.formats.parallel import worker_pool
 from prefdesk.quality.aggregate import Policy, Vote, margin_of
 from prefdesk.store.snapshot import (L_ID, L_ITEM, L_KIND, L_PAYLOAD, Scope, every_label, label_groups,
                                      sampled_item_ids)
@@ -333,8 +333,7 @@ def _export_in_workers(db_path: Path, scope: Scope, fmt: str, policy: str, conve
     n_pieces = max(2 * workers, scope.last_label // PIECE_LABELS)
     cuts = sorted({sample[len(sample) * k // n_pieces] for k in range(1, n_pieces)}) if sample else []
     bounds = list(zip([None, *cuts], [*cuts, None]))
-    context = multiprocessing.get_context("spawn")  # fork is unsafe beside Qt's and SQLite's threads
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with worker_pool(workers) as pool:
         ahead: deque[Future] = deque()
         for lo, hi in bounds:
             ahead.append(pool.submit(export_piece, str(db_path), (scope.last_label, lo, hi), fmt, policy, conversational))

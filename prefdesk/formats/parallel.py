@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import sys
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -32,6 +33,25 @@ MIN_BYTES = 32 << 20  # below this, starting the workers (~0.3 s) costs more tha
 # Prepared as a plain tuple of its fields: a NamedTuple pickles through a Python-level __reduce__,
 # 8.4 against 5.0 us a record to pickle, 4.0 against 2.7 to unpickle.
 Outcome = tuple[int, bool, str | int | None, tuple[str, str] | None, list[Prepared | tuple] | None, int]
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Worker initializer: end this worker when the process that started it dies, even by kill -9 (Linux:
+    PR_SET_PDEATHSIG; elsewhere the pool's own pipes end it at its next read). A worker left alive would
+    keep the multiprocessing resource tracker alive with it."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    if os.getppid() != parent_pid:  # the parent died before the line above took effect
+        os._exit(1)
+
+
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """Spawned worker processes (fork is unsafe beside Qt's and SQLite's threads) that die with this one."""
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=die_with_parent, initargs=(os.getpid(),))
 
 
 def worker_count() -> int:
@@ -132,8 +152,7 @@ def record_outcome(line: int, rec: dict, fmt, done: int) -> Outcome:
 
 def outcomes(path: Path, fmt_name: str, mapping: dict[str, str] | None, workers: int) -> Iterator[Outcome]:
     """Every record's outcome, in file order, converted by `workers` processes a few pieces ahead."""
-    context = multiprocessing.get_context("spawn")  # fork is unsafe beside Qt's and SQLite's threads
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with worker_pool(workers) as pool:
         ahead: deque[tuple[int, Future | None]] = deque()
         window = 2 * workers + 1  # bounds memory: results wait here only while the writer catches up
         lines = 0  # before the piece whose results come next
