@@ -4,6 +4,7 @@
 import json
 import os
 import signal
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -220,9 +221,13 @@ def test_sigterm_cancels_with_a_checkpoint_and_resume_finishes(tmp_path, fixture
     assert cancelled["event"] == "cancelled" and Path(cancelled["checkpoint"]).is_dir()
     stopped_at = cancelled["step"]
     assert stopped_at < 3000
+    cut = Path(cancelled["checkpoint"]).with_name(f"checkpoint-{stopped_at + 2}")  # killed while saving a later one
+    cut.mkdir()
+    shutil.copy(Path(cancelled["checkpoint"]) / "config.json", cut / "config.json")
     job = write_job(tmp_path, **{**spec, "resume": True, "hyper": {**spec["hyper"], "max_steps": stopped_at + 4}})
     code, events, err = run_job(job)
     assert code == 0, err[-3000:]
+    assert events[0]["resumed_from"] == cancelled["checkpoint"] and events[0]["incomplete_checkpoints_skipped"] == [str(cut)]
     first_progress = next(e for e in events if e["event"] == "progress")
     assert first_progress["step"] > stopped_at and events[-1]["report"]["steps"] == stopped_at + 4
 
@@ -273,3 +278,24 @@ def test_multi_objective_reward_model_has_a_head_per_dimension(tmp_path, tiny_en
                    cwd=ROOT, env=ENV, check=True, capture_output=True)
     row = json.loads(outp.read_text())
     assert set(row["dims"]) == set(heads[1:]) and isinstance(row["score"], float)
+
+
+def test_a_base_model_with_only_pickle_weights_is_refused_unless_the_job_allows_it(tmp_path, fixtures, tiny_encoder):
+    from transformers import BertModel
+
+    dataset = export_folder(tmp_path, fixtures / "rule_pairs.jsonl")
+    pickled = tmp_path / "pickled-bert"
+    shutil.copytree(tiny_encoder, pickled)
+    for weights in pickled.glob("*.safetensors"):
+        weights.unlink()
+    import torch
+
+    torch.save(BertModel.from_pretrained(tiny_encoder).state_dict(), pickled / "pytorch_model.bin")
+    assert (pickled / "pytorch_model.bin").exists() and not list(pickled.glob("*.safetensors"))
+    hyper = {"max_steps": 2, "batch_size": 4, "max_length": 64}
+    code, events, _ = run_job(write_job(tmp_path, kind="reward", dataset=dataset, base_model=str(pickled), hyper=hyper))
+    assert code == 1 and "only pickle weights (pytorch_model.bin)" in events[-1]["error"]
+    assert "save_pretrained" in events[-1]["hint"]
+    code, events, err = run_job(write_job(tmp_path, kind="reward", dataset=dataset, base_model=str(pickled),
+                                          allow_pickle_weights=True, hyper=hyper))
+    assert code == 0, err[-3000:]

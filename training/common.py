@@ -68,10 +68,31 @@ def count_parameters(model) -> tuple[int, int]:
     return trainable, total
 
 
-def last_checkpoint(spec: JobSpec) -> str | None:
+_WEIGHTS = ("model.safetensors", "adapter_model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
+
+
+def is_complete(checkpoint: Path) -> bool:
+    """Whether a checkpoint holds all a resume needs: the trainer's state, weights, optimizer and scheduler
+    (a job killed while saving leaves a folder with only some of them)."""
+    have = {p.name for p in checkpoint.iterdir()} if checkpoint.is_dir() else set()
+    return {"trainer_state.json", "optimizer.pt", "scheduler.pt"} <= have and any(w in have for w in _WEIGHTS)
+
+
+def checkpoints(spec: JobSpec) -> tuple[str | None, list[str]]:
+    """The newest complete checkpoint (or None) and the newer incomplete ones passed over."""
     folder = Path(spec.output_dir) / "checkpoints"
-    found = sorted(folder.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1])) if folder.is_dir() else []
-    return str(found[-1]) if found else None
+    found = sorted((p for p in folder.glob("checkpoint-*") if p.name.split("-")[1].isdigit()),
+                   key=lambda p: int(p.name.split("-")[1])) if folder.is_dir() else []
+    skipped = []
+    for path in reversed(found):
+        if is_complete(path):
+            return str(path), skipped
+        skipped.append(str(path))
+    return None, skipped
+
+
+def last_checkpoint(spec: JobSpec) -> str | None:
+    return checkpoints(spec)[0]
 
 
 def train_with_events(trainer, spec: JobSpec, stop, job: str, device: DeviceChoice, **started: Any):
@@ -86,10 +107,15 @@ def train_with_events(trainer, spec: JobSpec, stop, job: str, device: DeviceChoi
     events = EventCallback(stop, args.per_device_train_batch_size * args.gradient_accumulation_steps)
     trainer.add_callback(events)
     trainable, total = count_parameters(trainer.model)
+    resume_from, skipped = checkpoints(spec) if spec.resume else (None, [])
+    if spec.resume and resume_from is None:
+        raise ValueError(f"resume: no complete checkpoint in {Path(spec.output_dir) / 'checkpoints'}"
+                         + (f" ({len(skipped)} incomplete: {', '.join(Path(s).name for s in skipped)})" if skipped else ""))
     emit("started", job=job, device=device.name, device_kind=device.kind, gpu_memory_mb=device.gpu_memory_mb,
          parameters_trainable=trainable, parameters_total=total, bf16=device.bf16,
-         gradient_checkpointing=device.gradient_checkpointing, max_length=spec.hyper.max_length, **started)
-    result = trainer.train(resume_from_checkpoint=last_checkpoint(spec) if spec.resume else None)
+         gradient_checkpointing=device.gradient_checkpointing, max_length=spec.hyper.max_length,
+         resumed_from=resume_from, incomplete_checkpoints_skipped=skipped, **started)
+    result = trainer.train(resume_from_checkpoint=resume_from)
     if events.stopped:
         return None, {"cancelled": True, "checkpoint": last_checkpoint(spec), "step": trainer.state.global_step}
     return result, None

@@ -41,7 +41,7 @@ def run(spec: JobSpec, device: DeviceChoice, stop: StopRequest) -> dict[str, Any
     tok = AutoTokenizer.from_pretrained(base)
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
-    model = AutoModelForCausalLM.from_pretrained(base, dtype="auto")
+    model = AutoModelForCausalLM.from_pretrained(base, dtype="auto", use_safetensors=not spec.allow_pickle_weights)
     peft_config = None
     if lora:
         from peft import LoraConfig

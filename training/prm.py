@@ -55,7 +55,7 @@ def run(spec: JobSpec, device: DeviceChoice, stop: StopRequest) -> dict[str, Any
     tok = AutoTokenizer.from_pretrained(base)
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
-    model = AutoModelForTokenClassification.from_pretrained(base, num_labels=2)
+    model = AutoModelForTokenClassification.from_pretrained(base, num_labels=2, use_safetensors=not spec.allow_pickle_weights)
     model.config.pad_token_id = tok.pad_token_id
     encode = StepEncoder(tok)
     rows = read_jsonl(spec.data_file)

@@ -61,6 +61,7 @@ class JobSpec:
     merge_lora: bool = False
     resume: bool = False
     allow_download: bool = False
+    allow_pickle_weights: bool = False  # load a base model saved as pickle (.bin/.pt), which can run code
     hyper: Hyper = field(default_factory=Hyper)
 
     @classmethod
@@ -122,6 +123,12 @@ class JobSpec:
             out.append(f"base_model: {self.base_model} is not a local folder (set allow_download to fetch a hub id)")
         elif self.base_model and Path(self.base_model).is_dir() and not (Path(self.base_model) / "config.json").exists():
             out.append(f"base_model: {self.base_model} holds no config.json (not a saved transformers model)")
+        elif self.base_model and Path(self.base_model).is_dir() and not self.allow_pickle_weights:
+            folder = Path(self.base_model)
+            pickled = sorted(p.name for p in folder.iterdir() if p.suffix in (".bin", ".pt", ".pth", ".ckpt", ".pkl"))
+            if pickled and not any(folder.glob("*.safetensors")):
+                out.append(f"base_model: {folder} holds only pickle weights ({', '.join(pickled)}), which can run code "
+                           "when loaded; convert them to safetensors or set allow_pickle_weights")
         return out
 
     def to_dict(self) -> dict[str, Any]:

@@ -197,7 +197,7 @@ def run(spec: JobSpec, device: DeviceChoice, stop: StopRequest) -> dict[str, Any
     dim_names = sorted({d for row in rows for d in (row.get("dims") or {})}) if spec.heads == "dimensions" else []
     if spec.heads == "dimensions" and not dim_names:
         raise DataError(f"{spec.data_file}: heads 'dimensions' asked for, but no row has per-dimension verdicts")
-    model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=1 + len(dim_names))
+    model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=1 + len(dim_names), use_safetensors=not spec.allow_pickle_weights)
     if dim_names:
         model.config.id2label = {0: "overall", **{i + 1: d for i, d in enumerate(dim_names)}}
         model.config.label2id = {v: k for k, v in model.config.id2label.items()}

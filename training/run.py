@@ -14,6 +14,10 @@ HINTS = [
     ("holds no config.json", "base_model: point at the folder that holds config.json and the weights"),
     ("Can't load", "base_model: could not load it; check the folder holds config.json and weights"),
     ("no usable rows", "export the dataset again from the desk; check filters and max_length"),
+    ("holds only pickle weights", "convert once: python -c \"import transformers as t; "
+     "t.AutoModel.from_pretrained('DIR', use_safetensors=False).save_pretrained('DIR')\" (it writes model.safetensors), "
+     "or set allow_pickle_weights in the job if you trust the file"),
+    ("no complete checkpoint", "start the job again without resume (the checkpoints were cut off while saving)"),
 ]
 
 
