@@ -173,7 +173,7 @@ def test_the_demo_desk_renders(qtbot, qt_prefs, tmp_path):
 def test_a_malformed_import_from_the_file_menu_shows_its_errors_and_changes_nothing(desk, qtbot, project, tmp_path, monkeypatch):
     window = desk(pairs(1))
     shown = []
-    monkeypatch.setattr("prefdesk.ui.file_menu.QMessageBox.warning", lambda parent, title, text: shown.append(text))
+    monkeypatch.setattr("prefdesk.ui.forms.tell", lambda parent, title, text, icon=None: shown.append(text))
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"prompt": "ok", "response_a": "a", "response_b": "b"}\n{"prompt": "x", "response_a": 3, "response_b": "b"}\n')
     before = project.count("items")
@@ -266,7 +266,7 @@ def test_opening_another_project_shows_its_items_not_the_old_ones(desk, qtbot, p
 def test_a_project_that_cannot_be_opened_is_named_and_the_current_one_stays(desk, qtbot, project, tmp_path, monkeypatch):
     window = desk(pairs(2))
     shown = []
-    monkeypatch.setattr("prefdesk.ui.main_window.QMessageBox.warning", lambda parent, title, text: shown.append(text))
+    monkeypatch.setattr("prefdesk.ui.forms.tell", lambda parent, title, text, icon=None: shown.append(text))
     not_a_project = tmp_path / "notes.prefdesk"
     not_a_project.write_text("these are my notes, not a database\n" * 100)
     item = window.item.id

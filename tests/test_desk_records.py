@@ -28,7 +28,7 @@ def test_shift_2_as_a_keyboard_sends_it_stores_right_clearly_better(desk, qtbot,
 def test_every_action_resolves_to_a_handler_in_every_view(desk, qtbot, project, monkeypatch):
     window = desk([*pairs(1), {"prompt": "r", "responses": ["x", "y", "z"]}, {"prompt": "s", "response": "t"},
                    {"prompt": "p", "steps": ["a", "b"]}])
-    for module in ("prefdesk.ui.main_window.QMessageBox", "prefdesk.ui.file_menu.QFileDialog"):
+    for module in ("prefdesk.ui.main_window.QMessageBox", "prefdesk.ui.file_menu.QFileDialog", "prefdesk.ui.forms.QMessageBox"):
         monkeypatch.setattr(module, type("Silent", (), {"__getattr__": lambda self, n: lambda *a, **k: ("", "")})())
     dialogs = ("cheat_sheet", "preferences", "settings", "rewrite", "import", "export", "quit", "new_project",
                "open_project", "about")
@@ -298,7 +298,7 @@ def test_import_dialog_takes_format_mapping_and_skip_bad_and_export_dialog_every
         dialog.folder.setText(str(tmp_path / "ex"))
         return True
     monkeypatch.setattr(ExportDialog, "exec", fill_export)
-    monkeypatch.setattr("prefdesk.ui.file_menu.QMessageBox.information", lambda *a: offered.setdefault("done", a[2]))
+    monkeypatch.setattr("prefdesk.ui.forms.tell", lambda *a: offered.setdefault("done", a[2]))
     window.run_named("export")
     qtbot.waitUntil(lambda: "done" in offered, timeout=10000)
     assert offered["formats"] == list(EXPORT_FORMATS) and offered["policies"] == list(AggregationPolicy.NAMES)
@@ -311,7 +311,7 @@ def test_project_settings_dialog_saves_all_or_nothing_and_applies_to_the_next_it
 
     window = desk(pairs(2))
     refused = []
-    monkeypatch.setattr("prefdesk.ui.settings_dialog.QMessageBox.warning", lambda *a: refused.append(a[2]))
+    monkeypatch.setattr("prefdesk.ui.forms.tell", lambda *a: refused.append(a[2]))
 
     def edit(dialog, dims, version):
         dialog.dimensions.setPlainText(dims)

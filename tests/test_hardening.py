@@ -187,3 +187,59 @@ def test_import_workers_and_the_resource_tracker_die_with_a_killed_import(tmp_pa
     while any(_alive(h) for h in helpers) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not [h for h in helpers if _alive(h)], "worker processes outlived the import"
+
+
+class _OpenWatch:
+    """Linux inotify on one file: whether anything opened or read it since the last look."""
+
+    def __init__(self, path):
+        import ctypes
+        import os
+
+        self.libc = ctypes.CDLL(None, use_errno=True)
+        self.fd = self.libc.inotify_init1(os.O_NONBLOCK)
+        assert self.fd >= 0 and self.libc.inotify_add_watch(self.fd, str(path).encode(), 0x20 | 0x01) >= 0  # OPEN|ACCESS
+
+    def touched(self) -> bool:
+        import os
+
+        try:
+            return bool(os.read(self.fd, 4096))
+        except BlockingIOError:
+            return False
+
+
+@pytest.mark.skipif(not Path("/proc/sys/fs/inotify").exists(), reason="Linux inotify")
+def test_text_from_data_is_never_rendered_as_html_and_loads_nothing(desk, qtbot, project, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from prefdesk.ui import forms
+    from prefdesk.ui.file_menu import import_path
+
+    probe = tmp_path / "probe.png"
+    probe.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+    watch = _OpenWatch(probe)
+    probe.read_bytes()
+    assert watch.touched()  # the watch sees an open
+    img = f'<img src="{probe}">'
+    project.set_guidelines("v2", f"# Rules\n\n![diagram]({probe})\n\n{img}")
+    window = desk([{"prompt": f"hi {img} ![x]({probe})", "response_a": f"a {img}", "response_b": f"![b]({probe})",
+                    "scenario": img, "risk_level": img, "policy": img},
+                   {"prompt": [{"role": "user", "content": img}], "response": img},
+                   {"prompt": "p", "steps": [{"text": img, "state": img}]}],
+                  rater=f"ana {img}", reason_tags=[img], dimensions=[img])
+    shown = []
+    monkeypatch.setattr(QMessageBox, "exec", lambda box: shown.append(box.grab()) or 0)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"prompt": "x", "winner": "a", "loser": "b", "meta": {"rater": "r"}, "score": "' + img.replace('"', "'") + '"}\n'
+                   '{"type": "pairwise_multi_dim", "prompt": "x", "candidates": {"A": "a", "B": "b"}, '
+                   '"judgement": {"overall_winner": "<img src=\'' + str(probe) + '\'>"}}\n')
+    import_path(window, bad)
+    qtbot.waitUntil(lambda: bool(shown), timeout=10000)
+    for _ in range(3):
+        window.grab()
+        window.run_named("skip")
+        QApplication.processEvents()
+    forms.tell(window, "x", img)
+    window.grab()
+    assert not watch.touched(), "rendering data opened a local file"

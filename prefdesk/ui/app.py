@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from prefdesk.domain import RaterRole
 from prefdesk.store.project import Project, ProjectError
+from prefdesk.ui import forms
 
 
 def run_desk(project_path: str | None, rater_name: str | None, quit_after_ms: int | None = None) -> int:
@@ -31,7 +32,7 @@ def run_desk(project_path: str | None, rater_name: str | None, quit_after_ms: in
     try:
         project = Project.open(project_path)
     except ProjectError as exc:
-        QMessageBox.critical(None, "PrefDesk", str(exc))
+        forms.tell(None, "PrefDesk", str(exc), QMessageBox.Critical)
         return 2
     from prefdesk.ui.file_menu import remember
 

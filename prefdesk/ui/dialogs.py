@@ -5,11 +5,11 @@ from __future__ import annotations
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QKeySequenceEdit,
-                               QLabel, QLineEdit, QMessageBox, QPlainTextEdit, QScrollArea, QTableWidget,
+                               QLabel, QLineEdit, QPlainTextEdit, QScrollArea, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget, QGridLayout, QPushButton)
 
 from prefdesk.domain import RaterRole
-from prefdesk.ui.forms import dialog_buttons
+from prefdesk.ui.forms import dialog_buttons, tell
 from prefdesk.ui.actions import GLOBAL, all_actions, conflicts, default_bindings, key_label
 from prefdesk.ui.theme import THEMES
 
@@ -101,7 +101,7 @@ class Preferences(QDialog):
         found = conflicts(self.proposed())
         if found:
             key, a, b = found[0]
-            QMessageBox.warning(self, "Key in use", f"{key_label(key)} is bound to both “{a}” and “{b}”. Choose another key.")
+            tell(self, "Key in use", f"{key_label(key)} is bound to both “{a}” and “{b}”. Choose another key.")
             return
         self.bindings = self.proposed()
         QSettings().setValue("theme", self.theme)

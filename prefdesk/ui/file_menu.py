@@ -17,6 +17,7 @@ from prefdesk.ui.actions import GLOBAL, action
 from prefdesk.ui.forms import browse_row, dialog_buttons
 from prefdesk.ui.operations import Change
 from prefdesk.ui.worker import describe
+from prefdesk.ui import forms
 
 
 def remember(path: Path) -> None:
@@ -47,7 +48,7 @@ def new_project(window) -> None:
         try:
             Project.create(path).close()
         except Exception as exc:  # noqa: BLE001 (shown to the person who chose the name)
-            QMessageBox.warning(window, "New project", describe(exc))
+            forms.tell(window, "New project", describe(exc))
             return
         window.open_project(path)
 
@@ -100,7 +101,7 @@ def import_dialog(window) -> None:
         try:
             mapping = parse_mapping(dialog.mapping.text())
         except ValueError as exc:
-            QMessageBox.warning(window, "Import", str(exc))
+            forms.tell(window, "Import", str(exc))
             return
         import_path(window, Path(dialog.path.text().strip()), dialog.format_name(), dialog.skip_bad.isChecked(), mapping)
 
@@ -127,7 +128,7 @@ def import_path(window, path: Path, format_name: str | None = None, skip_bad: bo
 
     def failed(exc: Exception) -> None:
         dialog.close()
-        QMessageBox.warning(window, "Import refused" if isinstance(exc, ImportRefused) else "Import failed",
+        forms.tell(window, "Import refused" if isinstance(exc, ImportRefused) else "Import failed",
                             describe(exc))
 
     window.ops.run(work, Change.ITEMS | Change.LABELS, done, failed)
@@ -173,8 +174,8 @@ def export_dialog(window) -> None:
         with Project.open(project_path) as project:
             return export_dataset(project, fmt, folder, Policy(policy), conversational)
 
-    window.ops.run(work, Change(0), lambda r: QMessageBox.information(window, "Exported", r.summary()),
-                   lambda exc: QMessageBox.warning(window, "Export failed", describe(exc)))
+    window.ops.run(work, Change(0), lambda r: forms.tell(window, "Exported", r.summary(), QMessageBox.Information),
+                   lambda exc: forms.tell(window, "Export failed", describe(exc)))
 
 
 @action("preferences", GLOBAL, "Ctrl+,", "Preferences: keys and theme…", menu="&File")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHBoxLayout, QLineEdit, QPushButton
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHBoxLayout, QLineEdit, QMessageBox, QPushButton, QWidget
 
 
 def dialog_buttons(dialog: QDialog, accept: str = "ok", on_accept: Callable[[], None] | None = None) -> QDialogButtonBox:
@@ -24,3 +25,11 @@ def browse_row(edit: QLineEdit, choose: Callable[[str], str]) -> QHBoxLayout:
     row.addWidget(edit, 1)
     row.addWidget(browse)
     return row
+
+
+def tell(parent: QWidget | None, title: str, text: str, icon: QMessageBox.Icon = QMessageBox.Warning) -> None:
+    """A message box whose text is shown as written: a file name or field value in it is never read as HTML
+    (QMessageBox's default would render `<img src=...>` in an import error, and load the file)."""
+    box = QMessageBox(icon, title, text, QMessageBox.Ok, parent)
+    box.setTextFormat(Qt.PlainText)
+    box.exec()

@@ -27,6 +27,7 @@ from prefdesk.ui.side_pane import SidePane
 from prefdesk.ui.views import ItemView, PairwiseView, ProcessView, RankingView, ScalarView
 from prefdesk.ui.views.base import escaped
 from prefdesk.ui.worker import describe
+from prefdesk.ui import forms
 
 VIEW_CLASSES = {ItemKind.PAIRWISE: PairwiseView, ItemKind.RANKING: RankingView,
                 ItemKind.SCALAR: ScalarView, ItemKind.PROCESS: ProcessView}
@@ -202,7 +203,7 @@ class MainWindow(QMainWindow):
                 self.side.rationale.setFocus()
             return
         except ProjectError as exc:
-            QMessageBox.warning(self, "PrefDesk", describe(exc))
+            forms.tell(self, "PrefDesk", describe(exc))
             return
         if isinstance(result, ReadyLabel):
             self.commit(result)
@@ -395,7 +396,7 @@ class MainWindow(QMainWindow):
         try:
             new = Project.open(path)
         except ProjectError as exc:
-            QMessageBox.warning(self, "Open project", str(exc))
+            forms.tell(self, "Open project", str(exc))
             return
         from prefdesk.ui.file_menu import remember
 

@@ -4,11 +4,11 @@ the same rules as `prefdesk config` (`prefdesk.domain.settings`)."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import (QComboBox, QDialog, QDoubleSpinBox, QFormLayout, QLineEdit,
-                               QMessageBox, QPlainTextEdit, QSpinBox, QWidget)
+from PySide6.QtWidgets import QComboBox, QDialog, QDoubleSpinBox, QFormLayout, QLineEdit, QPlainTextEdit, QSpinBox, QWidget
 
 from prefdesk.domain.settings import RATIONALE_RULES, SettingError
 from prefdesk.store.project import Project, ProjectError
+from prefdesk.ui import forms
 from prefdesk.ui.forms import dialog_buttons
 
 
@@ -86,7 +86,7 @@ class SettingsDialog(QDialog):
                 if new_guidelines:
                     self.project.set_guidelines(self.guideline_version.text(), text)
         except (SettingError, ProjectError) as exc:
-            QMessageBox.warning(self, "Settings not saved", str(exc))
+            forms.tell(self, "Settings not saved", str(exc))
             return
         self.saved = True
         self.accept()

@@ -8,10 +8,11 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QPlainTextEdit, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
 from prefdesk.domain import Item
 from prefdesk.ui.theme import is_dark
+from prefdesk.ui.views.base import OfflineBrowser
 
 META_CSS = "QLabel { background: palette(alternate-base); border: 1px solid palette(mid); border-radius: 6px; padding: 8px; }"
 
@@ -31,9 +32,7 @@ class SidePane(QWidget):
         self.rationale_title = QLabel()
         self.rationale = QPlainTextEdit()
         self.rationale.setMaximumHeight(110)
-        self.guidelines = QTextBrowser()
-        self.guidelines.setOpenLinks(False)
-        self.guidelines.setFocusPolicy(Qt.NoFocus)
+        self.guidelines = OfflineBrowser()  # guidelines are Markdown from the project: no image or link is loaded
         self.guidelines_title = QLabel()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 0, 0, 0)
@@ -43,7 +42,7 @@ class SidePane(QWidget):
         layout.setStretch(layout.count() - 1, 1)
 
     def show_guidelines(self, version: str, markdown_text: str, key: str) -> None:
-        self.guidelines.setMarkdown(markdown_text)
+        self.guidelines.show_markdown(markdown_text)
         self.guidelines_title.setText(f"<b>Guidelines</b> {html.escape(version)}  [{html.escape(key)}]")
 
     def set_keys(self, rationale_key: str) -> None:
