@@ -243,3 +243,57 @@ def test_text_from_data_is_never_rendered_as_html_and_loads_nothing(desk, qtbot,
     forms.tell(window, "x", img)
     window.grab()
     assert not watch.touched(), "rendering data opened a local file"
+
+
+def test_bad_files_of_every_kind_are_refused_with_their_line_and_field(project, tmp_path):
+    from prefdesk.formats.errors import ImportRefused
+    from prefdesk.formats.importer import import_file
+
+    def refusal(name, data):
+        path = tmp_path / name
+        path.write_bytes(data)
+        with pytest.raises(ImportRefused) as caught:
+            import_file(project, path)
+        assert project.count("items") == 0
+        return [str(e) for e in caught.value.errors]
+
+    long_cell = "x" * 200_000  # a long answer is normal: a CSV cell as long as a JSONL record is read
+    ok = tmp_path / "long.csv"
+    ok.write_text(f'prompt,response_a,response_b\nq,"{long_cell}",b\n')
+    assert import_file(project, ok).items_added == 1
+    project.conn.execute("DELETE FROM items")  # (no labels yet: the append-only triggers allow this)
+    csv_bytes = b'prompt,response_a,response_b\nq1,a,b\nq2,\xff\xfe,b\nq3,a,b\n'
+    assert refusal("latin.csv", csv_bytes) == [f"{tmp_path / 'latin.csv'}:3: not UTF-8 (byte 3 of the line: b'\\xff')"]
+    assert refusal("object.json", b'{"prompt": "q", "response": "r"}') == [
+        f"{tmp_path / 'object.json'}:1: expected a JSON array of objects, got dict"]
+    nested = b'{"prompt": "q", "response": "r", "meta": ' + b"[" * 2000 + b"]" * 2000 + b"}\n"
+    (error,) = refusal("deep.jsonl", nested)
+    assert error.startswith(f"{tmp_path / 'deep.jsonl'}:1: ")
+    (error,) = refusal("nan.jsonl", b'{"prompt": "q", "response": "r", "priority": "soon"}\n')
+    assert error == f"{tmp_path / 'nan.jsonl'}:1: priority: expected a number, got 'soon'"
+    (error,) = refusal("role.jsonl", b'{"prompt": [{"role": ["user"], "content": "q"}], "response": "r"}\n')
+    assert error == f"{tmp_path / 'role.jsonl'}:1: prompt[0].role: expected one of ['assistant', 'developer', 'system', 'tool', 'user'], got ['user']"
+    big = tmp_path / "big.json"  # parsed as JSONL is (orjson): an integer past 64 bits reads as a float
+    big.write_bytes(b'[{"prompt": "q", "response": "r", "total_time": 123456789012345678901234567890}]')
+    assert import_file(project, big).items_added == 1
+
+
+def test_a_corrupt_parquet_file_is_refused_with_the_row_it_breaks_at(project, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from prefdesk.formats.errors import ImportRefused
+    from prefdesk.formats.importer import import_file
+
+    path = tmp_path / "pairs.parquet"
+    pq.write_table(pa.table({"prompt": [f"q{i}" for i in range(5000)], "response": ["r" * 50] * 5000}), path,
+                   row_group_size=1000, compression="none")
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 400] = b"\xff" * 400  # a page in the middle of the file
+    path.write_bytes(bytes(data))
+    with pytest.raises(ImportRefused) as caught:
+        import_file(project, path)
+    (error,) = caught.value.errors
+    assert error.line > 0 and ("unreadable from this row on" in error.message or error.field)
+    assert project.count("items") == 0

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from prefdesk.domain import Candidate, ItemKind, NewItem, NewLabel
+from prefdesk.formats.errors import FieldError
 
 Converted = list[tuple[NewItem, list[NewLabel]]]
 
@@ -33,5 +35,21 @@ def item(kind: ItemKind, prompt: tuple[str, list | None], cands, meta: dict, **k
     return NewItem(
         kind=kind, prompt=text, prompt_messages=msgs, candidates=cands, meta=meta,
         is_gold=bool(kw.pop("is_gold", meta.get("is_gold", False))),
-        priority=float(meta.get("priority", 0) or 0), **kw,
+        priority=priority_of(meta), **kw,
     )
+
+
+def priority_of(meta: dict) -> float:
+    """The item's queue priority from its metadata: a finite number (or numeric text, as CSV cells are)."""
+    value = meta.get("priority", 0)
+    if value is None or value == "":
+        return 0.0
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise FieldError("priority", f"expected a number, got {type(value).__name__}")
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        raise FieldError("priority", f"expected a number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise FieldError("priority", f"expected a finite number, got {value!r}")
+    return number

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from prefdesk.formats.errors import FieldError
@@ -26,6 +27,8 @@ def number(rec: dict, key: str, lo: float | None = None, hi: float | None = None
     value = rec[key]
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise FieldError(key, f"expected a number, got {type(value).__name__}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise FieldError(key, f"expected a finite number, got {value}")
     if (lo is not None and value < lo) or (hi is not None and value > hi):
         raise FieldError(key, f"{value} is outside {lo}..{hi}")
     return value
@@ -58,7 +61,7 @@ def messages(value: Any, field: str) -> list[dict]:
     for i, msg in enumerate(value):
         if not isinstance(msg, dict):
             raise FieldError(f"{field}[{i}]", "expected an object with role and content")
-        if msg.get("role") not in ROLES:
+        if not isinstance(msg.get("role"), str) or msg["role"] not in ROLES:
             raise FieldError(f"{field}[{i}].role", f"expected one of {sorted(ROLES)}, got {msg.get('role')!r}")
         if not isinstance(msg.get("content"), str):
             raise FieldError(f"{field}[{i}].content", "expected text")

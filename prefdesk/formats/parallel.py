@@ -147,6 +147,11 @@ def record_outcome(line: int, rec: dict, fmt, done: int) -> Outcome:
             prepared = [tuple(prepare(item, labels)) for item, labels in fmt.convert(rec)]  # see Outcome
     except FieldError as exc:
         return line, True, rid, (exc.field, exc.message), None, done
+    except (TypeError, ValueError, KeyError, AttributeError, OverflowError, RecursionError) as exc:
+        # a shape no converter check foresaw: still this record's refusal, with its line, never a crash
+        if "Recursion limit" in str(exc):  # orjson writes at most 254 levels of nesting
+            return line, True, rid, ("", "a value is nested too deeply (more than 254 levels)"), None, done
+        return line, True, rid, ("", f"cannot be read as {fmt.name} ({type(exc).__name__}: {exc})"), None, done
     return line, True, rid, None, prepared, done
 
 

@@ -36,7 +36,7 @@ def _rater(meta: dict) -> str:
 
 
 def _verdict(value: object, field: str) -> Verdict:
-    if value not in _VERDICTS:
+    if not isinstance(value, str) or value not in _VERDICTS:
         raise FieldError(field, f"expected one of A, B, tie, both_bad, got {value!r}")
     return _VERDICTS[value]
 

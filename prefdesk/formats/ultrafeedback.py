@@ -8,14 +8,17 @@ from prefdesk.formats.base import Converted, Format, candidates, item
 from prefdesk.formats.errors import FieldError
 from prefdesk.formats.trl_preference import pair_from
 
+import math
+
 JUDGE = "ultrafeedback:gpt-4"
 
 
 def _rating(value: object) -> float | None:
     try:
-        return float(value)  # UltraFeedback stores ratings as text; "N/A" means not rated
-    except (TypeError, ValueError):
+        number = float(value)  # UltraFeedback stores ratings as text; "N/A" means not rated
+    except (TypeError, ValueError, OverflowError):
         return None
+    return number if math.isfinite(number) else None
 
 
 def matches_raw(rec: dict) -> bool:
