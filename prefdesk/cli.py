@@ -83,7 +83,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
     print("labels by source: " + (", ".join(f"{k} {v}" for k, v in stats["labels_by_source"].items()) or "none"))
     print("labels by rater:  " + (", ".join(f"{k} {v}" for k, v in stats["labels_by_rater"].items()) or "none"))
     print(f"superseded labels: {stats['superseded_labels']}; flagged items: {stats['flagged_items']}")
-    print(f"items short of overlap ({stats['overlap_target']} raters): {stats['items_short_of_overlap']}")
+    print(f"items short of overlap ({stats['overlap_target']} raters): {stats['items_short_of_overlap']}; "
+          f"over it: {stats['items_over_overlap']}")
     return 0
 
 

@@ -88,3 +88,68 @@ def test_back_returns_the_previous_label_and_its_edit_supersedes_it(project, tmp
     assert prompt_of(project, before.item_id) == "q1"
     edit = project.commit_label(before.item_id, ana, LabelKind.PAIRWISE, {**PAYLOAD, "verdict": "B"}, supersedes=before)
     assert project.previous_label(ana, before=edit).item_id == project.previous_label(ana, before=before).item_id
+
+
+def test_raters_working_at_once_are_not_handed_an_item_beyond_the_overlap(tmp_path):
+    import json
+
+    from prefdesk.formats.importer import import_file
+    from prefdesk.store.project import Project
+    from prefdesk.store.queue import Queue
+    from prefdesk.store.stats import project_stats
+
+    path = tmp_path / "p.prefdesk"
+    src = tmp_path / "items.jsonl"
+    src.write_text("".join(json.dumps({"prompt": f"q{i}", "response": f"r{i}"}) + "\n" for i in range(2)))
+    with Project.create(path) as setup:
+        setup.set_settings({"overlap": 1, "gold_rate": 0.0})
+        import_file(setup, src)
+    ana_file, ben_file = Project.open(path), Project.open(path)  # two desks on one file
+    ana, ben = ana_file.ensure_rater("ana"), ben_file.ensure_rater("ben")
+    ana_queue, ben_queue = Queue(ana_file, ana), Queue(ben_file, ben)
+    first = ana_queue.next_item()
+    second = ben_queue.next_item()
+    assert second.id != first.id  # ana has the first on her screen
+    ana_queue.skip(first.id)  # given back: ben may have it now
+    ben_file.commit_label(second.id, ben, "scalar", {"score": 3, "dims": {}})
+    assert ben_queue.next_item().id == first.id
+    ben_file.lease(first.id, ben, seconds=-1)  # a lease past its time holds nothing
+    assert Queue(ana_file, ana).next_item().id == first.id
+    assert project_stats(ana_file)["items_over_overlap"] == 0
+    ana_file.close()
+    ben_file.close()
+
+
+def test_two_raters_labelling_at_once_with_overlap_one_never_label_the_same_item(tmp_path):
+    import json
+    import threading
+
+    from prefdesk.formats.importer import import_file
+    from prefdesk.store.project import Project
+    from prefdesk.store.queue import Queue
+    from prefdesk.store.stats import project_stats
+
+    path = tmp_path / "p.prefdesk"
+    src = tmp_path / "items.jsonl"
+    src.write_text("".join(json.dumps({"prompt": f"q{i}", "response": f"r{i}"}) + "\n" for i in range(300)))
+    with Project.create(path) as setup:
+        setup.set_settings({"overlap": 1, "gold_rate": 0.0})
+        import_file(setup, src)
+
+    def rate(name):
+        with Project.open(path) as project:
+            rater = project.ensure_rater(name)
+            queue = Queue(project, rater)
+            while (item := queue.next_item()) is not None:
+                project.commit_label(item.id, rater, "scalar", {"score": 3, "dims": {}})
+
+    threads = [threading.Thread(target=rate, args=(name,)) for name in ("ana", "ben")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    with Project.open(path) as project:
+        stats = project_stats(project)
+        assert stats["items_over_overlap"] == 0 and stats["items_short_of_overlap"] == 0
+        assert stats["labels_by_rater"]["ana"] + stats["labels_by_rater"]["ben"] == 300
+        assert min(stats["labels_by_rater"].values()) > 30  # both worked

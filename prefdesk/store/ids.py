@@ -6,7 +6,7 @@ import threading
 import time
 import zlib
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import orjson
 
@@ -57,9 +57,11 @@ def uuid7_block(n: int) -> list[str]:
     return ids
 
 
-def utc_now() -> str:
-    """The current UTC time as ISO 8601 with milliseconds and a Z."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def utc_now(later_s: float = 0.0) -> str:
+    """The current UTC time (or `later_s` seconds from now) as ISO 8601 with milliseconds and a Z: such
+    strings sort as the times do."""
+    moment = datetime.now(timezone.utc) + timedelta(seconds=later_s)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def content_hash(kind: str, prompt: str, texts: Iterable[str]) -> int:

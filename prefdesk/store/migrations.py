@@ -133,6 +133,16 @@ def m007_application_id(conn: sqlite3.Connection) -> None:
     conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
 
+def m008_leases(conn: sqlite3.Connection) -> None:
+    """Items being shown to a rater are leased to them for a while, so raters working at once are not all
+    handed the same item beyond the overlap target (released on a label, a skip, closing, or expiry)."""
+    _script(conn, """
+        CREATE TABLE leases (
+            item_id TEXT NOT NULL, rater_id TEXT NOT NULL, expires_at TEXT NOT NULL,
+            PRIMARY KEY (item_id, rater_id)) WITHOUT ROWID;
+        """)
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_initial,
     m002_queue_columns,
@@ -141,5 +151,6 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m005_current_labels_view,
     m006_rationale_rule_and_gold_answers,
     m007_application_id,
+    m008_leases,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ the right professional beats one that guesses. Mark *both bad* when neither resp
 # rater's queue, count towards the overlap, or come back on Undo. Every query that asks "has this rater
 # judged this item" filters with this.
 VERDICTS_ONLY = "kind != 'rewrite'"
+LEASE_SECONDS = 30 * 60  # an item left on a screen longer than this is handed to others again
 
 
 class ProjectError(Exception):
@@ -286,11 +287,37 @@ class Project:
         return rater
 
     def end_session(self, session: Session) -> None:
-        """Write when a sitting ended (closing the desk, switching project or rater); no-op once closed."""
+        """Write when a sitting ended (closing the desk, switching project or rater) and give back the
+        rater's leases; no-op once closed."""
         if self.closed:
             return
         with self.transaction():
             self.conn.execute("UPDATE sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL", (utc_now(), session.id))
+            self.conn.execute("DELETE FROM leases WHERE rater_id = ?", (session.rater_id,))
+
+    # -- leases: items on a rater's screen ----------------------------------------------------------
+    def lease(self, item_id: str, rater: Rater, seconds: float = LEASE_SECONDS) -> None:
+        """Hold an item for a rater while it is on their screen (see `store.queue`)."""
+        self.lease_next(lambda: item_id, rater, seconds)
+
+    def lease_next(self, choose: Callable[[], str | None], rater: Rater, seconds: float = LEASE_SECONDS) -> str | None:
+        """Choose an item and lease it to the rater in one write transaction, so two raters choosing at once
+        cannot both take the last place on an item. A lease is a hint, not a label: it is written without an
+        fsync (one lost in a crash only lets the item be shown again)."""
+        self.conn.execute("PRAGMA synchronous = NORMAL")
+        try:
+            with self.transaction():
+                item_id = choose()
+                if item_id is not None:
+                    self.conn.execute("INSERT OR REPLACE INTO leases VALUES (?, ?, ?)", (item_id, rater.id, utc_now(seconds)))
+        finally:
+            self.conn.execute("PRAGMA synchronous = FULL")
+        return item_id
+
+    def release(self, item_id: str, rater: Rater) -> None:
+        """Give an item back (a skip)."""
+        with self.transaction():
+            self.conn.execute("DELETE FROM leases WHERE item_id = ? AND rater_id = ?", (item_id, rater.id))
 
     def start_session(self, rater: Rater) -> Session:
         session = Session(uuid7(), rater.id, utc_now(), self.settings["guideline_version"])
@@ -392,6 +419,7 @@ class Project:
                  json.dumps(list(display_order)) if display_order is not None else None,
                  label.source.value, confidence, label.supersedes),
             )
+            conn.execute("DELETE FROM leases WHERE item_id = ? AND rater_id = ?", (item_id, rater.id))
             if first:
                 conn.execute(
                     "UPDATE items SET n_raters = n_raters + 1, open = n_raters + 1 < ? WHERE id = ?",

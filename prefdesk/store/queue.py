@@ -2,7 +2,8 @@
 
 Rules, in order: every `round(1/gold_rate)`-th item is a gold item the rater has not done (if any);
 otherwise the highest-priority item the rater has not labelled that is still short of the project's
-overlap target; skipped items come back after the rest. The scan resumes from the last item served,
+overlap target, counting the raters who have it on their screen now (leases); skipped items come back after
+the rest. The scan resumes from the last item served,
 so a call costs a few index probes however many items the rater has already done.
 """
 
@@ -11,11 +12,15 @@ from __future__ import annotations
 import json
 
 from prefdesk.domain import Item, Rater
+from prefdesk.store.ids import utc_now
 from prefdesk.store.project import VERDICTS_ONLY, Project, read_connection
 
 _NOT_MINE = ("NOT EXISTS (SELECT 1 FROM labels WHERE labels.item_id = items.id AND labels.rater_id = :rater "
              f"AND {VERDICTS_ONLY})")
 _NOT_SKIPPED = "id NOT IN (SELECT value FROM json_each(:skipped))"
+# Raters who have the item on their screen now count towards the overlap target, as if they had labelled it.
+_ROOM = ("n_raters + (SELECT COUNT(*) FROM leases WHERE leases.item_id = items.id AND leases.rater_id != :rater "
+         "AND leases.expires_at > :now) < :overlap")
 
 
 class Queue:
@@ -47,19 +52,23 @@ class Queue:
         return found[1]
 
     def next_item(self) -> Item | None:
-        item_id = self.next_item_id()
+        """The next item, leased to this rater while it is on their screen."""
+        item_id = self.project.lease_next(self.next_item_id, self.rater)
         return self.project.item(item_id) if item_id else None
 
     def skip(self, item_id: str) -> None:
-        """Put an item aside for the rest of this pass."""
+        """Put an item aside for the rest of this pass, and give it back to the others."""
         self._skipped.append(item_id)
+        self.project.release(item_id, self.rater)
 
     def _args(self, **extra: object) -> dict:
-        return {"rater": self.rater.id, "skipped": json.dumps(self._skipped), **extra}
+        return {"rater": self.rater.id, "skipped": json.dumps(self._skipped), "now": utc_now(),
+                "overlap": int(self.project.settings["overlap"]), **extra}
 
     def _scan(self, cursor: tuple[float, str] | None) -> tuple[float, str] | None:
         conn = self.project.conn
-        base = f"SELECT priority, id FROM items INDEXED BY items_queue WHERE is_gold = 0 AND open = 1 AND {_NOT_MINE} AND {_NOT_SKIPPED}"
+        base = (f"SELECT priority, id FROM items INDEXED BY items_queue WHERE is_gold = 0 AND open = 1 AND {_NOT_MINE} "
+                f"AND {_NOT_SKIPPED} AND {_ROOM}")
         if cursor is not None:
             row = conn.execute(base + " AND priority = :p AND id > :id ORDER BY id LIMIT 1",
                                self._args(p=cursor[0], id=cursor[1])).fetchone()

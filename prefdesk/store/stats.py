@@ -20,6 +20,8 @@ def project_stats(project: Project) -> dict:
         "flagged_items": conn.execute("SELECT COUNT(DISTINCT item_id) FROM flags").fetchone()[0],
         "overlap_target": project.settings["overlap"],
         "items_short_of_overlap": conn.execute("SELECT COUNT(*) FROM items WHERE open = 1 AND is_gold = 0").fetchone()[0],
+        "items_over_overlap": conn.execute("SELECT COUNT(*) FROM items WHERE is_gold = 0 AND n_raters > ?",
+                                           (int(project.settings["overlap"]),)).fetchone()[0],
     }
 
 
