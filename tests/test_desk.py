@@ -234,19 +234,27 @@ def test_ranking_by_drag_fixes_the_whole_order(desk, qtbot, project):
     assert payload["order"] == [[shown[2]], [shown[0]], [shown[1]]]
 
 
-def test_a_verdict_while_another_writer_holds_the_file_is_refused_visibly_and_the_item_stays(desk, qtbot, project):
+def test_a_verdict_while_another_writer_holds_the_file_is_kept_and_written_in_when_it_is_free(desk, qtbot, project):
     import sqlite3
+    import time
 
-    window = desk(pairs(2))
-    project.conn.execute("PRAGMA busy_timeout = 50")
-    item = window.item.id
+    from prefdesk.store.pending import pending_path
+
+    window = desk(pairs(3))
+    first = window.item.id
     other = sqlite3.connect(project.path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # as a long import does
+    started = time.perf_counter()
     press(qtbot, window, Qt.Key_1)
-    assert window.item.id == item and "Not saved" in window.statusBar().currentMessage()
+    assert time.perf_counter() - started < 0.5  # never stalled
+    assert window.item.id != first and "Saved on this machine (1 waiting)" in window.statusBar().currentMessage()
+    assert project.count("labels") == 0 and pending_path(project).exists()  # on disk, fsynced, beside the project
+    press(qtbot, window, Qt.Key_T)
+    assert window.item is not None and window.item.id not in (first,)  # the held item is not served again
     other.execute("ROLLBACK")
-    press(qtbot, window, Qt.Key_1)
-    assert project.count("labels") == 1 and window.item.id != item
+    qtbot.waitUntil(lambda: project.count("labels") == 2, timeout=5000)
+    assert not pending_path(project).exists() and [lab.payload["verdict"] for lab in project.labels(first)] != []
+    assert "now in the project" in window.statusBar().currentMessage()
 
 
 def test_opening_another_project_shows_its_items_not_the_old_ones(desk, qtbot, project, tmp_path):

@@ -297,3 +297,77 @@ def test_a_corrupt_parquet_file_is_refused_with_the_row_it_breaks_at(project, tm
     (error,) = caught.value.errors
     assert error.line > 0 and ("unreadable from this row on" in error.message or error.field)
     assert project.count("items") == 0
+
+
+def test_labels_held_while_the_file_was_busy_are_written_when_the_project_next_opens(project, tmp_path):
+    from prefdesk.formats.importer import import_file
+    from prefdesk.store import pending
+
+    src = tmp_path / "items.jsonl"
+    src.write_text('{"prompt": "q", "response_a": "a", "response_b": "b"}\n')
+    import_file(project, src)
+    item_id = project.conn.execute("SELECT id FROM items").fetchone()[0]
+    label = project.new_label(item_id, project.ensure_rater("ana"), "pairwise", {"verdict": "A"}, duration_ms=900)
+    pending.hold(project, label)  # the desk was killed before the file was free
+    path = project.path
+    project.close()
+    with Project.open(path) as reopened:
+        (stored,) = reopened.labels(item_id)
+        assert stored.id == label.id and stored.created_at == label.created_at and stored.duration_ms == 900
+        assert not pending.pending_path(reopened).exists()
+
+
+def test_kill_9_during_desk_sessions_beside_a_writer_loses_no_acknowledged_label(tmp_path):
+    """Fault injection: desk sessions killed at random moments while another program takes the write lock
+    now and then (as imports do). PREFDESK_KILL_LABELS sets the labels to reach (default 400)."""
+    import json
+    import os
+    import random
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from prefdesk.formats.importer import import_file
+
+    target = int(os.environ.get("PREFDESK_KILL_LABELS", "400"))
+    path = tmp_path / "kill.prefdesk"
+    src = tmp_path / "items.jsonl"
+    src.write_text("".join(json.dumps({"prompt": f"q{i}", "response_a": f"a{i}", "response_b": f"b{i}"}) + "\n"
+                           for i in range(target + 200)))
+    with Project.create(path) as project:
+        project.set_settings({"gold_rate": 0.0, "overlap": 1})
+        import_file(project, src)
+    stop = threading.Event()
+
+    def writer():  # another program holding the write lock 0.3 s of every 0.8 s
+        conn = sqlite3.connect(path, isolation_level=None, timeout=10)
+        while not stop.is_set():
+            conn.execute("BEGIN IMMEDIATE")
+            time.sleep(0.3)
+            conn.execute("ROLLBACK")
+            time.sleep(0.5)
+        conn.close()
+    threading.Thread(target=writer, daemon=True).start()
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    script = str(Path(__file__).with_name("kill_session.py"))
+    acknowledged, kills, rng = [], 0, random.Random(11)
+    try:
+        while len(acknowledged) < target:
+            proc = subprocess.Popen([sys.executable, script, str(path), "ana"], env=env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.DEVNULL, text=True)
+            threading.Timer(rng.uniform(0.45, 0.9), lambda p=proc: p.poll() is None and os.kill(p.pid, signal.SIGKILL)).start()
+            for line in proc.stdout:
+                acknowledged.append(line.strip())
+            kills += proc.wait() == -signal.SIGKILL
+    finally:
+        stop.set()
+    time.sleep(1)
+    with Project.open(path) as project:  # writes what the last session held
+        stored = {r[0] for r in project.conn.execute("SELECT id FROM labels")}
+        assert project.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    lost = [label for label in acknowledged if label not in stored]
+    print(f"\nkill -9 session: {len(acknowledged)} labels acknowledged, {kills} kills, {len(lost)} lost")
+    assert kills >= 3 and not lost

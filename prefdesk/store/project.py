@@ -87,6 +87,9 @@ class Project:
         except BaseException:
             conn.close()
             raise
+        from prefdesk.store.pending import write_waiting_if_free
+
+        write_waiting_if_free(project)  # labels a desk held while the file was busy, then closed or crashed
         return project
 
     def close(self) -> None:
@@ -360,6 +363,11 @@ class Project:
                                       session=session, duration_ms=duration_ms)
         return cand, label
 
+    def wait_for_lock(self, ms: int) -> None:
+        """How long a write waits for another program's write lock before `ProjectBusy` (default 5 s; the
+        desk waits a moment only, and holds a label it cannot write: see `store.pending`)."""
+        self.conn.execute(f"PRAGMA busy_timeout = {int(ms)}")
+
     def has_items(self) -> bool:
         return self.conn.execute("SELECT EXISTS (SELECT 1 FROM items)").fetchone()[0] == 1
 
@@ -394,38 +402,54 @@ class Project:
         round: int = 1,
     ) -> Label:
         """Append a label. It is on disk (fsynced) when this returns; nothing earlier is changed."""
-        label = Label(
+        label = self.new_label(item_id, rater, kind, payload, session=session, duration_ms=duration_ms,
+                               display_order=display_order, source=source, confidence=confidence,
+                               supersedes=supersedes, round=round)
+        self.write_label(label)
+        return label
+
+    def new_label(self, item_id: str, rater: Rater, kind: LabelKind, payload: dict[str, Any], *,
+                  session: Session | None = None, duration_ms: int | None = None,
+                  display_order: tuple[int, ...] | None = None, source: LabelSource = LabelSource.HUMAN,
+                  confidence: float | None = None, supersedes: Label | None = None, round: int = 1) -> Label:
+        """A label as it will be stored (id, time, guideline version in force), not written yet."""
+        if supersedes is not None and (supersedes.rater_id != rater.id or supersedes.item_id != item_id):
+            raise ProjectError("a label can only be superseded by its own rater on its own item")
+        return Label(
             id=uuid7(), item_id=item_id, rater_id=rater.id, kind=LabelKind(kind), payload=payload,
             created_at=utc_now(), source=LabelSource(source), session_id=session.id if session else None,
             duration_ms=duration_ms, guideline_version=self.settings["guideline_version"],
             app_version=__version__, round=round, display_order=display_order, confidence=confidence,
             supersedes=supersedes.id if supersedes else None,
         )
+
+    def write_label(self, label: Label) -> bool:
+        """Write a label made by `new_label`, fsynced, in one transaction; False if it is there already."""
         with self.transaction() as conn:
-            if supersedes is not None:
-                if supersedes.rater_id != rater.id or supersedes.item_id != item_id:
-                    raise ProjectError("a label can only be superseded by its own rater on its own item")
-                if conn.execute("SELECT 1 FROM labels WHERE supersedes = ?", (supersedes.id,)).fetchone():
-                    raise ProjectError(f"label {supersedes.id} was already superseded")
+            if conn.execute("SELECT 1 FROM labels WHERE id = ?", (label.id,)).fetchone():
+                return False
+            if label.supersedes and conn.execute("SELECT 1 FROM labels WHERE supersedes = ?",
+                                                 (label.supersedes,)).fetchone():
+                raise ProjectError(f"label {label.supersedes} was already superseded")
             first = label.kind is not LabelKind.REWRITE and conn.execute(
                 f"SELECT 1 FROM labels WHERE item_id = ? AND rater_id = ? AND {VERDICTS_ONLY} LIMIT 1",
-                (item_id, rater.id)).fetchone() is None
+                (label.item_id, label.rater_id)).fetchone() is None
             conn.execute(
                 "INSERT INTO labels (id, item_id, rater_id, session_id, kind, payload, created_at, duration_ms, "
                 "guideline_version, app_version, round, display_order, source, confidence, supersedes) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (label.id, item_id, rater.id, label.session_id, label.kind.value, json.dumps(payload),
-                 label.created_at, duration_ms, label.guideline_version, __version__, round,
-                 json.dumps(list(display_order)) if display_order is not None else None,
-                 label.source.value, confidence, label.supersedes),
+                (label.id, label.item_id, label.rater_id, label.session_id, label.kind.value, json.dumps(label.payload),
+                 label.created_at, label.duration_ms, label.guideline_version, label.app_version, label.round,
+                 json.dumps(list(label.display_order)) if label.display_order is not None else None,
+                 label.source.value, label.confidence, label.supersedes),
             )
-            conn.execute("DELETE FROM leases WHERE item_id = ? AND rater_id = ?", (item_id, rater.id))
+            conn.execute("DELETE FROM leases WHERE item_id = ? AND rater_id = ?", (label.item_id, label.rater_id))
             if first:
                 conn.execute(
                     "UPDATE items SET n_raters = n_raters + 1, open = n_raters + 1 < ? WHERE id = ?",
-                    (int(self.settings["overlap"]), item_id),
+                    (int(self.settings["overlap"]), label.item_id),
                 )
-        return label
+        return True
 
     def labels(self, item_id: str, current_only: bool = True) -> list[Label]:
         """The labels of an item, oldest first; by default only those not superseded."""

@@ -13,7 +13,7 @@ import json
 
 from prefdesk.domain import Item, Rater
 from prefdesk.store.ids import utc_now
-from prefdesk.store.project import VERDICTS_ONLY, Project, read_connection
+from prefdesk.store.project import VERDICTS_ONLY, Project, ProjectBusy, read_connection
 
 _NOT_MINE = ("NOT EXISTS (SELECT 1 FROM labels WHERE labels.item_id = items.id AND labels.rater_id = :rater "
              f"AND {VERDICTS_ONLY})")
@@ -32,6 +32,7 @@ class Queue:
         self.served = 0
         self._cursor: tuple[float, str] | None = None
         self._skipped: list[str] = []
+        self._held: list[str] = []
 
     def next_item_id(self) -> str | None:
         """The id of the next item for this rater, or None when the queue is empty."""
@@ -53,16 +54,26 @@ class Queue:
 
     def next_item(self) -> Item | None:
         """The next item, leased to this rater while it is on their screen."""
-        item_id = self.project.lease_next(self.next_item_id, self.rater)
+        try:
+            item_id = self.project.lease_next(self.next_item_id, self.rater)
+        except ProjectBusy:  # another program writes: show the next item all the same, unleased
+            item_id = self.next_item_id()
         return self.project.item(item_id) if item_id else None
+
+    def done(self, item_id: str) -> None:
+        """An item this rater labelled whose label is not in the project yet (held while it was busy)."""
+        self._held.append(item_id)
 
     def skip(self, item_id: str) -> None:
         """Put an item aside for the rest of this pass, and give it back to the others."""
         self._skipped.append(item_id)
-        self.project.release(item_id, self.rater)
+        try:
+            self.project.release(item_id, self.rater)
+        except ProjectBusy:
+            pass  # the lease runs out by itself
 
     def _args(self, **extra: object) -> dict:
-        return {"rater": self.rater.id, "skipped": json.dumps(self._skipped), "now": utc_now(),
+        return {"rater": self.rater.id, "skipped": json.dumps(self._skipped + self._held), "now": utc_now(),
                 "overlap": int(self.project.settings["overlap"]), **extra}
 
     def _scan(self, cursor: tuple[float, str] | None) -> tuple[float, str] | None:

@@ -11,13 +11,14 @@ import bisect
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QMessageBox, QStackedWidget, QVBoxLayout, QWidget
 
 from prefdesk import __version__
 from prefdesk.domain import Item, ItemKind, Label, Rater
 from prefdesk.labeling import Draft, Incomplete, ProcessDraft, ReadyLabel, draft_for, rationale_needed
+from prefdesk.store import pending
 from prefdesk.store.project import Project, ProjectBusy, ProjectError
 from prefdesk.store.queue import Queue, remaining_for
 from prefdesk.ui.actions import GLOBAL, ActionSpec, action, all_actions, by_name, keymaps, keys_text, load_bindings, save_bindings
@@ -29,6 +30,7 @@ from prefdesk.ui.views.base import escaped
 from prefdesk.ui.worker import describe
 from prefdesk.ui import forms
 
+DESK_LOCK_WAIT_MS = 150  # a write waits this long for an import's lock, then the label is held on disk
 VIEW_CLASSES = {ItemKind.PAIRWISE: PairwiseView, ItemKind.RANKING: RankingView,
                 ItemKind.SCALAR: ScalarView, ItemKind.PROCESS: ProcessView}
 MENUS = {"pairwise": "&Pairwise", "ranking": "&Ranking", "scalar": "&Scalar", "process": "P&rocess", GLOBAL: "&Label"}
@@ -72,6 +74,11 @@ class MainWindow(QMainWindow):
         self.shown_at = time.monotonic()
         self.remaining: int | None = None
         self.durations: list[int] = []
+        self.held = 0  # labels waiting on disk for the project file (`store.pending`)
+        self.last_label: Label | None = None
+        self.retry = QTimer(self)
+        self.retry.setInterval(1000)
+        self.retry.timeout.connect(self._write_held)
         self.bindings = load_bindings()
         self._keymaps = keymaps(self.bindings)
         for view in self.views.values():
@@ -92,6 +99,10 @@ class MainWindow(QMainWindow):
         if old is not None and old is not project:
             old.close()
         self.project = project
+        project.wait_for_lock(DESK_LOCK_WAIT_MS)
+        self.held = len(pending.waiting(project))
+        if self.held:
+            self.retry.start()
         self.rater = project.ensure_rater(rater.name, rater.role, rater.level)
         self.session = project.start_session(self.rater)
         self.draft, self.editing, self.return_to = None, None, None
@@ -114,6 +125,13 @@ class MainWindow(QMainWindow):
             self.show_next()
         elif change & Change.FLAGS and self.item is not None:
             self._show_side()
+
+    def _write_held(self) -> None:
+        """Every second while labels wait: write them in once the file is free."""
+        if pending.write_waiting_if_free(self.project) or not pending.waiting(self.project):
+            self.held = 0
+            self.retry.stop()
+            self.statusBar().showMessage("Your waiting labels are now in the project.", 4000)
 
     def _count_remaining(self) -> None:
         queue = self.queue
@@ -227,12 +245,16 @@ class MainWindow(QMainWindow):
     def commit(self, ready: ReadyLabel) -> None:
         """Store the label (fsynced), then paint the next item (or the one the rater went back from)."""
         duration = self._elapsed_ms()
+        label = self.project.new_label(self.item.id, self.rater, ready.kind, ready.payload, session=self.session,
+                                       duration_ms=duration, display_order=ready.display_order, supersedes=self.editing)
+        self.last_label = label  # acknowledged: in the project, or held on disk for it
         try:
-            self.project.commit_label(self.item.id, self.rater, ready.kind, ready.payload, session=self.session,
-                                      duration_ms=duration, display_order=ready.display_order, supersedes=self.editing)
-        except ProjectBusy as exc:
-            self.statusBar().showMessage(f"Not saved: {exc}. The item stays; press the key again in a moment.", 10000)
-            return
+            self.project.write_label(label)
+        except ProjectBusy:  # an import holds the file: the label waits on disk, the rater goes on
+            pending.hold(self.project, label)
+            self.queue.done(label.item_id)
+            self.held += 1
+            self.retry.start()
         if self.editing is None and self.remaining:
             self.remaining -= 1
         bisect.insort(self.durations, duration)
@@ -243,6 +265,9 @@ class MainWindow(QMainWindow):
             self.show_item(self.project.item(item.id))
         else:
             self.show_next()
+        if self.held:
+            self.statusBar().showMessage(f"Saved on this machine ({self.held} waiting): another program is writing "
+                                         "the project; your labels go in as soon as it is done.", 8000)
 
     def show_next(self) -> None:
         self.show_item(self.queue.next_item())
@@ -296,6 +321,9 @@ class MainWindow(QMainWindow):
 
     @action("back", GLOBAL, ("Backspace", "Ctrl+Z"), "Back to your previous label (what you give then supersedes it)")
     def back(self) -> None:
+        if self.held:
+            self.statusBar().showMessage("Back works again once your waiting labels are in the project.", 5000)
+            return
         label = self.project.previous_label(self.rater, before=self.editing)
         if label is None:
             self.statusBar().showMessage("No earlier label of yours in this project.", 3000)
