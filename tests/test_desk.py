@@ -238,7 +238,7 @@ def test_a_verdict_while_another_writer_holds_the_file_is_kept_and_written_in_wh
     import sqlite3
     import time
 
-    from prefdesk.store.pending import pending_path
+    from prefdesk.store.pending import pending_path, waiting
 
     window = desk(pairs(3))
     first = window.item.id
@@ -253,7 +253,7 @@ def test_a_verdict_while_another_writer_holds_the_file_is_kept_and_written_in_wh
     assert window.item is not None and window.item.id not in (first,)  # the held item is not served again
     other.execute("ROLLBACK")
     qtbot.waitUntil(lambda: project.count("labels") == 2, timeout=5000)
-    assert not pending_path(project).exists() and [lab.payload["verdict"] for lab in project.labels(first)] != []
+    assert waiting(project) == [] and [lab.payload["verdict"] for lab in project.labels(first)] != []
     assert "now in the project" in window.statusBar().currentMessage()
 
 

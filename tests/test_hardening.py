@@ -314,7 +314,7 @@ def test_labels_held_while_the_file_was_busy_are_written_when_the_project_next_o
     with Project.open(path) as reopened:
         (stored,) = reopened.labels(item_id)
         assert stored.id == label.id and stored.created_at == label.created_at and stored.duration_ms == 900
-        assert not pending.pending_path(reopened).exists()
+        assert pending.waiting(reopened) == []
 
 
 def test_kill_9_during_desk_sessions_beside_a_writer_loses_no_acknowledged_label(tmp_path):

@@ -10,7 +10,14 @@ nothing. Opening the project writes what a crashed desk left pending.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows: one desk per project on a machine
+    fcntl = None
 
 import orjson
 
@@ -22,9 +29,19 @@ def pending_path(project: Project) -> Path:
     return project.path.with_name(project.path.name + ".pending.jsonl")
 
 
+@contextmanager
+def _locked(path: Path, mode: str) -> Iterator:
+    """The held-labels file, locked against the other desks on this machine (two raters, one project):
+    a label appended while another desk writes the file into the project is neither lost nor doubled."""
+    with open(path, mode) as f:
+        if fcntl is not None:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        yield f
+
+
 def hold(project: Project, label: Label) -> None:
     """Keep a label on disk until the project can take it."""
-    with open(pending_path(project), "ab") as f:
+    with _locked(pending_path(project), "ab") as f:
         f.write(orjson.dumps(label._asdict()) + b"\n")
         f.flush()
         os.fsync(f.fileno())
@@ -33,10 +50,12 @@ def hold(project: Project, label: Label) -> None:
 def waiting(project: Project) -> list[Label]:
     """The labels held, oldest first (a line cut by a crash mid-write is the one label not yet acknowledged)."""
     path = pending_path(project)
-    if not path.exists():
-        return []
+    return _parse(path.read_bytes()) if path.exists() else []
+
+
+def _parse(data: bytes) -> list[Label]:
     out = []
-    for raw in path.read_bytes().splitlines():
+    for raw in data.splitlines():
         try:
             data = orjson.loads(raw)
         except orjson.JSONDecodeError:
@@ -50,12 +69,16 @@ def waiting(project: Project) -> list[Label]:
 def write_waiting(project: Project) -> int:
     """Write every held label into the project in one transaction and forget them; the number written.
     `ProjectBusy` while the file is still taken (they stay held)."""
-    labels = waiting(project)
-    if not labels:
+    path = pending_path(project)
+    if not path.exists() or not path.stat().st_size:
         return 0
-    with project.transaction():
-        written = sum(project.write_label(label) for label in labels)
-    pending_path(project).unlink()
+    with _locked(path, "r+b") as f:
+        labels = _parse(f.read())
+        with project.transaction():
+            written = sum(project.write_label(label) for label in labels)
+        f.truncate(0)  # emptied, not removed: a desk waiting on the lock appends to this same file
+        f.flush()
+        os.fsync(f.fileno())
     return written
 
 
