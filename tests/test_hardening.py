@@ -7,7 +7,8 @@ import sqlite3
 import pytest
 
 from prefdesk.store.migrations import SCHEMA_VERSION
-from prefdesk.store.project import APPLICATION_ID, Project, ProjectError
+from prefdesk.store.connection import APPLICATION_ID
+from prefdesk.store.project import Project, ProjectError
 
 
 def digest(path):

@@ -29,7 +29,8 @@ from prefdesk.formats.parallel import worker_pool
 from prefdesk.quality.aggregate import Policy, Vote, margin_of
 from prefdesk.store.snapshot import (L_ID, L_ITEM, L_KIND, L_PAYLOAD, Scope, every_label, label_groups,
                                      sampled_item_ids)
-from prefdesk.store.project import Project, read_connection
+from prefdesk.store.connection import read_connection
+from prefdesk.store.project import Project
 
 FILES = {"trl-preference": "preference.jsonl", "trl-stepwise": "stepwise.jsonl", "scalar": "scalar.jsonl",
          "seed": "seed.jsonl", "labels": "labels.jsonl"}

@@ -128,7 +128,7 @@ def m006_rationale_rule_and_gold_answers(conn: sqlite3.Connection) -> None:
 def m007_application_id(conn: sqlite3.Connection) -> None:
     """Mark the file as a PrefDesk project in the SQLite header, so other programs' databases are refused
     before anything is written to them (see `project._identify`)."""
-    from prefdesk.store.project import APPLICATION_ID
+    from prefdesk.store.connection import APPLICATION_ID
 
     conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 

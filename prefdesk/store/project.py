@@ -13,13 +13,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from prefdesk import __version__
-from prefdesk.domain import Candidate, Item, ItemKind, Label, LabelKind, LabelSource, Rater, RaterRole, Session, Step
+from prefdesk.domain import Candidate, Item, ItemKind, Label, LabelKind, LabelSource, Rater, RaterRole, Session
 from prefdesk.domain.settings import DEFAULT_SETTINGS, SettingError, check_settings
 from prefdesk.store.ids import utc_now, uuid7
+from prefdesk.store.connection import APPLICATION_ID, ProjectBusy, ProjectError, connect, identify
 from prefdesk.store.migrations import MIGRATIONS, SCHEMA_VERSION
+from prefdesk.store.rows import (LABEL_COLUMNS, candidates_from_json, candidates_to_json, label_from_row, loads_or_none,
+                                 rater_from_row, steps_from_json)
 
 DEFAULT_GUIDELINES = """# Guidelines v1
 
@@ -34,14 +35,6 @@ the right professional beats one that guesses. Mark *both bad* when neither resp
 # judged this item" filters with this.
 VERDICTS_ONLY = "kind != 'rewrite'"
 LEASE_SECONDS = 30 * 60  # an item left on a screen longer than this is handed to others again
-
-
-class ProjectError(Exception):
-    """A project file that cannot be opened or used; the message says what to do."""
-
-
-class ProjectBusy(ProjectError):
-    """Another program (an import, say) holds the write lock past the busy timeout; try again shortly."""
 
 
 class Project:
@@ -79,8 +72,8 @@ class Project:
         """Open a project file, migrating it (after a backup copy) if it is older than this app."""
         path = Path(path)
         if not create:
-            _identify(path)  # before anything could write to it: only our own files are opened for writing
-        conn = _connect(path, create)
+            identify(path)  # before anything could write to it: only our own files are opened for writing
+        conn = connect(path, create)
         try:
             project = cls(path, conn)
             project._migrate()
@@ -268,11 +261,11 @@ class Project:
         row = self.conn.execute(
             "SELECT id, name, role, level, notes FROM raters WHERE name = ?", (name,)
         ).fetchone()
-        return _rater(row) if row else None
+        return rater_from_row(row) if row else None
 
     def raters(self) -> list[Rater]:
         rows = self.conn.execute("SELECT id, name, role, level, notes FROM raters ORDER BY name")
-        return [_rater(r) for r in rows]
+        return [rater_from_row(r) for r in rows]
 
     def ensure_rater(
         self, name: str, role: RaterRole = RaterRole.ANNOTATOR, level: str | None = None, notes: str | None = None
@@ -343,9 +336,9 @@ class Project:
             raise KeyError(item_id)
         return Item(
             id=row[0], kind=ItemKind(row[1]), prompt=row[2], candidates=candidates_from_json(row[11]),
-            prompt_messages=_loads(row[3]), steps=steps_from_json(row[12]), meta=json.loads(row[4]), scenario=row[5],
+            prompt_messages=loads_or_none(row[3]), steps=steps_from_json(row[12]), meta=json.loads(row[4]), scenario=row[5],
             risk_level=row[6], bucket=row[7], is_gold=bool(row[8]), priority=row[9], source=row[10],
-            gold_answer=_loads(row[13]),
+            gold_answer=loads_or_none(row[13]),
         )
 
     def commit_rewrite(self, item_id: str, rater: Rater, original: int, text: str, *, session: Session | None = None,
@@ -494,142 +487,3 @@ class Project:
         return [d or 0 for (d,) in self.conn.execute(
             "SELECT duration_ms FROM labels WHERE rater_id = ? AND created_at >= ? AND source = 'human'",
             (rater.id, utc_now()[:10]))]
-
-
-LABEL_COLUMNS = (
-    "id, item_id, rater_id, kind, payload, created_at, source, session_id, duration_ms, "
-    "guideline_version, app_version, round, display_order, confidence, supersedes"
-)
-
-
-_LABEL_KINDS = {k.value: k for k in LabelKind}
-_SOURCES = {s.value: s for s in LabelSource}
-
-
-def label_from_row(row: tuple) -> Label:
-    """A Label from a `LABEL_COLUMNS` row (enum look-ups by dict: this runs once per exported label)."""
-    return Label(
-        id=row[0], item_id=row[1], rater_id=row[2], kind=_LABEL_KINDS[row[3]], payload=orjson.loads(row[4]),
-        created_at=row[5], source=_SOURCES[row[6]], session_id=row[7], duration_ms=row[8],
-        guideline_version=row[9], app_version=row[10], round=row[11],
-        display_order=tuple(orjson.loads(row[12])) if row[12] else None, confidence=row[13], supersedes=row[14],
-    )
-
-
-_CANDIDATE_FIELDS = ("messages", "model", "gen_params", "source")
-
-
-def candidates_to_json(cands) -> str:
-    """[{text, messages?, model?, gen_params?, source?}, ...] in position order."""
-    out = []
-    for c in cands:
-        entry = {"text": c.text}
-        if c.messages is not None or c.model is not None or c.gen_params is not None or c.source is not None:
-            entry.update((k, v) for k, v in zip(_CANDIDATE_FIELDS, c[2:]) if v is not None)
-        out.append(entry)
-    return orjson.dumps(out).decode()
-
-
-def candidates_from_json(raw: str) -> tuple[Candidate, ...]:
-    return tuple(Candidate(i, c["text"], c.get("messages"), c.get("model"), c.get("gen_params"), c.get("source"))
-                 for i, c in enumerate(orjson.loads(raw)))
-
-
-def steps_to_json(steps) -> str | None:
-    if not steps:
-        return None
-    return orjson.dumps([{"text": s.text, "state": s.state} if s.state else {"text": s.text} for s in steps]).decode()
-
-
-def steps_from_json(raw: str | None) -> tuple[Step, ...]:
-    return tuple(Step(i, s["text"], s.get("state")) for i, s in enumerate(orjson.loads(raw))) if raw else ()
-
-
-def _rater(row: tuple) -> Rater:
-    return Rater(row[0], row[1], RaterRole(row[2]), row[3], row[4])
-
-
-def _loads(text: str | None) -> Any:
-    return json.loads(text) if text else None
-
-
-# 16 KB pages for new files (SQLite's default is 4 KB): candidate texts of a few KB fit a page instead
-# of an overflow chain, and a bulk import writes ~20% faster (1M-record benchmark). Older files keep theirs.
-PAGE_SIZE = 16384
-
-
-APPLICATION_ID = 0x50724473  # "PrDs" in the SQLite header (offset 68): what makes a file a PrefDesk project
-_OUR_TABLES = {"settings", "raters", "items", "labels"}
-_SQLITE_MAGIC = b"SQLite format 3\x00"
-
-
-def _identify(path: Path) -> None:
-    """Refuse, without writing a byte, a file that is not a PrefDesk project this app can open: missing,
-    empty, not SQLite, another program's database, or written by a newer PrefDesk. A project from before
-    application ids (id 0) is recognised by its tables and gets the id when it is next migrated."""
-    try:
-        with open(path, "rb") as f:
-            header = f.read(100)
-    except FileNotFoundError:
-        raise ProjectError(f"{path}: no such project file") from None
-    except OSError as exc:
-        raise ProjectError(f"{path}: cannot be read ({exc.strerror})") from exc
-    if not header:
-        raise ProjectError(f"{path}: an empty file, not a PrefDesk project (create one with `prefdesk new`)")
-    if not header.startswith(_SQLITE_MAGIC) or len(header) < 100:
-        raise ProjectError(f"{path}: not a PrefDesk project file (not an SQLite database)")
-    try:
-        conn = read_connection(path)
-        try:
-            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        finally:
-            conn.close()
-    except sqlite3.OperationalError as exc:
-        if "locked" in str(exc):
-            raise ProjectError(f"{path}: busy: a large import is writing it and has it to itself until it "
-                               f"is done; open it again then") from exc
-        # a hot journal that only a writer may roll back: trust the header alone (our id, set at creation)
-        if int.from_bytes(header[68:72], "big") != APPLICATION_ID:
-            raise ProjectError(f"{path}: cannot be read to check it is a PrefDesk project ({exc})") from exc
-        return
-    except sqlite3.DatabaseError as exc:
-        raise ProjectError(f"{path}: not a PrefDesk project file ({exc})") from exc
-    if app_id != APPLICATION_ID and not (app_id == 0 and version >= 1 and _OUR_TABLES <= tables):
-        raise ProjectError(f"{path}: not a PrefDesk project file (another program's SQLite database; "
-                           "PrefDesk leaves it as it is)")
-    if version > SCHEMA_VERSION:
-        raise ProjectError(f"{path}: this project was written by a newer PrefDesk (schema {version}; this app "
-                           f"knows up to {SCHEMA_VERSION}). Update PrefDesk to open it.")
-
-
-def read_connection(path: str | Path) -> sqlite3.Connection:
-    """A read-only connection to a project file: the one way code off the main connection reads (workers,
-    background counts). It never writes, so it never changes the file or takes its write lock."""
-    return sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True, check_same_thread=False)
-
-
-def _connect(path: Path, create: bool = False) -> sqlite3.Connection:
-    try:
-        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    except sqlite3.Error as exc:
-        raise ProjectError(f"{path}: cannot be opened ({exc})") from exc
-    try:
-        if create:
-            conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # only a new, empty file takes it
-        conn.execute("PRAGMA journal_mode = WAL")
-    except sqlite3.OperationalError as exc:
-        conn.close()
-        if "locked" not in str(exc):
-            raise ProjectError(f"{path}: cannot be opened ({exc})") from exc
-        raise ProjectError(f"{path}: busy: a large import is writing it and has it to itself until it "
-                           f"is done; open it again then") from exc
-    except sqlite3.DatabaseError as exc:
-        conn.close()
-        raise ProjectError(f"{path}: not a PrefDesk project file ({exc})") from exc
-    conn.execute("PRAGMA synchronous = FULL")
-    conn.execute("PRAGMA busy_timeout = 5000")
-    conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA cache_size = -65536")
-    return conn

@@ -249,6 +249,8 @@ class MainWindow(QMainWindow):
                                        duration_ms=duration, display_order=ready.display_order, supersedes=self.editing)
         self.last_label = label  # acknowledged: in the project, or held on disk for it
         try:
+            if self.held:
+                raise ProjectBusy("labels are already waiting")  # no wait for a lock known to be taken
             self.project.write_label(label)
         except ProjectBusy:  # an import holds the file: the label waits on disk, the rater goes on
             pending.hold(self.project, label)

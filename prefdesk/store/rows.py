@@ -1,0 +1,67 @@
+"""Rows of the project file to domain records and back (labels, candidates, steps, raters)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import orjson
+
+from prefdesk.domain import Candidate, Label, LabelKind, LabelSource, Rater, RaterRole, Step
+
+
+LABEL_COLUMNS = (
+    "id, item_id, rater_id, kind, payload, created_at, source, session_id, duration_ms, "
+    "guideline_version, app_version, round, display_order, confidence, supersedes"
+)
+
+
+_LABEL_KINDS = {k.value: k for k in LabelKind}
+_SOURCES = {s.value: s for s in LabelSource}
+
+
+def label_from_row(row: tuple) -> Label:
+    """A Label from a `LABEL_COLUMNS` row (enum look-ups by dict: this runs once per exported label)."""
+    return Label(
+        id=row[0], item_id=row[1], rater_id=row[2], kind=_LABEL_KINDS[row[3]], payload=orjson.loads(row[4]),
+        created_at=row[5], source=_SOURCES[row[6]], session_id=row[7], duration_ms=row[8],
+        guideline_version=row[9], app_version=row[10], round=row[11],
+        display_order=tuple(orjson.loads(row[12])) if row[12] else None, confidence=row[13], supersedes=row[14],
+    )
+
+
+_CANDIDATE_FIELDS = ("messages", "model", "gen_params", "source")
+
+
+def candidates_to_json(cands) -> str:
+    """[{text, messages?, model?, gen_params?, source?}, ...] in position order."""
+    out = []
+    for c in cands:
+        entry = {"text": c.text}
+        if c.messages is not None or c.model is not None or c.gen_params is not None or c.source is not None:
+            entry.update((k, v) for k, v in zip(_CANDIDATE_FIELDS, c[2:]) if v is not None)
+        out.append(entry)
+    return orjson.dumps(out).decode()
+
+
+def candidates_from_json(raw: str) -> tuple[Candidate, ...]:
+    return tuple(Candidate(i, c["text"], c.get("messages"), c.get("model"), c.get("gen_params"), c.get("source"))
+                 for i, c in enumerate(orjson.loads(raw)))
+
+
+def steps_to_json(steps) -> str | None:
+    if not steps:
+        return None
+    return orjson.dumps([{"text": s.text, "state": s.state} if s.state else {"text": s.text} for s in steps]).decode()
+
+
+def steps_from_json(raw: str | None) -> tuple[Step, ...]:
+    return tuple(Step(i, s["text"], s.get("state")) for i, s in enumerate(orjson.loads(raw))) if raw else ()
+
+
+def rater_from_row(row: tuple) -> Rater:
+    return Rater(row[0], row[1], RaterRole(row[2]), row[3], row[4])
+
+
+def loads_or_none(text: str | None) -> Any:
+    return json.loads(text) if text else None
