@@ -112,6 +112,8 @@ def test_longest_write_lock_held_by_an_import_beside_a_desk(bench_dir):
     for old in bench_dir.glob(project_path.name + "*"):
         old.unlink()
     report(f"longest write lock held by an import of {N} records (desk open)", longest, 0.0, "s")
+    worst_at = max(range(len(label_costs)), key=label_costs.__getitem__) if label_costs else 0
+    print(f"\n[bench] the worst desk label was number {worst_at + 1} of the import's")
     costs = sorted(label_costs) or [0.0]
     print(f"\n[bench] desk labels during the import: {len(costs)}, median {costs[len(costs) // 2] * 1000:.1f} ms "
           f"(each fsynced to FILE.pending.jsonl)")
