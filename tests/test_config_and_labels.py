@@ -57,6 +57,15 @@ def test_labels_export_import_into_a_new_project_and_export_again_gives_the_same
         assert project.count("labels") == len(one)
 
 
+def refused_whole_then_skipped(cli, src, path, message, table):
+    """The file is refused with `message` and `table` stays empty; with --skip-bad its good records land."""
+    code, _, err = cli("import", src, "-p", path)
+    assert code == 2 and message in err
+    with Project.open(path) as project:
+        assert project.count(table) == 0
+    assert cli("import", src, "-p", path, "--skip-bad")[0] == 0
+
+
 def test_a_labels_file_with_a_bad_payload_is_refused_with_its_line_and_field(cli, tmp_path):
     path = tmp_path / "p.prefdesk"
     cli("new", path)
@@ -66,11 +75,7 @@ def test_a_labels_file_with_a_bad_payload_is_refused_with_its_line_and_field(cli
            "label": {"kind": "pairwise", "payload": {"verdict": "left"}, "rater": {"name": "ana"}}}
     src = tmp_path / "labels.jsonl"
     src.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n")
-    code, _, err = cli("import", src, "-p", path)
-    assert code == 2 and f"{src}:2: label.payload.verdict: expected one of" in err
-    with Project.open(path) as project:
-        assert project.count("items") == 0
-    assert cli("import", src, "-p", path, "--skip-bad")[0] == 0
+    refused_whole_then_skipped(cli, src, path, f"{src}:2: label.payload.verdict: expected one of", "items")
     with Project.open(path) as project:
         (gold,) = project.conn.execute("SELECT gold_answer FROM items WHERE is_gold = 1").fetchone()
         assert json.loads(gold) == {"verdict": "A"}
@@ -89,11 +94,7 @@ def test_a_label_for_an_item_named_by_id_is_checked_against_that_item(cli, tmp_p
     too_many = {"item": {"id": item_id}, "label": {"kind": "ranking", "payload": {"order": [[0], [1], [2]]},
                                                    "rater": {"name": "ana"}}}
     by_id.write_text(json.dumps(ok) + "\n" + json.dumps(too_many) + "\n")
-    code, _, err = cli("import", by_id, "-p", path)
-    assert code == 2 and f"{by_id}:2: label.payload: needs 3 candidates; the item has 2" in err
-    with Project.open(path) as project:
-        assert project.count("labels") == 0
-    assert cli("import", by_id, "-p", path, "--skip-bad")[0] == 0
+    refused_whole_then_skipped(cli, by_id, path, f"{by_id}:2: label.payload: needs 3 candidates; the item has 2", "labels")
     with Project.open(path) as project:
         (label,) = project.labels(item_id)
         assert label.payload["verdict"] == "B" and label.source.value == "import"

@@ -90,20 +90,27 @@ def test_back_returns_the_previous_label_and_its_edit_supersedes_it(project, tmp
     assert project.previous_label(ana, before=edit).item_id == project.previous_label(ana, before=before).item_id
 
 
-def test_raters_working_at_once_are_not_handed_an_item_beyond_the_overlap(tmp_path):
+def scalar_project_with_overlap_one(folder, n):
+    """A project file of `n` scalar items that one rater each is enough for."""
     import json
 
     from prefdesk.formats.importer import import_file
     from prefdesk.store.project import Project
-    from prefdesk.store.queue import Queue
-    from prefdesk.store.stats import project_stats
 
-    path = tmp_path / "p.prefdesk"
-    src = tmp_path / "items.jsonl"
-    src.write_text("".join(json.dumps({"prompt": f"q{i}", "response": f"r{i}"}) + "\n" for i in range(2)))
+    path, src = folder / "p.prefdesk", folder / "items.jsonl"
+    src.write_text("".join(json.dumps({"prompt": f"q{i}", "response": f"r{i}"}) + "\n" for i in range(n)))
     with Project.create(path) as setup:
         setup.set_settings({"overlap": 1, "gold_rate": 0.0})
         import_file(setup, src)
+    return path
+
+
+def test_raters_working_at_once_are_not_handed_an_item_beyond_the_overlap(tmp_path):
+    from prefdesk.store.project import Project
+    from prefdesk.store.queue import Queue
+    from prefdesk.store.stats import project_stats
+
+    path = scalar_project_with_overlap_one(tmp_path, 2)
     ana_file, ben_file = Project.open(path), Project.open(path)  # two desks on one file
     ana, ben = ana_file.ensure_rater("ana"), ben_file.ensure_rater("ben")
     ana_queue, ben_queue = Queue(ana_file, ana), Queue(ben_file, ben)
@@ -121,24 +128,16 @@ def test_raters_working_at_once_are_not_handed_an_item_beyond_the_overlap(tmp_pa
 
 
 def test_two_raters_labelling_at_once_with_overlap_one_never_label_the_same_item(tmp_path):
-    import json
     import os
     import subprocess
     import sys
     import time
     from pathlib import Path
 
-    from prefdesk.formats.importer import import_file
     from prefdesk.store.project import Project
     from prefdesk.store.stats import project_stats
 
-    path = tmp_path / "p.prefdesk"
-    src = tmp_path / "items.jsonl"
-    src.write_text("".join(json.dumps({"prompt": f"q{i}", "response": f"r{i}"}) + "\n" for i in range(300)))
-    with Project.create(path) as setup:
-        setup.set_settings({"overlap": 1, "gold_rate": 0.0})
-        import_file(setup, src)
-
+    path = scalar_project_with_overlap_one(tmp_path, 300)
     script = ("import os, sys, time; from prefdesk.store.project import Project; from prefdesk.store.queue import Queue\n"
               "with Project.open(sys.argv[1]) as p:\n"
               "    while not os.path.exists(sys.argv[1] + '.go'): time.sleep(0.01)\n"
