@@ -247,16 +247,14 @@ class MainWindow(QMainWindow):
         duration = self._elapsed_ms()
         label = self.project.new_label(self.item.id, self.rater, ready.kind, ready.payload, session=self.session,
                                        duration_ms=duration, display_order=ready.display_order, supersedes=self.editing)
+        if self.held:  # the lock is known to be taken: no wait
+            self._hold(label)
+        else:
+            try:
+                self.project.write_label(label)
+            except ProjectBusy:  # an import holds the file: the label waits on disk, the rater goes on
+                self._hold(label)
         self.last_label = label  # acknowledged: in the project, or held on disk for it
-        try:
-            if self.held:
-                raise ProjectBusy("labels are already waiting")  # no wait for a lock known to be taken
-            self.project.write_label(label)
-        except ProjectBusy:  # an import holds the file: the label waits on disk, the rater goes on
-            pending.hold(self.project, label)
-            self.queue.done(label.item_id)
-            self.held += 1
-            self.retry.start()
         if self.editing is None and self.remaining:
             self.remaining -= 1
         bisect.insort(self.durations, duration)
@@ -270,6 +268,12 @@ class MainWindow(QMainWindow):
         if self.held:
             self.statusBar().showMessage(f"Saved on this machine ({self.held} waiting): another program is writing "
                                          "the project; your labels go in as soon as it is done.", 8000)
+
+    def _hold(self, label: Label) -> None:
+        pending.hold(self.project, label)
+        self.queue.done(label.item_id)
+        self.held += 1
+        self.retry.start()
 
     def show_next(self) -> None:
         self.show_item(self.queue.next_item())
