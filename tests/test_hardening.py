@@ -111,6 +111,7 @@ def test_an_export_killed_at_any_moment_leaves_the_folder_whole_and_the_next_exp
         proc.wait()
         manifest = _manifest_matches_files(out)  # the old export or the new one, never a mix
         assert set(manifest["files"]) == set(before["files"])
+    print(f"\nexport kill -9: {kills} of 10 exports killed before they finished, folder whole after each")
     assert kills >= 5
     (out / "manifest.json").write_text('{"files": {"preference.jsonl": ')  # as an older PrefDesk could leave it
     subprocess.run([*run, "--format", "trl-preference"], check=True, env=env, capture_output=True)
