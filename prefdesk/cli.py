@@ -118,6 +118,71 @@ def cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    """Run a training job on the project's labels (frozen into a snapshot), record it, print its report."""
+    from prefdesk.jobs import train
+    from prefdesk.store.project import Project
+
+    def progress(event: dict) -> None:
+        if event["event"] == "progress" and sys.stderr.isatty():
+            print(f"\rstep {event['step']}/{event['total_steps']}  eta {event.get('eta_s')} s", end="", file=sys.stderr)
+        elif event["event"] in ("started", "failed", "cancelled"):
+            print(f"{event['event']}: {json.dumps({k: v for k, v in event.items() if k not in ('event', 'time')})}",
+                  file=sys.stderr)
+
+    with Project.open(args.project) as project:
+        run_id, spec = train.prepare(project, args.kind, base_model=args.base_model, epochs=args.epochs,
+                                     device=args.device, aggregate=args.aggregate,
+                                     hyper=json.loads(args.hyper) if args.hyper else None)
+        print(f"run {run_id}: {args.kind}, spec {spec}", file=sys.stderr)
+        done = train.run(project, run_id, spec, progress, python=args.python)
+    print(json.dumps(done.as_json(), indent=2))
+    if done.status != "finished":
+        print(f"prefdesk: run {run_id} {done.status}: {done.report.get('error') if done.report else ''}\n"
+              f"hint: {done.report.get('hint') if done.report else ''}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from prefdesk.store.project import Project
+    from prefdesk.store.runs import runs
+
+    with Project.open(args.project) as project:
+        listed = [r.as_json() for r in runs(project)]
+    if args.json:
+        print(json.dumps(listed, indent=2))
+    for r in [] if args.json else listed:
+        accuracy = r["report"].get("accuracy")
+        print(f"{r['id']}  {r['kind']:<11} {r['status']:<9} {r['started_at']}  "
+              f"accuracy {accuracy:.3f}" if isinstance(accuracy, float) else f"{r['id']}  {r['kind']:<11} {r['status']}")
+    return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from prefdesk.jobs import train
+    from prefdesk.store.project import Project
+
+    with Project.open(args.project) as project:
+        n = train.score(project, args.run, python=args.python, unlabelled_only=args.unlabelled)
+    print(f"scored {n} candidates with run {args.run}")
+    return 0
+
+
+def cmd_queue(args: argparse.Namespace) -> int:
+    from prefdesk.quality.model_queue import queue_in_order
+    from prefdesk.store.project import Project
+
+    with Project.open(args.project) as project:
+        entries = queue_in_order(project, args.rater, args.order, args.limit, args.run)
+    if args.json:
+        print(json.dumps([e.as_json() for e in entries], indent=2, ensure_ascii=False))
+    else:
+        for e in entries:
+            print(f"{e.item_id}  {e.key if e.key is not None else '':<10}  {e.prompt[:70]!r}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from prefdesk.formats.export import EXPORT_FORMATS
     from prefdesk.quality.aggregate import Policy
@@ -152,6 +217,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--guidelines", metavar="FILE.md", help="add a guideline version from a Markdown file and put it in force")
     p.add_argument("--guideline-version", metavar="V", help="the name of that version")
     p.set_defaults(func=cmd_config)
+    p = sub.add_parser("train", help="train a reward model, DPO or PRM on the project's labels; records the run")
+    p.add_argument("-p", "--project", required=True)
+    p.add_argument("--kind", required=True, choices=("reward", "reward-dims", "dpo", "prm"))
+    p.add_argument("--base-model", help="a local model folder (reward/prm default: the bundled MiniLM encoder)")
+    p.add_argument("--epochs", type=float)
+    p.add_argument("--device", default="auto", choices=("auto", "cuda", "mps", "cpu"))
+    p.add_argument("--aggregate", default="majority", choices=Policy.NAMES)
+    p.add_argument("--hyper", help="more hyperparameters as JSON, e.g. '{\"max_steps\": 50}'")
+    p.add_argument("--python", help="the Python of the training runtime (default: this one, if it has torch)")
+    p.set_defaults(func=cmd_train)
+    p = sub.add_parser("runs", help="the project's training runs")
+    p.add_argument("-p", "--project", required=True)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_runs)
+    p = sub.add_parser("score", help="store a reward run's score for every candidate")
+    p.add_argument("-p", "--project", required=True)
+    p.add_argument("--run", required=True)
+    p.add_argument("--unlabelled", action="store_true", help="only items nobody labelled yet")
+    p.add_argument("--python")
+    p.set_defaults(func=cmd_score)
+    p = sub.add_parser("queue", help="a rater's next items in an order (uncertain, disagreement use scores)")
+    p.add_argument("-p", "--project", required=True)
+    p.add_argument("--rater", required=True)
+    p.add_argument("--order", default="default", choices=("default", "uncertain", "disagreement"))
+    p.add_argument("--limit", type=int)
+    p.add_argument("--run", help="the scored run (default: the newest one with scores)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_queue)
     p = sub.add_parser("stats", help="counts of items and labels")
     p.add_argument("-p", "--project", required=True)
     p.add_argument("--json", action="store_true")
@@ -173,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return args.func(args)
-    except (ProjectError, ValueError, OSError) as exc:
+    except (ProjectError, ValueError, OSError, RuntimeError) as exc:
         print(f"prefdesk: {exc}", file=sys.stderr)
         return 2
 

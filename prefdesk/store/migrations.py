@@ -143,6 +143,22 @@ def m008_leases(conn: sqlite3.Connection) -> None:
         """)
 
 
+def m009_runs_and_scores(conn: sqlite3.Connection) -> None:
+    """Training runs launched from the project (their spec, frozen dataset, event log and report) and the
+    scores a reward-model run gave each candidate."""
+    _script(conn, """
+        CREATE TABLE runs (
+            id TEXT PRIMARY KEY, kind TEXT NOT NULL, spec TEXT NOT NULL, dataset TEXT NOT NULL,
+            dataset_manifest TEXT, started_at TEXT NOT NULL, finished_at TEXT, status TEXT NOT NULL,
+            report TEXT, model_dir TEXT, events TEXT NOT NULL DEFAULT '');
+        CREATE TABLE scores (
+            run_id TEXT NOT NULL REFERENCES runs(id), item_id TEXT NOT NULL REFERENCES items(id),
+            position INTEGER NOT NULL, score REAL NOT NULL, dims TEXT,
+            PRIMARY KEY (run_id, item_id, position)) WITHOUT ROWID;
+        CREATE INDEX scores_item ON scores(item_id);
+        """)
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_initial,
     m002_queue_columns,
@@ -152,5 +168,6 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m006_rationale_rule_and_gold_answers,
     m007_application_id,
     m008_leases,
+    m009_runs_and_scores,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -116,3 +116,11 @@ def remaining_for(path, rater_id: str) -> int:
     finally:
         conn.close()
 
+
+
+def open_items_for(project: Project, rater_id: str | None) -> list[tuple[str, str]]:
+    """(id, prompt) of the items a rater could still be served (open or gold, not labelled by them; every
+    open item for a rater not known yet), highest priority first."""
+    return project.conn.execute(
+        f"SELECT id, prompt FROM items WHERE (open = 1 OR is_gold = 1) AND {_NOT_MINE} ORDER BY priority DESC, id",
+        {"rater": rater_id or ""}).fetchall()

@@ -1,0 +1,34 @@
+"""Where a training job runs: the desk's own Python when the `train` extra is installed, else an
+interpreter the user named, else a frozen training bundle beside the desk's. Found without importing
+torch (the desk must open fast and never load it)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import sys
+from pathlib import Path
+
+INSTALL_HINT = 'install the training runtime: python -m pip install "prefdesk[train]" (or name a Python that has it)'
+BUNDLE_NAME = "prefdesk-train"
+
+
+class NoRuntime(RuntimeError):
+    """No Python with torch and transformers was found; the message says how to install one."""
+
+
+def training_command(python: str | None = None) -> list[str]:
+    """The command that runs `python -m training` (then `run JOB.json`, `score …`)."""
+    python = python or os.environ.get("PREFDESK_TRAIN_PYTHON")
+    if python:
+        if not shutil.which(python) and not Path(python).is_file():
+            raise NoRuntime(f"{python}: no such Python; {INSTALL_HINT}")
+        return [python, "-m", "training"]
+    frozen = getattr(sys, "frozen", False)
+    if not frozen and all(importlib.util.find_spec(m) is not None for m in ("torch", "transformers", "trl")):
+        return [sys.executable, "-m", "training"]
+    bundle = Path(sys.executable).resolve().parent.parent / BUNDLE_NAME / BUNDLE_NAME
+    if bundle.is_file():
+        return [str(bundle)]
+    raise NoRuntime(f"no training runtime: {INSTALL_HINT}")

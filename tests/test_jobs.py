@@ -1,0 +1,70 @@
+"""Training from the project, headless (`prefdesk train | runs | score | queue`), on a tiny model: the run
+is recorded in the project, its scores come back, and the model-ordered queues use them (issue 11)."""
+
+import json
+import sqlite3
+
+import pytest
+
+HYPER = json.dumps({"max_steps": 30, "batch_size": 16, "learning_rate": 1e-3, "max_length": 64, "logging_steps": 5})
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, tiny_encoder):
+    """A project of 400 labelled rule pairs with one finished reward run, scored."""
+    from prefdesk.cli import main
+
+    folder = tmp_path_factory.mktemp("jobs")
+    project = folder / "p.prefdesk"
+    fixtures = __import__("pathlib").Path(__file__).parent / "fixtures"
+    assert main(["new", str(project)]) == 0
+    assert main(["import", str(fixtures / "rule_pairs.jsonl"), "-p", str(project)]) == 0
+    assert main(["train", "-p", str(project), "--kind", "reward", "--base-model", tiny_encoder, "--hyper", HYPER]) == 0
+    return project
+
+
+def test_a_reward_run_is_recorded_with_its_snapshot_and_report(trained, cli):
+    code, out, _ = cli("runs", "-p", trained, "--json")
+    (run,) = json.loads(out)
+    assert code == 0 and run["kind"] == "reward" and run["status"] == "finished" and run["finished_at"]
+    assert 0.0 <= run["report"]["accuracy"] <= 1.0 and run["report"]["eval"]["n_pairs"] > 0
+    from pathlib import Path
+
+    assert (Path(run["dataset"]) / "manifest.json").exists() and (Path(run["model_dir"]) / "config.json").exists()
+    events = sqlite3.connect(trained).execute("SELECT events FROM runs").fetchone()[0].splitlines()
+    assert json.loads(events[0])["event"] == "started" and json.loads(events[-1])["event"] == "finished"
+
+
+def test_scores_come_back_for_every_candidate_and_order_the_queue(trained, cli):
+    run_id = json.loads(cli("runs", "-p", trained, "--json")[1])[0]["id"]
+    code, out, err = cli("score", "-p", trained, "--run", run_id)
+    assert code == 0, err
+    conn = sqlite3.connect(trained)
+    n_candidates = sum(len(json.loads(c)) for (c,) in conn.execute("SELECT candidates FROM items"))
+    assert conn.execute("SELECT COUNT(*) FROM scores WHERE run_id = ?", (run_id,)).fetchone()[0] == n_candidates
+    code, out, _ = cli("queue", "-p", trained, "--rater", "newcomer", "--order", "uncertain", "--limit", "50", "--json")
+    entries = json.loads(out)
+    gaps = [abs(e["scores"][0] - e["scores"][1]) for e in entries]
+    assert code == 0 and len(entries) == 50 and gaps == sorted(gaps)
+    code, out, _ = cli("queue", "-p", trained, "--rater", "newcomer", "--order", "disagreement", "--json")
+    disputed = json.loads(out)
+    keys = [e["order_key"] for e in disputed]
+    assert keys == sorted(keys, reverse=True) and all(k > 0 for k in keys)
+    code, out, _ = cli("queue", "-p", trained, "--rater", "newcomer", "--json")
+    assert len(json.loads(out)) == conn.execute("SELECT COUNT(*) FROM items WHERE open = 1").fetchone()[0]
+
+
+def test_a_bad_base_model_fails_with_its_hint_and_is_recorded(trained, cli, tmp_path):
+    code, out, err = cli("train", "-p", trained, "--kind", "reward", "--base-model", tmp_path / "nowhere")
+    assert code == 1 and "base_model" in err and "hint:" in err
+    assert json.loads(out)["status"] == "failed"
+
+
+def test_a_killed_runtime_shows_as_failed_and_the_project_is_intact(trained, cli, tmp_path):
+    fake = tmp_path / "python"
+    fake.write_text("#!/bin/sh\nkill -9 $$\n")
+    fake.chmod(0o755)
+    code, out, err = cli("train", "-p", trained, "--kind", "reward", "--python", fake)
+    run = json.loads(out)
+    assert code == 1 and run["status"] == "failed" and "ended with code" in run["report"]["error"]
+    assert sqlite3.connect(trained).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
