@@ -281,3 +281,18 @@ def test_a_base_model_with_only_pickle_weights_is_refused_unless_the_job_allows_
     code, events, err = run_job(write_job(tmp_path, kind="reward", dataset=dataset, base_model=str(pickled),
                                           allow_pickle_weights=True, hyper=hyper))
     assert code == 0, err[-3000:]
+
+
+def test_gpu_jobs_checkpoint_only_models_that_take_a_fair_share_of_the_gpu(tmp_path, tiny_encoder):
+    from training.device import checkpoint_by_default
+    from training.protocol import JobSpec
+    from training.run import weights_bytes
+
+    h100 = 81559
+    assert not checkpoint_by_default(90 << 20, h100)  # MiniLM: 2.7x slower with checkpointing on an H100
+    assert not checkpoint_by_default(2 << 30, h100)  # a 0.5B model in fp32
+    assert checkpoint_by_default(14 << 30, h100)  # a 7B model in bf16
+    assert checkpoint_by_default(2 << 30, 8192) and checkpoint_by_default(None, h100)
+    spec, _ = JobSpec.from_dict({"kind": "reward", "dataset": str(tmp_path), "output_dir": str(tmp_path / "m"),
+                                 "base_model": tiny_encoder})
+    assert 0 < weights_bytes(spec) < 10 << 20

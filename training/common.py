@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import os
 from pathlib import Path
@@ -35,11 +37,15 @@ def training_arguments(cls, spec: JobSpec, device: DeviceChoice, lora: bool, **e
     h = spec.hyper
     lr = h.learning_rate or (DEFAULT_LORA_LR if lora else DEFAULT_LR[spec.kind])
     batch = h.batch_size or (16 if device.kind == "cuda" else 8)
+    # transformers renamed gradient_checkpointing to activation_checkpointing within 5.x (seen: 5.17 has only the
+    # old name, 5.23 warns on it): use whichever this version has
+    names = {f.name for f in dataclasses.fields(cls)}
+    checkpointing = "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
     return cls(
         output_dir=str(Path(spec.output_dir) / "checkpoints"), num_train_epochs=h.epochs, max_steps=h.max_steps,
         learning_rate=lr, per_device_train_batch_size=batch, per_device_eval_batch_size=batch,
         gradient_accumulation_steps=h.grad_accum, warmup_steps=h.warmup_ratio, weight_decay=h.weight_decay,
-        bf16=device.bf16, fp16=False, activation_checkpointing=device.gradient_checkpointing,
+        bf16=device.bf16, fp16=False, **{checkpointing: device.gradient_checkpointing},
         use_cpu=device.kind == "cpu", seed=spec.seed, data_seed=spec.seed, report_to=[],
         logging_steps=h.logging_steps, save_strategy="steps" if h.save_steps else "no",
         save_steps=h.save_steps or 500, eval_strategy="no", disable_tqdm=True, dataloader_num_workers=0,

@@ -26,6 +26,16 @@ def hint_for(message: str) -> str:
     return next((hint for needle, hint in HINTS if needle.lower() in low), "see the log above")
 
 
+def weights_bytes(spec: JobSpec) -> int | None:
+    """The size on disk of the base model's weights (None when it is not a local folder)."""
+    from training.common import default_base
+
+    folder = Path(spec.base_model) if spec.base_model else Path(default_base())
+    if not folder.is_dir():
+        return None
+    return sum(p.stat().st_size for pattern in ("*.safetensors", "*.bin") for p in folder.glob(pattern))
+
+
 def run_job(spec: JobSpec) -> int:
     """0 when finished, 3 when cancelled, 1 when failed (after the matching event)."""
     from training.common import offline_env
@@ -41,7 +51,7 @@ def run_job(spec: JobSpec) -> int:
         from training.device import choose
 
         stop = StopRequest(Path(spec.output_dir))
-        device = choose(spec.device, spec.hyper.bf16, spec.hyper.gradient_checkpointing)
+        device = choose(spec.device, spec.hyper.bf16, spec.hyper.gradient_checkpointing, weights_bytes(spec))
         if spec.kind == "reward":
             from training import reward as job
         elif spec.kind == "dpo":
