@@ -372,3 +372,25 @@ def test_the_first_run_rater_dialog_starts_empty_and_says_what_a_rater_is(qtbot)
     qtbot.addWidget(dialog)
     assert dialog.name.currentText() == "" and dialog.windowTitle()
     assert any("rater is the person" in label.text() for label in dialog.findChildren(QLabel))
+
+
+def test_model_scores_are_hidden_from_annotators_and_shown_to_reviewers_with_the_models_verdict(desk, qtbot, project):
+    from prefdesk.domain import RaterRole
+    from prefdesk.store import runs
+
+    window = desk(pairs(2))
+    run_id = runs.start_run(project, "reward", {}, "ds", None)
+    runs.finish_run(project, run_id, "finished", {"eval": {"accuracy": 0.9}}, "model")
+    ids = [r[0] for r in project.conn.execute("SELECT id FROM items ORDER BY id")]
+    runs.store_scores(project, run_id, [(i, 0, 1.5, None) for i in ids] + [(i, 1, -0.5, None) for i in ids])
+    press(qtbot, window, Qt.Key_M)  # ana is an annotator
+    view = window.views[ItemKind.PAIRWISE]
+    assert "hidden from annotators" in window.statusBar().currentMessage() and "model" not in view.left_caption.text()
+    reviewer = project.ensure_rater("rita", RaterRole.REVIEWER)
+    window.set_project(project, reviewer)
+    press(qtbot, window, Qt.Key_M)
+    a_side = view.left_caption if window.draft.display_order[0] == 0 else view.right_caption
+    assert "model +1.50 ◆ preferred" in a_side.text()
+    b_key = Qt.Key_1 if window.draft.display_order[0] == 1 else Qt.Key_2
+    press(qtbot, window, b_key)  # against the model
+    assert "preferred the other answer" in window.statusBar().currentMessage()

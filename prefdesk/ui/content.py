@@ -24,12 +24,13 @@ _LOCAL = threading.local()  # a Markdown instance is not thread-safe: one a thre
 CODE_STYLES = {False: "default", True: "monokai"}  # Pygments styles whose colours read on a light / dark page
 
 
-def _markdown(dark: bool) -> markdown.Markdown:
-    """Markdown with fenced, highlighted code and tables; single line breaks kept (plain text stays as written)."""
-    key = f"md_{int(dark)}"
+def _markdown(dark: bool, line_breaks: bool) -> markdown.Markdown:
+    """Markdown with fenced, highlighted code and tables; with `line_breaks`, single line breaks are kept
+    (a model's plain-text answer stays as written; a document wrapped at 100 columns does not want them)."""
+    key = f"md_{int(dark)}_{int(line_breaks)}"
     if not hasattr(_LOCAL, key):
         setattr(_LOCAL, key, markdown.Markdown(
-            extensions=["fenced_code", "codehilite", "tables", "nl2br"],
+            extensions=["fenced_code", "codehilite", "tables", *(["nl2br"] if line_breaks else [])],
             extension_configs={"codehilite": {"noclasses": True, "guess_lang": False, "pygments_style": CODE_STYLES[dark]}}))
     return getattr(_LOCAL, key)
 _TEX = LatexNodes2Text(math_mode="text")
@@ -96,10 +97,10 @@ def _math(match: re.Match) -> str:
     return f'<span style="{style}">{body}</span>'
 
 
-def to_html(text: str, dark: bool = False) -> str:
+def to_html(text: str, dark: bool = False, line_breaks: bool = True) -> str:
     """Markdown -> HTML; raw HTML in the text is escaped, links shown but never fetched. `dark` picks code
-    colours for a dark page."""
-    md = _markdown(dark)
+    colours for a dark page; `line_breaks` keeps single line breaks (answers) or joins them (documents)."""
+    md = _markdown(dark, line_breaks)
     md.reset()
     body = md.convert(_MATH.sub(_math, text.replace("<", "&lt;")))
     return re.sub(r"<img[^>]*>", "[image not loaded]", body)

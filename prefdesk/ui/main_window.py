@@ -16,9 +16,10 @@ from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QMessageBox, QStackedWidget, QVBoxLayout, QWidget
 
 from prefdesk import __version__
-from prefdesk.domain import Item, ItemKind, Label, Rater
+from prefdesk.domain import Item, ItemKind, Label, LabelKind, Rater, RaterRole
 from prefdesk.labeling import Draft, Incomplete, ProcessDraft, ReadyLabel, draft_for, rationale_needed
 from prefdesk.store import pending
+from prefdesk.store import runs as store_runs
 from prefdesk.store.project import Project, ProjectBusy, ProjectError
 from prefdesk.store.queue import Queue, remaining_for
 from prefdesk.ui.actions import GLOBAL, ActionSpec, action, all_actions, by_name, keymaps, keys_text, load_bindings, save_bindings
@@ -75,6 +76,7 @@ class MainWindow(QMainWindow):
         self.remaining: int | None = None
         self.durations: list[int] = []
         self.held = 0  # labels waiting on disk for the project file (`store.pending`)
+        self.scores_run: str | None = None  # the reward run whose scores a reviewer chose to see (None: hidden)
         self.last_label: Label | None = None
         self.retry = QTimer(self)
         self.retry.setInterval(1000)
@@ -105,7 +107,7 @@ class MainWindow(QMainWindow):
             self.retry.start()
         self.rater = project.ensure_rater(rater.name, rater.role, rater.level)
         self.session = project.start_session(self.rater)
-        self.draft, self.editing, self.return_to = None, None, None
+        self.draft, self.editing, self.return_to, self.scores_run = None, None, None, None
         self.on_changed(Change.ALL)
 
     def on_changed(self, change: Change) -> None:
@@ -265,9 +267,36 @@ class MainWindow(QMainWindow):
             self.show_item(self.project.item(item.id))
         else:
             self.show_next()
+        agreement = self._model_agreement(label)
+        if agreement:
+            self.statusBar().showMessage(agreement, 6000)
         if self.held:
             self.statusBar().showMessage(f"Saved on this machine ({self.held} waiting): another program is writing "
                                          "the project; your labels go in as soon as it is done.", 8000)
+
+    def _model_agreement(self, label: Label) -> str:
+        """For a reviewer who shows the model's scores: whether the model agreed with the verdict just given."""
+        if not self.scores_run or label.kind is not LabelKind.PAIRWISE or label.payload["verdict"] not in ("A", "B"):
+            return ""
+        scores = store_runs.scores_of(self.project, label.item_id, self.scores_run)
+        if len(scores) < 2 or None in scores[:2] or scores[0] == scores[1]:
+            return ""
+        model = "A" if scores[0] > scores[1] else "B"
+        return "The reward model agreed with you." if model == label.payload["verdict"] else \
+            "The reward model preferred the other answer: a pair worth a second look."
+
+    @action("model_scores", GLOBAL, "M", "Show or hide the reward model's scores (reviewers and experts)")
+    def toggle_model_scores(self) -> None:
+        if self.rater.role not in (RaterRole.REVIEWER, RaterRole.EXPERT):
+            self.statusBar().showMessage("Model scores are hidden from annotators: they would bias the labels.", 5000)
+            return
+        run = None if self.scores_run else store_runs.latest_scored_run(self.project)
+        if run is None and not self.scores_run:
+            self.statusBar().showMessage("No scores yet: score the project with a reward run (prefdesk score).", 5000)
+            return
+        self.scores_run = run
+        if self.item is not None:
+            self.show_item(self.item, self.draft)
 
     def _hold(self, label: Label) -> None:
         pending.hold(self.project, label)
@@ -294,6 +323,8 @@ class MainWindow(QMainWindow):
             return
         self.draft = draft or draft_for(item, self.project.settings, seed=self.rater.id)
         view = self.views[item.kind]
+        if isinstance(view, PairwiseView):
+            view.model_scores = store_runs.scores_of(self.project, item.id, self.scores_run) if self.scores_run else None
         view.show_draft(self.draft)
         self.stack.setCurrentWidget(view)
         self.side.rationale.setPlainText(self.draft.rationale)

@@ -42,7 +42,7 @@ class SidePane(QWidget):
         layout.setStretch(layout.count() - 1, 1)
 
     def show_guidelines(self, version: str, markdown_text: str, key: str) -> None:
-        self.guidelines.show_markdown(markdown_text)
+        self.guidelines.show_markdown(markdown_text, line_breaks=False)  # a document: wrapped lines join
         self.guidelines_title.setText(f"<b>Guidelines</b> {html.escape(version)}  [{html.escape(key)}]")
 
     def set_keys(self, rationale_key: str) -> None:

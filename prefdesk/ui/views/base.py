@@ -38,17 +38,17 @@ class OfflineBrowser(QTextBrowser):
         self._shown = 0  # which text is on screen, so a late formatting result for an old one is dropped
         self._job = None
 
-    def show_markdown(self, text: str) -> None:
+    def show_markdown(self, text: str, line_breaks: bool = True) -> None:
         """Show text as formatted Markdown; a long text paints at once as plain text, formatted when ready."""
         self._shown += 1
         dark = is_dark()
         if len(text) <= LONG_TEXT:
-            self.setHtml(to_html(text, dark))
+            self.setHtml(to_html(text, dark, line_breaks))
             return
         self.setPlainText(text)
         if len(text) <= PLAIN_ONLY:
             shown = self._shown
-            self._job = run_in_background(lambda: to_html(text, dark), lambda out: self._formatted(shown, out))
+            self._job = run_in_background(lambda: to_html(text, dark, line_breaks), lambda out: self._formatted(shown, out))
 
     def _formatted(self, shown: int, out: str) -> None:
         if shown == self._shown:

@@ -56,6 +56,7 @@ class PairwiseView(ItemView):
     def __init__(self) -> None:
         super().__init__()
         self.diff_on = False
+        self.model_scores: list[float | None] | None = None  # shown to reviewers and experts who ask (M)
         self._tags_shown: list[str] | None = None
         self.prompt = PromptPane()
         self.left, self.right = OfflineBrowser(), OfflineBrowser()
@@ -145,8 +146,9 @@ class PairwiseView(ItemView):
     def render(self) -> None:
         d, k = self.draft, self.bindings
         diff = f"word diff {'ON' if self.diff_on else 'off'} [{keys_text(k, 'diff', 1)}]"
-        self.left_caption.setText(f"Left   [{keys_text(k, 'left_better')}]    {diff}")
-        self.right_caption.setText(f"Right   [{keys_text(k, 'right_better')}]")
+        left_model, right_model = self._model_notes()
+        self.left_caption.setText(f"Left   [{keys_text(k, 'left_better')}]{left_model}    {diff}")
+        self.right_caption.setText(f"Right   [{keys_text(k, 'right_better')}]{right_model}")
         self.dim_caption.setText(f"Dimensions  [{keys_text(k, 'dimensions', 1)}, then "
                                  f"{keys_text(k, 'left_better', 2)} / {keys_text(k, 'right_better', 2)} / "
                                  f"{keys_text(k, 'dim_tie', 1)}]")
@@ -172,6 +174,15 @@ class PairwiseView(ItemView):
                                f"rationale, then {keys_text(k, 'submit', 1)} keeps it, or give a new verdict")
         else:
             self.state.setText("")
+
+    def _model_notes(self) -> tuple[str, str]:
+        """The reward model's score on each side, and its preferred side, when the rater shows them."""
+        scores = self.model_scores
+        if not scores or len(scores) < 2 or None in scores[:2]:
+            return "", ""
+        left, right = (scores[p] for p in self.draft.display_order)
+        mark = lambda mine, other: f"   · model {mine:+.2f}" + (" ◆ preferred" if mine > other else "")  # noqa: E731
+        return mark(left, right), mark(right, left)
 
     def _tag_clicked(self, entry: QListWidgetItem) -> None:
         tag = self.draft.reason_tags[self.tag_list.row(entry)]
