@@ -185,7 +185,10 @@ def cmd_queue(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from prefdesk.formats.export import EXPORT_FORMATS
+    from prefdesk.jobs.train import KINDS as JOB_KINDS
     from prefdesk.quality.aggregate import Policy
+    from prefdesk.quality.model_queue import ORDERS
+    from training.protocol import DEVICES
 
     parser = argparse.ArgumentParser(prog="prefdesk", description="Collect and use LLM preference data.")
     parser.add_argument("--version", action="version", version=f"prefdesk {__version__}")
@@ -194,61 +197,53 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--smoke-test", action="store_true",
                         help="open the demo project offscreen, commit one label through the window, quit")
     sub = parser.add_subparsers(dest="command")
-    p = sub.add_parser("new", help="create an empty project")
+
+    def command(name: str, func, help: str, project: bool = True) -> argparse.ArgumentParser:
+        """A subcommand on a project file (`-p P`), run by `func`."""
+        p = sub.add_parser(name, help=help)
+        if project:
+            p.add_argument("-p", "--project", required=True)
+        p.set_defaults(func=func)
+        return p
+
+    p = command("new", cmd_new, "create an empty project", project=False)
     p.add_argument("project")
-    p.set_defaults(func=cmd_new)
-    p = sub.add_parser("import", help="import a file (JSONL, JSON, CSV, Parquet)")
+    p = command("import", cmd_import, "import a file (JSONL, JSON, CSV, Parquet)")
     p.add_argument("file")
-    p.add_argument("-p", "--project", required=True)
     p.add_argument("--format", help="name the format instead of detecting it")
     p.add_argument("--skip-bad", action="store_true", help="import the good records; write the rejects beside the file")
     p.add_argument("--map", help="column mapping TARGET=COLUMN,... (CSV, Parquet, JSONL)")
-    p.set_defaults(func=cmd_import)
-    p = sub.add_parser("export", help="export current labels for training")
-    p.add_argument("-p", "--project", required=True)
+    p = command("export", cmd_export, "export current labels for training")
     p.add_argument("--format", required=True, choices=EXPORT_FORMATS)
     p.add_argument("--out", required=True)
     p.add_argument("--aggregate", default="majority", choices=Policy.NAMES)
     p.add_argument("--conversational", action="store_true", help="prompt and responses as message lists")
-    p.set_defaults(func=cmd_export)
-    p = sub.add_parser("config", help="show the project settings as JSON, or change them")
-    p.add_argument("-p", "--project", required=True)
+    p = command("config", cmd_config, "show the project settings as JSON, or change them")
     p.add_argument("--set", nargs="+", metavar="KEY=JSON", help="e.g. overlap=3 'reason_tags=[\"too long\"]'")
     p.add_argument("--guidelines", metavar="FILE.md", help="add a guideline version from a Markdown file and put it in force")
     p.add_argument("--guideline-version", metavar="V", help="the name of that version")
-    p.set_defaults(func=cmd_config)
-    p = sub.add_parser("train", help="train a reward model, DPO or PRM on the project's labels; records the run")
-    p.add_argument("-p", "--project", required=True)
-    p.add_argument("--kind", required=True, choices=("reward", "reward-dims", "dpo", "prm"))
+    p = command("train", cmd_train, "train a reward model, DPO or PRM on the project's labels; records the run")
+    p.add_argument("--kind", required=True, choices=JOB_KINDS)
     p.add_argument("--base-model", help="a local model folder (reward/prm default: the bundled MiniLM encoder)")
     p.add_argument("--epochs", type=float)
-    p.add_argument("--device", default="auto", choices=("auto", "cuda", "mps", "cpu"))
+    p.add_argument("--device", default="auto", choices=DEVICES)
     p.add_argument("--aggregate", default="majority", choices=Policy.NAMES)
     p.add_argument("--hyper", help="more hyperparameters as JSON, e.g. '{\"max_steps\": 50}'")
     p.add_argument("--python", help="the Python of the training runtime (default: this one, if it has torch)")
-    p.set_defaults(func=cmd_train)
-    p = sub.add_parser("runs", help="the project's training runs")
-    p.add_argument("-p", "--project", required=True)
+    p = command("runs", cmd_runs, "the project's training runs")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_runs)
-    p = sub.add_parser("score", help="store a reward run's score for every candidate")
-    p.add_argument("-p", "--project", required=True)
+    p = command("score", cmd_score, "store a reward run's score for every candidate")
     p.add_argument("--run", required=True)
     p.add_argument("--unlabelled", action="store_true", help="only items nobody labelled yet")
-    p.add_argument("--python")
-    p.set_defaults(func=cmd_score)
-    p = sub.add_parser("queue", help="a rater's next items in an order (uncertain, disagreement use scores)")
-    p.add_argument("-p", "--project", required=True)
+    p.add_argument("--python", help="the Python of the training runtime")
+    p = command("queue", cmd_queue, "a rater's next items in an order (uncertain, disagreement use scores)")
     p.add_argument("--rater", required=True)
-    p.add_argument("--order", default="default", choices=("default", "uncertain", "disagreement"))
+    p.add_argument("--order", default="default", choices=ORDERS)
     p.add_argument("--limit", type=int)
     p.add_argument("--run", help="the scored run (default: the newest one with scores)")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_queue)
-    p = sub.add_parser("stats", help="counts of items and labels")
-    p.add_argument("-p", "--project", required=True)
+    p = command("stats", cmd_stats, "counts of items and labels")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_stats)
     return parser
 
 
