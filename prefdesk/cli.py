@@ -130,6 +130,9 @@ def cmd_train(args: argparse.Namespace) -> int:
             print(f"{event['event']}: {json.dumps({k: v for k, v in event.items() if k not in ('event', 'time')})}",
                   file=sys.stderr)
 
+    from prefdesk.jobs.runtime import training_command
+
+    training_command(args.python)  # no runtime: say how to get one before anything is recorded
     with Project.open(args.project) as project:
         run_id, spec = train.prepare(project, args.kind, base_model=args.base_model, epochs=args.epochs,
                                      device=args.device, aggregate=args.aggregate,
@@ -185,7 +188,7 @@ def cmd_queue(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from prefdesk.formats.export import EXPORT_FORMATS
-    from prefdesk.jobs.train import KINDS as JOB_KINDS
+    from prefdesk.jobs import KINDS as JOB_KINDS
     from prefdesk.quality.aggregate import Policy
     from prefdesk.quality.model_queue import ORDERS
     from training.protocol import DEVICES

@@ -68,3 +68,10 @@ def test_a_killed_runtime_shows_as_failed_and_the_project_is_intact(trained, cli
     run = json.loads(out)
     assert code == 1 and run["status"] == "failed" and "ended with code" in run["report"]["error"]
     assert sqlite3.connect(trained).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_no_training_runtime_is_said_with_the_command_to_install_one_and_records_nothing(trained, cli, tmp_path):
+    before = sqlite3.connect(trained).execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+    code, _, err = cli("train", "-p", trained, "--kind", "reward", "--python", tmp_path / "no-such-python")
+    assert code == 2 and "no such Python" in err and 'pip install "prefdesk[train]"' in err
+    assert sqlite3.connect(trained).execute("SELECT COUNT(*) FROM runs").fetchone()[0] == before

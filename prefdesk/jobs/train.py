@@ -16,15 +16,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from prefdesk.formats.export import export_dataset
-from prefdesk.jobs.runtime import training_command
+from prefdesk.jobs import KINDS
+from prefdesk.jobs.runtime import INSTALL_HINT, NoRuntime, training_command
 from prefdesk.quality.aggregate import Policy
 from prefdesk.store import runs as store_runs
 from prefdesk.store.ids import uuid7
 from prefdesk.store.project import Project
 from training.protocol import parse_event
 
-KINDS = {"reward": ("reward", "overall"), "reward-dims": ("reward", "dimensions"), "dpo": ("dpo", None),
-         "prm": ("prm", None)}
 _JOB_ENV = {"HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 
@@ -56,7 +55,11 @@ def prepare(project: Project, kind: str, *, base_model: str | None = None, epoch
 def run(project: Project, run_id: str, spec_path: Path, on_event: Callable[[dict], None] | None = None,
         python: str | None = None) -> store_runs.Run:
     """Run the job to its end, recording its events; the run's final state."""
-    command = [*training_command(python), "run", str(spec_path)]
+    try:
+        command = [*training_command(python), "run", str(spec_path)]
+    except NoRuntime as exc:
+        store_runs.finish_run(project, run_id, "failed", {"error": str(exc), "hint": INSTALL_HINT})
+        raise
     log = spec_path.with_name("job.log")  # the job's log (stderr), beside its spec: read on failure
     with open(log, "w") as log_file, subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log_file, text=True,
                                                       env={**os.environ, **_JOB_ENV}) as proc:
