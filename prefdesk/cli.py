@@ -166,8 +166,13 @@ def cmd_score(args: argparse.Namespace) -> int:
     from prefdesk.jobs import train
     from prefdesk.store.project import Project
 
+    def progress(event: dict) -> None:
+        if event["event"] == "progress" and sys.stderr.isatty():
+            print(f"\rscored {event['step']}/{event['total_steps']}  {event.get('samples_per_s')}/s", end="",
+                  file=sys.stderr)
+
     with Project.open(args.project) as project:
-        n = train.score(project, args.run, python=args.python, unlabelled_only=args.unlabelled)
+        n = train.score(project, args.run, python=args.python, unlabelled_only=args.unlabelled, on_event=progress)
     print(f"scored {n} candidates with run {args.run}")
     return 0
 

@@ -32,7 +32,8 @@ def test_a_reward_run_is_recorded_with_its_snapshot_and_report(trained, cli):
 
     assert (Path(run["dataset"]) / "manifest.json").exists() and (Path(run["model_dir"]) / "config.json").exists()
     events = sqlite3.connect(trained).execute("SELECT events FROM runs").fetchone()[0].splitlines()
-    assert json.loads(events[0])["event"] == "started" and json.loads(events[-1])["event"] == "finished"
+    assert [json.loads(e)["event"] for e in events[:2]] == ["launched", "started"]
+    assert json.loads(events[-1])["event"] == "finished"
 
 
 def test_scores_come_back_for_every_candidate_and_order_the_queue(trained, cli):
@@ -66,7 +67,7 @@ def test_a_killed_runtime_shows_as_failed_and_the_project_is_intact(trained, cli
     fake.chmod(0o755)
     code, out, err = cli("train", "-p", trained, "--kind", "reward", "--python", fake)
     run = json.loads(out)
-    assert code == 1 and run["status"] == "failed" and "ended with code" in run["report"]["error"]
+    assert code == 1 and run["status"] == "failed" and "ended without a result" in run["report"]["error"]
     assert sqlite3.connect(trained).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 

@@ -6,7 +6,30 @@ Multi-GPU: `accelerate launch -m training run JOB.json` runs the same entry; onl
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
+
+JOB_LOCK = "job.lock"  # beside the job spec; held while the job runs (the desk reads a run's liveness from it)
+_lock_file = None
+
+
+def _hold_job_lock(job: str) -> bool:
+    """Hold an exclusive lock on JOB_LOCK for this process's life: the kernel lets go of it however the
+    process ends (kill -9 included), so a desk that opens later can tell a live job from a dead one."""
+    global _lock_file
+    try:
+        import fcntl
+    except ImportError:  # Windows: liveness is read from the process id instead
+        return True
+    folder = Path(job).resolve().parent
+    if folder.is_dir():
+        _lock_file = open(folder / JOB_LOCK, "w")
+        try:
+            fcntl.flock(_lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,8 +48,13 @@ def main(argv: list[str] | None = None) -> int:
 
     from training.protocol import emit, load_spec, reserve_stdout_for_events
 
-    if args.command == "run":
+    if args.command in ("run", "score"):
         reserve_stdout_for_events()
+    if args.command == "run":
+        if not _hold_job_lock(args.job):
+            emit("failed", error=f"{args.job}: this run's job is already running", hint="cancel it first, or wait")
+            return 1
+        os.nice(int(os.environ.get("PREFDESK_JOB_NICE", "0")))  # the desk asks for a lower priority: keys stay fast
 
     if args.command == "score":
         from training.score import score_file

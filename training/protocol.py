@@ -17,7 +17,7 @@ from typing import Any
 
 KINDS = ("reward", "dpo", "prm")
 DEVICES = ("auto", "cuda", "mps", "cpu")
-EVENTS = ("started", "progress", "metrics", "eval", "checkpoint", "finished", "failed", "cancelled")
+EVENTS = ("launched", "started", "progress", "metrics", "eval", "checkpoint", "finished", "failed", "cancelled")
 DATA_FILES = {"reward": "preference.jsonl", "dpo": "preference.jsonl", "prm": "stepwise.jsonl"}
 STOP_FILE = "STOP"
 

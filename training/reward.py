@@ -133,8 +133,10 @@ class MultiHeadRewardTrainer(Trainer):
 
 
 @torch.no_grad()
-def rewards(model, ids: list[list[int]], pad_id: int, batch_size: int = 32, all_heads: bool = False) -> np.ndarray:
-    """The overall reward per sequence (or every head's), batched, right-padded as in training."""
+def rewards(model, ids: list[list[int]], pad_id: int, batch_size: int = 32, all_heads: bool = False,
+            on_batch=None) -> np.ndarray:
+    """The overall reward per sequence (or every head's), batched, right-padded as in training;
+    `on_batch(done)` after each batch."""
     model.eval()
     device = next(model.parameters()).device
     out = []
@@ -143,6 +145,8 @@ def rewards(model, ids: list[list[int]], pad_id: int, batch_size: int = 32, all_
         input_ids = torch.nn.utils.rnn.pad_sequence(chunk, batch_first=True, padding_value=pad_id).to(device)
         mask = torch.nn.utils.rnn.pad_sequence([torch.ones_like(x) for x in chunk], batch_first=True).to(device)
         out.append(model(input_ids=input_ids, attention_mask=mask).logits.float().cpu())
+        if on_batch is not None:
+            on_batch(min(start + batch_size, len(ids)))
     logits = torch.cat(out).numpy() if out else np.zeros((0, 1))
     return logits if all_heads else logits[:, 0]
 

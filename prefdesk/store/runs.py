@@ -53,10 +53,18 @@ def start_run(project: Project, kind: str, spec: dict, dataset: str, manifest: d
     return run_id
 
 
-def add_event(project: Project, run_id: str, line: str) -> None:
-    """Append one line of the job's event stream to the run's log."""
+def add_events(project: Project, run_id: str, lines: list[str]) -> None:
+    """Append lines of the job's event stream to the run's log."""
+    text = "".join(line.rstrip("\n") + "\n" for line in lines)
     with project.transaction():
-        project.conn.execute("UPDATE runs SET events = events || ? WHERE id = ?", (line.rstrip("\n") + "\n", run_id))
+        project.conn.execute("UPDATE runs SET events = events || ? WHERE id = ?", (text, run_id))
+
+
+def reopen_run(project: Project, run_id: str) -> None:
+    """A cancelled or failed run goes on (resumed from its checkpoint): running again, its report cleared."""
+    with project.transaction():
+        project.conn.execute("UPDATE runs SET status = 'running', finished_at = NULL, report = NULL WHERE id = ?",
+                             (run_id,))
 
 
 def finish_run(project: Project, run_id: str, status: str, report: dict | None = None, model_dir: str | None = None) -> None:

@@ -1,0 +1,179 @@
+"""Follow a training job from its run folder, whoever started it and whether or not it still runs.
+
+A job writes its events to `RUN/events.jsonl` (its stdout) and its log to `RUN/job.log` (stderr), and holds
+a lock on `RUN/job.lock` while it lives (`training.cli`). The desk and the CLI read the same three files:
+new events are recorded in the project's `runs` table, and the run is settled (finished, cancelled,
+failed) from its last event, or as failed when the job is gone without one (killed, crashed). So a desk
+closed during a run reads the run's state back when it opens again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from prefdesk.store import runs as store_runs
+from prefdesk.store.project import Project
+from training.protocol import STOP_FILE, parse_event
+
+EVENTS_FILE = "events.jsonl"
+LOG_FILE = "job.log"
+LOCK_FILE = "job.lock"  # training.cli.JOB_LOCK
+PID_FILE = "job.pid"  # written by whoever launched the job
+STARTING_S = 60  # a job launched this recently may not hold its lock yet
+TERMINAL = ("finished", "cancelled", "failed")
+
+
+def runs_folder(project: Project) -> Path:
+    return project.path.with_name(project.path.stem + ".runs")
+
+
+def run_folder(project: Project, run_id: str) -> Path:
+    return runs_folder(project) / run_id
+
+
+def job_alive(folder: Path) -> bool:
+    """Whether the run's job still runs: it holds the folder's lock (the kernel drops it however the job
+    ends), or it was launched in the last STARTING_S seconds and its process exists (it takes the lock
+    once Python has started). Without flock (Windows): whether the process named in job.pid exists."""
+    try:
+        import fcntl
+    except ImportError:
+        return _pid_alive(folder)
+    try:
+        with open(folder / LOCK_FILE, "a") as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(f, fcntl.LOCK_UN)
+    except OSError:
+        pass
+    try:
+        starting = time.time() - (folder / PID_FILE).stat().st_mtime < STARTING_S
+    except OSError:
+        return False
+    return starting and _pid_alive(folder)
+
+
+def _pid_alive(folder: Path) -> bool:
+    try:
+        pid = int((folder / PID_FILE).read_text())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def log_tail(folder: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join((folder / LOG_FILE).read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+class RunWatch:
+    """Reads a run's new events and keeps its record in the project up to date; `poll()` as often as you like."""
+
+    def __init__(self, project: Project, run_id: str) -> None:
+        self.project = project
+        self.run_id = run_id
+        self.folder = run_folder(project, run_id)
+        self.offset = 0
+        self.seen = len(store_runs.events(project, run_id))  # lines already recorded (a desk reopened mid-run)
+        self.events: list[dict] = []  # every event of the run, in order, recorded or not before
+        self.status = store_runs.run(project, run_id).status
+
+    def poll(self, alive: bool | None = None) -> list[dict]:
+        """The events written since the last poll (recorded in the project); settles the run when its job
+        ended. `alive`: whether the job still runs (default: `job_alive`)."""
+        fresh = self._read()
+        if self.status == "running" and not self._ended():
+            if not (job_alive(self.folder) if alive is None else alive):
+                fresh += self._read()  # what it wrote between the read and the look at its lock
+                if not self._ended():
+                    tail = log_tail(self.folder)
+                    self._settle({"event": "failed", "error": "the training runtime ended without a result (killed, "
+                                                              "or it crashed)", "hint": tail or "no log was written"})
+        return fresh
+
+    def _read(self) -> list[dict]:
+        try:
+            with open(self.folder / EVENTS_FILE, "rb") as f:
+                f.seek(self.offset)
+                chunk = f.read()
+        except FileNotFoundError:
+            return []
+        end = chunk.rfind(b"\n") + 1  # a line still being written waits for the next read
+        self.offset += end
+        lines, fresh = [], []
+        for raw in chunk[:end].decode("utf-8", errors="replace").splitlines():
+            event = parse_event(raw)
+            if event is None:
+                continue
+            self.events.append(event)
+            if self.seen:  # recorded by an earlier watch (a desk reopened mid-run)
+                self.seen -= 1
+                continue
+            lines.append(raw)
+            fresh.append(event)
+        if lines:
+            store_runs.add_events(self.project, self.run_id, lines)
+        return fresh
+
+    def _ended(self) -> bool:
+        """Settle the run if its last event ends it (a resumed run's stream goes on after `launched`)."""
+        last = self.events[-1] if self.events else None
+        if last is None or last["event"] not in TERMINAL:
+            return False
+        self._settle(last)
+        return True
+
+    def _settle(self, last: dict) -> None:
+        if last["event"] == "finished":
+            store_runs.finish_run(self.project, self.run_id, "finished", last.get("report"), last.get("output_dir"))
+        elif last["event"] == "cancelled":
+            store_runs.finish_run(self.project, self.run_id, "cancelled", {"checkpoint": last.get("checkpoint"),
+                                                                           "step": last.get("step")})
+        else:
+            store_runs.finish_run(self.project, self.run_id, "failed", {"error": last.get("error"), "hint": last.get("hint")})
+        self.status = last["event"]
+
+
+def settle_running_runs(project: Project) -> list[str]:
+    """Bring every run the project thinks is running up to date (a desk opened after a job ended, or was
+    killed while the desk was closed); the ids of those still running."""
+    still = []
+    for run in store_runs.runs(project):
+        if run.status == "running":
+            watch = RunWatch(project, run.id)
+            watch.poll()
+            if watch.status == "running":
+                still.append(run.id)
+    return still
+
+
+def read_events(project: Project, run_id: str) -> list[dict]:
+    """Every event recorded for a run, parsed."""
+    return [e for e in (parse_event(line) for line in store_runs.events(project, run_id)) if e is not None]
+
+
+def mark_launch(folder: Path, resumed: bool = False) -> None:
+    """Before a launch: a `launched` event in the stream (so an earlier launch's `cancelled` is not read as
+    this one's end), the stop file of a cancelled launch removed, the pid file of an earlier one too."""
+    (folder / PID_FILE).unlink(missing_ok=True)
+    (folder / "model" / STOP_FILE).unlink(missing_ok=True)
+    with open(folder / EVENTS_FILE, "a", encoding="utf-8") as f:
+        f.write(json.dumps({"event": "launched", "time": round(time.time(), 3), "resumed": resumed}) + "\n")
+
+
+def write_pid(folder: Path, pid: int) -> None:
+    (folder / PID_FILE).write_text(str(pid))
+
+
+def request_stop(folder: Path) -> None:
+    """Ask the job to stop at its next step with a resumable checkpoint (`cancelled`)."""
+    (folder / "model").mkdir(parents=True, exist_ok=True)
+    (folder / "model" / STOP_FILE).touch()
