@@ -390,7 +390,7 @@ def test_model_scores_are_hidden_from_annotators_and_shown_to_reviewers_with_the
     window.set_project(project, reviewer)
     press(qtbot, window, Qt.Key_M)
     a_side = view.left_caption if window.draft.display_order[0] == 0 else view.right_caption
-    assert "model +1.50 ◆ preferred" in a_side.text()
+    assert "model +1.5 ◆ preferred" in a_side.text()
     b_key = Qt.Key_1 if window.draft.display_order[0] == 1 else Qt.Key_2
     press(qtbot, window, b_key)  # against the model
     assert "preferred the other answer" in window.statusBar().currentMessage()

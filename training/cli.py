@@ -8,27 +8,37 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 
 JOB_LOCK = "job.lock"  # beside the job spec; held while the job runs (the desk reads a run's liveness from it)
+JOB_PID = "job.pid"  # written once the lock is held
+LOCK_WAIT_S = 60
 _lock_file = None
 
 
 def _hold_job_lock(job: str) -> bool:
-    """Hold an exclusive lock on JOB_LOCK for this process's life: the kernel lets go of it however the
-    process ends (kill -9 included), so a desk that opens later can tell a live job from a dead one."""
+    """Hold an exclusive lock on JOB_LOCK for this process's life, then write JOB_PID: the kernel lets go of
+    the lock however the process ends (kill -9 included), so a desk can tell a live job from a dead one."""
     global _lock_file
     try:
         import fcntl
     except ImportError:  # Windows: liveness is read from the process id instead
+        Path(job).resolve().with_name(JOB_PID).write_text(str(os.getpid()))
         return True
     folder = Path(job).resolve().parent
     if folder.is_dir():
         _lock_file = open(folder / JOB_LOCK, "w")
-        try:
-            fcntl.flock(_lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
+        deadline = time.monotonic() + LOCK_WAIT_S  # a cancelled job of this run may still be exiting (resume)
+        while True:
+            try:
+                fcntl.flock(_lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(0.2)
+        (folder / JOB_PID).write_text(str(os.getpid()))
     return True
 
 
@@ -52,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         reserve_stdout_for_events()
     if args.command == "run":
         if not _hold_job_lock(args.job):
-            emit("failed", error=f"{args.job}: this run's job is already running", hint="cancel it first, or wait")
+            emit("failed", error=f"{args.job}: this run's job is still running after {LOCK_WAIT_S} s",
+                 hint="cancel it first, or wait for it to end")
             return 1
         os.nice(int(os.environ.get("PREFDESK_JOB_NICE", "0")))  # the desk asks for a lower priority: keys stay fast
 

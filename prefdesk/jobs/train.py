@@ -20,7 +20,7 @@ from pathlib import Path
 from prefdesk.formats.export import export_dataset
 from prefdesk.jobs import KINDS
 from prefdesk.jobs.runtime import INSTALL_HINT, NoRuntime, training_command
-from prefdesk.jobs.watch import EVENTS_FILE, LOG_FILE, RunWatch, mark_launch, run_folder, write_pid
+from prefdesk.jobs.watch import EVENTS_FILE, LOG_FILE, RunWatch, mark_launch, run_folder
 from prefdesk.quality.aggregate import Policy
 from prefdesk.store import runs as store_runs
 from prefdesk.store.ids import uuid7
@@ -82,7 +82,6 @@ def run(project: Project, run_id: str, spec_path: Path, on_event: Callable[[dict
     mark_launch(folder, resumed)
     with open(folder / EVENTS_FILE, "ab") as events, open(folder / LOG_FILE, "ab") as log, \
             subprocess.Popen(command, stdout=events, stderr=log, env=job_env()) as proc:
-        write_pid(folder, proc.pid)
         while watch.status == "running":
             for event in watch.poll(alive=proc.poll() is None):
                 if on_event:

@@ -21,8 +21,8 @@ from training.protocol import STOP_FILE, parse_event
 EVENTS_FILE = "events.jsonl"
 LOG_FILE = "job.log"
 LOCK_FILE = "job.lock"  # training.cli.JOB_LOCK
-PID_FILE = "job.pid"  # written by whoever launched the job
-STARTING_S = 60  # a job launched this recently may not hold its lock yet
+PID_FILE = "job.pid"  # training.cli.JOB_PID, written by the job once it holds the lock
+STARTING_S = 20  # a job launched this recently may not have started Python yet
 TERMINAL = ("finished", "cancelled", "failed")
 
 
@@ -34,14 +34,17 @@ def run_folder(project: Project, run_id: str) -> Path:
     return runs_folder(project) / run_id
 
 
-def job_alive(folder: Path) -> bool:
-    """Whether the run's job still runs: it holds the folder's lock (the kernel drops it however the job
-    ends), or it was launched in the last STARTING_S seconds and its process exists (it takes the lock
-    once Python has started). Without flock (Windows): whether the process named in job.pid exists."""
+def job_alive(folder: Path, launched_at: float | None = None) -> bool:
+    """Whether the run's job still runs. The job takes the folder's lock, then writes its pid (the kernel
+    drops the lock however the job ends): the lock held means alive; not held with a pid written means
+    gone; neither means still starting, for STARTING_S after `launched_at`. Without flock (Windows):
+    whether the process named in job.pid exists, or it is still starting."""
+    pid_written = (folder / PID_FILE).exists()
+    starting = not pid_written and launched_at is not None and time.time() - launched_at < STARTING_S
     try:
         import fcntl
     except ImportError:
-        return _pid_alive(folder)
+        return starting or _pid_alive(folder)
     try:
         with open(folder / LOCK_FILE, "a") as f:
             try:
@@ -51,20 +54,7 @@ def job_alive(folder: Path) -> bool:
             fcntl.flock(f, fcntl.LOCK_UN)
     except OSError:
         pass
-    try:
-        starting = time.time() - (folder / PID_FILE).stat().st_mtime < STARTING_S
-    except OSError:
-        return False
-    return starting and _pid_alive(folder)
-
-
-def _pid_alive(folder: Path) -> bool:
-    try:
-        pid = int((folder / PID_FILE).read_text())
-        os.kill(pid, 0)
-    except (OSError, ValueError):
-        return False
-    return True
+    return starting
 
 
 def log_tail(folder: Path, lines: int = 20) -> str:
@@ -85,13 +75,14 @@ class RunWatch:
         self.seen = len(store_runs.events(project, run_id))  # lines already recorded (a desk reopened mid-run)
         self.events: list[dict] = []  # every event of the run, in order, recorded or not before
         self.status = store_runs.run(project, run_id).status
+        self.launched_at: float | None = None
 
     def poll(self, alive: bool | None = None) -> list[dict]:
         """The events written since the last poll (recorded in the project); settles the run when its job
         ended. `alive`: whether the job still runs (default: `job_alive`)."""
         fresh = self._read()
         if self.status == "running" and not self._ended():
-            if not (job_alive(self.folder) if alive is None else alive):
+            if not (job_alive(self.folder, self.launched_at) if alive is None else alive):
                 fresh += self._read()  # what it wrote between the read and the look at its lock
                 if not self._ended():
                     tail = log_tail(self.folder)
@@ -114,6 +105,8 @@ class RunWatch:
             if event is None:
                 continue
             self.events.append(event)
+            if event["event"] == "launched":
+                self.launched_at = event["time"]
             if self.seen:  # recorded by an earlier watch (a desk reopened mid-run)
                 self.seen -= 1
                 continue
@@ -167,10 +160,6 @@ def mark_launch(folder: Path, resumed: bool = False) -> None:
     (folder / "model" / STOP_FILE).unlink(missing_ok=True)
     with open(folder / EVENTS_FILE, "a", encoding="utf-8") as f:
         f.write(json.dumps({"event": "launched", "time": round(time.time(), 3), "resumed": resumed}) + "\n")
-
-
-def write_pid(folder: Path, pid: int) -> None:
-    (folder / PID_FILE).write_text(str(pid))
 
 
 def request_stop(folder: Path) -> None:

@@ -12,6 +12,9 @@ from prefdesk.store.queue import open_items_for
 from prefdesk.store.runs import labelled_pairwise_items, latest_scored_run, scores_of
 
 ORDERS = ("default", "uncertain", "disagreement")
+ORDER_HELP = {"default": "the project's priority order",
+              "uncertain": "pairs the reward model is least sure about first",
+              "disagreement": "labelled pairs the model contradicts most strongly (a review of label noise)"}
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,14 @@ class Queue:
         self._cursor: tuple[float, str] | None = None
         self._skipped: list[str] = []
         self._held: list[str] = []
+        self._order: list[str] = []  # an explicit order (the reward model's), served before the rest
+        self._review = False
+
+    def order(self, item_ids: list[str] | None, review: bool = False) -> None:
+        """Serve these items first, in this order (None: the project's priority order). `review`: items
+        others labelled may come back for this rater's look (the overlap target does not hold them back)."""
+        self._order = list(reversed(item_ids or []))
+        self._review = review
 
     def next_item_id(self) -> str | None:
         """The id of the next item for this rater, or None when the queue is empty."""
@@ -44,6 +52,10 @@ class Queue:
             gold = self._gold()
             if gold:
                 return gold
+        while self._order:
+            item_id = self._order.pop()
+            if self._servable(item_id):
+                return item_id
         found = self._scan(self._cursor)
         if found is None and (self._cursor is not None or self._skipped):
             self._skipped = []
@@ -89,6 +101,11 @@ class Queue:
             return conn.execute(base + " AND priority < :p ORDER BY priority DESC, id LIMIT 1",
                                 self._args(p=cursor[0])).fetchone()
         return conn.execute(base + " ORDER BY priority DESC, id LIMIT 1", self._args()).fetchone()
+
+    def _servable(self, item_id: str) -> bool:
+        room = "" if self._review else f"AND open = 1 AND {_ROOM}"
+        return self.project.conn.execute(f"SELECT 1 FROM items WHERE id = :id AND {_NOT_MINE} AND {_NOT_SKIPPED} {room}",
+                                         self._args(id=item_id)).fetchone() is not None
 
     def _gold(self) -> str | None:
         row = self.project.conn.execute(

@@ -71,8 +71,13 @@ class Preferences(QDialog):
         defaults = QPushButton("Restore default keys")
         defaults.clicked.connect(self._restore_defaults)
         buttons = dialog_buttons(self, "save", self.try_accept)
+        self.train_python = QLineEdit(str(QSettings().value("train_python", "") or ""))
+        self.train_python.setPlaceholderText("this Python, when it has the train extra; else a training bundle")
+        self.train_python.setToolTip("A Python with torch, transformers and trl installed (prefdesk[train]); "
+                                     "training jobs run in it")
         form = QFormLayout()
         form.addRow("Theme", self.theme_box)
+        form.addRow("Training Python", self.train_python)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(scroll)
@@ -105,6 +110,7 @@ class Preferences(QDialog):
             return
         self.bindings = self.proposed()
         QSettings().setValue("theme", self.theme)
+        QSettings().setValue("train_python", self.train_python.text().strip())
         self.accept()
 
 

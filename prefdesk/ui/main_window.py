@@ -11,7 +11,7 @@ import bisect
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QMessageBox, QStackedWidget, QVBoxLayout, QWidget
 
@@ -78,6 +78,8 @@ class MainWindow(QMainWindow):
         self.held = 0  # labels waiting on disk for the project file (`store.pending`)
         self.scores_run: str | None = None  # the reward run whose scores a reviewer chose to see (None: hidden)
         self.last_label: Label | None = None
+        self.train_panel = None
+        self.queue_order = "default"
         self.retry = QTimer(self)
         self.retry.setInterval(1000)
         self.retry.timeout.connect(self._write_held)
@@ -108,6 +110,13 @@ class MainWindow(QMainWindow):
         self.rater = project.ensure_rater(rater.name, rater.role, rater.level)
         self.session = project.start_session(self.rater)
         self.draft, self.editing, self.return_to, self.scores_run = None, None, None, None
+        if self.train_panel is not None:
+            self.train_panel.close()
+            self.train_panel = None
+        from prefdesk.jobs.watch import settle_running_runs
+
+        settle_running_runs(project)  # runs that ended, or were killed, while no desk was watching
+        self.queue_order = str(QSettings().value(self._order_key(), "default"))
         self.on_changed(Change.ALL)
 
     def on_changed(self, change: Change) -> None:
@@ -120,6 +129,7 @@ class MainWindow(QMainWindow):
             self.side.show_guidelines(version, text, keys_text(self.bindings, "guidelines", 1))
         if change & (Change.ITEMS | Change.PROJECT):
             self.queue = Queue(self.project, self.rater)
+            self._order_queue()
             self.remaining = None
             self._count_remaining()
         self._refresh_progress()
@@ -156,10 +166,28 @@ class MainWindow(QMainWindow):
             pass  # busy at close: the session stays open-ended rather than blocking the close
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        if self.train_panel is not None and self.train_panel.running() and not self._leave_run():
+            event.ignore()
+            return
+        if self.train_panel is not None:
+            self.train_panel.close()  # it stops watching; a run left going is read back by the next desk
         if self.project is not None and self.session is not None:
             self._end_session()
             self.session = None
         super().closeEvent(event)
+
+    def _leave_run(self) -> bool:
+        """A run is going and the desk closes: cancel it (with a checkpoint), leave it running, or stay open."""
+        box = QMessageBox(QMessageBox.Question, "A training run is going",
+                          "Cancel the run (it keeps a checkpoint to resume from), or leave it running? The desk "
+                          "reads its result back when it opens again.", parent=self)
+        cancel = box.addButton("Cancel the run", QMessageBox.DestructiveRole)
+        leave = box.addButton("Leave it running", QMessageBox.AcceptRole)
+        box.addButton("Don't close", QMessageBox.RejectRole)
+        box.exec()
+        if box.clickedButton() is cancel:
+            self.train_panel.cancel()
+        return box.clickedButton() in (cancel, leave)
 
     def _fit_screen(self) -> None:
         """1400x860 where it fits, else 92% of the screen, whatever the scale factor."""
@@ -297,6 +325,66 @@ class MainWindow(QMainWindow):
         self.scores_run = run
         if self.item is not None:
             self.show_item(self.item, self.draft)
+
+    def scores_stored(self, run_id: str) -> None:
+        """A reward run's scores are in the project: a reviewer or expert sees them at once (annotators never)."""
+        if self.rater.role in (RaterRole.REVIEWER, RaterRole.EXPERT):
+            self.scores_run = run_id
+            if self.item is not None:
+                self.show_item(self.item, self.draft)
+            self.statusBar().showMessage("The reward model's scores are shown (M hides them).", 5000)
+        if self.queue_order != "default":
+            self._order_queue()
+
+    @action("train", GLOBAL, "Ctrl+T", "Train a reward model, DPO or PRM on the labels…", menu="Pro&ject")
+    def open_train_panel(self) -> None:
+        from prefdesk.ui.train_panel import TrainPanel
+
+        if self.train_panel is None:
+            self.train_panel = TrainPanel(self)
+        self.train_panel.show()
+        self.train_panel.raise_()
+        self.train_panel.activateWindow()
+
+    def train_python(self) -> str | None:
+        """The Python that runs training jobs, as set in Preferences (None: found by `jobs.runtime`)."""
+        return str(QSettings().value("train_python", "") or "") or None
+
+    @action("queue_order", GLOBAL, "Ctrl+Shift+O", "Queue order: default, or by the reward model…", menu="Pro&ject")
+    def choose_queue_order(self) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        from prefdesk.quality.model_queue import ORDER_HELP, ORDERS
+
+        names = [f"{order}: {ORDER_HELP[order]}" for order in ORDERS]
+        chosen, ok = QInputDialog.getItem(self, "Queue order", f"Order of {self.rater.name}'s queue in this project",
+                                          names, ORDERS.index(self.queue_order), False)
+        if ok:
+            self.queue_order = ORDERS[names.index(chosen)]
+            QSettings().setValue(self._order_key(), self.queue_order)
+            self._order_queue()
+            if self.editing is None:
+                if self.item is not None:
+                    self.queue.skip(self.item.id)
+                self.show_next()
+
+    def _order_key(self) -> str:
+        return f"queue_order/{self.project.path.resolve()}/{self.rater.name}"
+
+    def _order_queue(self) -> None:
+        """Put the rater's chosen model order on the queue (default: the project's priority order)."""
+        from prefdesk.quality.model_queue import queue_in_order
+
+        if self.queue_order == "default":
+            self.queue.order(None)
+            return
+        try:
+            entries = queue_in_order(self.project, self.rater.name, self.queue_order)
+        except ValueError as exc:  # no scores yet
+            self.statusBar().showMessage(str(exc), 6000)
+            self.queue.order(None)
+            return
+        self.queue.order([e.item_id for e in entries], review=self.queue_order == "disagreement")
 
     def _hold(self, label: Label) -> None:
         pending.hold(self.project, label)

@@ -181,7 +181,7 @@ class PairwiseView(ItemView):
         if not scores or len(scores) < 2 or None in scores[:2]:
             return "", ""
         left, right = (scores[p] for p in self.draft.display_order)
-        mark = lambda mine, other: f"   · model {mine:+.2f}" + (" ◆ preferred" if mine > other else "")  # noqa: E731
+        mark = lambda mine, other: f"   · model {mine:+.3g}" + (" ◆ preferred" if mine > other else "")  # noqa: E731
         return mark(left, right), mark(right, left)
 
     def _tag_clicked(self, entry: QListWidgetItem) -> None:

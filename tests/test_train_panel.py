@@ -1,0 +1,193 @@
+"""The Train panel (Ctrl+T) through the real window, on a tiny model: a run started from the panel, its
+progress and curves, cancel and resume, the report in the history, scores back in the desk; a bad base
+model, a killed runtime, and a desk closed while a job runs (issue 11)."""
+
+import json
+import os
+import signal
+import sqlite3
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from desktools import press
+
+pytest.importorskip("pyqtgraph")
+
+
+@pytest.fixture
+def panel_desk(qtbot, qt_prefs, project, fixtures):
+    """A reviewer's desk on 400 labelled rule pairs, and its Train panel opened with Ctrl+T."""
+    from prefdesk.domain import RaterRole
+    from prefdesk.formats.importer import import_file
+    from prefdesk.ui.main_window import MainWindow
+
+    import_file(project, fixtures / "rule_pairs.jsonl")
+
+    def end_job(window) -> None:
+        """A test that failed mid-run: end its job, so closing the desk asks nothing."""
+        panel = window.train_panel
+        if panel is not None and panel.running():
+            pid = panel.watch.folder / "job.pid"
+            if pid.exists():
+                os.kill(int(pid.read_text()), signal.SIGKILL)
+            panel.watch.status = "killed by the test"
+
+    def open_desk(rater="rita", role=RaterRole.REVIEWER):
+        window = MainWindow(project, project.ensure_rater(rater, role))
+        qtbot.addWidget(window, before_close_func=end_job)
+        window.show()
+        qtbot.waitExposed(window)
+        window.activateWindow()
+        qtbot.waitUntil(window.isActiveWindow)
+        return window
+    window = open_desk()
+    press(qtbot, window, (Qt.Key_T, Qt.ControlModifier))
+    panel = window.train_panel
+    assert panel is not None and panel.isVisible()
+    qtbot.waitUntil(lambda: "counting" not in panel.counts.text(), timeout=20_000)
+    return window, panel, open_desk
+
+
+def choose(qtbot, panel, base: str, epochs: float) -> None:
+    panel.base.clear()
+    qtbot.keyClicks(panel.base, base)
+    panel.epochs.setValue(epochs)
+
+
+def start(qtbot, panel):
+    assert panel.start_button.isEnabled(), panel.problems.text()
+    qtbot.mouseClick(panel.start_button, Qt.LeftButton)
+    assert panel.watch is not None
+
+
+def test_a_run_from_the_panel_shows_progress_cancels_resumes_reports_and_scores(panel_desk, qtbot, tiny_encoder, cli,
+                                                                                project, tmp_path):
+    window, panel, open_desk = panel_desk
+    assert "400 pairs" in panel.counts.text() and panel.device.currentData().id in ("cpu", "cuda")
+    choose(qtbot, panel, tiny_encoder, 6)
+    start(qtbot, panel)
+    qtbot.waitUntil(lambda: panel.progress.value() >= 20 and panel.loss_chart.points("loss") >= 3, timeout=90_000)
+    assert "step" in panel.progress.format() and "samples/s" in panel.stats.text() and "ETA" in panel.stats.text()
+    grown = panel.loss_chart.points("loss")
+    qtbot.waitUntil(lambda: panel.loss_chart.points("loss") > grown, timeout=30_000)  # the chart grows live
+    assert panel.accuracy_chart.points("accuracy") > 0 and panel.margin_chart.points("margin") > 0
+    window.activateWindow()  # back to the desk: labelling goes on meanwhile
+    qtbot.waitUntil(window.isActiveWindow)
+    press(qtbot, window, Qt.Key_1)
+    assert project.conn.execute("SELECT COUNT(*) FROM labels WHERE rater_id = ?", (window.rater.id,)).fetchone()[0] == 1
+
+    qtbot.mouseClick(panel.cancel_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: panel.watch.status == "cancelled", timeout=60_000)
+    assert "Cancelled at step" in panel.status.text() and panel.resume_button.isEnabled()
+    stopped_at = panel.progress.value()
+    qtbot.mouseClick(panel.resume_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: panel.watch.status == "finished", timeout=120_000)
+    assert "Held-out accuracy" in panel.status.text() and panel.progress.value() == panel.progress.maximum() > stopped_at
+    events = [e["event"] for e in panel.watch.events]
+    assert events.count("launched") == 2 and "cancelled" in events and events[-1] == "finished"
+
+    code, out, _ = cli("runs", "-p", project.path, "--json")
+    (run,) = json.loads(out)
+    assert run["status"] == "finished" and 0.0 <= run["report"]["accuracy"] <= 1.0
+    panel.tabs.setCurrentIndex(1)
+    figures = {panel.report.item(r, 0).text(): panel.report.item(r, 1).text() for r in range(panel.report.rowCount())}
+    assert figures["accuracy"] == f"{run['report']['accuracy']:.3f}" and int(figures["steps"]) > stopped_at
+    assert panel.histogram.bars, "the reward histogram of the held-out pairs is drawn"
+    shots = Path(os.environ.get("PREFDESK_SHOTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    for name, widget in (("panel_history", panel), ("chart_histogram", panel.histogram)):
+        image = widget.grab().toImage()
+        assert image.save(str(shots / f"{name}.png")) and image.width() > 100
+    panel.tabs.setCurrentIndex(0)
+    for name, widget in (("panel_live", panel), ("chart_loss", panel.loss_chart)):
+        assert widget.grab().toImage().save(str(shots / f"{name}.png"))
+
+    panel.tabs.setCurrentIndex(1)
+    qtbot.mouseClick(panel.score_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: panel.scoring is None, timeout=60_000)
+    n_candidates = sum(len(json.loads(c)) for (c,) in project.conn.execute("SELECT candidates FROM items"))
+    assert project.conn.execute("SELECT COUNT(*) FROM scores WHERE run_id = ?", (run["id"],)).fetchone()[0] == n_candidates
+    assert "Scored" in panel.status.text()
+    view = window.current_view()
+    assert window.scores_run == run["id"] and "· model" in view.left_caption.text() + view.right_caption.text()
+
+    from prefdesk.domain import RaterRole
+
+    annotator = open_desk("ana", RaterRole.ANNOTATOR)
+    press(qtbot, annotator, Qt.Key_M)
+    view = annotator.current_view()
+    assert annotator.scores_run is None and "model" not in view.left_caption.text() + view.right_caption.text()
+
+
+def test_the_uncertain_order_chosen_for_a_rater_serves_the_smallest_score_gap_first(panel_desk, qtbot, project):
+    from PySide6.QtCore import QSettings
+
+    from prefdesk.store import runs
+
+    window, panel, open_desk = panel_desk
+    run_id = runs.start_run(project, "reward", {}, "ds", None)
+    runs.finish_run(project, run_id, "finished", {"eval": {"accuracy": 0.9}}, "model")
+    ids = [r[0] for r in project.conn.execute("SELECT id FROM items ORDER BY id")]
+    gaps = {i: (n * 7919) % 397 / 10 for n, i in enumerate(ids)}
+    runs.store_scores(project, run_id, [(i, 0, gaps[i], None) for i in ids] + [(i, 1, 0.0, None) for i in ids])
+    QSettings().setValue(f"queue_order/{project.path.resolve()}/rita", "uncertain")
+    window.set_project(project, window.rater)
+    served = []
+    for _ in range(3):
+        served.append(window.item.id)
+        press(qtbot, window, Qt.Key_1)
+    assert served == sorted(ids, key=lambda i: (gaps[i], i))[:3]
+
+
+def test_a_bad_base_model_is_listed_before_start_with_what_is_missing(panel_desk, qtbot, tmp_path):
+    window, panel, _ = panel_desk
+    choose(qtbot, panel, str(tmp_path / "nowhere"), 1)
+    assert not panel.start_button.isEnabled() and "is not a folder" in panel.problems.text()
+    folder = tmp_path / "half"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"architectures": ["BertModel"]}))
+    choose(qtbot, panel, str(folder), 1)
+    assert "no tokenizer" in panel.problems.text() and "no safetensors weights" in panel.problems.text()
+    panel.kind.setCurrentIndex(panel.kind.findData("dpo"))
+    assert "causal language model" in panel.problems.text() and not panel.start_button.isEnabled()
+
+
+def test_a_killed_runtime_shows_failed_and_the_project_stays_sound(panel_desk, qtbot, tiny_encoder, project):
+    window, panel, _ = panel_desk
+    choose(qtbot, panel, tiny_encoder, 50)
+    start(qtbot, panel)
+    folder = panel.watch.folder
+    qtbot.waitUntil(lambda: panel.progress.value() > 0, timeout=60_000)
+    os.kill(int((folder / "job.pid").read_text()), signal.SIGKILL)
+    qtbot.waitUntil(lambda: panel.watch.status == "failed", timeout=10_000)
+    assert "ended without a result" in panel.status.text()
+    assert project.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    row = sqlite3.connect(project.path).execute("SELECT status FROM runs").fetchone()
+    assert row == ("failed",)
+
+
+def test_closing_the_desk_during_a_run_can_leave_it_running_and_the_next_desk_reads_its_end(panel_desk, qtbot,
+                                                                                           tiny_encoder, project):
+    from prefdesk.jobs.watch import job_alive
+
+    window, panel, open_desk = panel_desk
+    choose(qtbot, panel, tiny_encoder, 2)
+    start(qtbot, panel)
+    folder, run_id = panel.watch.folder, panel.watch.run_id
+    asked = []
+
+    def answer() -> None:
+        box = QApplication.activeModalWidget()
+        asked.append(box.text() if isinstance(box, QMessageBox) else None)
+        next(b for b in box.buttons() if b.text() == "Leave it running").click()
+    QTimer.singleShot(200, answer)
+    window.close()
+    assert asked and "leave it running" in asked[0] and not window.isVisible()
+    qtbot.waitUntil(lambda: (folder / "job.pid").exists() and not job_alive(folder), timeout=120_000)
+    assert project.conn.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()[0] == "running"
+    again = open_desk()  # reads the run's end back from its event log
+    assert project.conn.execute("SELECT status, model_dir FROM runs WHERE id = ?", (run_id,)).fetchone()[0] == "finished"
+    assert again.isVisible()
