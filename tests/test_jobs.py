@@ -76,3 +76,27 @@ def test_no_training_runtime_is_said_with_the_command_to_install_one_and_records
     code, _, err = cli("train", "-p", trained, "--kind", "reward", "--python", tmp_path / "no-such-python")
     assert code == 2 and "no such Python" in err and 'pip install "prefdesk[train]"' in err
     assert sqlite3.connect(trained).execute("SELECT COUNT(*) FROM runs").fetchone()[0] == before
+
+
+def test_train_score_and_queue_work_with_the_network_cut_off(tmp_path, fixtures, tiny_encoder):
+    """`unshare -n`: a network namespace with no interface up; anything that reached for the network fails."""
+    import shutil
+    import subprocess
+    import sys
+
+    if not shutil.which("unshare") or subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode != 0:
+        pytest.skip("unshare -n is not permitted here (CI runs as root, where it is)")
+    project = tmp_path / "p.prefdesk"
+
+    def offline(*args):
+        code = f"from prefdesk.cli import main; raise SystemExit(main({[str(a) for a in args]!r}))"
+        return subprocess.run(["unshare", "-n", sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+
+    assert offline("new", project).returncode == 0
+    assert offline("import", fixtures / "rule_pairs.jsonl", "-p", project).returncode == 0
+    done = offline("train", "-p", project, "--kind", "reward", "--base-model", tiny_encoder, "--hyper", HYPER)
+    assert done.returncode == 0, done.stderr
+    run_id = json.loads(done.stdout)["id"]
+    assert offline("score", "-p", project, "--run", run_id).returncode == 0
+    queued = offline("queue", "-p", project, "--rater", "x", "--order", "uncertain", "--limit", "5", "--json")
+    assert queued.returncode == 0 and len(json.loads(queued.stdout)) == 5

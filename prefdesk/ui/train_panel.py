@@ -491,6 +491,7 @@ class TrainPanel(QWidget):
             event = parse_event(bytes(self.scoring.readLine()).decode(errors="replace"))
             if event and event["event"] == "progress":
                 self.score_progress.setValue(int(event["step"]))
+                self.score_rate = event.get("samples_per_s")  # candidates/s so far (the model loaded)
 
     def _scored(self, run_id: str, out: Path, code: int) -> None:
         proc, self.scoring = self.scoring, None
