@@ -61,11 +61,11 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from prefdesk.formats.export import export_dataset
-    from prefdesk.quality.aggregate import Policy
+    from prefdesk.quality.aggregate import policy_for
     from prefdesk.store.project import Project
 
     with Project.open(args.project) as project:
-        report = export_dataset(project, args.format, args.out, Policy(args.aggregate), args.conversational)
+        report = export_dataset(project, args.format, args.out, policy_for(project, args.aggregate), args.conversational)
     print(report.summary())
     return 0
 
@@ -177,6 +177,29 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_quality(args: argparse.Namespace) -> int:
+    from prefdesk.quality.report import quality_report
+    from prefdesk.store.project import Project
+
+    with Project.open(args.project) as project:
+        report = quality_report(project)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    agreement = report["agreement"]
+    fmt = lambda v: "–" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)  # noqa: E731
+    print(f"{report['labels']} pairwise labels on {report['items_labelled']} items; {report['disputed_items']} disputed; "
+          f"agreement {fmt(agreement['percent'])}, Fleiss kappa {fmt(agreement['fleiss_kappa'])}, "
+          f"Krippendorff alpha {fmt(agreement['krippendorff_alpha'])}, flip rate {fmt(report['flip_rate'])}")
+    print(f"{'rater':<16}{'labels':>7}{'gold':>7}{'est.':>7}{'agree':>7}{'left':>7}{'longer':>8}{'flip':>7}  flags")
+    for name, r in report["raters"].items():
+        flags = ", ".join(f for f, on in (("position bias", r["position_bias"]), ("length bias", r["length_bias"])) if on)
+        print(f"{name:<16}{r['labels']:>7}{fmt(r['gold_accuracy']):>7}{fmt(r['estimated_accuracy']):>7}"
+              f"{fmt(r['agreement_with_consensus']):>7}{fmt(r['left_rate']):>7}{fmt(r['longer_rate']):>8}"
+              f"{fmt(r['flip_rate']):>7}  {flags}")
+    return 0
+
+
 def cmd_queue(args: argparse.Namespace) -> int:
     from prefdesk.quality.model_queue import queue_in_order
     from prefdesk.store.project import Project
@@ -194,7 +217,7 @@ def cmd_queue(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from prefdesk.formats.export import EXPORT_FORMATS
     from prefdesk.jobs import KINDS as JOB_KINDS
-    from prefdesk.quality.aggregate import Policy
+    from prefdesk.quality.aggregate import POLICY_NAMES
     from prefdesk.quality.model_queue import ORDERS
     from training.protocol import DEVICES
 
@@ -224,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("export", cmd_export, "export current labels for training")
     p.add_argument("--format", required=True, choices=EXPORT_FORMATS)
     p.add_argument("--out", required=True)
-    p.add_argument("--aggregate", default="majority", choices=Policy.NAMES)
+    p.add_argument("--aggregate", default="majority", choices=POLICY_NAMES)
     p.add_argument("--conversational", action="store_true", help="prompt and responses as message lists")
     p = command("config", cmd_config, "show the project settings as JSON, or change them")
     p.add_argument("--set", nargs="+", metavar="KEY=JSON", help="e.g. overlap=3 'reason_tags=[\"too long\"]'")
@@ -235,7 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--base-model", help="a local model folder (reward/prm default: the bundled MiniLM encoder)")
     p.add_argument("--epochs", type=float)
     p.add_argument("--device", default="auto", choices=DEVICES)
-    p.add_argument("--aggregate", default="majority", choices=Policy.NAMES)
+    p.add_argument("--aggregate", default="majority", choices=POLICY_NAMES)
     p.add_argument("--hyper", help="more hyperparameters as JSON, e.g. '{\"max_steps\": 50}'")
     p.add_argument("--python", help="the Python of the training runtime (default: this one, if it has torch)")
     p = command("runs", cmd_runs, "the project's training runs")
@@ -249,6 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--order", default="default", choices=ORDERS)
     p.add_argument("--limit", type=int)
     p.add_argument("--run", help="the scored run (default: the newest one with scores)")
+    p.add_argument("--json", action="store_true")
+    p = command("quality", cmd_quality, "agreement, gold accuracy, estimated rater accuracy, position and length bias, flips")
     p.add_argument("--json", action="store_true")
     p = command("stats", cmd_stats, "counts of items and labels")
     p.add_argument("--json", action="store_true")

@@ -377,8 +377,9 @@ def export_dataset(project: Project, fmt: str, out_dir: str | Path, aggregation:
     out_dir = Path(out_dir)
     report = ExportReport(fmt, str(out_dir / FILES[fmt]))
     scope = Scope.whole(project.conn)
-    if not isinstance(aggregation, Policy) or fmt == "labels":
-        # a custom policy object cannot be handed to another process by name; `labels` is in label order,
+    if type(aggregation) is not Policy or fmt == "labels":
+        # a custom policy object (a reliability policy holds the project's decisions) cannot be handed to
+        # another process by name; `labels` is in label order,
         # not item order, so it cannot be cut into item ranges
         workers = 0
     elif workers is None:

@@ -21,7 +21,7 @@ from prefdesk.formats.export import export_dataset
 from prefdesk.jobs import KINDS
 from prefdesk.jobs.runtime import INSTALL_HINT, NoRuntime, training_command
 from prefdesk.jobs.watch import EVENTS_FILE, LOG_FILE, RunWatch, mark_launch, run_folder
-from prefdesk.quality.aggregate import Policy
+from prefdesk.quality.aggregate import policy_for
 from prefdesk.store import runs as store_runs
 from prefdesk.store.ids import uuid7
 from prefdesk.store.project import Project
@@ -39,7 +39,7 @@ def prepare(project: Project, kind: str, *, base_model: str | None = None, epoch
     run_id = uuid7()
     folder = run_folder(project, run_id)
     dataset = folder / "dataset"
-    export_dataset(project, "trl-stepwise" if job == "prm" else "trl-preference", dataset, Policy(aggregate))
+    export_dataset(project, "trl-stepwise" if job == "prm" else "trl-preference", dataset, policy_for(project, aggregate))
     spec = {"kind": job, "dataset": str(dataset), "output_dir": str(folder / "model"), "base_model": base_model or None,
             "device": device, "hyper": {**({"epochs": epochs} if epochs else {}), **(hyper or {})}}
     if heads:

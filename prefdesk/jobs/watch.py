@@ -57,6 +57,14 @@ def job_alive(folder: Path, launched_at: float | None = None) -> bool:
     return starting
 
 
+def _pid_alive(folder: Path) -> bool:
+    try:
+        os.kill(int((folder / PID_FILE).read_text()), 0)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 def log_tail(folder: Path, lines: int = 20) -> str:
     try:
         return "\n".join((folder / LOG_FILE).read_text(errors="replace").splitlines()[-lines:])

@@ -155,3 +155,16 @@ class Policy:
 
     def process(self, labels: list[Vote]) -> tuple[list[int] | None, str]:
         return process_majority(labels, self.latest)
+
+
+POLICY_NAMES = (*Policy.NAMES, "weighted", "dawid-skene")  # the last two: `reliability.py`
+
+
+def policy_for(project, name: str) -> Policy:
+    """The aggregation policy called `name` for this project; the reliability policies read the whole
+    project first (numpy, crowd-kit: imported only then)."""
+    if name in ("weighted", "dawid-skene"):
+        from prefdesk.quality.reliability import reliability_policy
+
+        return reliability_policy(project, name)
+    return Policy(name)

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleS
 from prefdesk.jobs import KINDS, plan, report, train
 from prefdesk.jobs.runtime import INSTALL_HINT, NoRuntime
 from prefdesk.jobs.watch import EVENTS_FILE, LOG_FILE, RunWatch, log_tail, mark_launch, request_stop, run_folder
-from prefdesk.quality.aggregate import Policy
+from prefdesk.quality.aggregate import POLICY_NAMES, policy_for
 from prefdesk.store import runs as store_runs
 from prefdesk.ui.charts import BarChart, HistogramChart, LiveChart
 from prefdesk.ui.forms import browse_row
@@ -94,7 +94,7 @@ class TrainPanel(QWidget):
         for kind in KINDS:
             self.kind.addItem(JOB_NAMES[kind], kind)
         self.policy = QComboBox()
-        self.policy.addItems(Policy.NAMES)
+        self.policy.addItems(POLICY_NAMES)
         self.counts = QLabel("counting…")
         self.counts.setWordWrap(True)
         self.base = QLineEdit()
@@ -528,7 +528,7 @@ def _dry_export(path: Path, fmt: str, policy: str) -> tuple[int, dict]:
     from prefdesk.store.project import Project
 
     with tempfile.TemporaryDirectory(prefix="prefdesk-count-") as tmp, Project.open(path) as project:
-        done = export_dataset(project, fmt, Path(tmp) / "out", Policy(policy), workers=0)
+        done = export_dataset(project, fmt, Path(tmp) / "out", policy_for(project, policy), workers=0)
     return done.written, dict(done.left_out)
 
 

@@ -1,0 +1,102 @@
+"""Governance figures (issue 12): the quality report and the reliability policies, on a simulated team
+whose truth is known, and each statistic against a reference value on a small fixture."""
+
+import json
+
+import numpy as np
+import pytest
+
+from simteam import simulate
+
+
+@pytest.fixture(scope="module")
+def team(tmp_path_factory):
+    from prefdesk.formats.importer import import_file
+    from prefdesk.store.project import Project
+
+    folder = tmp_path_factory.mktemp("team")
+    truth = simulate(folder / "team.jsonl")
+    path = folder / "team.prefdesk"
+    with Project.create(path) as project:
+        import_file(project, folder / "team.jsonl", format_name="labels")
+    return path, truth
+
+
+def test_the_report_recovers_each_raters_accuracy_and_flags_exactly_the_biased_raters(team, cli):
+    path, truth = team
+    code, out, _ = cli("quality", "-p", path, "--json")
+    report = json.loads(out)
+    assert code == 0
+    for name, true_accuracy in truth["accuracy"].items():
+        rater = report["raters"][name]
+        assert abs(rater["estimated_accuracy"] - true_accuracy) <= 0.05, (name, rater["estimated_accuracy"], true_accuracy)
+        assert rater["gold_labels"] > 0 and rater["flip_rate"] is not None and rater["median_ms"] > 0
+    flagged_left = {n for n, r in report["raters"].items() if r["position_bias"]}
+    flagged_long = {n for n, r in report["raters"].items() if r["length_bias"]}
+    assert flagged_left == {"lefty"} and flagged_long == {"longo"}
+    # choosing the longer answer more than half the time is no bias when the longer one is more often right
+    assert all(report["raters"][n]["longer_rate"] > 0.5 for n in ("ana", "ben"))
+    agreement = report["agreement"]
+    assert 0 < agreement["fleiss_kappa"] < 1 and 0 < agreement["krippendorff_alpha"] < 1
+    assert 0 < agreement["percent"] < 1 and "ana|ben" in agreement["cohen_kappa"]
+    assert set(report["by_scenario"]) == {"medical", "coding", "chat"} and report["disputed_items"] > 0
+    code, out, _ = cli("quality", "-p", path)
+    assert code == 0 and "position bias" in out and "length bias" in out
+
+
+def test_weighted_and_dawid_skene_exports_are_more_often_right_than_majority(team, cli, tmp_path):
+    path, truth = team
+    right = {}
+    for policy in ("majority", "weighted", "dawid-skene"):
+        out = tmp_path / policy
+        code, _, err = cli("export", "-p", path, "--format", "trl-preference", "--out", out, "--aggregate", policy)
+        assert code == 0, err
+        rows = [json.loads(line) for line in (out / "preference.jsonl").read_text().splitlines()]
+        assert all(row["weight"] > 0 and row["label_ids"] for row in rows)
+        right[policy] = sum(row["chosen"] == truth["truth"][row["prompt"]] for row in rows) / len(truth["truth"])
+    print(f"\nshare of items exported with the truly better answer chosen: {right}")
+    assert right["weighted"] > right["majority"] and right["dawid-skene"] > right["majority"]
+
+
+def test_fleiss_kappa_matches_the_published_worked_example():
+    from prefdesk.quality.report import fleiss_kappa
+
+    # Fleiss (1971) as worked on Wikipedia: 10 subjects, 14 raters, 5 categories -> kappa 0.210
+    table = np.array([[0, 0, 0, 0, 14], [0, 2, 6, 4, 2], [0, 0, 3, 5, 6], [0, 3, 9, 2, 0], [2, 2, 8, 1, 1],
+                      [7, 7, 0, 0, 0], [3, 2, 6, 3, 0], [2, 5, 3, 2, 2], [6, 5, 2, 1, 0], [0, 2, 2, 3, 7]])
+    assert fleiss_kappa(table) == pytest.approx(0.210, abs=0.001)
+
+
+def test_small_fixture_figures_by_hand(project, tmp_path, cli):
+    """Three raters on four items, every figure counted by hand."""
+    from prefdesk.formats.importer import import_file
+
+    def line(item, rater, verdict, left=0, round_=1):
+        return {"item": {"id": item, "kind": "pairwise", "prompt": item, "candidates": ["x" * 5, "y" * 50]},
+                "label": {"kind": "pairwise", "payload": {"verdict": verdict, "dims": {}}, "rater": {"name": rater},
+                          "display_order": [left, 1 - left], "round": round_, "duration_ms": 1000}}
+    lines = [line("i1", "a", "A"), line("i1", "b", "A"), line("i1", "c", "B", left=1),
+             line("i2", "a", "B", left=1), line("i2", "b", "B", left=1), line("i2", "c", "B"),
+             line("i3", "a", "A"), line("i3", "b", "B"), line("i3", "c", "tie"),
+             line("i4", "a", "A"), line("i4", "b", "A"), line("i4", "c", "A"), line("i4", "a", "B", round_=2)]
+    src = tmp_path / "small.jsonl"
+    src.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    import_file(project, src, format_name="labels")
+    from prefdesk.quality.report import quality_report
+
+    report = quality_report(project)
+    # pairs agreeing: i1 1/3, i2 3/3, i3 0/3, i4 3/3 -> 7/12
+    assert report["agreement"]["percent"] == pytest.approx(7 / 12)
+    assert report["disputed_items"] == 2 and report["flip_rate"] == 1.0
+    a = report["raters"]["a"]
+    # a's left wins: i1 A shown left (yes), i2 B shown left (yes), i3 A left (yes), i4 A left (yes) -> 4/4
+    assert a["left_rate"] == 1.0 and a["flip_rate"] == 1.0 and a["labels"] == 5
+    # a agrees with the others' majority on i1 (A), i2 (B), i4 (A); i3 has no majority among b, c
+    assert a["agreement_with_consensus"] == 1.0
+    # c: B on i1 vs the others' A (disagree), i2 agree, i3 none, i4 agree -> 2/3
+    assert report["raters"]["c"]["agreement_with_consensus"] == pytest.approx(2 / 3)
+    # a chose the longer answer (B, 50 chars) on i2 only, of i1, i2, i3, i4 decisive -> 1/4
+    assert a["longer_rate"] == pytest.approx(1 / 4)
+    from sklearn.metrics import cohen_kappa_score
+    assert report["agreement"]["cohen_kappa"]["a|b"]["kappa"] == pytest.approx(
+        cohen_kappa_score([0, 1, 0, 0], [0, 1, 1, 0], labels=[0, 1, 2, 3]))
