@@ -9,6 +9,7 @@ killed runtime is seen as failed. The desk never imports torch; charts (pyqtgrap
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -41,7 +42,8 @@ def _job_process(parent, command: list[str], events: Path | None = None, log: Pa
     proc.setProgram(command[0])
     proc.setArguments(command[1:])
     env = QProcessEnvironment.systemEnvironment()
-    for key, value in {**train.job_env(), "PREFDESK_JOB_NICE": JOB_NICE}.items():
+    threads = str(max(1, (os.cpu_count() or 2) - 1))  # a core left for the desk
+    for key, value in {**train.job_env(), "PREFDESK_JOB_NICE": JOB_NICE, "OMP_NUM_THREADS": threads}.items():
         env.insert(key, value)
     proc.setProcessEnvironment(env)
     if events is not None:

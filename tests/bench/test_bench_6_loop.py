@@ -3,9 +3,9 @@
   <= 120 s; scoring throughput (candidates/s) reported;
 - key -> committed -> next item painted p99 <= 16 ms while a job trains on the same machine."""
 
+import os
 import time
 
-import pytest
 from PySide6.QtCore import Qt
 
 from conftest import report
@@ -23,6 +23,21 @@ def desk_as(qtbot, path, name, role):
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow)
     return window
+
+
+def keys_p99(qtbot, window, n: int) -> float:
+    """n verdict keys, each timed from the key to the next item painted; the 99th percentile in ms."""
+    samples = []
+    for i in range(n):
+        t = time.perf_counter()
+        qtbot.keyClick(window.windowHandle(), Qt.Key_1 if i % 2 else Qt.Key_2)
+        window.repaint()
+        samples.append(time.perf_counter() - t)
+        if i % 25 == 0:
+            qtbot.wait(100)  # the panel's timer reads the job's events now and then, as in real use
+    ordered = sorted(samples)
+    print(f"\n[bench] keys: median {ordered[n // 2] * 1000:.1f} ms, worst five {[round(s * 1000, 1) for s in ordered[-5:]]}")
+    return ordered[int(n * 0.99)] * 1000
 
 
 def test_demo_from_the_train_panel_to_scores_in_the_desk(tmp_path, qtbot, qt_prefs):
@@ -65,29 +80,25 @@ def test_key_to_next_item_p99_while_a_job_trains(tmp_path, qtbot, qt_prefs):
         import_file(project, __import__("pathlib").Path(__file__).parents[1] / "fixtures" / "rule_pairs.jsonl")
         import_file(project, write_jsonl(tmp_path, pairs(3000)))
     window = desk_as(qtbot, path, "lead", RaterRole.REVIEWER)
+    idle = keys_p99(qtbot, window, 150)
     window.run_named("train")
     panel = window.train_panel
     qtbot.waitUntil(lambda: panel.start_button.isEnabled(), timeout=30_000)
     panel.epochs.setValue(50)
     qtbot.mouseClick(panel.start_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: panel.progress.value() > 0, timeout=120_000)  # training, not loading
+    pid = (panel.watch.folder / "job.pid").read_text()
+    print(f"\n[bench] the job's scheduling: nice {os.getpriority(os.PRIO_PROCESS, int(pid))}, "
+          f"{open(f'/proc/{pid}/autogroup').read().strip()}")
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow)
-    samples = []
-    for i in range(300):
-        t = time.perf_counter()
-        qtbot.keyClick(window.windowHandle(), Qt.Key_1 if i % 2 else Qt.Key_2)
-        window.repaint()
-        samples.append(time.perf_counter() - t)
-        if i % 25 == 0:
-            qtbot.wait(100)  # the panel's timer reads the job's events now and then, as in real use
+    p99 = keys_p99(qtbot, window, 300)
     assert panel.running(), "the job must still be training while the keys are measured"
     step = panel.progress.value()
     panel.cancel()
     qtbot.waitUntil(lambda: not panel.running(), timeout=120_000)
     labelled = window.project.conn.execute("SELECT COUNT(*) FROM labels WHERE rater_id = ?", (window.rater.id,)).fetchone()[0]
-    assert labelled == 300
-    p99 = sorted(samples)[int(len(samples) * 0.99)] * 1000
-    print(f"\n[bench] the job reached step {step} while the keys were measured")
+    assert labelled == 450
+    print(f"\n[bench] the job reached step {step} while the keys were measured; without a job: p99 {idle:.1f} ms")
     report("key -> committed -> next painted p99 while a job trains", p99, 16.0, "ms")
     assert p99 <= 16.0
