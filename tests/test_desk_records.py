@@ -31,7 +31,7 @@ def test_every_action_resolves_to_a_handler_in_every_view(desk, qtbot, project, 
     for module in ("prefdesk.ui.main_window.QMessageBox", "prefdesk.ui.file_menu.QFileDialog", "prefdesk.ui.forms.QMessageBox"):
         monkeypatch.setattr(module, type("Silent", (), {"__getattr__": lambda self, n: lambda *a, **k: ("", "")})())
     dialogs = ("cheat_sheet", "preferences", "settings", "rewrite", "import", "export", "quit", "new_project",
-               "open_project", "about")
+               "open_project", "about", "queue_order")
     for kind, view in window.views.items():
         for spec in all_actions():
             if spec.scope == GLOBAL:
@@ -268,7 +268,7 @@ def test_import_dialog_takes_format_mapping_and_skip_bad_and_export_dialog_every
     import shutil
 
     from prefdesk.formats.export import EXPORT_FORMATS
-    from prefdesk.quality.aggregate import Policy as AggregationPolicy
+    from prefdesk.quality.aggregate import POLICY_NAMES
     from prefdesk.ui.file_menu import ExportDialog, ImportDialog
 
     window = desk([])
@@ -301,7 +301,7 @@ def test_import_dialog_takes_format_mapping_and_skip_bad_and_export_dialog_every
     monkeypatch.setattr("prefdesk.ui.forms.tell", lambda *a: offered.setdefault("done", a[2]))
     window.run_named("export")
     qtbot.waitUntil(lambda: "done" in offered, timeout=10000)
-    assert offered["formats"] == list(EXPORT_FORMATS) and offered["policies"] == list(AggregationPolicy.NAMES)
+    assert offered["formats"] == list(EXPORT_FORMATS) and offered["policies"] == list(POLICY_NAMES)
     assert offered["folder"].startswith(str(project.path.parent))
     assert len((tmp_path / "ex" / "labels.jsonl").read_text().splitlines()) == 1
 

@@ -78,12 +78,13 @@ def test_one_item_of_each_kind_labelled_with_real_key_events(x_display, tmp_path
     assert shot.stat().st_size > 0
 
 
-def test_at_scale_2_the_window_fits_a_1600x1000_screen(x_display, tmp_path):
+def test_at_scale_2_the_window_and_the_train_panel_fit_a_1600x1000_screen(x_display, tmp_path):
     path = tmp_path / "scale.prefdesk"
     with Project.create(path) as project:
         import_file(project, write_jsonl(tmp_path, [{"prompt": "q", "response_a": "a", "response_b": "b"}]))
     env = {**os.environ, "DISPLAY": x_display, "QT_QPA_PLATFORM": "xcb", "QT_SCALE_FACTOR": "2"}
-    proc = subprocess.run([sys.executable, str(SCRIPT), str(path), "xana", str(tmp_path / "s2.png")], env=env,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, str(SCRIPT), str(path), "xana", str(tmp_path / "s2.png"), "ctrl+t"],
+                          env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "FITS True" in proc.stdout, proc.stdout
+    assert "FITS True" in proc.stdout and "PANEL FITS True" in proc.stdout, proc.stdout
+    assert (tmp_path / "s2-train.png").stat().st_size > 0

@@ -133,8 +133,19 @@ def test_the_uncertain_order_chosen_for_a_rater_serves_the_smallest_score_gap_fi
     ids = [r[0] for r in project.conn.execute("SELECT id FROM items ORDER BY id")]
     gaps = {i: (n * 7919) % 397 / 10 for n, i in enumerate(ids)}
     runs.store_scores(project, run_id, [(i, 0, gaps[i], None) for i in ids] + [(i, 1, 0.0, None) for i in ids])
-    QSettings().setValue(f"queue_order/{project.path.resolve()}/rita", "uncertain")
-    window.set_project(project, window.rater)
+    def pick_uncertain() -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        dialog = QApplication.activeModalWidget()
+        assert isinstance(dialog, QInputDialog)
+        dialog.setTextValue(next(i for i in dialog.comboBoxItems() if i.startswith("uncertain")))
+        dialog.accept()
+    window.activateWindow()  # from the Train panel back to the desk
+    qtbot.waitUntil(window.isActiveWindow)
+    QTimer.singleShot(200, pick_uncertain)
+    press(qtbot, window, (Qt.Key_O, Qt.ControlModifier | Qt.ShiftModifier))
+    assert QSettings().value(f"queue_order/{project.path.resolve()}/rita") == "uncertain"
+    window.set_project(project, window.rater)  # the choice is the rater's, kept for this project
     served = []
     for _ in range(3):
         served.append(window.item.id)

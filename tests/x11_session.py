@@ -28,6 +28,12 @@ def main() -> int:
             area = window.screen().availableGeometry()
             print("FITS", window.width() <= area.width() and window.height() <= area.height(),
                   window.width(), window.height(), area.width(), area.height(), flush=True)
+            panel = window.train_panel
+            if panel is not None:  # opened by a key (Ctrl+T)
+                panel.grab().save(screenshot.replace(".png", "-train.png"))
+                print("PANEL FITS", panel.isVisible() and panel.width() <= area.width() and panel.height() <= area.height(),
+                      panel.width(), panel.height(), flush=True)
+                panel.close()
             window.close()
             app.quit()
             return

@@ -26,7 +26,7 @@ def _style(plot: pg.PlotWidget, title: str, x_label: str) -> None:
         axis.setTextPen(pg.mkPen(text))
     plot.setLabel("bottom", x_label)
     plot.showGrid(x=True, y=True, alpha=0.15)
-    plot.setMinimumSize(160, 120)
+    plot.setMinimumSize(110, 120)
 
 
 class LiveChart(pg.PlotWidget):

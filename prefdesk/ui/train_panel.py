@@ -71,9 +71,12 @@ class TrainPanel(QWidget):
         tabs.addTab(self._history_tab(), "&History")
         self.tabs = tabs
         setup = QScrollArea()
-        setup.setWidget(self._setup_box())
+        box = self._setup_box()
+        setup.setWidget(box)
         setup.setWidgetResizable(True)
         setup.setFrameShape(QScrollArea.NoFrame)
+        setup.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        setup.setMinimumWidth(box.minimumWidth() + setup.verticalScrollBar().sizeHint().width())
         split = QSplitter(Qt.Horizontal)
         split.addWidget(setup)
         split.addWidget(tabs)
@@ -120,7 +123,7 @@ class TrainPanel(QWidget):
         self.start_button.clicked.connect(self.start)
         form.addRow("Job", self.kind)
         form.addRow("Train on", self.policy)
-        form.addRow("", self.counts)
+        form.addRow(self.counts)
         form.addRow("Base model", browse_row(self.base, lambda current: QFileDialog.getExistingDirectory(
             self, "Base model folder", current)))
         form.addRow("Device", self.device)
