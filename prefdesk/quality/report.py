@@ -71,7 +71,7 @@ def load(project: Project) -> Labels:
         roles.append(role)
     rows = conn.execute(
         "SELECT item_id, rater_id, json_extract(payload, '$.verdict'), json_extract(display_order, '$[0]'), round, "
-        "duration_ms, created_at, json_extract(payload, '$.dims'), source, id FROM current_labels WHERE kind = 'pairwise' "
+        "duration_ms, created_at, NULLIF(json_extract(payload, '$.dims'), '{}'), source, id FROM current_labels WHERE kind = 'pairwise' "
         "ORDER BY created_at, id").fetchall()
     rows = [r for r in rows if r[0] in items]
     n = len(rows)
@@ -100,13 +100,39 @@ def fleiss_kappa(counts: np.ndarray) -> float | None:
     return None if p_e == 1 else float((p_bar - p_e) / (1 - p_e))
 
 
-def _majority_of_others(codes: list[int], skip: int) -> int | None:
-    votes = [c for k, c in enumerate(codes) if k != skip]
-    if not votes:
-        return None
-    counts = np.bincount(votes, minlength=len(VERDICTS))
-    top = counts.max()
-    return int(counts.argmax()) if (counts == top).sum() == 1 else None
+def leave_one_out_majority(labs: Labels, use: np.ndarray) -> np.ndarray:
+    """For each label in `use`, the majority verdict of the other labels in `use` on its item (-1 where the
+    others are none or their top is shared); -1 for labels outside `use`."""
+    counts = np.zeros((len(labs.item_ids), len(VERDICTS)), np.int64)
+    rows = np.flatnonzero(use)
+    np.add.at(counts, (labs.item[rows], labs.verdict[rows]), 1)
+    others = counts[labs.item[rows]]
+    others[np.arange(len(rows)), labs.verdict[rows]] -= 1
+    top = others.max(axis=1)
+    unique = (others == top[:, None]).sum(axis=1) == 1
+    out = np.full(len(labs.item), -1, np.int64)
+    out[rows] = np.where(unique & (top > 0), others.argmax(axis=1), -1)
+    return out
+
+
+class _Flips:
+    """Later-round labels matched with the same rater's first-round label on the item: which changed."""
+
+    def __init__(self, labs: Labels) -> None:
+        key = labs.item * max(1, len(labs.raters)) + labs.rater
+        firsts = np.flatnonzero((labs.round == 1) & (labs.verdict >= 0))
+        order = firsts[np.argsort(key[firsts], kind="stable")]
+        later = np.flatnonzero((labs.round > 1) & (labs.verdict >= 0))
+        at = np.searchsorted(key[order], key[later])
+        found = (at < len(order)) & (key[order][np.minimum(at, len(order) - 1)] == key[later]) if len(order) else \
+            np.zeros(len(later), bool)
+        self.rows = later[found]
+        self.changed = labs.verdict[self.rows] != labs.verdict[order[at[found]]]
+
+    def rate(self, mask: np.ndarray | None = None) -> float | None:
+        """The share changed among the later-round labels in `mask` (all when None)."""
+        changed = self.changed if mask is None else self.changed[mask[self.rows]]
+        return float(changed.mean()) if changed.size else None
 
 
 def _binom_p(k: int, n: int, p: float, alternative: str = "two-sided") -> float:
@@ -125,12 +151,8 @@ def quality_report(project: Project) -> dict:
     for row in np.flatnonzero(first & valid):
         by_item[int(labs.item[row])].append((int(row), int(labs.rater[row]), int(labs.verdict[row])))
 
-    consensus = np.full(len(labs.item), -1, np.int64)  # leave-one-out majority for each first-round label
-    for entries in by_item.values():
-        codes = [v for _, _, v in entries]
-        for k, (row, _, _) in enumerate(entries):
-            found = _majority_of_others(codes, k)
-            consensus[row] = -1 if found is None else found
+    consensus = leave_one_out_majority(labs, first & valid)
+    flips = _Flips(labs)
 
     estimated = _dawid_skene(labs, first & valid)
     n_tests = max(1, n_raters)
@@ -139,11 +161,11 @@ def quality_report(project: Project) -> dict:
         mine = labs.rater == r
         if not mine.any():
             continue
-        raters[name] = _rater_figures(labs, mine, first, consensus, estimated.get(r), n_tests)
+        raters[name] = _rater_figures(labs, mine, first, consensus, estimated.get(r), n_tests, flips)
         raters[name]["role"] = labs.roles[r]
 
-    return {"raters": raters, "agreement": _agreement(labs, by_item), "flip_rate": _flip_rate(labs, None),
-            "by_scenario": _by_scenario(labs, by_item), "by_dimension": _by_dimension(labs, first & valid),
+    return {"raters": raters, "agreement": _agreement(labs, by_item), "flip_rate": flips.rate(),
+            "by_scenario": _by_scenario(labs, by_item, flips), "by_dimension": _by_dimension(labs, first & valid),
             "by_source": dict(sorted(_count(labs.sources).items())),
             "disputed_items": sum(1 for e in by_item.values() if len({v for _, _, v in e}) > 1),
             "labels": int(len(labs.item)), "items_labelled": len(set(labs.item.tolist()))}
@@ -157,7 +179,7 @@ def _count(values) -> dict:
 
 
 def _rater_figures(labs: Labels, mine: np.ndarray, first: np.ndarray, consensus: np.ndarray,
-                   estimated: float | None, n_tests: int) -> dict:
+                   estimated: float | None, n_tests: int, flips: _Flips) -> dict:
     verdict = labs.verdict
     decisive = mine & first & (verdict >= 0) & (verdict <= 1)
     # position: how often the side shown left wins (display order is random and recorded: exact)
@@ -196,25 +218,10 @@ def _rater_figures(labs: Labels, mine: np.ndarray, first: np.ndarray, consensus:
         "longer_expected_in_disagreements": base,
         "length_p": length_p,
         "length_bias": bool(n_dis >= MIN_FOR_TEST and length_p < ALPHA / n_tests),
-        "flip_rate": _flip_rate(labs, mine),
+        "flip_rate": flips.rate(mine),
         "median_ms": median,
         "too_fast": int((durations < TOO_FAST * median).sum()) if median else 0,
     }
-
-
-def _flip_rate(labs: Labels, mask: np.ndarray | None) -> float | None:
-    """Among a rater's items labelled again in a later round, the share whose verdict changed."""
-    first: dict[tuple[int, int], int] = {}
-    flips = total = 0
-    rows = np.flatnonzero(labs.verdict >= 0 if mask is None else mask & (labs.verdict >= 0))
-    for row in rows[np.argsort(labs.round[rows], kind="stable")]:
-        key = (int(labs.item[row]), int(labs.rater[row]))
-        if labs.round[row] == 1:
-            first[key] = int(labs.verdict[row])
-        elif key in first:
-            total += 1
-            flips += first[key] != labs.verdict[row]
-    return flips / total if total else None
 
 
 def _agreement(labs: Labels, by_item: dict[int, list[tuple[int, int, int]]]) -> dict:
@@ -254,7 +261,7 @@ def _agreement(labs: Labels, by_item: dict[int, list[tuple[int, int, int]]]) -> 
             "items_with_two_or_more": len(shared)}
 
 
-def _by_scenario(labs: Labels, by_item: dict[int, list[tuple[int, int, int]]]) -> dict:
+def _by_scenario(labs: Labels, by_item: dict[int, list[tuple[int, int, int]]], flips: _Flips) -> dict:
     out: dict[str, dict] = {}
     groups: dict[str, list[list[tuple[int, int, int]]]] = defaultdict(list)
     for item, entries in by_item.items():
@@ -265,7 +272,7 @@ def _by_scenario(labs: Labels, by_item: dict[int, list[tuple[int, int, int]]]) -
         rows = np.isin(labs.item, list(items))
         out[scenario] = {"items": len(entries), "labels": int(rows.sum()),
                          "percent_agreement": float(np.mean(agree)) if agree else None,
-                         "flip_rate": _flip_rate(labs, rows)}
+                         "flip_rate": flips.rate(rows)}
     return out
 
 
@@ -276,7 +283,7 @@ def _by_dimension(labs: Labels, mask: np.ndarray) -> dict:
     same: dict[str, list[bool]] = defaultdict(list)
     for row in np.flatnonzero(mask):
         raw = labs.dims[row]
-        if not raw:
+        if raw is None:
             continue
         for dim, value in json.loads(raw).items():
             if value in ("A", "B", "tie"):
