@@ -373,11 +373,10 @@ class MainWindow(QMainWindow):
 
     def _order_queue(self) -> None:
         """Put the rater's chosen model order on the queue (default: the project's priority order)."""
-        from prefdesk.quality.model_queue import queue_in_order
-
         if self.queue_order == "default":
             self.queue.order(None)
             return
+        from prefdesk.quality.model_queue import queue_in_order
         try:
             entries = queue_in_order(self.project, self.rater.name, self.queue_order)
         except ValueError as exc:  # no scores yet
