@@ -61,6 +61,10 @@ class TrainPanel(QWidget):
         self.scoring: QProcess | None = None
         self.score_tmp: tempfile.TemporaryDirectory | None = None
         self.counting = None
+        self.rows_for_job: int | None = None  # what the job would see under the chosen policy (None: counting)
+        self.device_kind: str | None = None  # the watched run's device (cuda: GPU memory is read)
+        self.log_size = -1
+        self.score_rate: float | None = None
         self.devices = plan.devices()
         self.timer = QTimer(self)
         self.timer.setInterval(POLL_MS)
@@ -189,7 +193,7 @@ class TrainPanel(QWidget):
         problems = plan.base_model_problems(job, choices["base_model"])
         problems += plan.spec_problems({"kind": job, "output_dir": "-", "device": choices["device"],
                                         "base_model": None, "hyper": choices["hyper"]})
-        if getattr(self, "rows_for_job", None) == 0:
+        if self.rows_for_job == 0:
             problems.append("no labels to train on yet under this policy")
         if self.watch is not None and self.watch.status == "running":
             problems.append("a run is going: cancel it, or wait for it to end")
@@ -301,7 +305,7 @@ class TrainPanel(QWidget):
             self.progress.setRange(0, max(1, int(event.get("total_steps") or 1)))
             self.progress.setValue(int(event.get("step") or 0))
             eta = event.get("eta_s")
-            memory = plan.gpu_memory_used() if getattr(self, "device_kind", None) == "cuda" else None
+            memory = plan.gpu_memory_used() if self.device_kind == "cuda" else None
             self.stats.setText(f"epoch {event.get('epoch', 0):.2f}   ·   ETA {_duration(eta)}   ·   "
                                f"{event.get('samples_per_s', 0)} samples/s"
                                + (f"   ·   GPU memory {memory / 1024:.1f} GB" if memory else ""))
@@ -520,6 +524,12 @@ class TrainPanel(QWidget):
         if self.scoring is not None:
             self.scoring.setProperty("cancelled", True)
             self.scoring.kill()
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        if self.running():  # shown again (Ctrl+T) after being closed during a run: follow it again
+            self.poll()
+            self.timer.start()
+        super().showEvent(event)
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         self.timer.stop()  # a run goes on; the desk settles it when it next looks
