@@ -183,6 +183,10 @@ def cmd_quality(args: argparse.Namespace) -> int:
 
     with Project.open(args.project) as project:
         report = quality_report(project)
+    if args.html:
+        from prefdesk.quality.html import quality_html
+
+        Path(args.html).write_text(quality_html(report, f"Label quality — {Path(args.project).name}"), encoding="utf-8")
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
@@ -275,6 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p = command("quality", cmd_quality, "agreement, gold accuracy, estimated rater accuracy, position and length bias, flips")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--html", metavar="FILE", help="also write the report as a self-contained HTML page")
     p = command("stats", cmd_stats, "counts of items and labels")
     p.add_argument("--json", action="store_true")
     return parser

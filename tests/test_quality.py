@@ -22,7 +22,7 @@ def team(tmp_path_factory):
     return path, truth
 
 
-def test_the_report_recovers_each_raters_accuracy_and_flags_exactly_the_biased_raters(team, cli):
+def test_the_report_recovers_each_raters_accuracy_and_flags_exactly_the_biased_raters(team, cli, tmp_path):
     path, truth = team
     code, out, _ = cli("quality", "-p", path, "--json")
     report = json.loads(out)
@@ -40,8 +40,12 @@ def test_the_report_recovers_each_raters_accuracy_and_flags_exactly_the_biased_r
     assert 0 < agreement["fleiss_kappa"] < 1 and 0 < agreement["krippendorff_alpha"] < 1
     assert 0 < agreement["percent"] < 1 and "ana|ben" in agreement["cohen_kappa"]
     assert set(report["by_scenario"]) == {"medical", "coding", "chat"} and report["disputed_items"] > 0
-    code, out, _ = cli("quality", "-p", path)
+    page = tmp_path / "quality.html"
+    code, out, _ = cli("quality", "-p", path, "--html", page)
     assert code == 0 and "position bias" in out and "length bias" in out
+    html = page.read_text()
+    assert "<svg" in html and "lefty" in html and "position bias" in html
+    assert "http" not in html and "<script" not in html  # self-contained: no remote resource, no script
 
 
 def test_weighted_and_dawid_skene_exports_are_more_often_right_than_majority(team, cli, tmp_path):

@@ -1,0 +1,69 @@
+"""The quality report as one self-contained HTML page: tables and inline SVG bars, no script, no remote
+resource (it opens offline, and can be mailed)."""
+
+from __future__ import annotations
+
+from html import escape
+
+BAR_W = 160
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.3f}" if isinstance(value, float) else escape(str(value))
+
+
+def _bar(value: float | None, flagged: bool = False) -> str:
+    """A bar of 0..1 with a tick at 0.5 (the no-bias line), red when the rater is flagged."""
+    if value is None:
+        return ""
+    colour = "#d55e00" if flagged else "#0072b2"
+    return (f'<svg width="{BAR_W}" height="12" role="img"><rect width="{BAR_W}" height="12" fill="#eee"/>'
+            f'<rect width="{value * BAR_W:.1f}" height="12" fill="{colour}"/>'
+            f'<line x1="{BAR_W / 2}" x2="{BAR_W / 2}" y1="0" y2="12" stroke="#333"/></svg> {value:.3f}')
+
+
+def quality_html(report: dict, title: str) -> str:
+    agreement = report["agreement"]
+    rows = []
+    for name, r in report["raters"].items():
+        rows.append(
+            f"<tr><td>{escape(name)}</td><td>{escape(r.get('role') or '')}</td><td>{r['labels']}</td>"
+            f"<td>{_fmt(r['gold_accuracy'])}</td><td>{_fmt(r['estimated_accuracy'])}</td>"
+            f"<td>{_fmt(r['agreement_with_consensus'])}</td>"
+            f"<td>{_bar(r['left_rate'], r['position_bias'])}{' <b>position bias</b>' if r['position_bias'] else ''}</td>"
+            f"<td>{_bar(r['longer_rate'], r['length_bias'])}{' <b>length bias</b>' if r['length_bias'] else ''}</td>"
+            f"<td>{_fmt(r['flip_rate'])}</td><td>{_fmt(r['median_ms'] and r['median_ms'] / 1000)}</td>"
+            f"<td>{r['too_fast']}</td></tr>")
+    pairs = "".join(f"<tr><td>{escape(pair)}</td><td>{_fmt(v['kappa'])}</td><td>{v['items']}</td></tr>"
+                    for pair, v in agreement["cohen_kappa"].items())
+    scenarios = "".join(f"<tr><td>{escape(s)}</td><td>{v['items']}</td><td>{v['labels']}</td>"
+                        f"<td>{_fmt(v['percent_agreement'])}</td><td>{_fmt(v['flip_rate'])}</td></tr>"
+                        for s, v in report["by_scenario"].items())
+    dims = "".join(f"<tr><td>{escape(d)}</td><td>{v['n']}</td><td>{_bar(v['A_rate'])}</td><td>{_bar(v['B_rate'])}</td>"
+                   f"<td>{_fmt(v['tie_rate'])}</td><td>{_fmt(v['matches_overall'])}</td></tr>"
+                   for d, v in report["by_dimension"].items())
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>
+<style>body{{font:14px system-ui,sans-serif;margin:2em;color:#222}} table{{border-collapse:collapse;margin:1em 0}}
+td,th{{border:1px solid #ccc;padding:3px 8px;text-align:left}} th{{background:#f3f3f3}} svg{{vertical-align:middle}}</style>
+</head><body>
+<h1>{escape(title)}</h1>
+<p>{report['labels']} pairwise labels on {report['items_labelled']} items; {report['disputed_items']} items disputed.
+Agreement {_fmt(agreement['percent'])} · Fleiss' kappa {_fmt(agreement['fleiss_kappa'])} ·
+Krippendorff's alpha {_fmt(agreement['krippendorff_alpha'])} · flip rate {_fmt(report['flip_rate'])}.</p>
+<h2>Raters</h2>
+<p>Left rate: how often the side shown on the left won (display order is random, so 0.5 is no bias). Longer
+rate: how often the longer answer was chosen; a rater is flagged for length bias only when their disagreements
+with the others lean to the longer answer more than their items explain.</p>
+<table><tr><th>rater</th><th>role</th><th>labels</th><th>gold acc.</th><th>estimated acc.</th><th>agrees with others</th>
+<th>left rate</th><th>longer rate</th><th>flip rate</th><th>median s</th><th>too fast</th></tr>
+{''.join(rows)}</table>
+<h2>Cohen's kappa per pair</h2><table><tr><th>raters</th><th>kappa</th><th>items</th></tr>{pairs}</table>
+<h2>By scenario</h2><table><tr><th>scenario</th><th>items</th><th>labels</th><th>agreement</th><th>flip rate</th></tr>
+{scenarios}</table>
+<h2>By dimension</h2><table><tr><th>dimension</th><th>verdicts</th><th>A wins</th><th>B wins</th><th>tie</th>
+<th>matches overall</th></tr>{dims}</table>
+</body></html>
+"""
