@@ -63,7 +63,7 @@ def qt_prefs(tmp_path):
 @pytest.fixture
 def desk(qtbot, qt_prefs, project, tmp_path):
     """Open the desk on `project` with these records imported (gold rate 0 unless set), as the active window."""
-    from desktools import write_jsonl
+    from desktools import shown, write_jsonl
     from prefdesk.formats.importer import import_file
     from prefdesk.ui.main_window import MainWindow
 
@@ -71,13 +71,7 @@ def desk(qtbot, qt_prefs, project, tmp_path):
         project.set_settings({"gold_rate": 0.0, **settings})
         if records:
             import_file(project, write_jsonl(tmp_path, records))
-        window = MainWindow(project, project.ensure_rater(rater))
-        qtbot.addWidget(window)
-        window.show()
-        qtbot.waitExposed(window)
-        window.activateWindow()
-        qtbot.waitUntil(window.isActiveWindow)
-        return window
+        return shown(qtbot, MainWindow(project, project.ensure_rater(rater)))
     return open_desk
 
 

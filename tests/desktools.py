@@ -13,6 +13,17 @@ def pairs(n, **extra):
     return [{"prompt": f"q{i}", "response_a": f"a{i}", "response_b": f"b{i}", **extra} for i in range(n)]
 
 
+def shown(qtbot, window, before_close=None):
+    """The desk window shown, exposed and active (keys reach it), closed with the test (after
+    `before_close(window)` when given)."""
+    qtbot.addWidget(window, before_close_func=before_close)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    return window
+
+
 def press(qtbot, window, *keys):
     """Key clicks on the window, each a key or (key, modifiers), as Qt gets them from a keyboard."""
     from PySide6.QtCore import Qt

@@ -12,7 +12,7 @@ import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from desktools import press
+from desktools import press, shown
 
 pytest.importorskip("pyqtgraph")
 
@@ -36,13 +36,7 @@ def panel_desk(qtbot, qt_prefs, project, fixtures):
             panel.watch.status = "killed by the test"
 
     def open_desk(rater="rita", role=RaterRole.REVIEWER):
-        window = MainWindow(project, project.ensure_rater(rater, role))
-        qtbot.addWidget(window, before_close_func=end_job)
-        window.show()
-        qtbot.waitExposed(window)
-        window.activateWindow()
-        qtbot.waitUntil(window.isActiveWindow)
-        return window
+        return shown(qtbot, MainWindow(project, project.ensure_rater(rater, role)), end_job)
     window = open_desk()
     press(qtbot, window, (Qt.Key_T, Qt.ControlModifier))
     panel = window.train_panel

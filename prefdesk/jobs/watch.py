@@ -156,11 +156,6 @@ def settle_running_runs(project: Project) -> list[str]:
     return still
 
 
-def read_events(project: Project, run_id: str) -> list[dict]:
-    """Every event recorded for a run, parsed."""
-    return [e for e in (parse_event(line) for line in store_runs.events(project, run_id)) if e is not None]
-
-
 def mark_launch(folder: Path, resumed: bool = False) -> None:
     """Before a launch: a `launched` event in the stream (so an earlier launch's `cancelled` is not read as
     this one's end), the stop file of a cancelled launch removed, the pid file of an earlier one too."""

@@ -15,14 +15,10 @@ def desk_as(qtbot, path, name, role):
     from prefdesk.store.project import Project
     from prefdesk.ui.main_window import MainWindow
 
+    from desktools import shown
+
     project = Project.open(path)
-    window = MainWindow(project, project.ensure_rater(name, role))
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow)
-    return window
+    return shown(qtbot, MainWindow(project, project.ensure_rater(name, role)))
 
 
 def keys_p99(qtbot, window, n: int) -> float:
