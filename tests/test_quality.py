@@ -40,6 +40,19 @@ def test_the_report_recovers_each_raters_accuracy_and_flags_exactly_the_biased_r
     assert 0 < agreement["fleiss_kappa"] < 1 and 0 < agreement["krippendorff_alpha"] < 1
     assert 0 < agreement["percent"] < 1 and "ana|ben" in agreement["cohen_kappa"]
     assert set(report["by_scenario"]) == {"medical", "coding", "chat"} and report["disputed_items"] > 0
+    # drift: eli is right less each week (0.92 -> 0.58); ana is steady
+    weeks = report["drift"]["eli"]["by_week"]
+    assert [w["week"] for w in weeks][:2] == ["2026-10-05", "2026-10-12"] and len(weeks) >= 4
+    eli = [w["agreement_with_consensus"] for w in weeks if w["agreement_with_consensus"] is not None]
+    assert eli[0] - eli[-1] > 0.15  # (a last week of round-2 labels only has no agreement figure)
+    ana = [w["agreement_with_consensus"] for w in report["drift"]["ana"]["by_week"] if w["agreement_with_consensus"]]
+    assert max(ana) - min(ana) < 0.1
+    blocks = report["drift"]["eli"]["by_labels"]
+    assert blocks[0]["first_label"] == 1 and sum(b["labels"] for b in blocks) == report["raters"]["eli"]["labels"]
+    # calibration: only ana states a confidence, and hers means something
+    assert set(report["calibration"]) == {"ana"}
+    bins = report["calibration"]["ana"]["bins"]
+    assert bins[0]["accuracy"] < 0.5 < bins[-1]["accuracy"] and bins[-1]["mean_confidence"] > 0.8
     page = tmp_path / "quality.html"
     code, out, _ = cli("quality", "-p", path, "--html", page)
     assert code == 0 and "position bias" in out and "length bias" in out
@@ -104,3 +117,31 @@ def test_small_fixture_figures_by_hand(project, tmp_path, cli):
     from sklearn.metrics import cohen_kappa_score
     assert report["agreement"]["cohen_kappa"]["a|b"]["kappa"] == pytest.approx(
         cohen_kappa_score([0, 1, 0, 0], [0, 1, 1, 0], labels=[0, 1, 2, 3]))
+
+
+def test_dawid_skene_in_numpy_matches_crowd_kit_on_the_simulated_team(team):
+    """The report's Dawid-Skene is crowd-kit's algorithm over arrays: the same posteriors, priors, error
+    matrices and rater accuracies as crowd-kit's own `DawidSkene` on the simulated team."""
+    import pandas as pd
+    from crowdkit.aggregation import DawidSkene
+
+    from prefdesk.quality.dawid_skene import dawid_skene
+    from prefdesk.quality.report import load
+    from prefdesk.store.project import Project
+
+    with Project.open(team[0]) as project:
+        labs = load(project)
+    use = (labs.round == 1) & (labs.verdict >= 0)
+    task, worker, label = labs.item[use], labs.rater[use], labs.verdict[use]
+    ours = dawid_skene(task, worker, label, labs.item_slots, len(labs.raters))
+    theirs = DawidSkene(n_iter=50, tol=1e-5).fit(pd.DataFrame({"task": task, "worker": worker, "label": label}))
+    assert list(ours.classes) == sorted(theirs.probas_.columns)
+    assert ours.iterations == len(theirs.loss_history_)
+    tasks = theirs.probas_.index.to_numpy()
+    np.testing.assert_allclose(ours.probas[tasks], theirs.probas_.to_numpy(), atol=1e-9)
+    np.testing.assert_allclose(ours.priors, theirs.priors_.to_numpy(), atol=1e-12)
+    for w in np.unique(worker):
+        errors = theirs.errors_.xs(w, level="worker")
+        for given in errors.index:
+            g = list(ours.classes).index(given)
+            np.testing.assert_allclose(ours.errors[w, g], errors.loc[given].to_numpy(), atol=1e-12)

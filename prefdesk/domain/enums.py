@@ -42,6 +42,7 @@ class LabelSource(str, Enum):
     RULE = "rule"
     ONLINE_FEEDBACK = "online-feedback"
     IMPORT = "import"
+    ARBITRATION = "arbitration"  # a reviewer's or expert's decision on a disputed item (`quality.arbitration`)
 
 
 class RaterRole(str, Enum):

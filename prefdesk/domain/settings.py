@@ -32,7 +32,17 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "scale_anchors": {"1": "unusable: wrong, unsafe or off-topic", "5": "what a careful expert would send"},
     "rationale_required": "never",
     "guideline_version": "v1",
+    # re-annotation: this share of a rater's first labels comes back to them (round 2) after the delay,
+    # mixed into their queue unannounced; the flip rate is read from the pairs
+    "reannotate_share": 0.05,
+    "reannotate_after_hours": 24.0,
+    # the lead's trust in each label source, used by the `weighted` aggregation (a source not named: 1)
+    "source_trust": {"human": 1.0, "import": 1.0, "model-judge": 0.5, "rule": 0.5, "online-feedback": 0.3},
+    # which items go to arbitration besides gold misses and any disagreement on a high-risk item:
+    # "disagreement" (raters not unanimous) or "no-majority" (the top verdict shared)
+    "arbitration_rule": "disagreement",
 }
+ARBITRATION_RULES = ("disagreement", "no-majority")
 
 
 def _names(key: str, value: Any, most: int) -> list[str]:
@@ -88,6 +98,38 @@ def _version(value: Any) -> str:
     return value.strip()
 
 
+def _share(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 0.5:
+        raise SettingError("reannotate_share", f"expected a share of labels between 0 and 0.5, got {value!r}")
+    return float(value)
+
+
+def _hours(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 24 * 365:
+        raise SettingError("reannotate_after_hours", f"expected hours between 0 and 8760, got {value!r}")
+    return float(value)
+
+
+def _trust(value: Any) -> dict[str, float]:
+    from prefdesk.domain.enums import LabelSource
+
+    sources = {s.value for s in LabelSource}
+    if not isinstance(value, dict):
+        raise SettingError("source_trust", "expected an object of source: weight, e.g. {\"model-judge\": 0.5}")
+    for source, weight in value.items():
+        if source not in sources:
+            raise SettingError("source_trust", f"unknown source {source!r}; known: {', '.join(sorted(sources))}")
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight <= 10:
+            raise SettingError("source_trust", f"{source}: expected a weight between 0 and 10, got {weight!r}")
+    return {k: float(v) for k, v in sorted(value.items())}
+
+
+def _arbitration(value: Any) -> str:
+    if value not in ARBITRATION_RULES:
+        raise SettingError("arbitration_rule", f"expected one of {', '.join(ARBITRATION_RULES)}, got {value!r}")
+    return value
+
+
 CHECKS = {
     "overlap": _overlap,
     "gold_rate": _gold_rate,
@@ -97,6 +139,10 @@ CHECKS = {
     "scale_anchors": _anchors,
     "rationale_required": _rationale,
     "guideline_version": _version,
+    "reannotate_share": _share,
+    "reannotate_after_hours": _hours,
+    "source_trust": _trust,
+    "arbitration_rule": _arbitration,
 }
 
 

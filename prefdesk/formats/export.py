@@ -193,7 +193,7 @@ def _one_pairwise_label(row: tuple) -> dict | None:
     Any policy gives one label weight 1; tests hold this equal to the general path's row."""
     payload = orjson.loads(row[L_PAYLOAD])
     verdict = payload["verdict"]
-    if verdict != "A" and verdict != "B":
+    if verdict != "A" and verdict != "B" or "arbitrates" in payload:
         return None
     candidates = orjson.loads(row[4])
     if len(candidates) < 2:

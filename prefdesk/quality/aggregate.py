@@ -125,8 +125,36 @@ def process_majority(labels: list[Vote], latest: bool) -> tuple[list[int] | None
     return ratings, ""
 
 
+def is_decision(label: Vote) -> bool:
+    """An arbitration decision (`quality.arbitration`): it names the labels it decided between."""
+    return "arbitrates" in label.payload
+
+
+def pairwise_arbitrated(labels: list[Vote]) -> tuple[dict | None, str]:
+    """The latest arbitration decision where there is one (weight 1; the label ids are the decision's and
+    the raters' who gave the same verdict), else the majority."""
+    decision = next((lab for lab in reversed(labels) if is_decision(lab)), None)
+    if decision is None:
+        return pairwise_majority(labels)
+    verdict = decision.payload["verdict"]
+    behind = [decision, *[lab for lab in labels if not is_decision(lab) and lab.payload["verdict"] == verdict]]
+    out = _pairwise_out(verdict, 1.0, behind, behind)
+    out["weight"] = 1.0
+    return out, ""
+
+
+def _votes_only(policy: Callable[[list[Vote]], tuple[dict | None, str]]) -> Callable[[list[Vote]], tuple[dict | None, str]]:
+    """A policy over the raters' labels only: an arbitration decision is not one more vote."""
+    def apply(labels: list[Vote]) -> tuple[dict | None, str]:
+        votes = [lab for lab in labels if not is_decision(lab)]
+        return policy(votes) if votes else (None, "an arbitration decision only")
+    return apply
+
+
 PairwisePolicy = Callable[[list[Vote]], tuple[dict | None, str]]
-PAIRWISE_POLICIES: dict[str, PairwisePolicy] = {"majority": pairwise_majority, "latest": pairwise_latest}
+PAIRWISE_POLICIES: dict[str, PairwisePolicy] = {"majority": _votes_only(pairwise_majority),
+                                                "latest": _votes_only(pairwise_latest),
+                                                "arbitrated": pairwise_arbitrated}
 
 
 def is_decisive(verdict: str) -> bool:
@@ -134,9 +162,10 @@ def is_decisive(verdict: str) -> bool:
 
 
 class Policy:
-    """A named aggregation policy: `majority` (default) or `latest`."""
+    """A named aggregation policy: `majority` (default), `latest`, or `arbitrated` (the arbitration decision
+    where there is one, else the majority)."""
 
-    NAMES = ("majority", "latest")
+    NAMES = ("majority", "latest", "arbitrated")
 
     def __init__(self, name: str = "majority"):
         if name not in self.NAMES:

@@ -1,5 +1,5 @@
 """Aggregation by rater reliability: `weighted` (each rater's vote weighted by the log-odds of their
-reliability, times their source's trust) and `dawid-skene` (crowd-kit's Dawid-Skene posterior). Both read
+reliability, times their source's trust as the lead set it in `source_trust`) and `dawid-skene` (crowd-kit's Dawid-Skene posterior). Both read
 the whole project first, then decide each pairwise item; ranking, scalar and process labels aggregate as
 `majority` does. Every exported row keeps its weight (the winning share of weight, or the posterior) and
 the ids of the labels behind it."""
@@ -10,13 +10,12 @@ from collections import defaultdict
 
 import numpy as np
 
-from prefdesk.quality.aggregate import Policy, Vote, _pairwise_out
-from prefdesk.quality.report import VERDICTS, Labels, load
+from prefdesk.quality.aggregate import Policy, Vote, _pairwise_out, is_decision
+from prefdesk.quality.labels_table import SOURCES, VERDICTS, Labels, label_ids, load
 from prefdesk.store.project import Project
 
 RELIABILITY_POLICIES = ("weighted", "dawid-skene")
-MIN_GOLD = 10  # gold labels a rater needs before their gold accuracy is their reliability
-DEFAULT_TRUST = {"human": 1.0, "import": 1.0, "model-judge": 0.5, "rule": 0.5, "online-feedback": 0.3}
+PRIOR_LABELS = 50  # the Dawid-Skene estimate counts as this many gold labels in a rater's reliability
 
 
 class ReliabilityPolicy(Policy):
@@ -28,6 +27,9 @@ class ReliabilityPolicy(Policy):
         self.decisions = decisions  # label id -> (verdict, weight) of its item
 
     def pairwise(self, labels: list[Vote]) -> tuple[dict | None, str]:
+        labels = [lab for lab in labels if not is_decision(lab)]
+        if not labels:
+            return None, "an arbitration decision only"
         decided = self.decisions.get(labels[0].id)
         if decided is None:
             return super().pairwise(labels)
@@ -46,33 +48,29 @@ def reliability_policy(project: Project, name: str, trust: dict[str, float] | No
     labs = load(project)
     first = (labs.round == 1) & (labs.verdict >= 0)
     posterior = _dawid_skene_posterior(labs, first) if name == "dawid-skene" else \
-        _weighted_votes(labs, first, {**DEFAULT_TRUST, **(trust or {})})
-    decisions = {label_id: posterior[int(item)] for label_id, item in zip(labs.ids, labs.item) if int(item) in posterior}
+        _weighted_votes(labs, first, {**project.settings["source_trust"], **(trust or {})})
+    decisions = {label_id: posterior[int(item)] for label_id, item in zip(label_ids(project, labs.rowid), labs.item)
+                 if int(item) in posterior}
     return ReliabilityPolicy(name, decisions)
 
 
 def rater_reliability(labs: Labels, first: np.ndarray) -> np.ndarray:
-    """Each rater's reliability: gold accuracy with MIN_GOLD gold labels, else agreement with the others'
-    majority on shared items; both smoothed towards 0.5 by two pseudo-labels."""
-    by_item: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for row in np.flatnonzero(first):
-        by_item[int(labs.item[row])].append((int(labs.rater[row]), int(labs.verdict[row])))
-    hits = np.zeros(len(labs.raters))
-    seen = np.zeros(len(labs.raters))
-    for entries in by_item.values():
-        for k, (rater, verdict) in enumerate(entries):
-            others = [v for j, (_, v) in enumerate(entries) if j != k]
-            if others:
-                counts = np.bincount(others, minlength=len(VERDICTS))
-                if (counts == counts.max()).sum() == 1:
-                    seen[rater] += 1
-                    hits[rater] += counts.argmax() == verdict
+    """Each rater's reliability: their gold accuracy, with their Dawid-Skene accuracy (from all their labels)
+    as a prior worth PRIOR_LABELS gold labels; a few gold labels move it little, many decide it. With no
+    Dawid-Skene estimate (one rater) the prior is 0.5 worth two labels."""
+    from prefdesk.quality.dawid_skene import dawid_skene
+
+    n = len(labs.raters)
+    prior, strength = np.full(n, 0.5), np.full(n, 2.0)
+    rows = np.flatnonzero(first)
+    if len(np.unique(labs.rater[rows])) >= 2:
+        fit = dawid_skene(labs.item[rows], labs.rater[rows], labs.verdict[rows], labs.item_slots, n)
+        prior, strength = fit.accuracy(), np.full(n, float(PRIOR_LABELS))
     gold_of = labs.gold[labs.item]
-    for rater in range(len(labs.raters)):
-        on_gold = first & (labs.rater == rater) & (gold_of >= 0)
-        if on_gold.sum() >= MIN_GOLD:
-            hits[rater], seen[rater] = (labs.verdict[on_gold] == gold_of[on_gold]).sum(), on_gold.sum()
-    return (hits + 1) / (seen + 2)
+    on_gold = first & (gold_of >= 0)
+    seen = np.bincount(labs.rater[on_gold], minlength=n)
+    hits = np.bincount(labs.rater[on_gold], weights=labs.verdict[on_gold] == gold_of[on_gold], minlength=n)
+    return (hits + strength * prior) / (seen + strength)
 
 
 def _weighted_votes(labs: Labels, first: np.ndarray, trust: dict[str, float]) -> dict[int, tuple[str, float]]:
@@ -80,7 +78,7 @@ def _weighted_votes(labs: Labels, first: np.ndarray, trust: dict[str, float]) ->
     log_odds = np.maximum(np.log(reliability / (1 - reliability)), 0.0)  # a rater no better than chance: no say
     totals: dict[int, np.ndarray] = defaultdict(lambda: np.zeros(len(VERDICTS)))
     for row in np.flatnonzero(first):
-        weight = log_odds[labs.rater[row]] * trust.get(labs.sources[row], 1.0)
+        weight = log_odds[labs.rater[row]] * trust.get(SOURCES[labs.source[row]], 1.0)
         totals[int(labs.item[row])][labs.verdict[row]] += weight if weight > 0 else 1e-9
     out = {}
     for item, votes in totals.items():
@@ -94,19 +92,11 @@ def _dawid_skene_posterior(labs: Labels, first: np.ndarray) -> dict[int, tuple[s
     rows = np.flatnonzero(first)
     if len(rows) == 0:
         return {}
-    import warnings
+    from prefdesk.quality.dawid_skene import dawid_skene
 
-    import pandas as pd
-    from crowdkit.aggregation import DawidSkene
-
-    warnings.filterwarnings("ignore", module="crowdkit")  # crowd-kit 1.4 calls pandas 3 APIs it deprecates
-
-    frame = pd.DataFrame({"task": labs.item[rows], "worker": labs.rater[rows], "label": labs.verdict[rows]})
-    probas = DawidSkene(n_iter=50, tol=1e-5).fit(frame).probas_
-    given = frame.groupby("task")["label"].agg(set)
-    out = {}
-    for task, row in probas.iterrows():
-        allowed = [c for c in row.index if c in given[task]]  # only a verdict someone gave
-        best = max(allowed, key=lambda c: row[c])
-        out[int(task)] = (VERDICTS[int(best)], float(row[best]))
-    return out
+    fit = dawid_skene(labs.item[rows], labs.rater[rows], labs.verdict[rows], labs.item_slots, len(labs.raters))
+    given = np.zeros((labs.item_slots, len(fit.classes)), bool)  # only a verdict someone gave may win
+    given[labs.item[rows], np.searchsorted(fit.classes, labs.verdict[rows])] = True
+    items = np.unique(labs.item[rows])
+    best = np.where(given[items], fit.probas[items], -1.0).argmax(axis=1)
+    return {int(item): (VERDICTS[int(fit.classes[b])], float(fit.probas[item, b])) for item, b in zip(items, best)}

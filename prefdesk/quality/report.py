@@ -1,89 +1,38 @@
 """The quality report over a project's pairwise labels: agreement, gold accuracy, a Dawid-Skene estimate of
-every rater's accuracy from all their labels, position and length bias with their tests, flip rate, time.
+every rater's accuracy from all their labels, position and length bias with their tests, flip rate, drift,
+calibration, sources, and the arbitration queue.
 
-Plain functions, no Qt. The labels are read in one SQL pass into numpy arrays (SQLite's JSON functions pull
-the verdict, so no payload is parsed in Python). The statistics come from maintained implementations,
-imported when a report is made: `krippendorff` (alpha), scikit-learn (Cohen's kappa), crowd-kit
-(Dawid-Skene), SciPy (binomial tests). Fleiss' kappa is the textbook formula (Fleiss 1971), checked in
-the tests against the published worked example.
+Plain functions, no Qt. The labels come as integer columns (`labels_table`), and every figure is computed
+over whole arrays (`bincount`, sorting), so a report over millions of labels takes seconds. The statistics
+come from maintained implementations, imported when a report is made: `krippendorff` (alpha, from the
+items' value counts), scikit-learn (Cohen's kappa, from each pair's confusion counts), SciPy (binomial
+tests). Dawid-Skene is crowd-kit's algorithm in numpy (`dawid_skene`, held to crowd-kit in the tests).
+Fleiss' kappa is the textbook formula (Fleiss 1971), checked against the published worked example.
 
 Verdicts are nominal: A, B, tie, both_bad. "Consensus" for a rater's label is the majority verdict of the
-*other* raters on the item (leave-one-out, so a rater does not agree with themselves).
+*other* raters on the item (leave-one-out, so a rater does not agree with themselves). Agreement and
+consensus use first-round labels; a later round is a re-annotation, read for the flip rate.
 """
 
 from __future__ import annotations
 
-import json
-from collections import defaultdict
-from dataclasses import dataclass
-from itertools import combinations
+import math
+from collections import Counter, defaultdict
 
 import numpy as np
 
-from prefdesk.store.project import Project
+from prefdesk.quality.labels_table import CODE, SOURCES, VERDICTS, Labels, dims_of, load
 
-VERDICTS = ("A", "B", "tie", "both_bad")
-CODE = {v: i for i, v in enumerate(VERDICTS)}
+__all__ = ["CODE", "VERDICTS", "Labels", "load", "quality_report", "fleiss_kappa", "leave_one_out_majority"]
+
 ALPHA = 0.01  # significance of the bias tests, Bonferroni-corrected across raters
 MIN_FOR_TEST = 20  # fewer decisive labels than this: no bias test (reported as not flagged)
 TOO_FAST = 0.25  # a label in less than this share of the rater's median time is an outlier
-
-
-@dataclass
-class Labels:
-    """Current pairwise labels as columns (one row a label)."""
-
-    ids: list[str]  # label ids
-    item: np.ndarray  # int item index
-    rater: np.ndarray  # int rater index
-    verdict: np.ndarray  # int code (VERDICTS), -1 for unknown
-    left: np.ndarray  # candidate index shown on the left (0/1), -1 when not recorded
-    round: np.ndarray
-    duration: np.ndarray  # ms, nan when unknown
-    created: list[str]
-    dims: list[str | None]
-    item_ids: list[str]
-    raters: list[str]
-    roles: list[str]
-    sources: list[str]
-    scenario: list[str | None]  # per item
-    gold: np.ndarray  # per item: the gold verdict code, -1 when not gold
-    longer: np.ndarray  # per item: 0 when A is longer, 1 when B is, -1 when equal
-
-
-def load(project: Project) -> Labels:
-    conn = project.conn
-    items: dict[str, int] = {}
-    scenario, gold, longer = [], [], []
-    for item_id, scen, is_gold, gold_answer, len_a, len_b in conn.execute(
-            "SELECT id, scenario, is_gold, gold_answer, length(json_extract(candidates, '$[0].text')), "
-            "length(json_extract(candidates, '$[1].text')) FROM items WHERE kind = 'pairwise' ORDER BY id"):
-        items[item_id] = len(items)
-        scenario.append(scen)
-        answer = json.loads(gold_answer).get("verdict") if is_gold and gold_answer else None
-        gold.append(CODE.get(answer, -1))
-        longer.append(-1 if len_a == len_b or len_a is None or len_b is None else (0 if len_a > len_b else 1))
-    raters: dict[str, int] = {}
-    names, roles = [], []
-    for rater_id, name, role in conn.execute("SELECT id, name, role FROM raters ORDER BY name"):
-        raters[rater_id] = len(names)
-        names.append(name)
-        roles.append(role)
-    rows = conn.execute(
-        "SELECT item_id, rater_id, json_extract(payload, '$.verdict'), json_extract(display_order, '$[0]'), round, "
-        "duration_ms, created_at, NULLIF(json_extract(payload, '$.dims'), '{}'), source, id FROM current_labels WHERE kind = 'pairwise' "
-        "ORDER BY created_at, id").fetchall()
-    rows = [r for r in rows if r[0] in items]
-    n = len(rows)
-    return Labels(
-        ids=[r[9] for r in rows], item=np.fromiter((items[r[0]] for r in rows), np.int64, n),
-        rater=np.fromiter((raters[r[1]] for r in rows), np.int64, n),
-        verdict=np.fromiter((CODE.get(r[2], -1) for r in rows), np.int64, n),
-        left=np.fromiter((-1 if r[3] is None else r[3] for r in rows), np.int64, n),
-        round=np.fromiter((r[4] for r in rows), np.int64, n),
-        duration=np.fromiter((np.nan if r[5] is None else r[5] for r in rows), np.float64, n),
-        created=[r[6] for r in rows], dims=[r[7] for r in rows], item_ids=list(items), raters=names, roles=roles,
-        sources=[r[8] for r in rows], scenario=scenario, gold=np.array(gold, np.int64), longer=np.array(longer, np.int64))
+DRIFT_BLOCK = 50  # drift by labels: blocks of this many of a rater's labels (more when a rater has many)
+DRIFT_POINTS = 60  # at most this many blocks a rater
+CONFIDENCE_BINS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+WEEK_S = 7 * 86400
+MONDAY_S = 4 * 86400  # 1970-01-01 was a Thursday: weeks start 4 days later, on a Monday
 
 
 def fleiss_kappa(counts: np.ndarray) -> float | None:
@@ -100,17 +49,22 @@ def fleiss_kappa(counts: np.ndarray) -> float | None:
     return None if p_e == 1 else float((p_bar - p_e) / (1 - p_e))
 
 
-def leave_one_out_majority(labs: Labels, use: np.ndarray) -> np.ndarray:
+def verdict_counts(labs: Labels, use: np.ndarray) -> np.ndarray:
+    """item rowid x verdict: how many of the labels in `use` gave each verdict."""
+    k = len(VERDICTS)
+    return np.bincount(labs.item[use] * k + labs.verdict[use], minlength=labs.item_slots * k).reshape(-1, k)
+
+
+def leave_one_out_majority(labs: Labels, use: np.ndarray, counts: np.ndarray | None = None) -> np.ndarray:
     """For each label in `use`, the majority verdict of the other labels in `use` on its item (-1 where the
     others are none or their top is shared); -1 for labels outside `use`."""
-    counts = np.zeros((len(labs.item_ids), len(VERDICTS)), np.int64)
+    counts = verdict_counts(labs, use) if counts is None else counts
     rows = np.flatnonzero(use)
-    np.add.at(counts, (labs.item[rows], labs.verdict[rows]), 1)
     others = counts[labs.item[rows]]
     others[np.arange(len(rows)), labs.verdict[rows]] -= 1
     top = others.max(axis=1)
     unique = (others == top[:, None]).sum(axis=1) == 1
-    out = np.full(len(labs.item), -1, np.int64)
+    out = np.full(len(labs), -1, np.int64)
     out[rows] = np.where(unique & (top > 0), others.argmax(axis=1), -1)
     return out
 
@@ -129,10 +83,16 @@ class _Flips:
         self.rows = later[found]
         self.changed = labs.verdict[self.rows] != labs.verdict[order[at[found]]]
 
-    def rate(self, mask: np.ndarray | None = None) -> float | None:
-        """The share changed among the later-round labels in `mask` (all when None)."""
-        changed = self.changed if mask is None else self.changed[mask[self.rows]]
-        return float(changed.mean()) if changed.size else None
+    def rate(self) -> float | None:
+        return float(self.changed.mean()) if self.changed.size else None
+
+    def rates_by(self, code: np.ndarray, n: int) -> list[float | None]:
+        """The flip rate within each code 0..n-1, `code` given per label."""
+        codes = code[self.rows]
+        ok = codes >= 0
+        pairs = np.bincount(codes[ok], minlength=n)
+        changed = np.bincount(codes[ok], weights=self.changed[ok], minlength=n)
+        return [float(changed[i] / pairs[i]) if pairs[i] else None for i in range(n)]
 
 
 def _binom_p(k: int, n: int, p: float, alternative: str = "two-sided") -> float:
@@ -141,154 +101,243 @@ def _binom_p(k: int, n: int, p: float, alternative: str = "two-sided") -> float:
     return float(binomtest(k, n, p, alternative=alternative).pvalue) if n else 1.0
 
 
-def quality_report(project: Project) -> dict:
+def _share(hits: np.ndarray) -> float | None:
+    return float(hits.mean()) if hits.size else None
+
+
+def quality_report(project) -> dict:
     """The whole report (see `prefdesk quality --json`)."""
     labs = load(project)
     first = labs.round == 1
-    valid = labs.verdict >= 0
-    n_raters = len(labs.raters)
-    by_item: dict[int, list[tuple[int, int, int]]] = defaultdict(list)  # item -> (label row, rater, verdict)
-    for row in np.flatnonzero(first & valid):
-        by_item[int(labs.item[row])].append((int(row), int(labs.rater[row]), int(labs.verdict[row])))
-
-    consensus = leave_one_out_majority(labs, first & valid)
+    use = first & (labs.verdict >= 0)
+    counts = verdict_counts(labs, use)
+    consensus = leave_one_out_majority(labs, use, counts)
     flips = _Flips(labs)
+    estimated = _estimated_accuracy(labs, use)
+    gold_of = labs.gold[labs.item]
 
-    estimated = _dawid_skene(labs, first & valid)
-    n_tests = max(1, n_raters)
+    order = np.argsort(labs.rater, kind="stable")  # each rater's labels together, in time order
+    bounds = np.searchsorted(labs.rater[order], np.arange(len(labs.raters) + 1))
+    rater_flips = flips.rates_by(labs.rater, len(labs.raters))
+    n_tests = max(1, len(labs.raters))
     raters: dict[str, dict] = {}
+    drift: dict[str, dict] = {}
+    calibration: dict[str, dict] = {}
     for r, name in enumerate(labs.raters):
-        mine = labs.rater == r
-        if not mine.any():
+        rows = order[bounds[r]:bounds[r + 1]]
+        if not len(rows):
             continue
-        raters[name] = _rater_figures(labs, mine, first, consensus, estimated.get(r), n_tests, flips)
-        raters[name]["role"] = labs.roles[r]
+        raters[name] = {"role": labs.roles[r], **_rater_figures(labs, rows, use, consensus, gold_of, n_tests),
+                        "estimated_accuracy": estimated.get(r), "flip_rate": rater_flips[r]}
+        drift[name] = _drift(labs, rows, use, consensus, gold_of)
+        calib = _calibration(labs, rows, use, consensus, gold_of)
+        if calib:
+            calibration[name] = calib
 
-    return {"raters": raters, "agreement": _agreement(labs, by_item), "flip_rate": flips.rate(),
-            "by_scenario": _by_scenario(labs, by_item, flips), "by_dimension": _by_dimension(labs, first & valid),
-            "by_source": dict(sorted(_count(labs.sources).items())),
-            "disputed_items": sum(1 for e in by_item.values() if len({v for _, _, v in e}) > 1),
-            "labels": int(len(labs.item)), "items_labelled": len(set(labs.item.tolist()))}
+    decisions = _decisions(project, labs)
+    return {
+        "raters": raters, "agreement": _agreement(labs, use, counts), "flip_rate": flips.rate(),
+        "by_scenario": _by_group(labs, "scenario", counts, flips),
+        "by_bucket": _by_group(labs, "bucket", counts, flips),
+        "by_risk_level": _by_group(labs, "risk_level", counts, flips),
+        "by_dimension": _by_dimension(project, labs, use),
+        "by_source": _by_source(labs, use, consensus, gold_of, project.settings["source_trust"]),
+        "drift": drift, "calibration": calibration,
+        "disputed_items": int(((counts > 0).sum(axis=1) > 1).sum()),
+        "arbitration": _arbitration_queue(labs, use, counts, gold_of, decisions, project.settings["arbitration_rule"]),
+        "labels": int(len(labs)), "items_labelled": int((np.bincount(labs.item, minlength=labs.item_slots) > 0).sum()),
+    }
 
 
-def _count(values) -> dict:
-    out: dict = defaultdict(int)
-    for v in values:
-        out[v] += 1
-    return out
-
-
-def _rater_figures(labs: Labels, mine: np.ndarray, first: np.ndarray, consensus: np.ndarray,
-                   estimated: float | None, n_tests: int, flips: _Flips) -> dict:
-    verdict = labs.verdict
-    decisive = mine & first & (verdict >= 0) & (verdict <= 1)
+def _rater_figures(labs: Labels, rows: np.ndarray, use: np.ndarray, consensus: np.ndarray, gold_of: np.ndarray,
+                   n_tests: int) -> dict:
+    verdict, first, agreed_on = labs.verdict[rows], use[rows], consensus[rows]
+    decisive = first & (verdict <= 1)
     # position: how often the side shown left wins (display order is random and recorded: exact)
-    shown = decisive & (labs.left >= 0)
-    left_wins = int((verdict[shown] == labs.left[shown]).sum())
-    n_shown = int(shown.sum())
+    left = labs.left[rows]
+    shown = decisive & (left >= 0)
+    left_wins, n_shown = int((verdict[shown] == left[shown]).sum()), int(shown.sum())
     left_p = _binom_p(left_wins, n_shown, 0.5)
     # length: do the rater's disagreements with the consensus lean to the longer answer, more than their
     # items' share where the consensus chose the shorter one would explain?
-    longer_of = labs.longer[labs.item]
+    longer_of = labs.longer[labs.item[rows]]
     with_length = decisive & (longer_of >= 0)
     chose_longer = verdict == longer_of
-    judged = with_length & (consensus >= 0) & (consensus <= 1)
-    disagree = judged & (verdict != consensus)
-    base = float((consensus[judged] != longer_of[judged]).mean()) if judged.any() else 0.5
+    judged = with_length & (agreed_on >= 0) & (agreed_on <= 1)
+    disagree = judged & (verdict != agreed_on)
+    base = float((agreed_on[judged] != longer_of[judged]).mean()) if judged.any() else 0.5
     k_long, n_dis = int((disagree & chose_longer).sum()), int(disagree.sum())
     length_p = _binom_p(k_long, n_dis, base, "greater") if 0 < base < 1 else 1.0
-    # gold
-    gold_of = labs.gold[labs.item]
-    on_gold = mine & first & (gold_of >= 0) & (verdict >= 0)
-    agree = mine & first & (consensus >= 0) & (verdict >= 0)
-    durations = labs.duration[mine & ~np.isnan(labs.duration)]
+    gold = gold_of[rows]
+    on_gold = first & (gold >= 0)
+    agree = first & (agreed_on >= 0)
+    durations = labs.duration[rows]
+    durations = durations[~np.isnan(durations)]
     median = float(np.median(durations)) if durations.size else None
     return {
-        "labels": int(mine.sum()),
+        "labels": int(len(rows)),
         "gold_labels": int(on_gold.sum()),
-        "gold_accuracy": float((verdict[on_gold] == gold_of[on_gold]).mean()) if on_gold.any() else None,
-        "estimated_accuracy": estimated,
-        "agreement_with_consensus": float((verdict[agree] == consensus[agree]).mean()) if agree.any() else None,
+        "gold_accuracy": _share(verdict[on_gold] == gold[on_gold]),
+        "agreement_with_consensus": _share(verdict[agree] == agreed_on[agree]),
         "left_rate": left_wins / n_shown if n_shown else None,
         "left_p": left_p,
         "position_bias": bool(n_shown >= MIN_FOR_TEST and left_p < ALPHA / n_tests),
-        "longer_rate": float(chose_longer[with_length].mean()) if with_length.any() else None,
+        "longer_rate": _share(chose_longer[with_length]),
         "disagreements": n_dis,
         "longer_in_disagreements": k_long / n_dis if n_dis else None,
         "longer_expected_in_disagreements": base,
         "length_p": length_p,
         "length_bias": bool(n_dis >= MIN_FOR_TEST and length_p < ALPHA / n_tests),
-        "flip_rate": flips.rate(mine),
         "median_ms": median,
         "too_fast": int((durations < TOO_FAST * median).sum()) if median else 0,
     }
 
 
-def _agreement(labs: Labels, by_item: dict[int, list[tuple[int, int, int]]]) -> dict:
+def _drift(labs: Labels, rows: np.ndarray, use: np.ndarray, consensus: np.ndarray, gold_of: np.ndarray) -> dict:
+    """A rater's agreement with consensus, gold accuracy and time per label by week and by blocks of labels."""
+    first = use[rows]
+    agree_on = first & (consensus[rows] >= 0)
+    agree = agree_on & (labs.verdict[rows] == consensus[rows])
+    gold_on = first & (gold_of[rows] >= 0)
+    gold_hit = gold_on & (labs.verdict[rows] == gold_of[rows])
+    ms = labs.duration[rows]
+
+    def series(period: np.ndarray) -> list[dict]:
+        keys, inverse = np.unique(period, return_inverse=True)
+        n = len(keys)
+        sums = {name: np.bincount(inverse, weights=mask, minlength=n)
+                for name, mask in (("agree_on", agree_on), ("agree", agree), ("gold_on", gold_on), ("gold_hit", gold_hit))}
+        size = np.bincount(inverse, minlength=n)
+        timed = ~np.isnan(ms)
+        ms_sum = np.bincount(inverse[timed], weights=ms[timed], minlength=n)
+        ms_n = np.bincount(inverse[timed], minlength=n)
+        return [{"key": int(keys[i]), "labels": int(size[i]),
+                 "agreement_with_consensus": float(sums["agree"][i] / sums["agree_on"][i]) if sums["agree_on"][i] else None,
+                 "gold_accuracy": float(sums["gold_hit"][i] / sums["gold_on"][i]) if sums["gold_on"][i] else None,
+                 "mean_ms": float(ms_sum[i] / ms_n[i]) if ms_n[i] else None} for i in range(n)]
+
+    weeks = series((labs.time[rows] - MONDAY_S) // WEEK_S)
+    for point in weeks:
+        monday = np.datetime64(int(point.pop("key")) * 7 + 4, "D")
+        point["week"] = str(monday)
+    block = max(DRIFT_BLOCK, math.ceil(len(rows) / DRIFT_POINTS))
+    blocks = series(np.arange(len(rows)) // block)
+    for point in blocks:
+        point["first_label"] = int(point.pop("key")) * block + 1
+    return {"block": block, "by_week": weeks, "by_labels": blocks}
+
+
+def _calibration(labs: Labels, rows: np.ndarray, use: np.ndarray, consensus: np.ndarray,
+                 gold_of: np.ndarray) -> dict | None:
+    """Where a rater states a confidence: accuracy by confidence bin (against gold where the item has it,
+    else against the others' consensus), and the expected calibration error."""
+    conf = labs.confidence[rows]
+    truth = np.where(gold_of[rows] >= 0, gold_of[rows], consensus[rows])
+    ok = use[rows] & ~np.isnan(conf) & (truth >= 0)
+    if not ok.any():
+        return None
+    conf, hit = conf[ok], labs.verdict[rows][ok] == truth[ok]
+    edges = np.array(CONFIDENCE_BINS)
+    bins = np.clip(np.searchsorted(edges, conf, side="right") - 1, 0, len(edges) - 2)
+    out, ece = [], 0.0
+    for b in range(len(edges) - 1):
+        inside = bins == b
+        if inside.any():
+            mean_conf, accuracy = float(conf[inside].mean()), float(hit[inside].mean())
+            ece += inside.mean() * abs(mean_conf - accuracy)
+            out.append({"bin": f"{edges[b]:.1f}–{edges[b + 1]:.1f}", "labels": int(inside.sum()),
+                        "mean_confidence": mean_conf, "accuracy": accuracy})
+    return {"bins": out, "expected_calibration_error": float(ece), "labels": int(ok.sum())}
+
+
+def _agreement(labs: Labels, use: np.ndarray, counts: np.ndarray) -> dict:
     import krippendorff
     from sklearn.metrics import cohen_kappa_score
 
-    shared = {i: e for i, e in by_item.items() if len(e) >= 2}
-    pairs_agree = [a[2] == b[2] for e in shared.values() for a, b in combinations(e, 2)]
-    percent = float(np.mean(pairs_agree)) if pairs_agree else None
+    n_item = counts.sum(axis=1)
+    shared = n_item >= 2
+    pairs = n_item * (n_item - 1) / 2
+    agreeing = (counts * (counts - 1) / 2).sum(axis=1)
+    percent = float(agreeing[shared].sum() / pairs[shared].sum()) if shared.any() else None
+    table = counts[shared]
     alpha = None
-    if shared:
-        matrix = np.full((len(labs.raters), len(shared)), np.nan)
-        for col, entries in enumerate(shared.values()):
-            for _, rater, verdict in entries:
-                matrix[rater, col] = verdict
-        matrix = matrix[~np.all(np.isnan(matrix), axis=1)]
-        if len(np.unique(matrix[~np.isnan(matrix)])) > 1:
-            alpha = float(krippendorff.alpha(reliability_data=matrix, level_of_measurement="nominal"))
-    sizes = _count(len(e) for e in shared.values())
+    if shared.any() and ((table.sum(axis=0)) > 0).sum() > 1:
+        alpha = float(krippendorff.alpha(value_counts=table, level_of_measurement="nominal"))
     fleiss = None
-    if sizes:
-        n = max(sizes, key=sizes.get)  # the most common number of raters an item (Fleiss needs one number)
-        table = [np.bincount([v for _, _, v in e], minlength=len(VERDICTS)) for e in shared.values() if len(e) == n]
-        fleiss = fleiss_kappa(np.array(table))
+    if shared.any():
+        sizes = Counter(n_item[shared].tolist())
+        n = max(sizes, key=lambda s: (sizes[s], -s))  # the most common number of raters an item (Fleiss needs one)
+        fleiss = fleiss_kappa(table[n_item[shared] == n])
     cohen: dict[str, dict] = {}
-    per_pair: dict[tuple[int, int], tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
-    for entries in shared.values():
-        for a, b in combinations(sorted(entries, key=lambda e: e[1]), 2):
-            per_pair[(a[1], b[1])][0].append(a[2])
-            per_pair[(a[1], b[1])][1].append(b[2])
-    for (ra, rb), (va, vb) in sorted(per_pair.items()):
-        if len(va) >= 2:
-            kappa = cohen_kappa_score(va, vb, labels=list(range(len(VERDICTS))))
-            cohen[f"{labs.raters[ra]}|{labs.raters[rb]}"] = {"kappa": None if np.isnan(kappa) else float(kappa),
-                                                             "items": len(va)}
+    k, n_raters = len(VERDICTS), len(labs.raters)
+    confusion = _pair_confusion(labs, use).reshape(n_raters, n_raters, k, k)
+    y1, y2 = np.repeat(np.arange(k), k), np.tile(np.arange(k), k)
+    for ra in range(n_raters):
+        for rb in range(ra + 1, n_raters):
+            weights = confusion[ra, rb].ravel()
+            if weights.sum() >= 2:
+                kappa = cohen_kappa_score(y1, y2, labels=list(range(k)), sample_weight=weights)
+                cohen[f"{labs.raters[ra]}|{labs.raters[rb]}"] = {
+                    "kappa": None if np.isnan(kappa) else float(kappa), "items": int(weights.sum())}
     return {"percent": percent, "fleiss_kappa": fleiss, "krippendorff_alpha": alpha, "cohen_kappa": cohen,
-            "items_with_two_or_more": len(shared)}
+            "items_with_two_or_more": int(shared.sum())}
 
 
-def _by_scenario(labs: Labels, by_item: dict[int, list[tuple[int, int, int]]], flips: _Flips) -> dict:
-    out: dict[str, dict] = {}
-    groups: dict[str, list[list[tuple[int, int, int]]]] = defaultdict(list)
-    for item, entries in by_item.items():
-        groups[labs.scenario[item] or "(none)"].append(entries)
-    for scenario, entries in sorted(groups.items()):
-        agree = [a[2] == b[2] for e in entries for a, b in combinations(e, 2)]
-        items = {labs.item[e[0][0]] for e in entries}
-        rows = np.isin(labs.item, list(items))
-        out[scenario] = {"items": len(entries), "labels": int(rows.sum()),
-                         "percent_agreement": float(np.mean(agree)) if agree else None,
-                         "flip_rate": flips.rate(rows)}
+def _pair_confusion(labs: Labels, use: np.ndarray) -> np.ndarray:
+    """For every pair of raters (lower index first) the 4x4 counts of their verdicts on shared items, flat."""
+    rows = np.flatnonzero(use)
+    rows = rows[np.argsort(labs.item[rows], kind="stable")]
+    item = labs.item[rows]
+    k, n_raters = len(VERDICTS), len(labs.raters)
+    out = np.zeros(n_raters * n_raters * k * k, np.int64)
+    for d in range(1, len(rows)):
+        same = item[:-d] == item[d:]
+        if not same.any():
+            break
+        a, b = rows[:-d][same], rows[d:][same]
+        ra, rb, va, vb = labs.rater[a], labs.rater[b], labs.verdict[a], labs.verdict[b]
+        swap = ra > rb
+        ra, rb = np.where(swap, rb, ra), np.where(swap, ra, rb)
+        va, vb = np.where(swap, vb, va), np.where(swap, va, vb)
+        keep = ra != rb
+        out += np.bincount(((ra * n_raters + rb) * k + va) * k + vb, weights=keep,
+                           minlength=len(out)).astype(np.int64)
     return out
 
 
-def _by_dimension(labs: Labels, mask: np.ndarray) -> dict:
+def _by_group(labs: Labels, column: str, counts: np.ndarray, flips: _Flips) -> dict:
+    """Items, labels, percent agreement and flip rate within each value of an item column."""
+    names, code = labs.groups[column]
+    if not names:
+        return {}
+    n = len(names)
+    n_item = counts.sum(axis=1)
+    labelled = (np.bincount(labs.item, minlength=labs.item_slots) > 0) & (code >= 0)
+    items = np.bincount(code[labelled], minlength=n)
+    label_code = code[labs.item]
+    labels = np.bincount(label_code[label_code >= 0], minlength=n)
+    shared = (n_item >= 2) & (code >= 0)
+    pairs = np.bincount(code[shared], weights=(n_item * (n_item - 1) / 2)[shared], minlength=n)
+    agreeing = np.bincount(code[shared], weights=(counts * (counts - 1) / 2).sum(axis=1)[shared], minlength=n)
+    flip = flips.rates_by(label_code, n)
+    return {names[g]: {"items": int(items[g]), "labels": int(labels[g]),
+                       "percent_agreement": float(agreeing[g] / pairs[g]) if pairs[g] else None,
+                       "flip_rate": flip[g]} for g in range(n) if items[g]}
+
+
+def _by_dimension(project, labs: Labels, use: np.ndarray) -> dict:
     """Per dimension: win rates of A / B / tie over the dimension verdicts given, and how often the
     dimension's verdict matches the overall one."""
-    wins: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    rows = np.flatnonzero(use & labs.has_dims)
+    if not len(rows):
+        return {}
+    overall = dict(zip(labs.rowid[rows].tolist(), labs.verdict[rows].tolist()))
+    wins: dict[str, Counter] = defaultdict(Counter)
     same: dict[str, list[bool]] = defaultdict(list)
-    for row in np.flatnonzero(mask):
-        raw = labs.dims[row]
-        if raw is None:
-            continue
-        for dim, value in json.loads(raw).items():
-            if value in ("A", "B", "tie"):
-                wins[dim][value] += 1
-                same[dim].append(CODE[value] == labs.verdict[row])
+    for rowid, dim, value in dims_of(project, labs.rowid[rows]):
+        if value in ("A", "B", "tie"):
+            wins[dim][value] += 1
+            same[dim].append(CODE[value] == overall[rowid])
     out = {}
     for dim in sorted(wins):
         n = sum(wins[dim].values())
@@ -297,24 +346,63 @@ def _by_dimension(labs: Labels, mask: np.ndarray) -> dict:
     return out
 
 
-def _dawid_skene(labs: Labels, mask: np.ndarray) -> dict[int, float]:
-    """Each rater's accuracy estimated from all their labels: Dawid-Skene (crowd-kit) over the whole
-    project; a rater's accuracy is the diagonal of their confusion matrix weighted by the class priors."""
-    rows = np.flatnonzero(mask)
-    if len(rows) == 0 or len({int(r) for r in labs.rater[rows]}) < 2:
-        return {}
-    import warnings
-
-    import pandas as pd
-    from crowdkit.aggregation import DawidSkene
-
-    warnings.filterwarnings("ignore", module="crowdkit")  # crowd-kit 1.4 calls pandas 3 APIs it deprecates
-
-    frame = pd.DataFrame({"task": labs.item[rows], "worker": labs.rater[rows], "label": labs.verdict[rows]})
-    model = DawidSkene(n_iter=50, tol=1e-5).fit(frame)
-    priors = model.priors_
+def _by_source(labs: Labels, use: np.ndarray, consensus: np.ndarray, gold_of: np.ndarray, trust: dict) -> dict:
+    """Per label source: labels, agreement with the consensus, gold accuracy, and the lead's trust weight."""
     out = {}
-    for worker in frame["worker"].unique():
-        errors = model.errors_.xs(worker, level="worker")  # rows: given label, columns: true label
-        out[int(worker)] = float(sum(priors.get(k, 0.0) * errors.loc[k, k] for k in errors.columns if k in errors.index))
-    return out
+    for code in np.unique(labs.source):
+        mine = labs.source == code
+        agree = mine & use & (consensus >= 0)
+        gold = mine & use & (gold_of >= 0)
+        name = SOURCES[code] if 0 <= code < len(SOURCES) else "(unknown)"
+        out[name] = {"labels": int(mine.sum()),
+                     "agreement_with_consensus": _share(labs.verdict[agree] == consensus[agree]),
+                     "gold_accuracy": _share(labs.verdict[gold] == gold_of[gold]),
+                     "trust": float(trust.get(name, 1.0))}
+    return dict(sorted(out.items()))
+
+
+def _decisions(project, labs: Labels) -> tuple[np.ndarray, np.ndarray]:
+    """Per item rowid: the rowid of the arbitration decision in force (0: none) and its verdict code."""
+    decision = np.zeros(labs.item_slots, np.int64)
+    verdict = np.full(labs.item_slots, -1, np.int64)
+    for item, rowid, code in project.conn.execute(
+            "SELECT i.rowid, l.rowid, json_extract(l.payload, '$.verdict') FROM labels l "
+            "JOIN items i ON i.id = l.item_id WHERE l.source = 'arbitration' AND l.kind = 'pairwise' "
+            "AND l.id NOT IN (SELECT supersedes FROM labels WHERE supersedes IS NOT NULL) ORDER BY l.rowid"):
+        decision[item], verdict[item] = rowid, CODE.get(code, -1)
+    return decision, verdict
+
+
+def _arbitration_queue(labs: Labels, use: np.ndarray, counts: np.ndarray, gold_of: np.ndarray,
+                       decisions: tuple[np.ndarray, np.ndarray], rule: str) -> dict:
+    """How many items wait for arbitration and how many were decided (the same rules as
+    `quality.arbitration.dispute_of`, over whole arrays)."""
+    given = (counts > 0).sum(axis=1)
+    disagree = given > 1
+    top = counts.max(axis=1)
+    no_majority = disagree & ((counts == top[:, None]).sum(axis=1) > 1)
+    names, risk = labs.groups["risk_level"]
+    high = risk == (names.index("high") if "high" in names else -2)
+    miss = use & (gold_of >= 0) & (labs.verdict != gold_of)
+    gold_miss = np.bincount(labs.item[miss], minlength=labs.item_slots) > 0
+    disputed = no_majority | (disagree & (high | (rule == "disagreement"))) | gold_miss
+    decision, decided_verdict = decisions
+    against = use & (labs.rowid > decision[labs.item]) & (labs.verdict != decided_verdict[labs.item])
+    reopened = np.bincount(labs.item[against], minlength=labs.item_slots) > 0
+    decided = decision > 0
+    waiting = disputed & (~decided | reopened)
+    return {"waiting": int(waiting.sum()), "decided": int(decided.sum()),
+            "high_risk": int((waiting & high).sum()), "gold_misses": int((waiting & gold_miss).sum())}
+
+
+def _estimated_accuracy(labs: Labels, use: np.ndarray) -> dict[int, float]:
+    """Each rater's accuracy estimated from all their labels: Dawid-Skene over the whole project; a rater's
+    accuracy is the diagonal of their confusion matrix weighted by the class priors."""
+    rows = np.flatnonzero(use)
+    if len(rows) == 0 or len(np.unique(labs.rater[rows])) < 2:
+        return {}
+    from prefdesk.quality.dawid_skene import dawid_skene
+
+    fit = dawid_skene(labs.item[rows], labs.rater[rows], labs.verdict[rows], labs.item_slots, len(labs.raters))
+    accuracy = fit.accuracy()
+    return {int(r): float(accuracy[r]) for r in np.unique(labs.rater[rows])}

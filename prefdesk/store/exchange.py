@@ -166,7 +166,7 @@ class LabelExchange:
         self.counts.labels_added += 1
         self.conn.execute(
             "UPDATE items SET n_raters = (SELECT COUNT(DISTINCT rater_id) FROM labels WHERE item_id = items.id "
-            f"AND {VERDICTS_ONLY}) WHERE id = ?", (item_id,))
+            f"AND {VERDICTS_ONLY} AND source != 'arbitration') WHERE id = ?", (item_id,))
         self.conn.execute("UPDATE items SET open = n_raters < ? WHERE id = ?", (self._overlap, item_id))
 
 

@@ -159,6 +159,24 @@ def m009_runs_and_scores(conn: sqlite3.Connection) -> None:
         """)
 
 
+def m010_governance(conn: sqlite3.Connection) -> None:
+    """Re-annotation (a share of a rater's first labels scheduled to come back to them as round 2), a
+    guideline version's clause and the item it came from (arbitration), and where a gold answer came from.
+    Indexes for the quality report: decisions, and items by risk level (as by scenario and bucket)."""
+    _script(conn, """
+        CREATE TABLE reannotations (
+            item_id TEXT NOT NULL REFERENCES items(id), rater_id TEXT NOT NULL REFERENCES raters(id),
+            first_label TEXT NOT NULL, due_at TEXT NOT NULL, done_label TEXT,
+            PRIMARY KEY (item_id, rater_id)) WITHOUT ROWID;
+        CREATE INDEX reannotations_due ON reannotations(rater_id, due_at) WHERE done_label IS NULL;
+        CREATE INDEX labels_arbitration ON labels(item_id) WHERE source = 'arbitration';
+        CREATE INDEX items_risk_level ON items(risk_level);
+        ALTER TABLE guidelines ADD COLUMN clause TEXT;
+        ALTER TABLE guidelines ADD COLUMN item_id TEXT;
+        ALTER TABLE items ADD COLUMN gold_from TEXT;
+        """)
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_initial,
     m002_queue_columns,
@@ -169,5 +187,6 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m007_application_id,
     m008_leases,
     m009_runs_and_scores,
+    m010_governance,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

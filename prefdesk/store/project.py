@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -121,9 +122,8 @@ class Project:
                 self.conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 for key, value in DEFAULT_SETTINGS.items():
                     self.conn.execute("INSERT INTO settings VALUES (?, ?)", (key, json.dumps(value)))
-                self.conn.execute(
-                    "INSERT INTO guidelines VALUES (?, ?, ?)", ("v1", DEFAULT_GUIDELINES, utc_now())
-                )
+                self.conn.execute("INSERT INTO guidelines (version, text, created_at) VALUES (?, ?, ?)",
+                                  ("v1", DEFAULT_GUIDELINES, utc_now()))
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -234,8 +234,9 @@ class Project:
                 self.conn.execute("UPDATE items SET open = n_raters < ?", (checked["overlap"],))
         self._settings_cache = None
 
-    def set_guidelines(self, version: str, text: str) -> None:
-        """Add a guideline version and put it in force for labels from now on; a version is never rewritten."""
+    def set_guidelines(self, version: str, text: str, *, clause: str | None = None, item_id: str | None = None) -> None:
+        """Add a guideline version and put it in force for labels from now on; a version is never rewritten.
+        `clause` and `item_id`: the clause an arbitration added, and the disputed item it came from."""
         version = version.strip()
         if not version:
             raise SettingError("guideline_version", "expected a version name")
@@ -243,7 +244,8 @@ class Project:
             raise SettingError("guideline_version", f"{version!r} exists already; a guideline version is never "
                                                     "rewritten, name the new one")
         with self.transaction():
-            self.conn.execute("INSERT INTO guidelines VALUES (?, ?, ?)", (version, text, utc_now()))
+            self.conn.execute("INSERT INTO guidelines (version, text, created_at, clause, item_id) VALUES (?, ?, ?, ?, ?)",
+                              (version, text, utc_now(), clause, item_id))
             self.set_setting("guideline_version", version)
 
     def guideline_versions(self) -> list[str]:
@@ -408,6 +410,8 @@ class Project:
         """A label as it will be stored (id, time, guideline version in force), not written yet."""
         if supersedes is not None and (supersedes.rater_id != rater.id or supersedes.item_id != item_id):
             raise ProjectError("a label can only be superseded by its own rater on its own item")
+        if supersedes is not None:
+            round = supersedes.round  # a re-done round-2 label is still the rater's second look
         return Label(
             id=uuid7(), item_id=item_id, rater_id=rater.id, kind=LabelKind(kind), payload=payload,
             created_at=utc_now(), source=LabelSource(source), session_id=session.id if session else None,
@@ -424,9 +428,9 @@ class Project:
             if label.supersedes and conn.execute("SELECT 1 FROM labels WHERE supersedes = ?",
                                                  (label.supersedes,)).fetchone():
                 raise ProjectError(f"label {label.supersedes} was already superseded")
-            first = label.kind is not LabelKind.REWRITE and conn.execute(
-                f"SELECT 1 FROM labels WHERE item_id = ? AND rater_id = ? AND {VERDICTS_ONLY} LIMIT 1",
-                (label.item_id, label.rater_id)).fetchone() is None
+            first = label.kind is not LabelKind.REWRITE and label.source is not LabelSource.ARBITRATION and conn.execute(
+                f"SELECT 1 FROM labels WHERE item_id = ? AND rater_id = ? AND {VERDICTS_ONLY} "
+                "AND source != 'arbitration' LIMIT 1", (label.item_id, label.rater_id)).fetchone() is None
             conn.execute(
                 "INSERT INTO labels (id, item_id, rater_id, session_id, kind, payload, created_at, duration_ms, "
                 "guideline_version, app_version, round, display_order, source, confidence, supersedes) "
@@ -442,7 +446,21 @@ class Project:
                     "UPDATE items SET n_raters = n_raters + 1, open = n_raters + 1 < ? WHERE id = ?",
                     (int(self.settings["overlap"]), label.item_id),
                 )
+                self._schedule_reannotation(label)
+            elif label.round > 1:
+                conn.execute("UPDATE reannotations SET done_label = ? WHERE item_id = ? AND rater_id = ? "
+                             "AND done_label IS NULL", (label.id, label.item_id, label.rater_id))
         return True
+
+    def _schedule_reannotation(self, label: Label) -> None:
+        """A share of a rater's first labels (chosen by a hash of the label id: the same label always decides
+        the same way) comes back to them as round 2 after the project's delay."""
+        share = float(self.settings["reannotate_share"])
+        if (label.source is LabelSource.HUMAN and label.round == 1 and share > 0
+                and zlib.crc32(label.id.encode()) < share * 2 ** 32):
+            due = utc_now(float(self.settings["reannotate_after_hours"]) * 3600)
+            self.conn.execute("INSERT OR IGNORE INTO reannotations (item_id, rater_id, first_label, due_at) "
+                              "VALUES (?, ?, ?, ?)", (label.item_id, label.rater_id, label.id, due))
 
     def labels(self, item_id: str, current_only: bool = True) -> list[Label]:
         """The labels of an item, oldest first; by default only those not superseded."""

@@ -1,7 +1,8 @@
 """The queue: which item a rater sees next.
 
 Rules, in order: every `round(1/gold_rate)`-th item is a gold item the rater has not done (if any);
-otherwise the highest-priority item the rater has not labelled that is still short of the project's
+every REANNOTATE_EVERY-th item is one of the rater's own past items due to come back (round 2, see
+`Project._schedule_reannotation`), unannounced; otherwise the highest-priority item the rater has not labelled that is still short of the project's
 overlap target, counting the raters who have it on their screen now (leases); skipped items come back after
 the rest. The scan resumes from the last item served,
 so a call costs a few index probes however many items the rater has already done.
@@ -20,6 +21,7 @@ _NOT_MINE = ("NOT EXISTS (SELECT 1 FROM labels WHERE labels.item_id = items.id A
              f"AND {VERDICTS_ONLY})")
 _NOT_SKIPPED = "id NOT IN (SELECT value FROM json_each(:skipped))"
 # Raters who have the item on their screen now count towards the overlap target, as if they had labelled it.
+REANNOTATE_EVERY = 4
 _ROOM = ("n_raters + (SELECT COUNT(*) FROM leases WHERE leases.item_id = items.id AND leases.rater_id != :rater "
          "AND leases.expires_at > :now) < :overlap")
 
@@ -36,6 +38,7 @@ class Queue:
         self._held: list[str] = []
         self._order: list[str] = []  # an explicit order (the reward model's), served before the rest
         self._review = False
+        self._rounds: dict[str, int] = {}  # items served as a re-annotation -> their round
 
     def order(self, item_ids: list[str] | None, review: bool = False) -> None:
         """Serve these items first, in this order (None: the project's priority order). `review`: items
@@ -52,6 +55,8 @@ class Queue:
             gold = self._gold()
             if gold:
                 return gold
+        if self.served % REANNOTATE_EVERY == 2 and (again := self._reannotation()):
+            return again
         while self._order:
             item_id = self._order.pop()
             if self._servable(item_id):
@@ -61,9 +66,23 @@ class Queue:
             self._skipped = []
             found = self._scan(None)  # wrap around: what was skipped comes back
         if found is None:
-            return self._gold()
+            return self._gold() or self._reannotation()
         self._cursor = found
         return found[1]
+
+    def round_of(self, item_id: str) -> int:
+        """The round a label on this item is: 2 when it was served as a re-annotation, else 1."""
+        return self._rounds.get(item_id, 1)
+
+    def _reannotation(self) -> str | None:
+        """The rater's oldest past item due to come back and not yet re-done (nor skipped this sitting)."""
+        row = self.project.conn.execute(
+            "SELECT item_id FROM reannotations WHERE rater_id = :rater AND done_label IS NULL AND due_at <= :now "
+            "AND item_id NOT IN (SELECT value FROM json_each(:skipped)) ORDER BY due_at LIMIT 1", self._args()).fetchone()
+        if row is None:
+            return None
+        self._rounds[row[0]] = 2
+        return row[0]
 
     def next_item(self) -> Item | None:
         """The next item, leased to this rater while it is on their screen."""

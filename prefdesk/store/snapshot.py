@@ -29,7 +29,7 @@ L_ID, L_ITEM, L_KIND, L_PAYLOAD = range(len(_ITEM_COLS), len(_ITEM_COLS) + len(_
 
 
 def label_groups(scope: Scope, kinds: tuple[str, ...]) -> Iterator[list[tuple]]:
-    """The rows of every current label on items of the given kinds, grouped by item, items in id order,
+    """The rows of every current first-round label on items of the given kinds, grouped by item, items in id order,
     each row the item's columns followed by the label's (one scan).
 
     Superseded labels are dropped here against a set read first (edits are few): a third of the
@@ -38,7 +38,9 @@ def label_groups(scope: Scope, kinds: tuple[str, ...]) -> Iterator[list[tuple]]:
     conn = scope.conn
     superseded = {r[0] for r in conn.execute(
         "SELECT supersedes FROM labels WHERE supersedes IS NOT NULL AND rowid <= ?", (scope.last_label,))}
-    where, args = [f"i.kind IN ({','.join('?' * len(kinds))})", "l.rowid <= ?"], [*kinds, scope.last_label]
+    # a re-annotation (round 2) measures a rater's consistency; it is not a second vote of theirs
+    where = [f"i.kind IN ({','.join('?' * len(kinds))})", "l.rowid <= ?", "l.round = 1"]
+    args = [*kinds, scope.last_label]
     if scope.lo is not None:
         where.append("l.item_id >= ?")
         args.append(scope.lo)

@@ -8,6 +8,7 @@ Colours follow the palette, so the charts read in the light and the dark theme.
 from __future__ import annotations
 
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -113,3 +114,34 @@ class BarChart(pg.PlotWidget):
         self.setTitle(self.title_text if categories else f"{self.title_text}: no dimension verdicts in the data",
                       color=QApplication.palette().color(QPalette.WindowText).name(), size="10pt")
         self.setYRange(0, 1)
+
+
+class LineChart(pg.PlotWidget):
+    """Named series over named points (a rater's agreement by week), a gap where a value is missing."""
+
+    def __init__(self, title: str, x_label: str = "") -> None:
+        super().__init__()
+        self.title_text = title
+        _style(self, title, x_label)
+        self.legend = self.addLegend(offset=(-10, 10), labelTextColor=QApplication.palette().color(QPalette.WindowText))
+        self.lines: list = []
+
+    def show_series(self, categories: list[str], series: dict[str, list[float | None]]) -> None:
+        for item in self.lines:
+            self.removeItem(item)
+        self.legend.clear()
+        self.lines = []
+        for i, (name, values) in enumerate(series.items()):
+            ys = [float("nan") if v is None else v for v in values]
+            colour = COLOURS[i % len(COLOURS)]
+            self.lines.append(self.plot(list(range(len(ys))), ys, pen=pg.mkPen(colour, width=2), connect="finite",
+                                        symbol="o", symbolSize=5, symbolBrush=colour, symbolPen=None, name=name))
+        step = max(1, len(categories) // 8)  # at most ~8 tick labels: they stay readable at scale 2
+        self.getAxis("bottom").setTicks([[(k, categories[k]) for k in range(0, len(categories), step)]])
+        self.setYRange(0, 1)
+
+
+def no_bias_line(plot: pg.PlotWidget, y: float = 0.5) -> None:
+    """A dashed line at `y` (0.5: no lean to either side)."""
+    plot.addItem(pg.InfiniteLine(pos=y, angle=0, pen=pg.mkPen(QApplication.palette().color(QPalette.WindowText),
+                                                              width=1, style=Qt.DashLine)))

@@ -79,6 +79,8 @@ class MainWindow(QMainWindow):
         self.scores_run: str | None = None  # the reward run whose scores a reviewer chose to see (None: hidden)
         self.last_label: Label | None = None
         self.train_panel = None
+        self.quality_panel = None
+        self.arbitration_panel = None
         self.queue_order = "default"
         self.retry = QTimer(self)
         self.retry.setInterval(1000)
@@ -110,9 +112,12 @@ class MainWindow(QMainWindow):
         self.rater = project.ensure_rater(rater.name, rater.role, rater.level)
         self.session = project.start_session(self.rater)
         self.draft, self.editing, self.return_to, self.scores_run = None, None, None, None
-        if self.train_panel is not None:
-            self.train_panel.close()
-            self.train_panel = None
+        for attribute in ("train_panel", "quality_panel", "arbitration_panel"):  # they belong to the old project
+            panel = getattr(self, attribute)
+            if panel is not None:
+                panel.close()
+                panel.deleteLater()
+                setattr(self, attribute, None)
         from prefdesk.jobs.watch import settle_running_runs
 
         settle_running_runs(project)  # runs that ended, or were killed, while no desk was watching
@@ -276,7 +281,8 @@ class MainWindow(QMainWindow):
         """Store the label (fsynced), then paint the next item (or the one the rater went back from)."""
         duration = self._elapsed_ms()
         label = self.project.new_label(self.item.id, self.rater, ready.kind, ready.payload, session=self.session,
-                                       duration_ms=duration, display_order=ready.display_order, supersedes=self.editing)
+                                       duration_ms=duration, display_order=ready.display_order, supersedes=self.editing,
+                                       round=self.queue.round_of(self.item.id))
         if self.held:  # the lock is known to be taken: no wait
             self._hold(label)
         else:
@@ -340,11 +346,32 @@ class MainWindow(QMainWindow):
     def open_train_panel(self) -> None:
         from prefdesk.ui.train_panel import TrainPanel
 
-        if self.train_panel is None:
-            self.train_panel = TrainPanel(self)
-        self.train_panel.show()
-        self.train_panel.raise_()
-        self.train_panel.activateWindow()
+        self._raise_panel("train_panel", TrainPanel)
+
+    @action("quality", GLOBAL, "Ctrl+Shift+Q", "Quality: agreement, gold, bias, drift, arbitration…", menu="Pro&ject")
+    def open_quality_panel(self) -> None:
+        from prefdesk.ui.quality_panel import QualityPanel
+
+        self._raise_panel("quality_panel", QualityPanel)
+
+    @action("arbitrate", GLOBAL, "Ctrl+Shift+A", "Arbitrate disputed items (reviewers and experts)…", menu="Pro&ject")
+    def open_arbitration(self) -> None:
+        from prefdesk.ui.arbitration_panel import ArbitrationPanel, can_arbitrate
+
+        if not can_arbitrate(self.rater.role):
+            self.statusBar().showMessage("Arbitration is for reviewers and experts: a lead sets your role.", 6000)
+            return
+        self._raise_panel("arbitration_panel", ArbitrationPanel)
+
+    def _raise_panel(self, attribute: str, cls) -> None:
+        """Show the project's panel of this kind (made once per project), in front."""
+        panel = getattr(self, attribute)
+        if panel is None:
+            panel = cls(self)
+            setattr(self, attribute, panel)
+        panel.show()
+        panel.raise_()
+        panel.activateWindow()
 
     def train_python(self) -> str | None:
         """The Python that runs training jobs, as set in Preferences (None: found by `jobs.runtime`)."""
@@ -408,7 +435,9 @@ class MainWindow(QMainWindow):
             self.side.rationale.clear()
             self.statusBar().clearMessage()
             return
-        self.draft = draft or draft_for(item, self.project.settings, seed=self.rater.id)
+        round_ = self.queue.round_of(item.id)  # a re-annotation gets a display order of its own
+        self.draft = draft or draft_for(item, self.project.settings,
+                                        seed=self.rater.id if round_ == 1 else f"{self.rater.id}:round{round_}")
         view = self.views[item.kind]
         if isinstance(view, PairwiseView):
             view.model_scores = store_runs.scores_of(self.project, item.id, self.scores_run) if self.scores_run else None

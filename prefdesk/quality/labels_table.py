@@ -1,0 +1,170 @@
+"""The project's current pairwise labels as integer columns (numpy), read fast enough for a report over
+millions of labels.
+
+Each column is coded in SQL and a range of labels comes back as one comma-separated string
+(`group_concat`), parsed by numpy: no Python object per label. Ranges are read on several read-only
+connections at once (SQLite runs a statement without Python's lock held), so the read scales with cores.
+Items are addressed by their rowid (arrays over items are indexed by it); raters by their order of name.
+Arbitration decisions are not rater labels and are left out (`quality.arbitration` reads them).
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from prefdesk.domain import LabelSource
+from prefdesk.store.connection import read_connection
+
+VERDICTS = ("A", "B", "tie", "both_bad")
+CODE = {v: i for i, v in enumerate(VERDICTS)}
+SOURCES = tuple(s.value for s in LabelSource)
+RANGE_ROWS = 250_000  # labels a range; a project smaller than two ranges is read on one connection
+
+_VERDICT = ("CASE json_extract(l.payload, '$.verdict') WHEN 'A' THEN 0 WHEN 'B' THEN 1 WHEN 'tie' THEN 2 "
+            "WHEN 'both_bad' THEN 3 ELSE -1 END")
+_SOURCE = "CASE l.source " + " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(SOURCES)) + " ELSE -1 END"
+# A label's columns, each coded as a whole number and never NULL (group_concat would skip it and the
+# columns would no longer line up): rowid, item rowid, rater rowid, verdict, candidate shown left, round,
+# ms, seconds since 1970, source, whether it has per-dimension verdicts, confidence in thousandths.
+_LABEL_COLUMNS = {
+    "rowid": "l.rowid", "item": "i.rowid", "rater": "r.rowid", "verdict": _VERDICT,
+    "left": "COALESCE(json_extract(l.display_order, '$[0]'), -1)", "round": "l.round",
+    "ms": "COALESCE(l.duration_ms, -1)",
+    "time": "COALESCE(CAST((julianday(l.created_at) - 2440587.5) * 86400 AS INTEGER), 0)",
+    "source": _SOURCE, "has_dims": "COALESCE(json_extract(l.payload, '$.dims') NOT IN ('{}', '[]'), 0)",
+    "confidence": "COALESCE(CAST(l.confidence * 1000 AS INTEGER), -1)",
+}
+_LABELS = ("SELECT " + ", ".join(f"group_concat({sql})" for sql in _LABEL_COLUMNS.values()) +
+           " FROM labels l JOIN items i ON i.id = l.item_id JOIN raters r ON r.id = l.rater_id"
+           " WHERE l.rowid BETWEEN ? AND ? AND l.kind = 'pairwise' AND l.source != 'arbitration'")
+GROUP_COLUMNS = ("scenario", "bucket", "risk_level")
+
+
+_LONGER = """
+    SELECT group_concat(rowid), group_concat(CASE WHEN a > b THEN 0 WHEN b > a THEN 1 ELSE -1 END) FROM (
+        SELECT rowid, length(json_extract(candidates, '$[0].text')) AS a,
+               length(json_extract(candidates, '$[1].text')) AS b
+        FROM items WHERE rowid BETWEEN ? AND ? AND kind = 'pairwise')
+"""
+
+
+@dataclass
+class Labels:
+    """Current pairwise labels as columns (one row a label, in time order) and per-item columns (by rowid)."""
+
+    rowid: np.ndarray
+    item: np.ndarray  # the item's rowid
+    rater: np.ndarray  # index into `raters`
+    verdict: np.ndarray  # code (VERDICTS), -1 unknown
+    left: np.ndarray  # candidate shown on the left (0/1), -1 not recorded
+    round: np.ndarray
+    duration: np.ndarray  # ms, nan unknown
+    time: np.ndarray  # seconds since 1970 (UTC)
+    source: np.ndarray  # index into SOURCES
+    has_dims: np.ndarray  # bool: the label has per-dimension verdicts
+    confidence: np.ndarray  # 0..1, nan when not given
+    raters: list[str]
+    roles: list[str]
+    item_slots: int  # max item rowid + 1
+    gold: np.ndarray  # per item rowid: the gold verdict code, -1 when not gold
+    longer: np.ndarray  # per item rowid: 0 when A is longer, 1 when B is, -1 equal or unknown
+    groups: dict[str, tuple[list[str], np.ndarray]]  # scenario/bucket/risk_level -> (names, code per item rowid)
+
+    def __len__(self) -> int:
+        return len(self.rowid)
+
+
+def _ranges(conn, table: str) -> list[tuple[int, int]]:
+    lo, hi = conn.execute(f"SELECT COALESCE(MIN(rowid), 0), COALESCE(MAX(rowid), -1) FROM {table}").fetchone()
+    return [(a, min(hi, a + RANGE_ROWS - 1)) for a in range(lo, hi + 1, RANGE_ROWS)]
+
+
+def _read(path, sql: str, ranges: list[tuple[int, int]], width: int) -> np.ndarray:
+    """`width` integer columns from `sql` (one group_concat a column) run over each rowid range, in range order."""
+    def one(bounds: tuple[int, int]) -> np.ndarray:
+        conn = read_connection(path)
+        try:
+            texts = conn.execute(sql, bounds).fetchone()
+        finally:
+            conn.close()
+        if texts[0] is None:
+            return np.empty((0, width), np.int64)
+        return np.stack([np.fromstring(t, dtype=np.int64, sep=",") for t in texts], axis=1)
+
+    workers = min(len(ranges), os.cpu_count() or 1)
+    if workers <= 1:
+        parts = [one(r) for r in ranges]
+    else:
+        with ThreadPoolExecutor(workers) as pool:
+            parts = list(pool.map(one, ranges))
+    return np.concatenate(parts) if parts else np.empty((0, width), np.int64)
+
+
+def load(project) -> Labels:
+    """Read the project's current pairwise labels (see module)."""
+    conn, path = project.conn, project.path
+    names, roles, rater_rowids = [], [], []
+    for rowid, name, role in conn.execute("SELECT rowid, name, role FROM raters ORDER BY name"):
+        rater_rowids.append(rowid)
+        names.append(name)
+        roles.append(role)
+    rater_index = np.full(max(rater_rowids, default=0) + 1, -1, np.int64)
+    rater_index[rater_rowids] = np.arange(len(rater_rowids))
+
+    table = _read(path, _LABELS, _ranges(conn, "labels"), len(_LABEL_COLUMNS))
+    superseded = np.array([r for (r,) in conn.execute(
+        "SELECT rowid FROM labels WHERE id IN (SELECT supersedes FROM labels WHERE supersedes IS NOT NULL)")], np.int64)
+    if len(superseded):
+        table = table[~np.isin(table[:, 0], superseded)]
+    col = dict(zip(_LABEL_COLUMNS, table.T))
+    if len(col["time"]) and np.any(np.diff(col["time"]) < 0):  # time order (ties: as written)
+        order = np.lexsort((col["rowid"], col["time"]))
+        col = {k: v[order] for k, v in col.items()}
+
+    slots = conn.execute("SELECT COALESCE(MAX(rowid), 0) + 1 FROM items").fetchone()[0]
+    items = _read(path, _LONGER, _ranges(conn, "items"), 2)
+    longer = np.full(slots, -1, np.int64)
+    longer[items[:, 0]] = items[:, 1]
+    groups = {column: _groups(conn, column, slots) for column in GROUP_COLUMNS}
+    gold = np.full(slots, -1, np.int64)
+    for rowid, verdict in conn.execute(
+            "SELECT rowid, json_extract(gold_answer, '$.verdict') FROM items WHERE is_gold = 1 AND gold_answer IS NOT NULL"):
+        gold[rowid] = CODE.get(verdict, -1)
+    duration = col["ms"].astype(np.float64)
+    duration[col["ms"] < 0] = np.nan
+    confidence = col["confidence"] / 1000.0
+    confidence[col["confidence"] < 0] = np.nan
+    return Labels(rowid=col["rowid"], item=col["item"], rater=rater_index[col["rater"]], verdict=col["verdict"],
+                  left=col["left"], round=col["round"], duration=duration, time=col["time"], source=col["source"],
+                  has_dims=col["has_dims"].astype(bool), confidence=confidence, raters=names, roles=roles,
+                  item_slots=slots, gold=gold, longer=longer, groups=groups)
+
+
+def _groups(conn, column: str, slots: int) -> tuple[list[str], np.ndarray]:
+    """The values of an item column (names; "(none)" for NULL) and each item's code, read from the column's
+    index (never the items themselves: their rows hold the answers, and are large)."""
+    names: list[str] = []
+    codes = np.full(slots, -1, np.int64)
+    for value, rowids in conn.execute(f"SELECT {column}, group_concat(rowid) FROM items GROUP BY {column} ORDER BY {column}"):
+        codes[np.fromstring(rowids, dtype=np.int64, sep=",")] = len(names)
+        names.append("(none)" if value is None else value)
+    return names, codes
+
+
+def label_ids(project, rowids: np.ndarray) -> list[str]:
+    """The ids of the labels at these rowids (for what keeps label ids: the reliability policies)."""
+    ids = dict(project.conn.execute("SELECT rowid, id FROM labels WHERE kind = 'pairwise'"))
+    return [ids[int(r)] for r in rowids]
+
+
+def dims_of(project, rowids: np.ndarray) -> list[tuple[int, str, str]]:
+    """(rowid, dimension, verdict) of the per-dimension verdicts on these labels."""
+    import json
+
+    return project.conn.execute(
+        "SELECT l.rowid, d.key, d.value FROM labels l, json_each(l.payload, '$.dims') d "
+        "WHERE l.rowid IN (SELECT value FROM json_each(?))", (json.dumps(rowids.tolist()),)).fetchall()

@@ -1,0 +1,280 @@
+"""The arbitration queue (reviewers and experts): each disputed item with the raters' verdicts, their
+rationales, dimensions, tags and which answer each was shown on the left; a decision with its reason; and
+from a decision, one key each, the item promoted to gold or a clause added to the guidelines.
+
+Keys (plain ones act when the reason box is not being typed in; Ctrl ones always):
+1 / 2 / 3 / 4  decide A, B, tie, both bad        N  write the reason (Esc leaves the box)
+Ctrl+Enter     store the decision                 Ctrl+G  promote the decided item to gold
+Ctrl+L         add a guideline clause             J / K   next / previous dispute
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QListWidget,
+                               QListWidgetItem, QPlainTextEdit, QPushButton, QSplitter, QTableWidget, QTableWidgetItem,
+                               QVBoxLayout, QWidget)
+
+from prefdesk.domain import Label, RaterRole
+from prefdesk.quality import arbitration
+from prefdesk.store.project import ProjectError
+from prefdesk.ui import forms
+from prefdesk.ui.operations import Change
+from prefdesk.ui.views.base import OfflineBrowser, caption, escaped
+
+VERDICT_KEYS = {"1": "A", "2": "B", "3": "tie", "4": "both_bad"}
+VERDICT_NAMES = {"A": "A better", "B": "B better", "tie": "Tie", "both_bad": "Both bad"}
+COLUMNS = ("Rater", "Role", "Verdict", "Strength", "Shown left", "Dimensions", "Tags", "Rationale", "Seconds")
+
+
+class ArbitrationPanel(QWidget):
+    def __init__(self, desk) -> None:
+        super().__init__(desk, Qt.Window)
+        self.desk = desk
+        self.setWindowTitle(f"Arbitration — {desk.project.path.name}")
+        self.disputes: list[arbitration.Dispute] = []
+        self.verdict: str | None = None
+        self.decision: Label | None = None  # the decision just stored on the item shown
+        self.shown_at = time.monotonic()
+
+        self.list = QListWidget()
+        self.list.currentRowChanged.connect(self._show)
+        self.list.setFocusPolicy(Qt.NoFocus)
+        self.prompt = OfflineBrowser()
+        self.answers = [OfflineBrowser(), OfflineBrowser()]
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.table.horizontalHeader().setSectionResizeMode(COLUMNS.index("Rationale"), QHeaderView.Stretch)
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.setWordWrap(True)
+        self.table.setFocusPolicy(Qt.NoFocus)
+        self.reasons = QLabel()
+        self.reasons.setWordWrap(True)
+        self.reason = QPlainTextEdit()
+        self.reason.setPlaceholderText("Why this decision (required): the raters and the next reviewer read it. "
+                                       "N to write, Esc to leave the box.")
+        self.reason.setTabChangesFocus(True)
+        self.reason.setMaximumHeight(90)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.verdict_buttons = {}
+        buttons = QHBoxLayout()
+        for key, verdict in VERDICT_KEYS.items():
+            button = QPushButton(f"{VERDICT_NAMES[verdict]} ({key})")
+            button.setCheckable(True)
+            button.setFocusPolicy(Qt.NoFocus)
+            button.clicked.connect(lambda _=False, v=verdict: self.choose(v))
+            self.verdict_buttons[verdict] = button
+            buttons.addWidget(button)
+        self.decide_button = QPushButton("&Decide (Ctrl+Enter)")
+        self.gold_button = QPushButton("Promote to &gold (Ctrl+G)")
+        self.clause_button = QPushButton("Add a guideline c&lause… (Ctrl+L)")
+        for button, slot in ((self.decide_button, self.decide), (self.gold_button, self.promote),
+                             (self.clause_button, self.add_clause)):
+            button.setFocusPolicy(Qt.NoFocus)
+            button.clicked.connect(slot)
+        actions = QHBoxLayout()
+        for button in (self.decide_button, self.gold_button, self.clause_button):
+            actions.addWidget(button)
+
+        answers = QHBoxLayout()
+        for name, browser in zip(("Answer A", "Answer B"), self.answers):
+            column = QVBoxLayout()
+            column.addWidget(caption(name))
+            column.addWidget(browser)
+            answers.addLayout(column)
+        right = QWidget()
+        layout = QVBoxLayout(right)
+        layout.addWidget(self.reasons)
+        layout.addWidget(caption("Prompt"))
+        layout.addWidget(self.prompt, 1)
+        layout.addLayout(answers, 3)
+        layout.addWidget(caption("The raters' labels (verdicts in terms of A and B, whatever side each was shown)"))
+        layout.addWidget(self.table, 2)
+        layout.addLayout(buttons)
+        layout.addWidget(self.reason)
+        layout.addLayout(actions)
+        layout.addWidget(self.status)
+        left = QWidget()
+        column = QVBoxLayout(left)
+        self.count = caption()
+        column.addWidget(self.count)
+        column.addWidget(self.list)
+        splitter = QSplitter()
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 3)
+        outer = QVBoxLayout(self)
+        outer.addWidget(splitter)
+
+        for keys, slot in (("1", lambda: self.choose("A")), ("2", lambda: self.choose("B")),
+                           ("3", lambda: self.choose("tie")), ("4", lambda: self.choose("both_bad")),
+                           ("N", self.reason.setFocus), ("J", lambda: self.move(1)), ("K", lambda: self.move(-1)),
+                           ("Ctrl+Return", self.decide), ("Ctrl+Enter", self.decide), ("Ctrl+G", self.promote),
+                           ("Ctrl+L", self.add_clause), ("Esc", self._leave_reason)):
+            QShortcut(QKeySequence(keys), self, slot)
+        self.resize(1200, 820)
+        desk.ops.changed.connect(self._changed)
+        self.refresh()
+
+    # -- the queue ------------------------------------------------------------------------------------
+    def refresh(self, keep: str | None = None) -> None:
+        """Read the open disputes again; stay on `keep` if it is still there."""
+        self.disputes = arbitration.disputes(self.desk.project)
+        self.list.blockSignals(True)
+        self.list.clear()
+        for dispute in self.disputes:
+            prompt = self.desk.project.item(dispute.item_id).prompt.replace("\n", " ")
+            entry = QListWidgetItem(f"{', '.join(dispute.reasons)} — {prompt[:70]}")
+            entry.setToolTip(prompt[:500])
+            self.list.addItem(entry)
+        self.list.blockSignals(False)
+        self.count.setText(f"{len(self.disputes)} disputed item{'s' if len(self.disputes) != 1 else ''}")
+        ids = [d.item_id for d in self.disputes]
+        self.list.setCurrentRow(ids.index(keep) if keep in ids else (0 if ids else -1))
+        if not ids:
+            self._show(-1)
+
+    def _changed(self, change: Change) -> None:
+        if change & Change.PROJECT:
+            self.close()
+        elif change & Change.LABELS and self.decision is None:
+            self.refresh(self.current().item_id if self.current() else None)
+
+    def current(self) -> arbitration.Dispute | None:
+        row = self.list.currentRow()
+        return self.disputes[row] if 0 <= row < len(self.disputes) else None
+
+    def move(self, step: int) -> None:
+        if self.decision is not None:  # leaving a decided item: it is out of the queue now
+            self.decision = None
+            row = self.list.currentRow()
+            self.refresh()
+            self.list.setCurrentRow(min(max(0, row + (step if step < 0 else 0)), self.list.count() - 1))
+            return
+        if self.list.count():
+            self.list.setCurrentRow(max(0, min(self.list.count() - 1, self.list.currentRow() + step)))
+
+    def _show(self, row: int) -> None:
+        self.decision, self.verdict = None, None
+        self.reason.clear()
+        self._paint_verdict()
+        dispute = self.current()
+        if dispute is None:
+            self.reasons.setText("Nothing to arbitrate: every disputed item is decided.")
+            for browser in (self.prompt, *self.answers):
+                browser.clear()
+            self.table.setRowCount(0)
+            self._paint_state()
+            return
+        item = self.desk.project.item(dispute.item_id)
+        risk = f" · risk: {escaped(item.risk_level)}" if item.risk_level else ""
+        scenario = f" · {escaped(item.scenario)}" if item.scenario else ""
+        self.reasons.setText(f"<b>Why it is here:</b> {escaped(', '.join(dispute.reasons))}{scenario}{risk}"
+                             + (" · gold answer: " + escaped(item.gold_answer.get("verdict")) if item.is_gold and item.gold_answer else ""))
+        self.prompt.show_markdown(item.prompt)
+        for browser, candidate in zip(self.answers, item.candidates):
+            browser.show_markdown(candidate.text)
+        raters = {r.id: r for r in self.desk.project.raters()}
+        self.table.setRowCount(len(dispute.labels))
+        for row_, label in enumerate(dispute.labels):
+            p = label.payload
+            rater = raters.get(label.rater_id)
+            left = "AB"[label.display_order[0]] if label.display_order else "not recorded"
+            cells = (rater.name if rater else label.rater_id, rater.role.value if rater else "",
+                     VERDICT_NAMES.get(p["verdict"], p["verdict"]), p.get("strength") or "",
+                     left, ", ".join(f"{d}: {v}" for d, v in sorted((p.get("dims") or {}).items())),
+                     ", ".join(p.get("reason_tags") or []), p.get("rationale") or "",
+                     f"{label.duration_ms / 1000:.0f}" if label.duration_ms else "")
+            for col, text in enumerate(cells):
+                self.table.setItem(row_, col, QTableWidgetItem(text))
+        self.table.resizeRowsToContents()
+        self._paint_state()
+        self.shown_at = time.monotonic()
+
+    # -- deciding -----------------------------------------------------------------------------------
+    def choose(self, verdict: str) -> None:
+        if self.current() is None or self.decision is not None:
+            return
+        self.verdict = verdict
+        self._paint_verdict()
+        self._paint_state()
+
+    def decide(self) -> None:
+        dispute = self.current()
+        if dispute is None or self.decision is not None:
+            return
+        if self.verdict is None:
+            self.status.setText("Choose the verdict first: 1 A, 2 B, 3 tie, 4 both bad.")
+            return
+        try:
+            self.decision = arbitration.decide(
+                self.desk.project, dispute.item_id, self.desk.rater, self.verdict, self.reason.toPlainText(),
+                session=self.desk.session, duration_ms=int((time.monotonic() - self.shown_at) * 1000))
+        except ProjectError as exc:
+            self.status.setText(str(exc))
+            if "reason" in str(exc):
+                self.reason.setFocus()
+            return
+        self.setFocus()
+        self._paint_state()
+        self.desk.ops.changed.emit(Change.LABELS)
+
+    def promote(self) -> None:
+        if self.decision is None:
+            self.status.setText("Decide first: a gold item takes the decided answer.")
+            return
+        arbitration.promote_to_gold(self.desk.project, self.decision)
+        self.status.setText(f"Promoted to gold with the answer {VERDICT_NAMES[self.decision.payload['verdict']]}. "
+                            "Ctrl+L adds a clause; J goes on.")
+        self.desk.ops.changed.emit(Change.ITEMS)
+
+    def add_clause(self) -> None:
+        if self.decision is None:
+            self.status.setText("Decide first: a clause is linked to a decision.")
+            return
+        clause, ok = QInputDialog.getMultiLineText(
+            self, "Add a guideline clause",
+            "The clause is appended to the guidelines in force, as a new version that applies at once:")
+        if not ok or not clause.strip():
+            return
+        try:
+            version = arbitration.add_clause(self.desk.project, self.decision, clause)
+        except ProjectError as exc:
+            forms.tell(self, "Arbitration", str(exc))
+            return
+        self.status.setText(f"Guidelines {version} are in force, with the clause. J goes on.")
+        self.desk.ops.changed.emit(Change.SETTINGS)
+
+    def _leave_reason(self) -> None:
+        if self.reason.hasFocus():
+            self.setFocus()
+
+    def _paint_verdict(self) -> None:
+        for verdict, button in self.verdict_buttons.items():
+            button.setChecked(verdict == self.verdict)
+
+    def _paint_state(self) -> None:
+        has = self.current() is not None
+        decided = self.decision is not None
+        for button in self.verdict_buttons.values():
+            button.setEnabled(has and not decided)
+        self.reason.setReadOnly(decided)
+        self.decide_button.setEnabled(has and not decided)
+        self.gold_button.setEnabled(decided)
+        self.clause_button.setEnabled(decided)
+        if decided:
+            self.status.setText(f"Decided: {VERDICT_NAMES[self.decision.payload['verdict']]}. Ctrl+G promotes it to "
+                                "gold, Ctrl+L adds a guideline clause, J goes to the next dispute.")
+        elif has:
+            self.status.setText("1 A · 2 B · 3 tie · 4 both bad, then N to write why and Ctrl+Enter to decide.")
+        else:
+            self.status.setText("")
+
+
+def can_arbitrate(role: RaterRole) -> bool:
+    return role in arbitration.ARBITERS
