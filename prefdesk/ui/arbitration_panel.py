@@ -27,7 +27,7 @@ from prefdesk.ui.views.base import OfflineBrowser, caption, escaped
 
 VERDICT_KEYS = {"1": "A", "2": "B", "3": "tie", "4": "both_bad"}
 VERDICT_NAMES = {"A": "A better", "B": "B better", "tie": "Tie", "both_bad": "Both bad"}
-COLUMNS = ("Rater", "Role", "Verdict", "Strength", "Shown left", "Dimensions", "Tags", "Rationale", "Seconds")
+COLUMNS = ("Rater", "Role", "Verdict", "Strength", "Shown left", "Seconds", "Dimensions", "Tags", "Rationale")
 
 
 class ArbitrationPanel(QWidget):
@@ -48,7 +48,9 @@ class ArbitrationPanel(QWidget):
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
-        self.table.horizontalHeader().setSectionResizeMode(COLUMNS.index("Rationale"), QHeaderView.Stretch)
+        self.table.horizontalHeader().setStretchLastSection(True)  # the rationale takes the room left
+        self.table.verticalHeader().setVisible(False)
+        self.table.setMinimumHeight(60)
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.setWordWrap(True)
         self.table.setFocusPolicy(Qt.NoFocus)
@@ -58,7 +60,12 @@ class ArbitrationPanel(QWidget):
         self.reason.setPlaceholderText("Why this decision (required): the raters and the next reviewer read it. "
                                        "N to write, Esc to leave the box.")
         self.reason.setTabChangesFocus(True)
-        self.reason.setMaximumHeight(90)
+        self.reason.setFocusPolicy(Qt.ClickFocus)  # N or a click: the panel's own keys work until then
+        self.setFocusPolicy(Qt.StrongFocus)
+        self.reason.setMaximumHeight(70)
+        self.reason.setMinimumHeight(40)
+        for browser in (self.prompt, *self.answers):
+            browser.setMinimumHeight(40)  # the splitter decides; a small screen at scale 2 still fits
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.verdict_buttons = {}
@@ -66,6 +73,8 @@ class ArbitrationPanel(QWidget):
         for key, verdict in VERDICT_KEYS.items():
             button = QPushButton(f"{VERDICT_NAMES[verdict]} ({key})")
             button.setCheckable(True)
+            button.setStyleSheet("QPushButton:checked { background: palette(highlight); color: palette(highlighted-text); "
+                                 "font-weight: 600; }")
             button.setFocusPolicy(Qt.NoFocus)
             button.clicked.connect(lambda _=False, v=verdict: self.choose(v))
             self.verdict_buttons[verdict] = button
@@ -81,20 +90,20 @@ class ArbitrationPanel(QWidget):
         for button in (self.decide_button, self.gold_button, self.clause_button):
             actions.addWidget(button)
 
-        answers = QHBoxLayout()
+        answers = QWidget()
+        row = QHBoxLayout(answers)
+        row.setContentsMargins(0, 0, 0, 0)
         for name, browser in zip(("Answer A", "Answer B"), self.answers):
-            column = QVBoxLayout()
-            column.addWidget(caption(name))
-            column.addWidget(browser)
-            answers.addLayout(column)
+            row.addWidget(_captioned(name, browser))
+        labels = _captioned("The raters' labels (verdicts in terms of A and B, whatever side each was shown)", self.table)
+        reading = QSplitter(Qt.Vertical)  # each part gives way on a small screen; the rater drags what they need
+        for part, stretch in ((_captioned("Prompt", self.prompt), 1), (answers, 3), (labels, 2)):
+            reading.addWidget(part)
+            reading.setStretchFactor(reading.count() - 1, stretch)
         right = QWidget()
         layout = QVBoxLayout(right)
         layout.addWidget(self.reasons)
-        layout.addWidget(caption("Prompt"))
-        layout.addWidget(self.prompt, 1)
-        layout.addLayout(answers, 3)
-        layout.addWidget(caption("The raters' labels (verdicts in terms of A and B, whatever side each was shown)"))
-        layout.addWidget(self.table, 2)
+        layout.addWidget(reading, 1)
         layout.addLayout(buttons)
         layout.addWidget(self.reason)
         layout.addLayout(actions)
@@ -108,6 +117,7 @@ class ArbitrationPanel(QWidget):
         splitter.addWidget(left)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 3)
+        splitter.setSizes([300, 900])
         outer = QVBoxLayout(self)
         outer.addWidget(splitter)
 
@@ -117,9 +127,11 @@ class ArbitrationPanel(QWidget):
                            ("Ctrl+Return", self.decide), ("Ctrl+Enter", self.decide), ("Ctrl+G", self.promote),
                            ("Ctrl+L", self.add_clause), ("Esc", self._leave_reason)):
             QShortcut(QKeySequence(keys), self, slot)
-        self.resize(1200, 820)
+        area = (self.screen() or desk.screen()).availableGeometry()  # fits a small screen at scale 2 too
+        self.resize(min(1200, int(area.width() * 0.92)), min(820, int(area.height() * 0.92)))
         desk.ops.changed.connect(self._changed)
         self.refresh()
+        self.setFocus()
 
     # -- the queue ------------------------------------------------------------------------------------
     def refresh(self, keep: str | None = None) -> None:
@@ -129,7 +141,7 @@ class ArbitrationPanel(QWidget):
         self.list.clear()
         for dispute in self.disputes:
             prompt = self.desk.project.item(dispute.item_id).prompt.replace("\n", " ")
-            entry = QListWidgetItem(f"{', '.join(dispute.reasons)} — {prompt[:70]}")
+            entry = QListWidgetItem(f"{prompt[:60]}\n   {', '.join(dispute.reasons)}")
             entry.setToolTip(prompt[:500])
             self.list.addItem(entry)
         self.list.blockSignals(False)
@@ -186,14 +198,15 @@ class ArbitrationPanel(QWidget):
             rater = raters.get(label.rater_id)
             left = "AB"[label.display_order[0]] if label.display_order else "not recorded"
             cells = (rater.name if rater else label.rater_id, rater.role.value if rater else "",
-                     VERDICT_NAMES.get(p["verdict"], p["verdict"]), p.get("strength") or "",
-                     left, ", ".join(f"{d}: {v}" for d, v in sorted((p.get("dims") or {}).items())),
-                     ", ".join(p.get("reason_tags") or []), p.get("rationale") or "",
-                     f"{label.duration_ms / 1000:.0f}" if label.duration_ms else "")
+                     VERDICT_NAMES.get(p["verdict"], p["verdict"]), p.get("strength") or "", left,
+                     f"{label.duration_ms / 1000:.0f}" if label.duration_ms else "",
+                     ", ".join(f"{d}: {v}" for d, v in sorted((p.get("dims") or {}).items())),
+                     ", ".join(p.get("reason_tags") or []), p.get("rationale") or "")
             for col, text in enumerate(cells):
                 self.table.setItem(row_, col, QTableWidgetItem(text))
         self.table.resizeRowsToContents()
         self._paint_state()
+        self.setFocus()
         self.shown_at = time.monotonic()
 
     # -- deciding -----------------------------------------------------------------------------------
@@ -274,6 +287,15 @@ class ArbitrationPanel(QWidget):
             self.status.setText("1 A · 2 B · 3 tie · 4 both bad, then N to write why and Ctrl+Enter to decide.")
         else:
             self.status.setText("")
+
+
+def _captioned(title: str, widget: QWidget) -> QWidget:
+    box = QWidget()
+    column = QVBoxLayout(box)
+    column.setContentsMargins(0, 0, 0, 0)
+    column.addWidget(caption(title))
+    column.addWidget(widget, 1)
+    return box
 
 
 def can_arbitrate(role: RaterRole) -> bool:

@@ -116,29 +116,52 @@ class BarChart(pg.PlotWidget):
         self.setYRange(0, 1)
 
 
+LINE_STYLES = ((Qt.SolidLine, "━━"), (Qt.DashLine, "╍╍"), (Qt.DotLine, "┈┈"))  # more series than colours
+
+
+def series_style(i: int) -> tuple[str, Qt.PenStyle, str]:
+    """The colour, pen style and legend glyph of the i-th series of a LineChart."""
+    style, glyph = LINE_STYLES[i // len(COLOURS) % len(LINE_STYLES)]
+    return COLOURS[i % len(COLOURS)], style, glyph
+
+
+def legend_html(names: list[str]) -> str:
+    """A legend for LineCharts as rich text, to sit above them: inside a plot, a team's names hide the lines."""
+    from html import escape
+
+    parts = []
+    for i, name in enumerate(names):
+        colour, _, glyph = series_style(i)
+        parts.append(f'<span style="color:{colour}">{glyph}</span>&nbsp;{escape(name)}')
+    return " &nbsp; ".join(parts)
+
+
 class LineChart(pg.PlotWidget):
-    """Named series over named points (a rater's agreement by week), a gap where a value is missing."""
+    """Named series over named points (a rater's agreement by week), a gap where a value is missing; the
+    legend is `legend_html` of the same names, outside the chart."""
 
     def __init__(self, title: str, x_label: str = "") -> None:
         super().__init__()
         self.title_text = title
         _style(self, title, x_label)
-        self.legend = self.addLegend(offset=(-10, 10), labelTextColor=QApplication.palette().color(QPalette.WindowText))
         self.lines: list = []
 
     def show_series(self, categories: list[str], series: dict[str, list[float | None]]) -> None:
         for item in self.lines:
             self.removeItem(item)
-        self.legend.clear()
         self.lines = []
         for i, (name, values) in enumerate(series.items()):
+            if all(v is None for v in values):
+                continue  # nothing to draw (its colour stays its own: the legend counts it)
             ys = [float("nan") if v is None else v for v in values]
-            colour = COLOURS[i % len(COLOURS)]
-            self.lines.append(self.plot(list(range(len(ys))), ys, pen=pg.mkPen(colour, width=2), connect="finite",
-                                        symbol="o", symbolSize=5, symbolBrush=colour, symbolPen=None, name=name))
-        step = max(1, len(categories) // 8)  # at most ~8 tick labels: they stay readable at scale 2
+            colour, style, _ = series_style(i)
+            self.lines.append(self.plot(list(range(len(ys))), ys, pen=pg.mkPen(colour, width=2, style=style),
+                                        connect="finite", symbol="o", symbolSize=5, symbolBrush=colour, symbolPen=None))
+        step = max(1, -(-len(categories) // 6))  # at most 6 tick labels: they stay readable at scale 2
         self.getAxis("bottom").setTicks([[(k, categories[k]) for k in range(0, len(categories), step)]])
-        self.setYRange(0, 1)
+        self.setXRange(-0.5, max(0.5, len(categories) - 0.5), padding=0)
+        self.setYRange(-0.06, 1.08, padding=0)  # 0 and 1 keep their tick labels
+        self.getAxis("left").setTicks([[(v / 5, f"{v / 5:.1f}") for v in range(6)]])
 
 
 def no_bias_line(plot: pg.PlotWidget, y: float = 0.5) -> None:

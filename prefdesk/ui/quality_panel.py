@@ -17,15 +17,23 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeade
                                QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from prefdesk.domain import RaterRole
-from prefdesk.ui.charts import COLOURS, BarChart, LineChart, no_bias_line
+from prefdesk.ui.charts import COLOURS, BarChart, LineChart, legend_html, no_bias_line
 from prefdesk.ui.operations import Change
 from prefdesk.ui.worker import describe, run_in_background
 
 LEADS = (RaterRole.REVIEWER, RaterRole.EXPERT)
 REFRESH_AFTER_MS = 1500  # labels come one a second at most: one report after a burst, not one a label
 FLAG = "#d55e00"
-RATER_COLUMNS = ("Rater", "Role", "Labels", "Gold accuracy", "Estimated accuracy", "Agrees with others",
-                 "Left wins", "Position bias", "Longer chosen", "Length bias", "Flip rate", "Median s", "Too fast")
+RATER_COLUMNS = ("Rater", "Role", "Labels", "Gold\naccuracy", "Estimated\naccuracy", "Agrees with\nthe others",
+                 "Left\nwins", "Position\nbias", "Longer\nchosen", "Length\nbias", "Flip\nrate", "Median\nseconds",
+                 "Too\nfast")
+
+
+def _short_date(iso_day: str) -> str:
+    """2026-10-05 -> 5 Oct (a week's Monday, short enough for an axis at scale 2)."""
+    months = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+    year, month, day = iso_day.split("-")
+    return f"{int(day)} {months[int(month) - 1]}"
 
 
 def _pct(value: float | None) -> str:
@@ -83,11 +91,15 @@ class QualityPanel(QWidget):
             self.tabs.addTab(self.heat, "&Agreement")
         drift = QWidget()
         column = QVBoxLayout(drift)
-        column.addWidget(self.drift_by, 0, Qt.AlignLeft)
-        charts = QHBoxLayout()
-        charts.addWidget(self.drift_agreement)
-        charts.addWidget(self.drift_gold)
-        column.addLayout(charts, 1)
+        self.drift_legend = QLabel()
+        self.drift_legend.setTextFormat(Qt.RichText)
+        self.drift_legend.setWordWrap(True)
+        row = QHBoxLayout()
+        row.addWidget(self.drift_by)
+        row.addWidget(self.drift_legend, 1)
+        column.addLayout(row)
+        column.addWidget(self.drift_agreement, 1)  # stacked: a time line reads best wide
+        column.addWidget(self.drift_gold, 1)
         self.tabs.addTab(drift, "&Drift")
         self.tabs.addTab(self.bias, "&Bias")
         if self.lead:
@@ -111,6 +123,7 @@ class QualityPanel(QWidget):
         table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
         table.verticalHeader().setVisible(False)
+        table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
         return table
 
     # -- computing ------------------------------------------------------------------------------------
@@ -213,27 +226,31 @@ class QualityPanel(QWidget):
             return
         key = "by_week" if self.drift_by.currentIndex() == 0 else "by_labels"
         drift = self.report["drift"]
-        points = sorted({p["week"] if key == "by_week" else p["first_label"]
-                         for d in drift.values() for p in d[key]}, key=str if key == "by_week" else int)
+        points = sorted({p["week"] if key == "by_week" else p["first_label"] for d in drift.values() for p in d[key]
+                         if p["agreement_with_consensus"] is not None or p["gold_accuracy"] is not None},
+                        key=str if key == "by_week" else int)
         at = {p: k for k, p in enumerate(points)}
-        names = [str(p) if key == "by_week" else f"#{p}" for p in points]
+        names = [_short_date(p) if key == "by_week" else f"#{p}" for p in points]
         for chart, field in ((self.drift_agreement, "agreement_with_consensus"), (self.drift_gold, "gold_accuracy")):
             series = {}
             for rater, d in drift.items():
                 values: list[float | None] = [None] * len(points)
                 for p in d[key]:
-                    values[at[p["week"] if key == "by_week" else p["first_label"]]] = p[field]
-                if any(v is not None for v in values):
-                    series[rater] = values
+                    point = p["week"] if key == "by_week" else p["first_label"]
+                    if point in at:
+                        values[at[point]] = p[field]
+                series[rater] = values
             chart.show_series(names, series)
-        label = "week starting" if key == "by_week" else "a rater's labels from"
+        self.drift_legend.setText(legend_html(list(drift)))
+        label = "week from Monday" if key == "by_week" else "a rater's labels from"
         for chart in (self.drift_agreement, self.drift_gold):
             chart.setLabel("bottom", label)
 
     def _show_bias(self) -> None:
         raters = self.report["raters"]
         names = list(raters)
-        self.bias.show_groups(names, {"left wins": [raters[n]["left_rate"] for n in names],
+        shown = [f"{n} ⚑" if raters[n]["position_bias"] or raters[n]["length_bias"] else n for n in names]
+        self.bias.show_groups(shown, {"left wins": [raters[n]["left_rate"] for n in names],
                                       "longer chosen": [raters[n]["longer_rate"] for n in names]})
 
     def _show_dims(self) -> None:
