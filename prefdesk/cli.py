@@ -1,7 +1,7 @@
 """`prefdesk`: headless commands over the project file, and the way into the desk.
 
     prefdesk new P | import FILE -p P [--format F] [--skip-bad] [--map T=COL,...]
-    prefdesk export -p P --format F --out DIR [--aggregate majority|latest] [--conversational]
+    prefdesk export -p P --format F --out DIR [--aggregate POLICY] [--conversational]
     prefdesk stats -p P [--json]     prefdesk --version
     prefdesk config -p P [--set KEY=JSON ...] [--guidelines FILE.md --guideline-version V]
     prefdesk [-p P] [--rater NAME]   opens the desk (the last project, or the demo)
@@ -195,6 +195,9 @@ def cmd_quality(args: argparse.Namespace) -> int:
     print(f"{report['labels']} pairwise labels on {report['items_labelled']} items; {report['disputed_items']} disputed; "
           f"agreement {fmt(agreement['percent'])}, Fleiss kappa {fmt(agreement['fleiss_kappa'])}, "
           f"Krippendorff alpha {fmt(agreement['krippendorff_alpha'])}, flip rate {fmt(report['flip_rate'])}")
+    arbitration = report["arbitration"]
+    print(f"{arbitration['waiting']} items wait for arbitration ({arbitration['high_risk']} high-risk, "
+          f"{arbitration['gold_misses']} gold misses); {arbitration['decided']} decided")
     print(f"{'rater':<16}{'labels':>7}{'gold':>7}{'est.':>7}{'agree':>7}{'left':>7}{'longer':>8}{'flip':>7}  flags")
     for name, r in report["raters"].items():
         flags = ", ".join(f for f, on in (("position bias", r["position_bias"]), ("length bias", r["length_bias"])) if on)

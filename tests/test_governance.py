@@ -222,3 +222,50 @@ def test_the_quality_panel_shows_the_team_to_a_lead_and_only_their_own_figures_t
     assert mine.raters.rowCount() == 1 and mine.raters.item(0, 0).text() == "ana"
     assert set(mine.report) == {"raters", "drift", "calibration"} and not mine.arbitrate.isVisible()
     assert mine.tabs.indexOf(mine.heat) == -1
+
+
+def test_the_lead_sets_re_annotation_arbitration_and_source_trust_in_the_settings_dialog(desk, project, monkeypatch):
+    from prefdesk.ui.settings_dialog import SettingsDialog
+
+    window = desk(pairs(1))
+    refused = []
+    monkeypatch.setattr("prefdesk.ui.forms.tell", lambda *a: refused.append(a[2]))
+
+    def edit(dialog, trust):
+        dialog.reannotate_share.setValue(0.2)
+        dialog.reannotate_after.setValue(48)
+        dialog.arbitration.setCurrentText("no-majority")
+        dialog.trust.setText(trust)
+        dialog.save()
+        return dialog.result()
+    monkeypatch.setattr(SettingsDialog, "exec", lambda d: edit(d, "model-judge: lots"))
+    window.run_named("settings")
+    assert "source_trust" in refused[0] and project.settings["reannotate_share"] == 0.05  # nothing half-saved
+    monkeypatch.setattr(SettingsDialog, "exec", lambda d: edit(d, "human: 1, model-judge: 0.25, judge-x: 2"))
+    window.run_named("settings")
+    assert "unknown source 'judge-x'" in refused[1]
+    monkeypatch.setattr(SettingsDialog, "exec", lambda d: edit(d, "human: 1, model-judge: 0.25"))
+    window.run_named("settings")
+    stored = dict((k, json.loads(v)) for k, v in project.conn.execute("SELECT key, value FROM settings"))
+    assert stored["reannotate_share"] == 0.2 and stored["reannotate_after_hours"] == 48.0
+    assert stored["arbitration_rule"] == "no-majority" and stored["source_trust"] == {"human": 1.0, "model-judge": 0.25}
+
+
+def test_weighted_aggregation_follows_the_leads_trust_in_each_source(project, tmp_path):
+    from desktools import write_jsonl
+    from prefdesk.domain import LabelSource
+    from prefdesk.quality.reliability import reliability_policy
+
+    import_file(project, write_jsonl(tmp_path, pairs(20)))
+    human, judge = project.ensure_rater("hu"), project.ensure_rater("mj", RaterRole.MODEL_JUDGE)
+    item_ids = [i for (i,) in project.conn.execute("SELECT id FROM items ORDER BY rowid")]
+    for k, item_id in enumerate(item_ids):
+        project.commit_label(item_id, human, LabelKind.PAIRWISE, {"verdict": "A"})
+        project.commit_label(item_id, judge, LabelKind.PAIRWISE, {"verdict": "A" if k < 15 else "B"},
+                             source=LabelSource.MODEL_JUDGE)
+    disputed = item_ids[15]
+    labels = project.labels(disputed)
+    for trust, expected in ((0.25, "A"), (4.0, "B")):
+        project.set_settings({"source_trust": {"human": 1.0, "model-judge": trust}})
+        out, _ = reliability_policy(project, "weighted").pairwise(labels)
+        assert out["verdict"] == expected, trust

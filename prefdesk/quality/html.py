@@ -24,6 +24,33 @@ def _bar(value: float | None, flagged: bool = False) -> str:
             f'<line x1="{BAR_W / 2}" x2="{BAR_W / 2}" y1="0" y2="12" stroke="#333"/></svg> {value:.3f}')
 
 
+COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9")  # as the desk's charts
+DASHES = ("", "6 3", "2 3")
+
+
+def _drift_svg(drift: dict, field: str = "agreement_with_consensus", width: int = 640, height: int = 200) -> str:
+    """Each rater's figure by week as lines (y 0..1), with a legend: drift, without a script."""
+    weeks = sorted({p["week"] for d in drift.values() for p in d["by_week"] if p[field] is not None})
+    if not weeks:
+        return "<p>No weekly figures yet.</p>"
+    left, bottom, top = 40, 30, 10
+    x = {w: left + (width - left - 20) * (k + 0.5) / len(weeks) for k, w in enumerate(weeks)}
+    y = lambda v: top + (height - top - bottom) * (1 - v)  # noqa: E731
+    parts = [f'<line x1="{left}" x2="{width}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#ddd"/>'
+             f'<text x="4" y="{y(v) + 4:.1f}" font-size="11">{v:.1f}</text>' for v in (0, 0.25, 0.5, 0.75, 1)]
+    parts += [f'<text x="{x[w]:.1f}" y="{height - 8}" font-size="11" text-anchor="middle">{w}</text>' for w in weeks]
+    legend = []
+    for i, (name, d) in enumerate(drift.items()):
+        points = [(x[p["week"]], y(p[field])) for p in d["by_week"] if p[field] is not None]
+        colour, dash = COLOURS[i % len(COLOURS)], DASHES[i // len(COLOURS) % len(DASHES)]
+        if points:
+            parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" stroke-dasharray="{dash}" '
+                         f'points="{" ".join(f"{a:.1f},{b:.1f}" for a, b in points)}"/>')
+        legend.append(f'<span style="color:{colour}">━</span> {escape(name)}')
+    return (f'<svg width="{width}" height="{height}" role="img">{"".join(parts)}</svg>'
+            f'<p>{" &nbsp; ".join(legend)}</p>')
+
+
 def quality_html(report: dict, title: str) -> str:
     agreement = report["agreement"]
     rows = []
@@ -44,6 +71,10 @@ def quality_html(report: dict, title: str) -> str:
     dims = "".join(f"<tr><td>{escape(d)}</td><td>{v['n']}</td><td>{_bar(v['A_rate'])}</td><td>{_bar(v['B_rate'])}</td>"
                    f"<td>{_fmt(v['tie_rate'])}</td><td>{_fmt(v['matches_overall'])}</td></tr>"
                    for d, v in report["by_dimension"].items())
+    sources = "".join(f"<tr><td>{escape(name)}</td><td>{v['labels']}</td><td>{_fmt(v['agreement_with_consensus'])}</td>"
+                      f"<td>{_fmt(v['gold_accuracy'])}</td><td>{_fmt(v['trust'])}</td></tr>"
+                      for name, v in report["by_source"].items())
+    arbitration = report["arbitration"]
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>
 <style>body{{font:14px system-ui,sans-serif;margin:2em;color:#222}} table{{border-collapse:collapse;margin:1em 0}}
@@ -52,7 +83,9 @@ td,th{{border:1px solid #ccc;padding:3px 8px;text-align:left}} th{{background:#f
 <h1>{escape(title)}</h1>
 <p>{report['labels']} pairwise labels on {report['items_labelled']} items; {report['disputed_items']} items disputed.
 Agreement {_fmt(agreement['percent'])} · Fleiss' kappa {_fmt(agreement['fleiss_kappa'])} ·
-Krippendorff's alpha {_fmt(agreement['krippendorff_alpha'])} · flip rate {_fmt(report['flip_rate'])}.</p>
+Krippendorff's alpha {_fmt(agreement['krippendorff_alpha'])} · flip rate {_fmt(report['flip_rate'])}.
+{arbitration['waiting']} items wait for arbitration ({arbitration['high_risk']} high-risk, {arbitration['gold_misses']}
+gold misses); {arbitration['decided']} decided.</p>
 <h2>Raters</h2>
 <p>Left rate: how often the side shown on the left won (display order is random, so 0.5 is no bias). Longer
 rate: how often the longer answer was chosen; a rater is flagged for length bias only when their disagreements
@@ -60,6 +93,10 @@ with the others lean to the longer answer more than their items explain.</p>
 <table><tr><th>rater</th><th>role</th><th>labels</th><th>gold acc.</th><th>estimated acc.</th><th>agrees with others</th>
 <th>left rate</th><th>longer rate</th><th>flip rate</th><th>median s</th><th>too fast</th></tr>
 {''.join(rows)}</table>
+<h2>Drift: agreement with the others by week</h2>{_drift_svg(report["drift"])}
+<h2>Drift: gold accuracy by week</h2>{_drift_svg(report["drift"], "gold_accuracy")}
+<h2>Sources</h2><table><tr><th>source</th><th>labels</th><th>agrees with others</th><th>gold acc.</th><th>trust</th></tr>
+{sources}</table>
 <h2>Cohen's kappa per pair</h2><table><tr><th>raters</th><th>kappa</th><th>items</th></tr>{pairs}</table>
 <h2>By scenario</h2><table><tr><th>scenario</th><th>items</th><th>labels</th><th>agreement</th><th>flip rate</th></tr>
 {scenarios}</table>

@@ -1,4 +1,4 @@
-"""The project's current pairwise labels as integer columns (numpy), read fast enough for a report over
+"""The project's current pairwise (and scalar) labels as integer columns (numpy), read fast enough for a report over
 millions of labels.
 
 Each column is coded in SQL and a range of labels comes back as one comma-separated string
@@ -37,10 +37,13 @@ _LABEL_COLUMNS = {
     "time": "COALESCE(CAST((julianday(l.created_at) - 2440587.5) * 86400 AS INTEGER), 0)",
     "source": _SOURCE, "has_dims": "COALESCE(json_extract(l.payload, '$.dims') NOT IN ('{}', '[]'), 0)",
     "confidence": "COALESCE(CAST(l.confidence * 1000 AS INTEGER), -1)",
+    # scalar labels ride along (their agreement is read from their scores): -1 on a pairwise label
+    "score": "CASE WHEN l.kind = 'scalar' THEN COALESCE(CAST(json_extract(l.payload, '$.score') * 1000 AS INTEGER), -1) "
+             "ELSE -1 END",
 }
 _LABELS = ("SELECT " + ", ".join(f"group_concat({sql})" for sql in _LABEL_COLUMNS.values()) +
            " FROM labels l JOIN items i ON i.id = l.item_id JOIN raters r ON r.id = l.rater_id"
-           " WHERE l.rowid BETWEEN ? AND ? AND l.kind = 'pairwise' AND l.source != 'arbitration'")
+           " WHERE l.rowid BETWEEN ? AND ? AND l.kind IN ('pairwise', 'scalar') AND l.source != 'arbitration'")
 GROUP_COLUMNS = ("scenario", "bucket", "risk_level")
 
 
@@ -73,6 +76,7 @@ class Labels:
     gold: np.ndarray  # per item rowid: the gold verdict code, -1 when not gold
     longer: np.ndarray  # per item rowid: 0 when A is longer, 1 when B is, -1 equal or unknown
     groups: dict[str, tuple[list[str], np.ndarray]]  # scenario/bucket/risk_level -> (names, code per item rowid)
+    scalar: dict[str, np.ndarray]  # the current scalar labels: item rowid, rater, round, score
 
     def __len__(self) -> int:
         return len(self.rowid)
@@ -120,7 +124,10 @@ def load(project) -> Labels:
         "SELECT rowid FROM labels WHERE id IN (SELECT supersedes FROM labels WHERE supersedes IS NOT NULL)")], np.int64)
     if len(superseded):
         table = table[~np.isin(table[:, 0], superseded)]
+    scalar = table[table[:, list(_LABEL_COLUMNS).index("score")] >= 0]
+    table = table[table[:, list(_LABEL_COLUMNS).index("score")] < 0]
     col = dict(zip(_LABEL_COLUMNS, table.T))
+    scalar_col = dict(zip(_LABEL_COLUMNS, scalar.T))
     if len(col["time"]) and np.any(np.diff(col["time"]) < 0):  # time order (ties: as written)
         order = np.lexsort((col["rowid"], col["time"]))
         col = {k: v[order] for k, v in col.items()}
@@ -141,7 +148,9 @@ def load(project) -> Labels:
     return Labels(rowid=col["rowid"], item=col["item"], rater=rater_index[col["rater"]], verdict=col["verdict"],
                   left=col["left"], round=col["round"], duration=duration, time=col["time"], source=col["source"],
                   has_dims=col["has_dims"].astype(bool), confidence=confidence, raters=names, roles=roles,
-                  item_slots=slots, gold=gold, longer=longer, groups=groups)
+                  item_slots=slots, gold=gold, longer=longer, groups=groups,
+                  scalar={"item": scalar_col["item"], "rater": rater_index[scalar_col["rater"]],
+                          "round": scalar_col["round"], "score": scalar_col["score"] / 1000.0})
 
 
 def _groups(conn, column: str, slots: int) -> tuple[list[str], np.ndarray]:

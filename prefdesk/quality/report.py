@@ -17,6 +17,7 @@ consensus use first-round labels; a later round is a re-annotation, read for the
 from __future__ import annotations
 
 import math
+import warnings
 from collections import Counter, defaultdict
 
 import numpy as np
@@ -135,12 +136,16 @@ def quality_report(project) -> dict:
             calibration[name] = calib
 
     decisions = _decisions(project, labs)
+    with_dims = np.flatnonzero(use & labs.has_dims)
+    dims = [(labs.item[row], labs.verdict[row], dim, value) for row, dim, value in _dims(project, labs, with_dims)]
     return {
         "raters": raters, "agreement": _agreement(labs, use, counts), "flip_rate": flips.rate(),
         "by_scenario": _by_group(labs, "scenario", counts, flips),
         "by_bucket": _by_group(labs, "bucket", counts, flips),
         "by_risk_level": _by_group(labs, "risk_level", counts, flips),
-        "by_dimension": _by_dimension(project, labs, use),
+        "by_dimension": _by_dimension(labs, dims),
+        "agreement_by_dimension": _dimension_agreement(labs, dims),
+        "scalar_agreement": _scalar_agreement(labs),
         "by_source": _by_source(labs, use, consensus, gold_of, project.settings["source_trust"]),
         "drift": drift, "calibration": calibration,
         "disputed_items": int(((counts > 0).sum(axis=1) > 1).sum()),
@@ -251,18 +256,13 @@ def _calibration(labs: Labels, rows: np.ndarray, use: np.ndarray, consensus: np.
 
 
 def _agreement(labs: Labels, use: np.ndarray, counts: np.ndarray) -> dict:
-    import krippendorff
     from sklearn.metrics import cohen_kappa_score
 
     n_item = counts.sum(axis=1)
     shared = n_item >= 2
-    pairs = n_item * (n_item - 1) / 2
-    agreeing = (counts * (counts - 1) / 2).sum(axis=1)
-    percent = float(agreeing[shared].sum() / pairs[shared].sum()) if shared.any() else None
     table = counts[shared]
-    alpha = None
-    if shared.any() and ((table.sum(axis=0)) > 0).sum() > 1:
-        alpha = float(krippendorff.alpha(value_counts=table, level_of_measurement="nominal"))
+    nominal = _nominal_agreement(table)
+    percent, alpha = nominal["percent"], nominal["krippendorff_alpha"]
     fleiss = None
     if shared.any():
         sizes = Counter(n_item[shared].tolist())
@@ -276,7 +276,9 @@ def _agreement(labs: Labels, use: np.ndarray, counts: np.ndarray) -> dict:
         for rb in range(ra + 1, n_raters):
             weights = confusion[ra, rb].ravel()
             if weights.sum() >= 2:
-                kappa = cohen_kappa_score(y1, y2, labels=list(range(k)), sample_weight=weights)
+                with warnings.catch_warnings():  # a pair who only ever gave one verdict: kappa undefined, None
+                    warnings.simplefilter("ignore")
+                    kappa = cohen_kappa_score(y1, y2, labels=list(range(k)), sample_weight=weights)
                 cohen[f"{labs.raters[ra]}|{labs.raters[rb]}"] = {
                     "kappa": None if np.isnan(kappa) else float(kappa), "items": int(weights.sum())}
     return {"percent": percent, "fleiss_kappa": fleiss, "krippendorff_alpha": alpha, "cohen_kappa": cohen,
@@ -325,24 +327,80 @@ def _by_group(labs: Labels, column: str, counts: np.ndarray, flips: _Flips) -> d
                        "flip_rate": flip[g]} for g in range(n) if items[g]}
 
 
-def _by_dimension(project, labs: Labels, use: np.ndarray) -> dict:
+def _dims(project, labs: Labels, rows: np.ndarray) -> list[tuple[int, str, str]]:
+    """(label row, dimension, verdict) of the per-dimension verdicts on these label rows."""
+    at = dict(zip(labs.rowid[rows].tolist(), rows.tolist()))
+    return [(at[rowid], dim, value) for rowid, dim, value in dims_of(project, labs.rowid[rows])]
+
+
+def _by_dimension(labs: Labels, dims: list[tuple]) -> dict:
     """Per dimension: win rates of A / B / tie over the dimension verdicts given, and how often the
     dimension's verdict matches the overall one."""
-    rows = np.flatnonzero(use & labs.has_dims)
-    if not len(rows):
-        return {}
-    overall = dict(zip(labs.rowid[rows].tolist(), labs.verdict[rows].tolist()))
     wins: dict[str, Counter] = defaultdict(Counter)
     same: dict[str, list[bool]] = defaultdict(list)
-    for rowid, dim, value in dims_of(project, labs.rowid[rows]):
+    for _, overall, dim, value in dims:
         if value in ("A", "B", "tie"):
             wins[dim][value] += 1
-            same[dim].append(CODE[value] == overall[rowid])
+            same[dim].append(CODE[value] == overall)
     out = {}
     for dim in sorted(wins):
         n = sum(wins[dim].values())
         out[dim] = {"n": n, **{f"{v}_rate": wins[dim][v] / n for v in ("A", "B", "tie")},
                     "matches_overall": float(np.mean(same[dim]))}
+    return out
+
+
+def _nominal_agreement(counts: np.ndarray) -> dict:
+    """Percent agreement (pairs) and Krippendorff's nominal alpha from an items x values table of counts."""
+    import krippendorff
+
+    n_item = counts.sum(axis=1)
+    shared = counts[n_item >= 2]
+    if not len(shared):
+        return {"items": 0, "percent": None, "krippendorff_alpha": None}
+    n = shared.sum(axis=1)
+    percent = float((shared * (shared - 1) / 2).sum() / (n * (n - 1) / 2).sum())
+    alpha = None
+    if (shared.sum(axis=0) > 0).sum() > 1:
+        alpha = float(krippendorff.alpha(value_counts=shared, level_of_measurement="nominal"))
+    return {"items": int(len(shared)), "percent": percent, "krippendorff_alpha": alpha}
+
+
+def _dimension_agreement(labs: Labels, dims: list[tuple]) -> dict:
+    """Agreement on each dimension's verdicts, among the raters who gave one on the same item."""
+    per_dim: dict[str, Counter] = defaultdict(Counter)
+    for item, _, dim, value in dims:
+        if value in CODE:
+            per_dim[dim][(int(item), CODE[value])] += 1
+    out = {}
+    for dim, counts in sorted(per_dim.items()):
+        items = {i: k for k, i in enumerate(sorted({i for i, _ in counts}))}
+        table = np.zeros((len(items), len(VERDICTS)))
+        for (item, code), n in counts.items():
+            table[items[item], code] = n
+        out[dim] = _nominal_agreement(table)
+    return out
+
+
+def _scalar_agreement(labs: Labels) -> dict:
+    """Krippendorff's alpha of first-round scalar scores, ordinal and interval (the scale's steps are equal
+    only if the guidelines make them so: both are given)."""
+    import krippendorff
+
+    s = labs.scalar
+    first = s["round"] == 1
+    if not first.any():
+        return {}
+    values, code = np.unique(s["score"][first], return_inverse=True)
+    items, item_code = np.unique(s["item"][first], return_inverse=True)
+    table = np.zeros((len(items), len(values)))
+    np.add.at(table, (item_code, code), 1)
+    shared = table[table.sum(axis=1) >= 2]
+    out = {"labels": int(first.sum()), "items": int(len(shared)), "ordinal_alpha": None, "interval_alpha": None}
+    if len(shared) and (shared.sum(axis=0) > 0).sum() > 1:
+        for level in ("ordinal", "interval"):
+            out[f"{level}_alpha"] = float(krippendorff.alpha(value_counts=shared, value_domain=values,
+                                                              level_of_measurement=level))
     return out
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QListWidget,
                                QListWidgetItem, QPlainTextEdit, QPushButton, QSplitter, QTableWidget, QTableWidgetItem,
@@ -39,6 +39,10 @@ class ArbitrationPanel(QWidget):
         self.verdict: str | None = None
         self.decision: Label | None = None  # the decision just stored on the item shown
         self.shown_at = time.monotonic()
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.setInterval(1500)
+        self.timer.timeout.connect(self._labels_changed)
 
         self.list = QListWidget()
         self.list.currentRowChanged.connect(self._show)
@@ -152,9 +156,11 @@ class ArbitrationPanel(QWidget):
             self._show(-1)
 
     def _changed(self, change: Change) -> None:
-        if change & Change.PROJECT:
-            self.close()
-        elif change & Change.LABELS and self.decision is None:
+        if change & Change.LABELS:
+            self.timer.start()  # restarted by each label: one look after a burst of labelling
+
+    def _labels_changed(self) -> None:
+        if self.decision is None:  # a decided item stays on screen for gold and a clause
             self.refresh(self.current().item_id if self.current() else None)
 
     def current(self) -> arbitration.Dispute | None:
@@ -236,6 +242,10 @@ class ArbitrationPanel(QWidget):
         self.setFocus()
         self._paint_state()
         self.desk.ops.changed.emit(Change.LABELS)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        self.timer.stop()
+        super().closeEvent(event)
 
     def promote(self) -> None:
         if self.decision is None:

@@ -291,6 +291,7 @@ class MainWindow(QMainWindow):
             except ProjectBusy:  # an import holds the file: the label waits on disk, the rater goes on
                 self._hold(label)
         self.last_label = label  # acknowledged: in the project, or held on disk for it
+        self.ops.changed.emit(Change.LABELS)  # panels that read labels (quality, arbitration) look again
         if self.editing is None and self.remaining:
             self.remaining -= 1
         bisect.insort(self.durations, duration)

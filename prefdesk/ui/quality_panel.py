@@ -83,6 +83,8 @@ class QualityPanel(QWidget):
         self.bias = BarChart("Left wins and longer chosen (dashed: no lean)")
         no_bias_line(self.bias)
         self.dims = BarChart("Per-dimension win rates")
+        self.dims_table = self._table(("Dimension", "Verdicts", "Items (2+ raters)", "Agreement", "Krippendorff α",
+                                       "Matches the overall verdict"))
         self.sources = self._table(("Source", "Labels", "Agrees with others", "Gold accuracy", "Trust"))
         self.calibration = self._table(("Rater", "Confidence", "Labels", "Mean confidence", "Accuracy"))
         self.tabs = QTabWidget()
@@ -103,7 +105,11 @@ class QualityPanel(QWidget):
         self.tabs.addTab(drift, "&Drift")
         self.tabs.addTab(self.bias, "&Bias")
         if self.lead:
-            self.tabs.addTab(self.dims, "Di&mensions")
+            dims = QWidget()
+            column = QVBoxLayout(dims)
+            column.addWidget(self.dims, 3)
+            column.addWidget(self.dims_table, 2)
+            self.tabs.addTab(dims, "Di&mensions")
             self.tabs.addTab(self.sources, "&Sources")
         self.tabs.addTab(self.calibration, "&Calibration")
         self.status = QLabel()
@@ -174,6 +180,10 @@ class QualityPanel(QWidget):
             f"Fleiss κ {kappa} · Krippendorff α {alpha} · flip rate {_pct(r['flip_rate'])} · "
             f"<b>{arb['waiting']}</b> waiting for arbitration ({arb['high_risk']} high-risk, "
             f"{arb['gold_misses']} gold misses), {arb['decided']} decided")
+        scalar = r["scalar_agreement"]
+        if scalar.get("ordinal_alpha") is not None:
+            self.summary.setText(self.summary.text() + f" · scalar scores: ordinal α {scalar['ordinal_alpha']:.2f} "
+                                 f"on {scalar['items']} items")
         self.arbitrate.setText(f"Arbitrate {arb['waiting']}… (Ctrl+Shift+A)")
 
     def _show_raters(self) -> None:
@@ -257,6 +267,14 @@ class QualityPanel(QWidget):
         dims = self.report["by_dimension"]
         names = list(dims)
         self.dims.show_groups(names, {f"{v} wins": [dims[d][f"{v}_rate"] for d in names] for v in ("A", "B", "tie")})
+        agreement = self.report["agreement_by_dimension"]
+        self.dims_table.setRowCount(len(names))
+        for i, name in enumerate(names):
+            a = agreement.get(name, {})
+            alpha = a.get("krippendorff_alpha")
+            for col, text in enumerate((name, str(dims[name]["n"]), str(a.get("items", 0)), _pct(a.get("percent")),
+                                        "–" if alpha is None else f"{alpha:.2f}", _pct(dims[name]["matches_overall"]))):
+                self.dims_table.setItem(i, col, QTableWidgetItem(text))
 
     def _show_sources(self) -> None:
         rows = list(self.report["by_source"].items())

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QComboBox, QDialog, QDoubleSpinBox, QFormLayout, QLineEdit, QPlainTextEdit, QSpinBox, QWidget
 
-from prefdesk.domain.settings import RATIONALE_RULES, SettingError
+from prefdesk.domain.settings import ARBITRATION_RULES, RATIONALE_RULES, SettingError
 from prefdesk.store.project import Project, ProjectError
 from prefdesk.ui import forms
 from prefdesk.ui.forms import dialog_buttons
@@ -14,6 +14,19 @@ from prefdesk.ui.forms import dialog_buttons
 
 def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _trust(text: str) -> dict:
+    """"model-judge: 0.5, rule: 0.2" -> {"model-judge": 0.5, "rule": 0.2}; a weight that is not a number is
+    kept as text, for the setting's own check to name."""
+    out: dict = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        source, _, weight = part.partition(":")
+        try:
+            out[source.strip()] = float(weight)
+        except ValueError:
+            out[source.strip()] = weight.strip()
+    return out
 
 
 class SettingsDialog(QDialog):
@@ -43,6 +56,19 @@ class SettingsDialog(QDialog):
         self.rationale = QComboBox()
         self.rationale.addItems(RATIONALE_RULES)
         self.rationale.setCurrentText(s["rationale_required"])
+        self.reannotate_share = QDoubleSpinBox()
+        self.reannotate_share.setRange(0, 0.5)
+        self.reannotate_share.setSingleStep(0.01)
+        self.reannotate_share.setValue(float(s["reannotate_share"]))
+        self.reannotate_after = QDoubleSpinBox()
+        self.reannotate_after.setRange(0, 24 * 365)
+        self.reannotate_after.setSuffix(" h")
+        self.reannotate_after.setValue(float(s["reannotate_after_hours"]))
+        self.arbitration = QComboBox()
+        self.arbitration.addItems(ARBITRATION_RULES)
+        self.arbitration.setCurrentText(s["arbitration_rule"])
+        self.trust = QLineEdit(", ".join(f"{k}: {v:g}" for k, v in s["source_trust"].items()))
+        self.trust.setToolTip("The weight of each label source in the `weighted` aggregation (a source not named: 1)")
         version, text = project.guidelines()
         self.guideline_text = QPlainTextEdit(text)
         self.guideline_text.setTabChangesFocus(True)
@@ -59,6 +85,10 @@ class SettingsDialog(QDialog):
         form.addRow("&Overlap (raters per item)", self.overlap)
         form.addRow("&Gold rate (share of items)", self.gold_rate)
         form.addRow("&Rationale required", self.rationale)
+        form.addRow("Re-annotate (share of &first labels)", self.reannotate_share)
+        form.addRow("Re-annotate &after", self.reannotate_after)
+        form.addRow("Arbitrate &when raters…", self.arbitration)
+        form.addRow("Source tru&st (source: weight, …)", self.trust)
         form.addRow("G&uidelines (Markdown)", self.guideline_text)
         form.addRow("Guideline &version", self.guideline_version)
         form.addRow(dialog_buttons(self, "save", self.save))
@@ -72,7 +102,10 @@ class SettingsDialog(QDialog):
         return {"dimensions": _lines(self.dimensions.toPlainText()), "reason_tags": _lines(self.tags.toPlainText()),
                 "scale": [self.scale_lo.value(), self.scale_hi.value()], "scale_anchors": anchors,
                 "overlap": self.overlap.value(), "gold_rate": round(self.gold_rate.value(), 4),
-                "rationale_required": self.rationale.currentText()}
+                "rationale_required": self.rationale.currentText(),
+                "reannotate_share": round(self.reannotate_share.value(), 4),
+                "reannotate_after_hours": self.reannotate_after.value(), "arbitration_rule": self.arbitration.currentText(),
+                "source_trust": _trust(self.trust.text())}
 
     def save(self) -> None:
         """Store everything or nothing; a refused value is named and the dialog stays open."""
