@@ -191,7 +191,7 @@ POLICY_NAMES = (*Policy.NAMES, "weighted", "dawid-skene")  # the last two: `reli
 
 def policy_for(project, name: str) -> Policy:
     """The aggregation policy called `name` for this project; the reliability policies read the whole
-    project first (numpy, crowd-kit: imported only then)."""
+    project first (numpy: imported only then)."""
     if name in ("weighted", "dawid-skene"):
         from prefdesk.quality.reliability import reliability_policy
 

@@ -1,6 +1,6 @@
 """Aggregation by rater reliability: `weighted` (each rater's vote weighted by the log-odds of their
-reliability, times their source's trust as the lead set it in `source_trust`) and `dawid-skene` (crowd-kit's Dawid-Skene posterior). Both read
-the whole project first, then decide each pairwise item; ranking, scalar and process labels aggregate as
+reliability, times their source's trust as the lead set it in `source_trust`) and `dawid-skene` (the
+Dawid-Skene posterior, `quality.dawid_skene`). Both read the whole project first, then decide each pairwise item; ranking, scalar and process labels aggregate as
 `majority` does. Every exported row keeps its weight (the winning share of weight, or the posterior) and
 the ids of the labels behind it."""
 

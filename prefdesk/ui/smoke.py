@@ -34,10 +34,21 @@ def smoke_test() -> int:
     window.run_named(action)  # the same path a key press takes
     app.processEvents()
     n = labels_by(project, window.rater.id)
+    quality = _quality_report(project)
     window.close()
     project.close()
     print(f"smoke ok: {n} label committed on a {kind} item" if n == 1 else f"smoke FAILED: {n} labels")
-    return 0 if n == 1 and _import_with_a_worker() else 1
+    return 0 if n == 1 and quality and _import_with_a_worker() else 1
+
+
+def _quality_report(project) -> bool:
+    """The statistics libraries (scipy, scikit-learn, krippendorff) load and work in the bundle."""
+    from prefdesk.quality.report import quality_report
+
+    report = quality_report(project)
+    print(f"smoke: quality report on {report['labels']} labels, Krippendorff alpha "
+          f"{report['agreement']['krippendorff_alpha']}")
+    return report["labels"] > 0
 
 
 def _import_with_a_worker() -> bool:
