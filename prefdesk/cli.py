@@ -1,7 +1,9 @@
 """`prefdesk`: headless commands over the project file, and the way into the desk.
 
     prefdesk new P | import FILE -p P [--format F] [--skip-bad] [--map T=COL,...]
-    prefdesk export -p P --format F --out DIR [--aggregate POLICY] [--conversational]
+    prefdesk export -p P --format F --out DIR [--aggregate POLICY | --version NAME] [--conversational]
+    prefdesk version create -p P NAME [--parent V] [--aggregate POLICY] [--where K=V,...] [--layer L=W ...] [--quota B=N ...]
+    prefdesk version list -p P [--json]      prefdesk version diff -p P A B [--json]
     prefdesk stats -p P [--json]     prefdesk --version
     prefdesk config -p P [--set KEY=JSON ...] [--guidelines FILE.md --guideline-version V]
     prefdesk [-p P] [--rater NAME]   opens the desk (the last project, or the demo)
@@ -65,9 +67,59 @@ def cmd_export(args: argparse.Namespace) -> int:
     from prefdesk.store.project import Project
 
     with Project.open(args.project) as project:
-        report = export_dataset(project, args.format, args.out, policy_for(project, args.aggregate), args.conversational)
+        version = None
+        if args.version:
+            from prefdesk.store import versions
+
+            version = versions.get(project, args.version)
+            if args.aggregate and args.aggregate != version.aggregate:
+                raise ValueError(f"version {version.name!r} was frozen with --aggregate {version.aggregate}; "
+                                 "its export uses that policy (leave --aggregate out)")
+        policy = version.aggregate if version else args.aggregate or "majority"
+        report = export_dataset(project, args.format, args.out,
+                                policy_for(project, policy, version.label_ids if version else None),
+                                args.conversational, version=version)
     print(report.summary())
     return 0
+
+
+def cmd_version(args: argparse.Namespace) -> int:
+    from prefdesk.store import versions
+    from prefdesk.store.project import Project
+
+    with Project.open(args.project) as project:
+        if args.action == "create":
+            version = versions.create(project, args.name, parent=args.parent, aggregate=args.aggregate,
+                                      filters=versions.parse_filters(args.where), layers=versions.parse_layers(args.layer),
+                                      quotas=versions.parse_quotas(args.quota))
+            out = version.manifest
+            text = (f"version {version.name}: {out['labels']} labels on {out['items']} items frozen "
+                    f"(aggregate {version.aggregate}; sha256 of the label ids {out['labels_sha256'][:12]}…)")
+        elif args.action == "list":
+            out = versions.listing(project)
+            text = "\n".join(f"{v['name']:<16} {v['created_at']}  {v['labels']:>8} labels  {v['items']:>8} items  "
+                              f"{v['aggregate']}" + (f"  (from {v['parent']})" if v["parent"] else "") for v in out) \
+                or "no versions yet"
+        else:
+            out = versions.diff(project, args.a, args.b)
+            text = _diff_text(out)
+    print(json.dumps(out, indent=2) if args.json else text)
+    return 0
+
+
+def _diff_text(d: dict) -> str:
+    lines = [f"{d['a']} -> {d['b']}: labels {d['labels_a']} -> {d['labels_b']} (+{d['labels_added']} "
+             f"-{d['labels_removed']}); items +{d['items_added']} -{d['items_removed']}"]
+    for key in ("sources", "guideline_versions", "scenarios", "buckets", "risk_levels", "raters"):
+        for name, c in d[key].items():
+            lines.append(f"  {key[:-1]} {name}: {c['a']} -> {c['b']} labels (share {c['share_a']:.1%} -> {c['share_b']:.1%})")
+    for dim, shift in d["dimension_win_rate_shift"].items():
+        moved = ", ".join(f"{v} {x:+.1%}" for v, x in shift.items() if x)
+        if moved:
+            lines.append(f"  dimension {dim}: win rates {moved}")
+    if d["raters_added"] or d["raters_removed"]:
+        lines.append(f"  raters added: {', '.join(d['raters_added']) or '-'}; removed: {', '.join(d['raters_removed']) or '-'}")
+    return "\n".join(lines)
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
@@ -254,8 +306,27 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("export", cmd_export, "export current labels for training")
     p.add_argument("--format", required=True, choices=EXPORT_FORMATS)
     p.add_argument("--out", required=True)
-    p.add_argument("--aggregate", default="majority", choices=POLICY_NAMES)
+    p.add_argument("--aggregate", choices=POLICY_NAMES, help="default: majority (a version: its own)")
+    p.add_argument("--version", help="export exactly this frozen version (the same files whenever it runs)")
     p.add_argument("--conversational", action="store_true", help="prompt and responses as message lists")
+    p = sub.add_parser("version", help="frozen dataset versions: create, list, diff")
+    actions = p.add_subparsers(dest="action", required=True)
+    for action, help_text, names in (("create", "freeze the current labels as a version", ["name"]),
+                                     ("list", "every version, oldest first", []),
+                                     ("diff", "what changed from version A to version B", ["a", "b"])):
+        a = actions.add_parser(action, help=help_text)
+        a.add_argument("-p", "--project", required=True)
+        for name in names:
+            a.add_argument(name)
+        a.add_argument("--json", action="store_true")
+        a.set_defaults(func=cmd_version)
+        if action == "create":
+            a.add_argument("--parent")
+            a.add_argument("--aggregate", default="majority", choices=POLICY_NAMES)
+            a.add_argument("--where", help="scenario=...,risk_level=...,bucket=... (VALUE|VALUE for several)")
+            a.add_argument("--layer", nargs="+", metavar="LAYER=WEIGHT",
+                           help="gold|expert|main|weak|online=WEIGHT (0 leaves the layer out)")
+            a.add_argument("--quota", nargs="+", metavar="BUCKET=N", help="at most N items of a bucket")
     p = command("config", cmd_config, "show the project settings as JSON, or change them")
     p.add_argument("--set", nargs="+", metavar="KEY=JSON", help="e.g. overlap=3 'reason_tags=[\"too long\"]'")
     p.add_argument("--guidelines", metavar="FILE.md", help="add a guideline version from a Markdown file and put it in force")

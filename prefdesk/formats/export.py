@@ -287,7 +287,13 @@ def exchange_rows(scope: Scope, agg: Aggregation, report: ExportReport) -> Itera
     """The `labels` exchange format: every label ever written (superseded ones too), with its item."""
     from prefdesk.formats.labels import exchange_row
 
-    return map(exchange_row, every_label(scope))
+    rows = every_label(scope)
+    if scope.only is not None:
+        rows = (row for row in rows if row[_LABEL_ID] in scope.only)
+    return map(exchange_row, rows)
+
+
+_LABEL_ID = 9  # the label id's column in an `every_label` row
 
 
 ROWS: dict[str, Callable[..., Iterator[dict]]] = {
@@ -364,19 +370,24 @@ PIECE_LABELS = 20_000  # labels a worker formats at a time: ~25 MB of output for
 
 
 def export_dataset(project: Project, fmt: str, out_dir: str | Path, aggregation: Aggregation,
-                   conversational: bool = False, workers: int | None = None) -> ExportReport:
+                   conversational: bool = False, workers: int | None = None, version=None) -> ExportReport:
     """Write `fmt`'s file and manifest.json into `out_dir`; the folder changes whole or not at all
     (`formats.folder.whole_folder`).
 
-    The labels exported are those committed when the export starts. With many labels, worker
-    processes format ranges of items while this one writes (`workers`: how many; 0 none; None by size
-    and cores). The file is the same whatever the number of workers.
+    The labels exported are those committed when the export starts, or exactly a frozen version's
+    (`version`, a `store.versions.Version`: then the files are the same byte for byte whenever it runs,
+    rows weighted by the version's layers). With many labels, worker processes format ranges of items
+    while this one writes (`workers`: how many; 0 none; None by size and cores). The file is the same
+    whatever the number of workers.
     """
     if fmt not in ROWS:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(ROWS)}")
     out_dir = Path(out_dir)
     report = ExportReport(fmt, str(out_dir / FILES[fmt]))
     scope = Scope.whole(project.conn)
+    if version is not None:
+        scope = Scope(project.conn, scope.last_label, only=version.label_ids)
+        workers = 0  # a version's export is read in one pass (its label set is not cut into ranges)
     if type(aggregation) is not Policy or fmt == "labels":
         # a custom policy object (a reliability policy holds the project's decisions) cannot be handed to
         # another process by name; `labels` is in label order,
@@ -391,17 +402,35 @@ def export_dataset(project: Project, fmt: str, out_dir: str | Path, aggregation:
             if workers:
                 _export_in_workers(project.path, scope, fmt, aggregation.name, conversational, workers, writer, report)
             else:
-                for data, n in _formatted(ROWS[fmt](scope, aggregation, report, **_options(fmt, conversational))):
+                rows = ROWS[fmt](scope, aggregation, report, **_options(fmt, conversational))
+                if version is not None:
+                    rows = _layer_weighted(rows, version)
+                for data, n in _formatted(rows):
                     report.written += n
                     writer.write(data)
-        manifest.update({"project": str(project.path), "created_at": utc_now(), "app_version": __version__,
-                         "guideline_version": project.settings["guideline_version"], "aggregation": aggregation.name})
+        if version is None:
+            manifest.update({"project": str(project.path), "created_at": utc_now(), "app_version": __version__,
+                             "guideline_version": project.settings["guideline_version"],
+                             "aggregation": aggregation.name})
+        else:  # nothing that changes from one run to the next: the manifest too is the same byte for byte
+            manifest.update({"version": version.name, "created_at": version.created_at, "aggregation": aggregation.name,
+                             "layers": version.layers, "labels_sha256": version.manifest["labels_sha256"]})
         manifest["files"][FILES[fmt]] = {
             "format": fmt, "sha256": writer.digest.hexdigest(), "rows": report.written,
             "left_out": dict(report.left_out), "conversational": conversational,
         }
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return report
+
+
+def _layer_weighted(rows: Iterator[dict], version) -> Iterator[dict]:
+    """A row's weight times the mean weight of the layers of the labels behind it."""
+    layers, weights = version.label_layers, version.layers
+    for row in rows:
+        ids = row.get("label_ids")
+        if ids and "weight" in row:
+            row["weight"] = round(row["weight"] * sum(weights[layers[i]] for i in ids) / len(ids), 4)
+        yield row
 
 
 def _previous_manifest(path: Path) -> dict:

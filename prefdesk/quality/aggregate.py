@@ -189,11 +189,11 @@ class Policy:
 POLICY_NAMES = (*Policy.NAMES, "weighted", "dawid-skene")  # the last two: `reliability.py`
 
 
-def policy_for(project, name: str) -> Policy:
+def policy_for(project, name: str, only: frozenset[str] | None = None) -> Policy:
     """The aggregation policy called `name` for this project; the reliability policies read the whole
-    project first (numpy: imported only then)."""
+    project first (numpy: imported only then), or only the labels `only` (a frozen version's)."""
     if name in ("weighted", "dawid-skene"):
         from prefdesk.quality.reliability import reliability_policy
 
-        return reliability_policy(project, name)
+        return reliability_policy(project, name, only=only)
     return Policy(name)

@@ -108,8 +108,9 @@ def _read(path, sql: str, ranges: list[tuple[int, int]], width: int) -> np.ndarr
     return np.concatenate(parts) if parts else np.empty((0, width), np.int64)
 
 
-def load(project) -> Labels:
-    """Read the project's current pairwise labels (see module)."""
+def load(project, only: frozenset[str] | None = None) -> Labels:
+    """Read the project's current pairwise labels (see module), or exactly the labels `only` (a frozen
+    version's: superseded since or not)."""
     conn, path = project.conn, project.path
     names, roles, rater_rowids = [], [], []
     for rowid, name, role in conn.execute("SELECT rowid, name, role FROM raters ORDER BY name"):
@@ -120,9 +121,11 @@ def load(project) -> Labels:
     rater_index[rater_rowids] = np.arange(len(rater_rowids))
 
     table = _read(path, _LABELS, _ranges(conn, "labels"), len(_LABEL_COLUMNS))
-    superseded = np.array([r for (r,) in conn.execute(
+    superseded = np.array([] if only is not None else [r for (r,) in conn.execute(
         "SELECT rowid FROM labels WHERE id IN (SELECT supersedes FROM labels WHERE supersedes IS NOT NULL)")], np.int64)
-    if len(superseded):
+    if only is not None:
+        table = table[np.array([i in only for i in label_ids(project, table[:, 0])], dtype=bool)]
+    elif len(superseded):
         table = table[~np.isin(table[:, 0], superseded)]
     scalar = table[table[:, list(_LABEL_COLUMNS).index("score")] >= 0]
     table = table[table[:, list(_LABEL_COLUMNS).index("score")] < 0]
@@ -166,7 +169,7 @@ def _groups(conn, column: str, slots: int) -> tuple[list[str], np.ndarray]:
 
 def label_ids(project, rowids: np.ndarray) -> list[str]:
     """The ids of the labels at these rowids (for what keeps label ids: the reliability policies)."""
-    ids = dict(project.conn.execute("SELECT rowid, id FROM labels WHERE kind = 'pairwise'"))
+    ids = dict(project.conn.execute("SELECT rowid, id FROM labels WHERE kind IN ('pairwise', 'scalar')"))
     return [ids[int(r)] for r in rowids]
 
 

@@ -10,7 +10,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from prefdesk.quality.aggregate import Policy, Vote, _pairwise_out, is_decision
+from prefdesk.quality.aggregate import Policy, Vote, _pairwise_out, is_decision, pairwise_majority
 from prefdesk.quality.labels_table import SOURCES, VERDICTS, Labels, label_ids, load
 from prefdesk.store.project import Project
 
@@ -31,8 +31,8 @@ class ReliabilityPolicy(Policy):
         if not labels:
             return None, "an arbitration decision only"
         decided = self.decisions.get(labels[0].id)
-        if decided is None:
-            return super().pairwise(labels)
+        if decided is None:  # an item the project-wide pass left undecided (a tie of weights): the majority
+            return pairwise_majority(labels)
         verdict, weight = decided
         agreeing = [lab for lab in labels if lab.payload["verdict"] == verdict]
         if not agreeing:
@@ -42,10 +42,12 @@ class ReliabilityPolicy(Policy):
         return out, ""
 
 
-def reliability_policy(project: Project, name: str, trust: dict[str, float] | None = None) -> ReliabilityPolicy:
+def reliability_policy(project: Project, name: str, trust: dict[str, float] | None = None,
+                       only: frozenset[str] | None = None) -> ReliabilityPolicy:
+    """The policy, its decisions made from the project's labels (or only the labels `only`)."""
     if name not in RELIABILITY_POLICIES:
         raise ValueError(f"unknown aggregation {name!r}")
-    labs = load(project)
+    labs = load(project, only=only)
     first = (labs.round == 1) & (labs.verdict >= 0)
     posterior = _dawid_skene_posterior(labs, first) if name == "dawid-skene" else \
         _weighted_votes(labs, first, {**project.settings["source_trust"], **(trust or {})})

@@ -177,6 +177,17 @@ def m010_governance(conn: sqlite3.Connection) -> None:
         """)
 
 
+def m011_versions(conn: sqlite3.Connection) -> None:
+    """Frozen dataset versions (`store.versions`): the label ids they hold (with each label's layer) as one
+    compressed blob, the choices that made them, and their manifest."""
+    _script(conn, """
+        CREATE TABLE versions (
+            name TEXT PRIMARY KEY, created_at TEXT NOT NULL, parent TEXT REFERENCES versions(name),
+            aggregate TEXT NOT NULL, filters TEXT NOT NULL, layers TEXT NOT NULL, quotas TEXT NOT NULL,
+            labels BLOB NOT NULL, manifest TEXT NOT NULL);
+        """)
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_initial,
     m002_queue_columns,
@@ -188,5 +199,6 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m008_leases,
     m009_runs_and_scores,
     m010_governance,
+    m011_versions,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -10,12 +10,14 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Scope:
-    """What an export reads: the labels up to rowid `last_label` on items with an id in [lo, hi) (None: open)."""
+    """What an export reads: the labels up to rowid `last_label` on items with an id in [lo, hi) (None: open);
+    `only`: exactly these label ids (a frozen version: `store.versions`), superseded since or not."""
 
     conn: sqlite3.Connection
     last_label: int
     lo: str | None = None
     hi: str | None = None
+    only: frozenset[str] | None = None
 
     @classmethod
     def whole(cls, conn: sqlite3.Connection) -> Scope:
@@ -36,8 +38,9 @@ def label_groups(scope: Scope, kinds: tuple[str, ...]) -> Iterator[list[tuple]]:
     cost of filtering them in SQL row by row.
     """
     conn = scope.conn
-    superseded = {r[0] for r in conn.execute(
+    superseded = set() if scope.only is not None else {r[0] for r in conn.execute(
         "SELECT supersedes FROM labels WHERE supersedes IS NOT NULL AND rowid <= ?", (scope.last_label,))}
+    only = scope.only
     # a re-annotation (round 2) measures a rater's consistency; it is not a second vote of theirs
     where = [f"i.kind IN ({','.join('?' * len(kinds))})", "l.rowid <= ?", "l.round = 1"]
     args = [*kinds, scope.last_label]
@@ -55,7 +58,7 @@ def label_groups(scope: Scope, kinds: tuple[str, ...]) -> Iterator[list[tuple]]:
     ))
     group: list[tuple] = []
     for row in rows:
-        if superseded and row[L_ID] in superseded:
+        if superseded and row[L_ID] in superseded or only is not None and row[L_ID] not in only:
             continue
         if group and group[0][L_ITEM] != row[L_ITEM]:
             yield group
