@@ -4,6 +4,8 @@
     prefdesk export -p P --format F --out DIR [--aggregate POLICY | --version NAME] [--conversational]
     prefdesk version create -p P NAME [--parent V] [--aggregate POLICY] [--where K=V,...] [--layer L=W ...] [--quota B=N ...]
     prefdesk version list -p P [--json]      prefdesk version diff -p P A B [--json]
+    prefdesk split -p P --raters ana,ben [--overlap K] [--where K=V,...] --out DIR
+    prefdesk merge -p LEAD FILE... [--json]
     prefdesk stats -p P [--json]     prefdesk --version
     prefdesk config -p P [--set KEY=JSON ...] [--guidelines FILE.md --guideline-version V]
     prefdesk [-p P] [--rater NAME]   opens the desk (the last project, or the demo)
@@ -104,6 +106,34 @@ def cmd_version(args: argparse.Namespace) -> int:
             out = versions.diff(project, args.a, args.b)
             text = _diff_text(out)
     print(json.dumps(out, indent=2) if args.json else text)
+    return 0
+
+
+def cmd_split(args: argparse.Namespace) -> int:
+    from prefdesk.store import team
+    from prefdesk.store.project import Project
+    from prefdesk.store.versions import parse_filters
+
+    with Project.open(args.project) as project:
+        files = team.split(project, args.raters.split(","), args.out, args.overlap, parse_filters(args.where))
+    for f in files:
+        print(f"{f['path']}: {f['items']} items for {f['rater']} (+ {f['gold_items']} gold)")
+    return 0
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from prefdesk.store import team
+    from prefdesk.store.project import Project
+
+    with Project.open(args.project) as project:
+        out = team.merge(project, args.files)
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return 0
+    print(f"merged {len(out['files'])} file(s): {out['items_added']} items and {out['labels_added']} labels added "
+          f"({out['labels_already_present']} already present), {out['raters_added']} raters added; backup {out['backup']}")
+    for c in out["conflicts"]:
+        print(f"conflict ({c['kind']}) from {c['file']}: " + ", ".join(f"{k}={v}" for k, v in c.items() if k not in ("kind", "file")))
     return 0
 
 
@@ -327,6 +357,14 @@ def build_parser() -> argparse.ArgumentParser:
             a.add_argument("--layer", nargs="+", metavar="LAYER=WEIGHT",
                            help="gold|expert|main|weak|online=WEIGHT (0 leaves the layer out)")
             a.add_argument("--quota", nargs="+", metavar="BUCKET=N", help="at most N items of a bucket")
+    p = command("split", cmd_split, "one project file per rater, with the items assigned to them")
+    p.add_argument("--raters", required=True, help="ana,ben,...")
+    p.add_argument("--overlap", type=int, default=1, help="raters per item (gold items go to all)")
+    p.add_argument("--where", help="scenario=...,risk_level=...,bucket=...")
+    p.add_argument("--out", required=True, help="the folder for NAME.prefdesk files")
+    p = command("merge", cmd_merge, "merge rater files into this project (one transaction, after a backup)")
+    p.add_argument("files", nargs="+")
+    p.add_argument("--json", action="store_true")
     p = command("config", cmd_config, "show the project settings as JSON, or change them")
     p.add_argument("--set", nargs="+", metavar="KEY=JSON", help="e.g. overlap=3 'reason_tags=[\"too long\"]'")
     p.add_argument("--guidelines", metavar="FILE.md", help="add a guideline version from a Markdown file and put it in force")

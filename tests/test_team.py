@@ -1,0 +1,153 @@
+"""Team work without a server (issue 13): split into rater files, label in each, merge back; the result is
+what one shared file would hold. Merging twice adds nothing; a file made apart merges by content; a newer
+file is refused; settings that differ are reported and the lead's kept."""
+
+import json
+import sqlite3
+
+import pytest
+
+from desktools import pairs, write_jsonl
+from prefdesk.domain import LabelKind
+from prefdesk.formats.importer import import_file
+from prefdesk.store.project import Project
+
+
+def _labels(project) -> list[tuple]:
+    """Every label as the same facts whichever file holds it: item prompt, rater, what they said, and when."""
+    return sorted(project.conn.execute(
+        "SELECT i.prompt, r.name, l.id, l.kind, l.payload, l.created_at, l.duration_ms, l.display_order, l.round, "
+        "l.source, l.session_id, l.guideline_version, l.supersedes FROM labels l JOIN items i ON i.id = l.item_id "
+        "JOIN raters r ON r.id = l.rater_id").fetchall())
+
+
+def _label_all(path, verdict_of) -> None:
+    """The rater of a split file labels every item in it (their own session), as the desk would."""
+    with Project.open(path) as project:
+        (rater,) = project.raters()
+        session = project.start_session(rater)
+        for (item_id, prompt) in project.conn.execute("SELECT id, prompt FROM items ORDER BY id").fetchall():
+            project.commit_label(item_id, rater, LabelKind.PAIRWISE, {"verdict": verdict_of(rater.name, prompt)},
+                                 session=session, duration_ms=1200, display_order=(1, 0))
+        project.flag(item_id, rater, "odd prompt")
+
+
+def test_split_label_merge_gives_what_one_shared_file_holds_and_merging_twice_adds_nothing(project, tmp_path, cli):
+    import_file(project, write_jsonl(tmp_path, pairs(30)))
+    project.set_settings({"gold_rate": 0.0})
+    gold = project.conn.execute("SELECT id FROM items ORDER BY id LIMIT 1").fetchone()[0]
+    project.conn.execute("UPDATE items SET is_gold = 1, gold_answer = '{\"verdict\": \"A\"}' WHERE id = ?", (gold,))
+    code, out, err = cli("split", "-p", project.path, "--raters", "ana,ben,cy", "--overlap", "2", "--out", tmp_path / "team")
+    assert code == 0, err
+    files = {name: tmp_path / "team" / f"{name}.prefdesk" for name in ("ana", "ben", "cy")}
+    held = {}
+    for name, path in files.items():
+        with Project.open(path) as p:
+            held[name] = {i for (i,) in p.conn.execute("SELECT id FROM items WHERE is_gold = 0")}
+            assert [r.name for r in p.raters()] == [name] and p.settings == project.settings
+            assert p.guidelines() == project.guidelines()
+    # 29 open items, each to 2 of 3 raters, in turn; the gold item to all
+    assert sum(len(h) for h in held.values()) == 58 and {len(h) for h in held.values()} <= {19, 20}
+    assert all(sum(i in h for h in held.values()) == 2 for i in set().union(*held.values()))
+
+    verdict_of = lambda name, prompt: "A" if (name == "ana" or int(prompt[1:]) % 3) else "B"  # noqa: E731
+    for path in files.values():
+        _label_all(path, verdict_of)
+    code, out, err = cli("merge", "-p", project.path, *files.values(), "--json")
+    assert code == 0, err
+    first = json.loads(out)
+    assert first["labels_added"] == 58 + 3 and first["items_added"] == 0 and first["items_matched_by_id"] == 61
+    assert first["raters_added"] == 3 and first["sessions_added"] == 3 and first["flags_added"] == 3
+    assert first["conflicts"] == [] and first["labels_already_present"] == 0
+    with sqlite3.connect(first["backup"]) as backup:  # the lead as it was before the merge
+        assert backup.execute("SELECT COUNT(*) FROM labels").fetchone() == (0,)
+    backup.close()
+
+    # the same labels as if all three had labelled in one shared file
+    union = sorted(row for path in files.values() for row in _labels(Project.open(path)))
+    assert _labels(project) == union
+    open_count = project.conn.execute("SELECT COUNT(*) FROM items WHERE open = 1 AND is_gold = 0").fetchone()[0]
+    assert open_count == 0  # every item has its two raters now
+    from prefdesk.quality.report import quality_report
+
+    report = quality_report(project)
+    assert set(report["raters"]) == {"ana", "ben", "cy"} and report["agreement"]["items_with_two_or_more"] == 30
+
+    code, out, _ = cli("merge", "-p", project.path, *files.values(), "--json")
+    again = json.loads(out)
+    assert again["labels_added"] == 0 and again["labels_already_present"] == 61 and again["raters_added"] == 0
+    assert again["flags_added"] == 0 and again["sessions_added"] == 0 and _labels(project) == union
+
+
+def test_a_file_made_apart_merges_by_content_without_duplicating_items(project, tmp_path, cli):
+    records = pairs(10)
+    import_file(project, write_jsonl(tmp_path, records))
+    apart = tmp_path / "apart.prefdesk"
+    with Project.create(apart) as other:
+        import_file(other, write_jsonl(tmp_path, records, "again.jsonl"))  # the same items, other ids
+        other.set_settings({"overlap": 3})
+        dee = other.ensure_rater("dee")
+        for (item_id,) in other.conn.execute("SELECT id FROM items").fetchall():
+            other.commit_label(item_id, dee, LabelKind.PAIRWISE, {"verdict": "B"})
+    code, out, err = cli("merge", "-p", project.path, apart, "--json")
+    assert code == 0, err
+    got = json.loads(out)
+    assert got["items_added"] == 0 and got["items_matched_by_content"] == 10 and got["labels_added"] == 10
+    assert project.item_count() == 10
+    assert project.conn.execute("SELECT COUNT(DISTINCT item_id) FROM labels").fetchone()[0] == 10
+    # the other file's overlap is reported, not taken: the lead's settings stay
+    (conflict,) = got["conflicts"]
+    assert (conflict["setting"], conflict["lead"], conflict["file"]) == ("overlap", 2, 3) and project.settings["overlap"] == 2
+
+
+def test_a_newer_or_foreign_file_is_refused_and_the_lead_is_left_as_it_was(project, tmp_path, cli):
+    from prefdesk.store.migrations import SCHEMA_VERSION
+
+    import_file(project, write_jsonl(tmp_path, pairs(3)))
+    newer = tmp_path / "newer.prefdesk"
+    with Project.create(newer) as p:
+        p.commit_label(_one_item(p, tmp_path), p.ensure_rater("x"), LabelKind.PAIRWISE, {"verdict": "A"})
+    conn = sqlite3.connect(newer)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    foreign = tmp_path / "foreign.db"
+    sqlite3.connect(foreign).execute("CREATE TABLE t (x)").connection.close()
+    before = _labels(project)
+    for path, message in ((newer, "newer PrefDesk"), (foreign, "not a PrefDesk project")):
+        code, _, err = cli("merge", "-p", project.path, path)
+        assert code == 2 and message in err, err
+    assert _labels(project) == before and project.item_count() == 3
+
+
+def _one_item(project, tmp_path) -> str:
+    import_file(project, write_jsonl(tmp_path, pairs(1), "one.jsonl"))
+    return project.conn.execute("SELECT id FROM items").fetchone()[0]
+
+
+def test_a_label_re_done_on_both_sides_is_reported_and_both_are_kept(project, tmp_path, cli):
+    import_file(project, write_jsonl(tmp_path, pairs(1)))
+    item_id = project.conn.execute("SELECT id FROM items").fetchone()[0]
+    ana = project.ensure_rater("ana")
+    original = project.commit_label(item_id, ana, LabelKind.PAIRWISE, {"verdict": "A"})
+    copy = tmp_path / "copy.prefdesk"
+    with sqlite3.connect(copy) as target:
+        project.conn.backup(target)
+    target.close()
+    project.commit_label(item_id, ana, LabelKind.PAIRWISE, {"verdict": "B"}, supersedes=original)
+    with Project.open(copy) as other:
+        other.commit_label(item_id, other.rater("ana"), LabelKind.PAIRWISE, {"verdict": "tie"}, supersedes=original)
+    code, out, err = cli("merge", "-p", project.path, copy, "--json")
+    got = json.loads(out)
+    assert got["labels_added"] == 1 and [c["kind"] for c in got["conflicts"]] == ["label"]
+    verdicts = sorted(json.loads(p)["verdict"] for (p,) in project.conn.execute("SELECT payload FROM current_labels"))
+    assert verdicts == ["B", "tie"]  # nothing lost: a reviewer sees both
+
+
+def test_split_refuses_bad_requests(project, tmp_path, cli):
+    import_file(project, write_jsonl(tmp_path, pairs(2)))
+    for args, message in ((("--raters", "ana,ana"), "each rater once"), (("--raters", "ana", "--overlap", "2"), "1 to 1")):
+        code, _, err = cli("split", "-p", project.path, *args, "--out", tmp_path / "t")
+        assert code == 2 and message in err
+    assert cli("split", "-p", project.path, "--raters", "ana", "--out", tmp_path / "t")[0] == 0
+    code, _, err = cli("split", "-p", project.path, "--raters", "ana", "--out", tmp_path / "t")
+    assert code == 2 and "already there" in err
