@@ -104,7 +104,7 @@ def cmd_version(args: argparse.Namespace) -> int:
                 or "no versions yet"
         else:
             out = versions.diff(project, args.a, args.b)
-            text = _diff_text(out)
+            text = versions.diff_text(out)
     print(json.dumps(out, indent=2) if args.json else text)
     return 0
 
@@ -135,21 +135,6 @@ def cmd_merge(args: argparse.Namespace) -> int:
     for c in out["conflicts"]:
         print(f"conflict ({c['kind']}) from {c['file']}: " + ", ".join(f"{k}={v}" for k, v in c.items() if k not in ("kind", "file")))
     return 0
-
-
-def _diff_text(d: dict) -> str:
-    lines = [f"{d['a']} -> {d['b']}: labels {d['labels_a']} -> {d['labels_b']} (+{d['labels_added']} "
-             f"-{d['labels_removed']}); items +{d['items_added']} -{d['items_removed']}"]
-    for key in ("sources", "guideline_versions", "scenarios", "buckets", "risk_levels", "raters"):
-        for name, c in d[key].items():
-            lines.append(f"  {key[:-1]} {name}: {c['a']} -> {c['b']} labels (share {c['share_a']:.1%} -> {c['share_b']:.1%})")
-    for dim, shift in d["dimension_win_rate_shift"].items():
-        moved = ", ".join(f"{v} {x:+.1%}" for v, x in shift.items() if x)
-        if moved:
-            lines.append(f"  dimension {dim}: win rates {moved}")
-    if d["raters_added"] or d["raters_removed"]:
-        lines.append(f"  raters added: {', '.join(d['raters_added']) or '-'}; removed: {', '.join(d['raters_removed']) or '-'}")
-    return "\n".join(lines)
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
@@ -217,7 +202,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     training_command(args.python)  # no runtime: say how to get one before anything is recorded
     with Project.open(args.project) as project:
         run_id, spec = train.prepare(project, args.kind, base_model=args.base_model, epochs=args.epochs,
-                                     device=args.device, aggregate=args.aggregate,
+                                     device=args.device, aggregate=args.aggregate, version=args.version,
                                      hyper=json.loads(args.hyper) if args.hyper else None)
         print(f"run {run_id}: {args.kind}, spec {spec}", file=sys.stderr)
         done = train.run(project, run_id, spec, progress, python=args.python)
@@ -375,6 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=float)
     p.add_argument("--device", default="auto", choices=DEVICES)
     p.add_argument("--aggregate", default="majority", choices=POLICY_NAMES)
+    p.add_argument("--version", help="train on exactly this dataset version (with its own aggregation)")
     p.add_argument("--hyper", help="more hyperparameters as JSON, e.g. '{\"max_steps\": 50}'")
     p.add_argument("--python", help="the Python of the training runtime (default: this one, if it has torch)")
     p = command("runs", cmd_runs, "the project's training runs")

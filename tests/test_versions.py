@@ -124,3 +124,86 @@ def test_a_bad_version_request_names_what_is_wrong_and_writes_nothing(project, t
     assert code == 2 and "never rewritten" in err
     code, _, err = cli("export", "-p", project.path, "--version", "y", "--format", "seed", "--out", tmp_path / "o")
     assert code == 2 and "no version 'y'" in err and "versions: x" in err
+
+
+def test_the_versions_panel_creates_compares_exports_and_shows_the_pareto_frontier(
+        qtbot, qt_prefs, project, tmp_path, monkeypatch):
+    import os
+    from pathlib import Path
+
+    from PySide6.QtCore import Qt
+
+    from desktools import press, shown
+    from prefdesk.store import runs as store_runs
+    from prefdesk.ui.main_window import MainWindow
+    from prefdesk.ui.versions_panel import NewVersionDialog
+
+    items, ann, bo = _fixture(project, tmp_path)
+    lead = project.ensure_rater("lea", RaterRole.EXPERT)
+    window = shown(qtbot, MainWindow(project, lead))
+    press(qtbot, window, (Qt.Key_V, Qt.ControlModifier | Qt.ShiftModifier))
+    panel = window.versions_panel
+    assert panel.table.rowCount() == 0 and "No versions yet" in panel.status.text()
+
+    def fill(name, weak="1", where=""):
+        def exec_(dialog):
+            dialog.name.setText(name)
+            dialog.where.setText(where)
+            dialog.layers["weak"].setValue(float(weak))
+            return True
+        monkeypatch.setattr(NewVersionDialog, "exec", exec_)
+        panel.new_button.click()
+        qtbot.waitUntil(lambda: name in [v["name"] for v in panel.listed], timeout=10000)
+
+    fill("r1", weak="0")
+    cy = project.ensure_rater("cy")
+    for item in items[:2]:
+        project.commit_label(item, cy, LabelKind.PAIRWISE, {"verdict": "B", "dims": {"safety": "B"}})
+    fill("r2")
+    stored = project.conn.execute("SELECT name, json_extract(manifest, '$.labels') FROM versions ORDER BY created_at").fetchall()
+    assert stored == [("r1", 12), ("r2", 17)]
+    assert [panel.table.item(r, 0).text() for r in range(2)] == ["r1", "r2"]
+    assert panel.table.item(0, 7).text() == "weak 0"
+
+    def click_row(row, modifier=Qt.NoModifier):
+        rect = panel.table.visualItemRect(panel.table.item(row, 0))
+        qtbot.mouseClick(panel.table.viewport(), Qt.LeftButton, modifier, rect.center())
+
+    click_row(0)
+    click_row(1, Qt.ControlModifier)
+    panel.diff_button.click()
+    qtbot.waitUntil(lambda: "r1 -> r2" in panel.diff_text.toPlainText(), timeout=10000)
+    assert "+5 -0" in panel.diff_text.toPlainText() and panel.shift.items  # the win-rate shift is drawn
+
+    click_row(0)
+    from prefdesk.ui import forms
+    told = []
+    monkeypatch.setattr(forms, "tell", lambda *a: told.append(a[2]))
+    monkeypatch.setattr("prefdesk.ui.versions_panel.QDialog.exec", lambda d: True)
+    assert panel.selected() == ["r1"]
+    panel.export_button.click()
+    qtbot.waitUntil(lambda: bool(told), timeout=10000)
+    folder = project.path.parent / f"{project.path.stem}-r1"
+    assert "rows written" in told[0] and json.loads((folder / "manifest.json").read_text())["version"] == "r1"
+
+    # three multi-head reward runs on r2: the third is beaten on both dimensions by the first
+    for accuracy in ({"safety": 0.9, "helpfulness": 0.6}, {"safety": 0.7, "helpfulness": 0.8},
+                     {"safety": 0.8, "helpfulness": 0.55}):
+        run = store_runs.start_run(project, "reward-dims", {"kind": "reward", "version": "r2"}, "-", None)
+        store_runs.finish_run(project, run, "finished", {"eval": {"per_dimension_accuracy": {
+            d: {"accuracy": a, "n": 10} for d, a in accuracy.items()}}})
+    panel.refresh()
+    panel.pareto_version.setCurrentText("r2")
+    panel.show_pareto()
+    assert [p["frontier"] for p in panel.points] == [True, True, False]
+    assert panel.points[2]["dominated_by"] == [panel.points[0]["run"]]
+    frontier = [panel.pareto_table.item(r, 3).text() for r in range(3)]
+    assert frontier == ["yes", "yes", "no"] and len(panel.pareto_chart.lines) == 3
+    panel.tabs.setCurrentIndex(1)
+    shots = Path(os.environ.get("PREFDESK_SHOTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    assert panel.grab().toImage().save(str(shots / "versions_pareto.png"))
+
+    click_row(1)
+    panel.train_button.click()  # the Train panel, set to train on exactly this version
+    assert window.train_panel.spec_choices()["version"] == "r2"

@@ -53,3 +53,19 @@ def per_dimension(report: dict | None) -> dict[str, float | None]:
 
 def histogram(report: dict | None) -> dict | None:
     return ((report or {}).get("eval") or {}).get("reward_histogram")
+
+
+def pareto(runs: list[Run]) -> list[dict]:
+    """Runs of the multi-head reward model on one dataset version as points of per-dimension accuracy, each
+    marked whether another run beats it on no dimension and on at least one (dominated) or not (on the
+    frontier). A release is read on this frontier, not by one total score."""
+    points = [{"run": r.id, "version": (r.spec or {}).get("version"), "accuracy": per_dimension(r.report)}
+              for r in runs]
+    points = [p for p in points if p["accuracy"] and all(v is not None for v in p["accuracy"].values())]
+    for p in points:
+        dims = p["accuracy"]
+        p["dominated_by"] = [q["run"] for q in points if q is not p and set(q["accuracy"]) == set(dims)
+                             and all(q["accuracy"][d] >= dims[d] for d in dims)
+                             and any(q["accuracy"][d] > dims[d] for d in dims)]
+        p["frontier"] = not p["dominated_by"]
+    return points

@@ -31,15 +31,24 @@ _JOB_ENV = {"HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "TOKENIZERS_
 
 
 def prepare(project: Project, kind: str, *, base_model: str | None = None, epochs: float | None = None,
-            device: str = "auto", aggregate: str = "majority", hyper: dict | None = None) -> tuple[str, Path]:
-    """Freeze the dataset and write the job spec for a new run; returns (run id, spec path)."""
+            device: str = "auto", aggregate: str = "majority", hyper: dict | None = None,
+            version: str | None = None) -> tuple[str, Path]:
+    """Freeze the dataset (the project's labels now, or exactly a dataset version's, with its own policy)
+    and write the job spec for a new run; returns (run id, spec path)."""
     if kind not in KINDS:
         raise ValueError(f"unknown job {kind!r}; choose one of {', '.join(KINDS)}")
     job, heads = KINDS[kind]
+    frozen = None
+    if version is not None:
+        from prefdesk.store import versions
+
+        frozen = versions.get(project, version)
+        aggregate = frozen.aggregate
     run_id = uuid7()
     folder = run_folder(project, run_id)
     dataset = folder / "dataset"
-    export_dataset(project, "trl-stepwise" if job == "prm" else "trl-preference", dataset, policy_for(project, aggregate))
+    export_dataset(project, "trl-stepwise" if job == "prm" else "trl-preference", dataset,
+                   policy_for(project, aggregate, frozen.label_ids if frozen else None), version=frozen)
     spec = {"kind": job, "dataset": str(dataset), "output_dir": str(folder / "model"), "base_model": base_model or None,
             "device": device, "hyper": {**({"epochs": epochs} if epochs else {}), **(hyper or {})}}
     if heads:
@@ -47,7 +56,8 @@ def prepare(project: Project, kind: str, *, base_model: str | None = None, epoch
     spec_path = folder / "job.json"
     spec_path.write_text(json.dumps(spec, indent=2) + "\n")
     manifest = json.loads((dataset / "manifest.json").read_text())
-    store_runs.start_run(project, kind, {**spec, "aggregate": aggregate}, str(dataset), manifest, run_id)
+    store_runs.start_run(project, kind, {**spec, "aggregate": aggregate, "version": version}, str(dataset), manifest,
+                         run_id)
     return run_id, spec_path
 
 

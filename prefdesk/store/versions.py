@@ -250,3 +250,19 @@ def diff(project: Project, a: str, b: str) -> dict:
         "raters": changes("rater"), "raters_added": sorted(raters_b - raters_a),
         "raters_removed": sorted(raters_a - raters_b), "dimension_win_rate_shift": win_shift,
     }
+
+
+def diff_text(d: dict) -> str:
+    """A diff as lines a lead reads (`prefdesk version diff`, the Versions panel)."""
+    lines = [f"{d['a']} -> {d['b']}: labels {d['labels_a']} -> {d['labels_b']} (+{d['labels_added']} "
+             f"-{d['labels_removed']}); items +{d['items_added']} -{d['items_removed']}"]
+    for key in ("sources", "guideline_versions", "scenarios", "buckets", "risk_levels", "raters"):
+        for name, c in d[key].items():
+            lines.append(f"  {key[:-1]} {name}: {c['a']} -> {c['b']} labels (share {c['share_a']:.1%} -> {c['share_b']:.1%})")
+    for dim, shift in d["dimension_win_rate_shift"].items():
+        moved = ", ".join(f"{v} {x:+.1%}" for v, x in shift.items() if x)
+        if moved:
+            lines.append(f"  dimension {dim}: win rates {moved}")
+    if d["raters_added"] or d["raters_removed"]:
+        lines.append(f"  raters added: {', '.join(d['raters_added']) or '-'}; removed: {', '.join(d['raters_removed']) or '-'}")
+    return "\n".join(lines)

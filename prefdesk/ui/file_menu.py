@@ -178,6 +178,39 @@ def export_dialog(window) -> None:
                    lambda exc: forms.tell(window, "Export failed", describe(exc)))
 
 
+@action("merge", GLOBAL, "Ctrl+Shift+M", "Merge raters' project files into this one…", menu="&File")
+def merge_dialog(window) -> None:
+    """Merge rater files (from `prefdesk split`, or made apart) in the background; then what came in and
+    every conflict, which the lead resolves (nothing was overwritten)."""
+    paths, _ = QFileDialog.getOpenFileNames(window, "Merge raters' project files", str(window.project.path.parent),
+                                            "PrefDesk projects (*.prefdesk)")
+    if paths:
+        merge_paths(window, [Path(p) for p in paths])
+
+
+def merge_paths(window, paths: list[Path]) -> None:
+    from prefdesk.store import team
+
+    project_path = window.project.path
+
+    def work():
+        with Project.open(project_path) as project:
+            return team.merge(project, paths)
+
+    def done(out: dict) -> None:
+        text = (f"{out['items_added']} items and {out['labels_added']} labels added ({out['labels_already_present']} "
+                f"already here), {out['raters_added']} raters added.\nA copy of the project as it was: {out['backup']}")
+        if out["conflicts"]:
+            text += f"\n\n{len(out['conflicts'])} conflicts (the project's own values were kept):\n" + "\n".join(
+                f"• {Path(c['file']).name}: {c['kind']} " + ", ".join(f"{k} {v}" for k, v in c.items() if k not in ("kind", "file"))
+                for c in out["conflicts"][:20])
+        window.merged = out
+        forms.tell(window, "Merged", text, QMessageBox.Information)
+
+    window.ops.run(work, Change.ITEMS | Change.LABELS | Change.SETTINGS, done,
+                   lambda exc: forms.tell(window, "Merge refused", describe(exc)))
+
+
 @action("preferences", GLOBAL, "Ctrl+,", "Preferences: keys and theme…", menu="&File")
 def preferences(window) -> None:
     from prefdesk.ui.dialogs import Preferences

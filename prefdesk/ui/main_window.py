@@ -81,6 +81,7 @@ class MainWindow(QMainWindow):
         self.train_panel = None
         self.quality_panel = None
         self.arbitration_panel = None
+        self.versions_panel = None
         self.queue_order = "default"
         self.retry = QTimer(self)
         self.retry.setInterval(1000)
@@ -112,7 +113,7 @@ class MainWindow(QMainWindow):
         self.rater = project.ensure_rater(rater.name, rater.role, rater.level)
         self.session = project.start_session(self.rater)
         self.draft, self.editing, self.return_to, self.scores_run = None, None, None, None
-        for attribute in ("train_panel", "quality_panel", "arbitration_panel"):  # they belong to the old project
+        for attribute in ("train_panel", "quality_panel", "arbitration_panel", "versions_panel"):  # they belong to the old project
             panel = getattr(self, attribute)
             if panel is not None:
                 panel.close()
@@ -354,6 +355,12 @@ class MainWindow(QMainWindow):
         from prefdesk.ui.quality_panel import QualityPanel
 
         self._raise_panel("quality_panel", QualityPanel)
+
+    @action("versions", GLOBAL, "Ctrl+Shift+V", "Dataset versions: freeze, compare, export, Pareto…", menu="Pro&ject")
+    def open_versions(self) -> None:
+        from prefdesk.ui.versions_panel import VersionsPanel
+
+        self._raise_panel("versions_panel", VersionsPanel)
 
     @action("arbitrate", GLOBAL, "Ctrl+Shift+A", "Arbitrate disputed items (reviewers and experts)…", menu="Pro&ject")
     def open_arbitration(self) -> None:

@@ -102,8 +102,8 @@ class TrainPanel(QWidget):
         self.kind = QComboBox()
         for kind in KINDS:
             self.kind.addItem(JOB_NAMES[kind], kind)
-        self.policy = QComboBox()
-        self.policy.addItems(POLICY_NAMES)
+        self.policy = QComboBox()  # the labels now under a policy, or a frozen dataset version
+        self.fill_datasets()
         self.counts = QLabel("counting…")
         self.counts.setWordWrap(True)
         self.base = QLineEdit()
@@ -163,9 +163,9 @@ class TrainPanel(QWidget):
     def _count(self) -> None:
         """The rows the job will see under this policy (an export dry run, off the GUI thread)."""
         fmt = "trl-stepwise" if self.kind.currentData() == "prm" else "trl-preference"
-        path, policy = self.desk.project.path, self.policy.currentText()
+        path, (what, name) = self.desk.project.path, self.policy.currentData()
         self.counts.setText("counting…")
-        self.counting = run_in_background(lambda: _dry_export(path, fmt, policy), self._counted,
+        self.counting = run_in_background(lambda: _dry_export(path, fmt, what, name), self._counted,
                                            lambda exc: self.counts.setText(describe(exc)))
 
     def _counted(self, result: tuple[int, dict]) -> None:
@@ -183,8 +183,24 @@ class TrainPanel(QWidget):
         hyper = {"epochs": self.epochs.value(), "batch_size": self.batch.value(), "lora": self.lora.isChecked()}
         if device.id == "cuda":
             hyper["bf16"] = self.precision.currentText() == "bf16"
-        return {"kind": self.kind.currentData(), "base_model": self.base.text().strip() or None,
-                "device": device.id, "aggregate": self.policy.currentText(), "hyper": hyper}
+        what, name = self.policy.currentData()
+        return {"kind": self.kind.currentData(), "base_model": self.base.text().strip() or None, "device": device.id,
+                "aggregate": name if what == "policy" else "majority", "version": name if what == "version" else None,
+                "hyper": hyper}
+
+    def fill_datasets(self, choose: str | None = None) -> None:
+        """What a run can train on: the labels now under each policy, then each frozen version (newest first)."""
+        from prefdesk.store import versions
+
+        self.policy.blockSignals(True)
+        self.policy.clear()
+        for name in POLICY_NAMES:
+            self.policy.addItem(f"the labels now, {name}", ("policy", name))
+        for v in reversed(versions.listing(self.desk.project)):
+            self.policy.addItem(f"version {v['name']} ({v['labels']} labels, {v['aggregate']})", ("version", v["name"]))
+            if v["name"] == choose:
+                self.policy.setCurrentIndex(self.policy.count() - 1)
+        self.policy.blockSignals(False)
 
     def check(self) -> list[str]:
         """Every problem with the choices, shown in the panel; Start is enabled when there is none."""
@@ -212,7 +228,7 @@ class TrainPanel(QWidget):
         try:
             run_id, spec_path = train.prepare(self.desk.project, choices["kind"], base_model=choices["base_model"],
                                               device=choices["device"], aggregate=choices["aggregate"],
-                                              hyper=choices["hyper"])
+                                              hyper=choices["hyper"], version=choices["version"])
         except Exception as exc:  # noqa: BLE001 (shown in the panel)
             self.problems.setText(describe(exc))
             return
@@ -418,7 +434,8 @@ class TrainPanel(QWidget):
             accuracy = run.as_json()["report"].get("accuracy")
             cells = (run.started_at[:19].replace("T", " "), run.kind, run.status,
                      f"{accuracy:.3f}" if isinstance(accuracy, float) else "",
-                     run.spec.get("aggregate", ""), Path(run.spec["base_model"]).name if run.spec.get("base_model")
+                     f"version {run.spec['version']}" if run.spec.get("version") else run.spec.get("aggregate", ""),
+                     Path(run.spec["base_model"]).name if run.spec.get("base_model")
                      else "MiniLM")
             for col, text in enumerate(cells):
                 self.history.setItem(row, col, QTableWidgetItem(text))
@@ -537,13 +554,17 @@ class TrainPanel(QWidget):
         super().closeEvent(event)
 
 
-def _dry_export(path: Path, fmt: str, policy: str) -> tuple[int, dict]:
-    """How many rows an export would give, and what it would leave out (a connection of its own; it only reads)."""
+def _dry_export(path: Path, fmt: str, what: str, name: str) -> tuple[int, dict]:
+    """How many rows an export would give (under a policy, or of a version), and what it would leave out
+    (a connection of its own; it only reads)."""
     from prefdesk.formats.export import export_dataset
+    from prefdesk.store import versions
     from prefdesk.store.project import Project
 
     with tempfile.TemporaryDirectory(prefix="prefdesk-count-") as tmp, Project.open(path) as project:
-        done = export_dataset(project, fmt, Path(tmp) / "out", policy_for(project, policy), workers=0)
+        version = versions.get(project, name) if what == "version" else None
+        policy = policy_for(project, version.aggregate if version else name, version.label_ids if version else None)
+        done = export_dataset(project, fmt, Path(tmp) / "out", policy, workers=0, version=version)
     return done.written, dict(done.left_out)
 
 
