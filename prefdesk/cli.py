@@ -250,10 +250,12 @@ def cmd_quality(args: argparse.Namespace) -> int:
 
     with Project.open(args.project) as project:
         report = quality_report(project)
-    if args.html:
-        from prefdesk.quality.html import quality_html
+        if args.html:
+            from prefdesk.jobs.report import pareto_by_version
+            from prefdesk.quality.html import quality_html
 
-        Path(args.html).write_text(quality_html(report, f"Label quality — {Path(args.project).name}"), encoding="utf-8")
+            Path(args.html).write_text(quality_html(report, f"Label quality — {Path(args.project).name}",
+                                                    pareto_by_version(project)), encoding="utf-8")
     if args.json:
         print(json.dumps(report, indent=2))
         return 0

@@ -207,3 +207,9 @@ def test_the_versions_panel_creates_compares_exports_and_shows_the_pareto_fronti
     click_row(1)
     panel.train_button.click()  # the Train panel, set to train on exactly this version
     assert window.train_panel.spec_choices()["version"] == "r2"
+    # the same frontier in the quality page
+    from prefdesk.cli import main
+
+    assert main(["quality", "-p", str(project.path), "--html", str(tmp_path / "q.html")]) == 0
+    page = (tmp_path / "q.html").read_text()
+    assert "Version r2" in page and page.count("<b>yes</b>") == 2

@@ -69,3 +69,15 @@ def pareto(runs: list[Run]) -> list[dict]:
                              and any(q["accuracy"][d] > dims[d] for d in dims)]
         p["frontier"] = not p["dominated_by"]
     return points
+
+
+def pareto_by_version(project) -> dict[str, list[dict]]:
+    """`pareto` of the finished multi-head reward runs, for each dataset version they were trained on."""
+    from prefdesk.store import runs as store_runs
+
+    groups: dict[str, list[Run]] = {}
+    for run in store_runs.runs(project):
+        version = (run.spec or {}).get("version")
+        if run.kind == "reward-dims" and run.status == "finished" and version:
+            groups.setdefault(version, []).append(run)
+    return {version: points for version, runs in groups.items() if (points := pareto(runs))}

@@ -51,7 +51,24 @@ def _drift_svg(drift: dict, field: str = "agreement_with_consensus", width: int 
             f'<p>{" &nbsp; ".join(legend)}</p>')
 
 
-def quality_html(report: dict, title: str) -> str:
+def _pareto_html(pareto: dict[str, list[dict]] | None) -> str:
+    """Per version, the multi-head reward runs' per-dimension accuracy, the frontier marked."""
+    if not pareto:
+        return "<p>No finished multi-head reward runs on a dataset version yet.</p>"
+    parts = []
+    for version, points in pareto.items():
+        dims = sorted({d for p in points for d in p["accuracy"]})
+        head = "".join(f"<th>{escape(d)}</th>" for d in dims)
+        rows = "".join(
+            f"<tr><td>{escape(p['run'][-8:])}</td>" + "".join(f"<td>{_bar(p['accuracy'][d])}</td>" for d in dims)
+            + f"<td>{'<b>yes</b>' if p['frontier'] else 'no'}</td>"
+            f"<td>{escape(', '.join(r[-8:] for r in p['dominated_by']))}</td></tr>" for p in points)
+        parts.append(f"<h3>Version {escape(version)}</h3><table><tr><th>run</th>{head}<th>on the frontier</th>"
+                     f"<th>beaten by</th></tr>{rows}</table>")
+    return "".join(parts)
+
+
+def quality_html(report: dict, title: str, pareto: dict[str, list[dict]] | None = None) -> str:
     agreement = report["agreement"]
     rows = []
     for name, r in report["raters"].items():
@@ -100,6 +117,9 @@ with the others lean to the longer answer more than their items explain.</p>
 <h2>Cohen's kappa per pair</h2><table><tr><th>raters</th><th>kappa</th><th>items</th></tr>{pairs}</table>
 <h2>By scenario</h2><table><tr><th>scenario</th><th>items</th><th>labels</th><th>agreement</th><th>flip rate</th></tr>
 {scenarios}</table>
+<h2>Reward runs per dimension (Pareto)</h2>
+<p>A run is on the frontier when no other run on the same dataset version is at least as accurate on every
+dimension and more accurate on one.</p>{_pareto_html(pareto)}
 <h2>By dimension</h2><table><tr><th>dimension</th><th>verdicts</th><th>A wins</th><th>B wins</th><th>tie</th>
 <th>matches overall</th></tr>{dims}</table>
 </body></html>
