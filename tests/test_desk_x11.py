@@ -86,5 +86,32 @@ def test_at_scale_2_the_window_and_the_train_panel_fit_a_1600x1000_screen(x_disp
     proc = subprocess.run([sys.executable, str(SCRIPT), str(path), "xana", str(tmp_path / "s2.png"), "ctrl+t"],
                           env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "FITS True" in proc.stdout and "PANEL FITS True" in proc.stdout, proc.stdout
+    assert "FITS True" in proc.stdout and "PANEL FITS train_panel True" in proc.stdout, proc.stdout
     assert (tmp_path / "s2-train.png").stat().st_size > 0
+
+
+def test_a_reviewer_arbitrates_with_real_key_events_and_the_panel_fits_at_scale_2(x_display, tmp_path):
+    """Digits choose the verdict until N opens the reason box; there a digit is text; Ctrl keys act anywhere."""
+    from prefdesk.domain import LabelKind, RaterRole
+
+    path = tmp_path / "arb.prefdesk"
+    with Project.create(path) as project:
+        import_file(project, write_jsonl(tmp_path, [{"prompt": "dose?", "response_a": "2 mg", "response_b": "20 mg"}]))
+        (item_id,) = project.conn.execute("SELECT id FROM items").fetchone()
+        for name, verdict in (("ann", "A"), ("bo", "B")):
+            project.commit_label(item_id, project.ensure_rater(name), LabelKind.PAIRWISE, {"verdict": verdict})
+        project.ensure_rater("rita", RaterRole.REVIEWER)
+    keys = ["ctrl+shift+a", "focus:arbitration_panel", "1", "n", "type:the 2 mg dose is right", "Escape",
+            "ctrl+Return", "ctrl+g"]
+    env = {**os.environ, "DISPLAY": x_display, "QT_QPA_PLATFORM": "xcb", "QT_SCALE_FACTOR": "2"}
+    proc = subprocess.run([sys.executable, str(SCRIPT), str(path), "rita", str(tmp_path / "arb.png"), *keys],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "PANEL FITS arbitration_panel True" in proc.stdout, proc.stdout
+    with Project.open(path) as project:
+        (payload, source, rater), = project.conn.execute(
+            "SELECT l.payload, l.source, r.name FROM labels l JOIN raters r ON r.id = l.rater_id "
+            "WHERE l.source = 'arbitration'").fetchall()
+        gold = project.conn.execute("SELECT is_gold, gold_answer FROM items").fetchone()
+    assert json.loads(payload)["verdict"] == "A" and json.loads(payload)["rationale"] == "the 2 mg dose is right"
+    assert rater == "rita" and gold == (1, '{"verdict": "A"}')

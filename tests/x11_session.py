@@ -2,6 +2,9 @@
 keys with xdotool, which sends real X11 key events (Shift+2 arrives as `@` with Shift held), then quit.
 
     python tests/x11_session.py PROJECT RATER SCREENSHOT.png KEY [KEY ...]
+
+A KEY may also be `type:TEXT` (typed character by character), or `focus:PANEL` (the X input focus given to
+a panel's window, as a window manager gives it to a window that opens; a bare Xvfb has none).
 """
 
 import subprocess
@@ -12,6 +15,8 @@ from PySide6.QtWidgets import QApplication
 
 from prefdesk.store.project import Project
 from prefdesk.ui.main_window import MainWindow
+
+PANELS = ("train_panel", "quality_panel", "arbitration_panel", "versions_panel")
 
 
 def main() -> int:
@@ -28,16 +33,23 @@ def main() -> int:
             area = window.screen().availableGeometry()
             print("FITS", window.width() <= area.width() and window.height() <= area.height(),
                   window.width(), window.height(), area.width(), area.height(), flush=True)
-            panel = window.train_panel
-            if panel is not None:  # opened by a key (Ctrl+T)
-                panel.grab().save(screenshot.replace(".png", "-train.png"))
-                print("PANEL FITS", panel.isVisible() and panel.width() <= area.width() and panel.height() <= area.height(),
-                      panel.width(), panel.height(), flush=True)
-                panel.close()
+            for name in PANELS:
+                panel = getattr(window, name)
+                if panel is not None:  # opened by a key
+                    panel.grab().save(screenshot.replace(".png", f"-{name.split('_')[0]}.png"))
+                    print("PANEL FITS", name, panel.isVisible() and panel.width() <= area.width()
+                          and panel.height() <= area.height(), panel.width(), panel.height(), flush=True)
+                    panel.close()
             window.close()
             app.quit()
             return
-        subprocess.run(["xdotool", "key", "--delay", "30", pending.pop(0)], check=True)
+        key = pending.pop(0)
+        if key.startswith("type:"):
+            subprocess.run(["xdotool", "type", "--delay", "30", key[5:]], check=True)
+        elif key.startswith("focus:"):
+            subprocess.run(["xdotool", "windowfocus", "--sync", str(int(getattr(window, key[6:]).winId()))], check=True)
+        else:
+            subprocess.run(["xdotool", "key", "--delay", "30", key], check=True)
         QTimer.singleShot(150, step)
 
     def start() -> None:

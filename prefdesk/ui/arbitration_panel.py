@@ -27,7 +27,7 @@ from prefdesk.ui.views.base import OfflineBrowser, caption, escaped
 
 VERDICT_KEYS = {"1": "A", "2": "B", "3": "tie", "4": "both_bad"}
 VERDICT_NAMES = {"A": "A better", "B": "B better", "tie": "Tie", "both_bad": "Both bad"}
-COLUMNS = ("Rater", "Role", "Verdict", "Strength", "Shown left", "Seconds", "Dimensions", "Tags", "Rationale")
+COLUMNS = ("Rater", "Verdict", "Rationale", "Shown left", "Strength", "Dimensions", "Tags", "Seconds", "Role")
 
 
 class ArbitrationPanel(QWidget):
@@ -52,9 +52,11 @@ class ArbitrationPanel(QWidget):
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)  # the rationale takes the room left
+        self.table.horizontalHeader().setSectionResizeMode(COLUMNS.index("Rationale"), QHeaderView.Stretch)  # wraps
         self.table.verticalHeader().setVisible(False)
-        self.table.setMinimumHeight(60)
+        # two raters' rows always in view (a dispute has two sides); more scroll
+        self.table.setMinimumHeight(self.table.horizontalHeader().sizeHint().height()
+                                    + 2 * self.table.verticalHeader().defaultSectionSize() + 6)
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.setWordWrap(True)
         self.table.setFocusPolicy(Qt.NoFocus)
@@ -66,7 +68,7 @@ class ArbitrationPanel(QWidget):
         self.reason.setTabChangesFocus(True)
         self.reason.setFocusPolicy(Qt.ClickFocus)  # N or a click: the panel's own keys work until then
         self.setFocusPolicy(Qt.StrongFocus)
-        self.reason.setMaximumHeight(70)
+        self.reason.setMaximumHeight(60)
         self.reason.setMinimumHeight(40)
         for browser in (self.prompt, *self.answers):
             browser.setMinimumHeight(40)  # the splitter decides; a small screen at scale 2 still fits
@@ -101,7 +103,7 @@ class ArbitrationPanel(QWidget):
             row.addWidget(_captioned(name, browser))
         labels = _captioned("The raters' labels (verdicts in terms of A and B, whatever side each was shown)", self.table)
         reading = QSplitter(Qt.Vertical)  # each part gives way on a small screen; the rater drags what they need
-        for part, stretch in ((_captioned("Prompt", self.prompt), 1), (answers, 3), (labels, 2)):
+        for part, stretch in ((_captioned("Prompt", self.prompt), 1), (answers, 2), (labels, 2)):
             reading.addWidget(part)
             reading.setStretchFactor(reading.count() - 1, stretch)
         right = QWidget()
@@ -203,11 +205,11 @@ class ArbitrationPanel(QWidget):
             p = label.payload
             rater = raters.get(label.rater_id)
             left = "AB"[label.display_order[0]] if label.display_order else "not recorded"
-            cells = (rater.name if rater else label.rater_id, rater.role.value if rater else "",
-                     VERDICT_NAMES.get(p["verdict"], p["verdict"]), p.get("strength") or "", left,
-                     f"{label.duration_ms / 1000:.0f}" if label.duration_ms else "",
+            cells = (rater.name if rater else label.rater_id, VERDICT_NAMES.get(p["verdict"], p["verdict"]),
+                     p.get("rationale") or "", left, p.get("strength") or "",
                      ", ".join(f"{d}: {v}" for d, v in sorted((p.get("dims") or {}).items())),
-                     ", ".join(p.get("reason_tags") or []), p.get("rationale") or "")
+                     ", ".join(p.get("reason_tags") or []), f"{label.duration_ms / 1000:.0f}" if label.duration_ms else "",
+                     rater.role.value if rater else "")
             for col, text in enumerate(cells):
                 self.table.setItem(row_, col, QTableWidgetItem(text))
         self.table.resizeRowsToContents()
