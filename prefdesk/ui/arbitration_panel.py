@@ -51,7 +51,7 @@ class ArbitrationPanel(QWidget):
         self.answers = [OfflineBrowser(), OfflineBrowser()]
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Interactive)
         self.table.horizontalHeader().setSectionResizeMode(COLUMNS.index("Rationale"), QHeaderView.Stretch)  # wraps
         self.table.verticalHeader().setVisible(False)
         # two raters' rows always in view (a dispute has two sides); more scroll
@@ -212,6 +212,11 @@ class ArbitrationPanel(QWidget):
                      rater.role.value if rater else "")
             for col, text in enumerate(cells):
                 self.table.setItem(row_, col, QTableWidgetItem(text))
+        rationale = COLUMNS.index("Rationale")
+        for col in range(len(COLUMNS)):  # the others as wide as their text, within reason: the rationale gets the rest
+            if col != rationale:
+                self.table.setColumnWidth(col, min(max(self.table.sizeHintForColumn(col),
+                                                       self.table.horizontalHeader().sectionSizeHint(col)), 160))
         self.table.resizeRowsToContents()
         self._paint_state()
         self.setFocus()

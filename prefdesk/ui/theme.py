@@ -29,8 +29,8 @@ def _palette(dark: bool) -> QPalette:
                    QPalette.Mid: "#c9ced6", QPalette.Dark: "#9aa5b1", QPalette.Light: "#ffffff", QPalette.Link: "#1d4ed8"}
     for role, colour in colours.items():
         p.setColor(role, QColor(colour))
-    p.setColor(QPalette.Disabled, QPalette.Text, QColor("#6b7280"))
-    p.setColor(QPalette.Disabled, QPalette.WindowText, QColor("#6b7280"))
+    for role in (QPalette.Text, QPalette.WindowText, QPalette.ButtonText):  # a disabled button must look it
+        p.setColor(QPalette.Disabled, role, QColor("#6b7280" if dark else "#a0a8b3"))
     return p
 
 
