@@ -2,9 +2,9 @@
 
 Rules, in order: every `round(1/gold_rate)`-th item is a gold item the rater has not done (if any);
 every REANNOTATE_EVERY-th item is one of the rater's own past items due to come back (round 2, see
-`Project._schedule_reannotation`), unannounced; otherwise the highest-priority item the rater has not labelled that is still short of the project's
-overlap target, counting the raters who have it on their screen now (leases); skipped items come back after
-the rest. The scan resumes from the last item served,
+`Project._schedule_reannotation`), unannounced; otherwise the highest-priority item the rater has not
+labelled that is still short of the project's overlap target, counting the raters who have it on their
+screen now (leases); skipped items come back after the rest. The scan resumes from the last item served,
 so a call costs a few index probes however many items the rater has already done.
 """
 
@@ -20,8 +20,8 @@ from prefdesk.store.project import VERDICTS_ONLY, Project
 _NOT_MINE = ("NOT EXISTS (SELECT 1 FROM labels WHERE labels.item_id = items.id AND labels.rater_id = :rater "
              f"AND {VERDICTS_ONLY})")
 _NOT_SKIPPED = "id NOT IN (SELECT value FROM json_each(:skipped))"
+REANNOTATE_EVERY = 4  # at most one item in this many is a re-annotation (when any is due)
 # Raters who have the item on their screen now count towards the overlap target, as if they had labelled it.
-REANNOTATE_EVERY = 4
 _ROOM = ("n_raters + (SELECT COUNT(*) FROM leases WHERE leases.item_id = items.id AND leases.rater_id != :rater "
          "AND leases.expires_at > :now) < :overlap")
 

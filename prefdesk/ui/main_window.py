@@ -35,6 +35,7 @@ DESK_LOCK_WAIT_MS = 150  # a write waits this long for an import's lock, then th
 VIEW_CLASSES = {ItemKind.PAIRWISE: PairwiseView, ItemKind.RANKING: RankingView,
                 ItemKind.SCALAR: ScalarView, ItemKind.PROCESS: ProcessView}
 MENUS = {"pairwise": "&Pairwise", "ranking": "&Ranking", "scalar": "&Scalar", "process": "P&rocess", GLOBAL: "&Label"}
+PANELS = ("train_panel", "quality_panel", "arbitration_panel", "versions_panel")  # windows beside the desk
 MENU_ORDER = ("&File", "&Label", "&Pairwise", "&Ranking", "&Scalar", "P&rocess", "Pro&ject", "&Help")
 
 
@@ -113,7 +114,7 @@ class MainWindow(QMainWindow):
         self.rater = project.ensure_rater(rater.name, rater.role, rater.level)
         self.session = project.start_session(self.rater)
         self.draft, self.editing, self.return_to, self.scores_run = None, None, None, None
-        for attribute in ("train_panel", "quality_panel", "arbitration_panel", "versions_panel"):  # they belong to the old project
+        for attribute in PANELS:  # each belongs to the project it was opened on
             panel = getattr(self, attribute)
             if panel is not None:
                 panel.close()
@@ -175,8 +176,9 @@ class MainWindow(QMainWindow):
         if self.train_panel is not None and self.train_panel.running() and not self._leave_run():
             event.ignore()
             return
-        if self.train_panel is not None:
-            self.train_panel.close()  # it stops watching; a run left going is read back by the next desk
+        for attribute in PANELS:  # the train panel stops watching; a run left going is read back by the next desk
+            if getattr(self, attribute) is not None:
+                getattr(self, attribute).close()
         if self.project is not None and self.session is not None:
             self._end_session()
             self.session = None

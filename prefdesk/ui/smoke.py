@@ -34,10 +34,10 @@ def smoke_test() -> int:
     window.run_named(action)  # the same path a key press takes
     app.processEvents()
     n = labels_by(project, window.rater.id)
-    quality = _quality_report(project)
     window.close()
-    project.close()
     print(f"smoke ok: {n} label committed on a {kind} item" if n == 1 else f"smoke FAILED: {n} labels")
+    quality = _quality_report(project)
+    project.close()
     return 0 if n == 1 and quality and _import_with_a_worker() else 1
 
 
