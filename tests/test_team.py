@@ -151,3 +151,26 @@ def test_split_refuses_bad_requests(project, tmp_path, cli):
     assert cli("split", "-p", project.path, "--raters", "ana", "--out", tmp_path / "t")[0] == 0
     code, _, err = cli("split", "-p", project.path, "--raters", "ana", "--out", tmp_path / "t")
     assert code == 2 and "already there" in err
+
+
+def test_file_merge_in_the_desk_brings_a_raters_file_in_and_the_queue_and_panels_see_it(
+        qtbot, qt_prefs, project, tmp_path, monkeypatch):
+    from desktools import shown
+    from prefdesk.store import team
+    from prefdesk.ui import forms
+    from prefdesk.ui.main_window import MainWindow
+
+    import_file(project, write_jsonl(tmp_path, pairs(4)))
+    project.set_settings({"gold_rate": 0.0, "overlap": 1})
+    (info,) = team.split(project, ["ana"], tmp_path / "team")
+    _label_all(info["path"], lambda name, prompt: "A")
+    window = shown(qtbot, MainWindow(project, project.ensure_rater("lea")))
+    assert window.item is not None  # the lead could label the open items
+    told = []
+    monkeypatch.setattr("prefdesk.ui.file_menu.QFileDialog.getOpenFileNames", lambda *a, **k: ([info["path"]], ""))
+    monkeypatch.setattr(forms, "tell", lambda *a: told.append(a[2]))
+    window.run_named("merge")
+    qtbot.waitUntil(lambda: bool(told), timeout=20000)
+    assert "4 labels added" in told[0] and window.merged["labels_added"] == 4 and window.merged["conflicts"] == []
+    assert project.conn.execute("SELECT COUNT(*) FROM labels").fetchone() == (4,)
+    qtbot.waitUntil(lambda: window.remaining == 0)  # overlap 1: every item now has its rater, nothing left to serve
