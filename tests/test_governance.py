@@ -195,6 +195,9 @@ def test_the_quality_panel_shows_the_team_to_a_lead_and_only_their_own_figures_t
              for r in range(panel.raters.rowCount())}
     assert flags["lefty"][0].startswith("⚑") and flags["ana"] == ("no", "no")
     assert "waiting for arbitration" in panel.summary.text()
+    from prefdesk.quality import arbitration  # the report's count and the arbitration list follow one rule
+
+    assert panel.report["arbitration"]["waiting"] == len(arbitration.disputes(project)) > 0
     kappa = panel.report["agreement"]["cohen_kappa"]["ana|ben"]["kappa"]
     assert panel.heat.item(names.index("ana"), names.index("ben")).text().startswith(f"{kappa:.2f}")
     shots = Path(os.environ.get("PREFDESK_SHOTS", tmp_path))  # rendered, to be looked at

@@ -5,7 +5,6 @@ file is refused; settings that differ are reported and the lead's kept."""
 import json
 import sqlite3
 
-import pytest
 
 from desktools import pairs, write_jsonl
 from prefdesk.domain import LabelKind

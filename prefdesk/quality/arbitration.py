@@ -84,10 +84,6 @@ def dispute_of(project: Project, item_id: str, rule: str | None = None) -> Dispu
     return Dispute(item_id, reasons, votes, decision)
 
 
-def open_count(project: Project) -> int:
-    return len(disputes(project))
-
-
 def decide(project: Project, item_id: str, arbiter: Rater, verdict: str, reason: str, *,
            dims: dict[str, str] | None = None, session: Session | None = None,
            duration_ms: int | None = None) -> Label:
@@ -145,10 +141,3 @@ def next_version(version: str, taken: list[str]) -> str:
 def _check_decision(decision: Label) -> None:
     if decision.source is not LabelSource.ARBITRATION:
         raise ProjectError("only an arbitration decision can promote an item or add a clause")
-
-
-def decisions(project: Project) -> dict[str, Label]:
-    """The decision in force on each decided item."""
-    rows = project.conn.execute(f"SELECT {LABEL_COLUMNS} FROM current_labels WHERE source = 'arbitration' "
-                                "AND kind = 'pairwise' ORDER BY id")
-    return {lab.item_id: lab for lab in map(label_from_row, rows)}

@@ -286,7 +286,7 @@ class _Merge:
         self.conn.executemany(f"INSERT INTO labels ({columns}) VALUES ({', '.join('?' * len(_LABEL_COLUMNS))})", new)
         self.counts["labels_added"] += len(new)
         touched = sorted({r[1] for r in new})
-        overlap = int(json.loads(self.conn.execute("SELECT value FROM settings WHERE key = 'overlap'").fetchone()[0]))
+        overlap = int(self.lead.settings["overlap"])
         for start in range(0, len(touched), 500):
             chunk = touched[start:start + 500]
             marks = ", ".join("?" * len(chunk))

@@ -14,6 +14,7 @@ make; weight 0 leaves the layer out.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import zlib
@@ -46,7 +47,7 @@ class Version:
     manifest: dict
     label_layers: dict[str, str] = field(repr=False)  # label id -> layer
 
-    @property
+    @functools.cached_property
     def label_ids(self) -> frozenset[str]:
         return frozenset(self.label_layers)
 

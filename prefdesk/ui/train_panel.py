@@ -201,6 +201,8 @@ class TrainPanel(QWidget):
             if v["name"] == choose:
                 self.policy.setCurrentIndex(self.policy.count() - 1)
         self.policy.blockSignals(False)
+        if choose is not None:
+            self._count()  # what the job would see of the version chosen
 
     def check(self) -> list[str]:
         """Every problem with the choices, shown in the panel; Start is enabled when there is none."""

@@ -253,7 +253,6 @@ class VersionsPanel(QWidget):
         (name,) = self.selected()
         self.desk.open_train_panel()
         self.desk.train_panel.fill_datasets(choose=name)
-        self.desk.train_panel._count()
 
     # -- Pareto ---------------------------------------------------------------------------------------
     def show_pareto(self) -> None:
