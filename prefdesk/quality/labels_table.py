@@ -121,12 +121,13 @@ def load(project, only: frozenset[str] | None = None) -> Labels:
     rater_index[rater_rowids] = np.arange(len(rater_rowids))
 
     table = _read(path, _LABELS, _ranges(conn, "labels"), len(_LABEL_COLUMNS))
-    superseded = np.array([] if only is not None else [r for (r,) in conn.execute(
-        "SELECT rowid FROM labels WHERE id IN (SELECT supersedes FROM labels WHERE supersedes IS NOT NULL)")], np.int64)
     if only is not None:
         table = table[np.array([i in only for i in label_ids(project, table[:, 0])], dtype=bool)]
-    elif len(superseded):
-        table = table[~np.isin(table[:, 0], superseded)]
+    else:
+        superseded = [r for (r,) in conn.execute(
+            "SELECT rowid FROM labels WHERE id IN (SELECT supersedes FROM labels WHERE supersedes IS NOT NULL)")]
+        if superseded:
+            table = table[~np.isin(table[:, 0], np.array(superseded, np.int64))]
     scalar = table[table[:, list(_LABEL_COLUMNS).index("score")] >= 0]
     table = table[table[:, list(_LABEL_COLUMNS).index("score")] < 0]
     col = dict(zip(_LABEL_COLUMNS, table.T))
