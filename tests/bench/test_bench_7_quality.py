@@ -82,5 +82,5 @@ def test_quality_report_on_the_demo(tmp_path):
         t = time.perf_counter()
         quality_report(project)
         warm = time.perf_counter() - t
-    print(f"\n[bench] demo quality report, first call (imports scipy, scikit-learn, crowd-kit): {first:.3f} s")
+    print(f"\n[bench] demo quality report, first call (imports scipy, scikit-learn, krippendorff): {first:.3f} s")
     report("quality report on the demo (libraries loaded)", warm, 0.3, "s")
