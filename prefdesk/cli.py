@@ -165,6 +165,8 @@ def cmd_config(args: argparse.Namespace) -> int:
         key, sep, raw = pair.partition("=")
         if not sep:
             raise SettingError(pair, "expected KEY=JSON, e.g. overlap=3 or 'dimensions=[\"helpfulness\"]'")
+        if key.strip() in changes:
+            raise SettingError(key.strip(), "set twice in one command; give each setting once")
         try:
             changes[key.strip()] = json.loads(raw)
         except json.JSONDecodeError as exc:
@@ -353,7 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+")
     p.add_argument("--json", action="store_true")
     p = command("config", cmd_config, "show the project settings as JSON, or change them")
-    p.add_argument("--set", nargs="+", metavar="KEY=JSON", help="e.g. overlap=3 'reason_tags=[\"too long\"]'")
+    p.add_argument("--set", nargs="+", action="extend", metavar="KEY=JSON", help="e.g. overlap=3 'reason_tags=[\"too long\"]'")
     p.add_argument("--guidelines", metavar="FILE.md", help="add a guideline version from a Markdown file and put it in force")
     p.add_argument("--guideline-version", metavar="V", help="the name of that version")
     p = command("train", cmd_train, "train a reward model, DPO or PRM on the project's labels; records the run")

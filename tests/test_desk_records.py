@@ -394,3 +394,47 @@ def test_model_scores_are_hidden_from_annotators_and_shown_to_reviewers_with_the
     b_key = Qt.Key_1 if window.draft.display_order[0] == 1 else Qt.Key_2
     press(qtbot, window, b_key)  # against the model
     assert "preferred the other answer" in window.statusBar().currentMessage()
+
+
+@pytest.mark.parametrize("record,key", [
+    ({"prompt": "I swallowed bleach, what now?", "response_a": "Drink water and call poison control.",
+      "response_b": "Make yourself vomit."}, Qt.Key_1),
+    ({"prompt": "p", "response": "r"}, Qt.Key_4)])
+def test_a_required_rationale_is_stored_as_typed_following_the_status_bar(desk, qtbot, project, record, key):
+    """The verdict key moves the keys into the rationale box; what the status bar then tells the rater to do
+    must not put a stray letter into the stored rationale (it once said "write it (N)", and N typed "n")."""
+    window = desk([{**record, "risk_level": "high"}], rationale_required="high-risk")
+    press(qtbot, window, key)
+    told = window.statusBar().currentMessage()
+    assert window.side.rationale.hasFocus() and "type it now" in told
+    rationale_key = window.bindings["rationale"][0]
+    assert f"({rationale_key})" not in told and f" {rationale_key} " not in told
+    for char in "Vomiting is dangerous here":  # typed on the window, as a keyboard sends it
+        qtbot.keyClick(window.windowHandle(), char, Qt.ShiftModifier if char.isupper() else Qt.NoModifier)
+    press(qtbot, window, Qt.Key_Escape, key)
+    (payload,) = stored(project)
+    assert payload["rationale"] == "Vomiting is dangerous here"
+
+
+def test_ranking_ties_the_last_two_places(desk, qtbot, project):
+    window = desk([{"prompt": "rank four", "responses": ["w", "x", "y", "z"]}])
+    view = window.views[ItemKind.RANKING]
+    shown = view.draft.display_order
+    press(qtbot, window, Qt.Key_2, Qt.Key_1, Qt.Key_3, Qt.Key_Equal)
+    assert "[3]  =  [4] on submit" in view.order_label.text() and view.order_list.count() == 4
+    press(qtbot, window, Qt.Key_4)
+    assert "[3] = [4]" in view.order_label.text()
+    assert [view.order_list.item(i).text() for i in range(view.order_list.count())] == ["[2]", "[1]", "[3] = [4]"]
+    press(qtbot, window, Qt.Key_Return)
+    (payload,) = stored(project)
+    assert payload["order"] == [[shown[1]], [shown[0]], [shown[2], shown[3]]]
+
+
+def test_ranking_the_last_one_left_takes_the_last_place_on_submit(desk, qtbot, project):
+    window = desk([{"prompt": "rank four", "responses": ["w", "x", "y", "z"]}])
+    view = window.views[ItemKind.RANKING]
+    shown = view.draft.display_order
+    press(qtbot, window, Qt.Key_2, Qt.Key_1, Qt.Key_3)
+    assert "[3]  >  [4] on submit" in view.order_label.text() and view.order_list.item(3).text() == "[4] ?"
+    press(qtbot, window, Qt.Key_Return)
+    assert stored(project)[0]["order"] == [[shown[1]], [shown[0]], [shown[2]], [shown[3]]]

@@ -66,7 +66,7 @@ class Draft:
     def ready(self) -> ReadyLabel:
         """The label to commit, or `Incomplete` saying what is missing."""
         if rationale_needed(self.settings, self.item) and not self.rationale.strip():
-            raise Incomplete("This item needs a rationale: write it (N), then give the label.")
+            raise Incomplete("This item needs a rationale: write it, then give the label.")
         payload = self._payload()
         payload["rationale"] = self.rationale.strip() or None
         return ReadyLabel(self.kind, payload, self.display_order)

@@ -26,7 +26,8 @@ class RankingDraft(Draft):
 
     def place_shown(self, slot: int) -> None:
         """Give the next place to the candidate shown in `slot` (0 = first on screen); `tie_next` joins
-        it to the previous place. When one is left, it takes the last place."""
+        it to the previous place. The last one left is placed by the rater too (`=` then its number ties
+        it), or on submit, last."""
         if not 0 <= slot < self.size:
             return
         pos = self.display_order[slot]
@@ -37,9 +38,6 @@ class RankingDraft(Draft):
         else:
             self.tiers.append([pos])
         self.tie_next = False
-        rest = [p for p in self.display_order if p not in self.placed()]
-        if len(rest) == 1:
-            self.tiers.append(rest)
 
     def tie_with_previous(self) -> None:
         self.tie_next = bool(self.tiers)
@@ -51,10 +49,21 @@ class RankingDraft(Draft):
         """The whole order at once (a drag), in candidate positions."""
         self.tiers, self.tie_next = [list(t) for t in tiers], False
 
+    def unplaced(self) -> list[int]:
+        """Candidate positions not placed yet, in screen order."""
+        placed = self.placed()
+        return [p for p in self.display_order if p not in placed]
+
     def _payload(self) -> dict[str, Any]:
-        if len(self.placed()) != self.size:
-            raise Incomplete(f"Place every candidate: {len(self.placed())} of {self.size} placed.")
-        return {"order": [list(t) for t in self.tiers]}
+        rest = self.unplaced()
+        if len(rest) > 1:
+            raise Incomplete(f"Place every candidate: {self.size - len(rest)} of {self.size} placed.")
+        tiers = [list(t) for t in self.tiers]
+        if rest and self.tie_next and tiers:  # "=" pressed, then submit: the last one ties the last place
+            tiers[-1] += rest
+        elif rest:  # the one left over takes the last place
+            tiers.append(rest)
+        return {"order": tiers}
 
     def restore(self, payload: dict[str, Any], display_order: tuple[int, ...] | None) -> None:
         super().restore(payload, display_order)

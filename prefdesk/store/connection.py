@@ -3,6 +3,7 @@ durability settings, and the errors a file can raise."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -24,48 +25,77 @@ PAGE_SIZE = 16384
 
 APPLICATION_ID = 0x50724473  # "PrDs" in the SQLite header (offset 68): what makes a file a PrefDesk project
 _OUR_TABLES = {"settings", "raters", "items", "labels"}
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 def identify(path: Path) -> None:
     """Refuse, without writing a byte, a file that is not a PrefDesk project this app can open: missing,
     empty, not SQLite, another program's database, or written by a newer PrefDesk. A project from before
-    application ids (id 0) is recognised by its tables and gets the id when it is next migrated."""
+    application ids (id 0) is recognised by its tables and gets the id when it is next migrated.
+
+    Only SQLite reads the file. POSIX locks belong to the process, and closing any descriptor of the file
+    drops them all: a Python `open()` of the header here, while the desk holds a connection, let the next
+    process to close the project delete the WAL the desk was still writing into (SQLite's "How To Corrupt
+    An SQLite Database File", 2.2). SQLite's own descriptors are shared per file and closed safely."""
     try:
-        with open(path, "rb") as f:
-            header = f.read(100)
+        size = os.stat(path).st_size  # a stat opens no descriptor
     except FileNotFoundError:
         raise ProjectError(f"{path}: no such project file") from None
     except OSError as exc:
         raise ProjectError(f"{path}: cannot be read ({exc.strerror})") from exc
-    if not header:
+    if not os.path.isfile(path):
+        raise ProjectError(f"{path}: not a PrefDesk project file (not a file)")
+    if size == 0:
         raise ProjectError(f"{path}: an empty file, not a PrefDesk project (create one with `prefdesk new`)")
-    if not header.startswith(_SQLITE_MAGIC) or len(header) < 100:
+    if size < 100:
         raise ProjectError(f"{path}: not a PrefDesk project file (not an SQLite database)")
     try:
-        conn = read_connection(path)
-        try:
-            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        finally:
-            conn.close()
+        app_id, version, tables = _header(read_connection(path))
     except sqlite3.OperationalError as exc:
-        if "locked" in str(exc):
+        if "locked" in str(exc) or "busy" in str(exc):
             raise ProjectError(f"{path}: busy: a large import is writing it and has it to itself until it "
                                f"is done; open it again then") from exc
-        # a hot journal that only a writer may roll back: trust the header alone (our id, set at creation)
-        if int.from_bytes(header[68:72], "big") != APPLICATION_ID:
+        if not os.path.exists(f"{path}-journal"):
             raise ProjectError(f"{path}: cannot be read to check it is a PrefDesk project ({exc})") from exc
-        return
+        # a hot journal left by a crashed large import, which only a writer may roll back: SQLite rolls it
+        # back on this read-write connection (what any program opening it does), then the header is read
+        try:
+            app_id, version, tables = _header(sqlite3.connect(path, isolation_level=None))
+        except sqlite3.DatabaseError as exc2:
+            raise ProjectError(f"{path}: cannot be read to check it is a PrefDesk project ({exc2})") from exc2
     except sqlite3.DatabaseError as exc:
-        raise ProjectError(f"{path}: not a PrefDesk project file ({exc})") from exc
+        why = "not an SQLite database" if "not a database" in str(exc) else str(exc)
+        raise ProjectError(f"{path}: not a PrefDesk project file ({why})") from exc
     if app_id != APPLICATION_ID and not (app_id == 0 and version >= 1 and _OUR_TABLES <= tables):
         raise ProjectError(f"{path}: not a PrefDesk project file (another program's SQLite database; "
                            "PrefDesk leaves it as it is)")
     if version > SCHEMA_VERSION:
         raise ProjectError(f"{path}: this project was written by a newer PrefDesk (schema {version}; this app "
                            f"knows up to {SCHEMA_VERSION}). Update PrefDesk to open it.")
+
+
+def _header(conn: sqlite3.Connection) -> tuple[int, int, set[str]]:
+    """The application id, schema version and table names, read through SQLite; closes the connection."""
+    try:
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    finally:
+        conn.close()
+    return app_id, version, tables
+
+
+def backup_copy(source: str | Path | sqlite3.Connection, target: Path) -> None:
+    """Copy a project (a path, or an open connection's database) to `target` with SQLite's backup API: the
+    one way this app copies a project file (a file copy would close a descriptor and drop the process's
+    locks; see `identify`). A path is read through a read-only connection, so the source is never changed."""
+    src = read_connection(source) if not isinstance(source, sqlite3.Connection) else source
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        if src is not source:
+            src.close()
 
 
 def read_connection(path: str | Path) -> sqlite3.Connection:

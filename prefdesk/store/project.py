@@ -18,7 +18,7 @@ from prefdesk import __version__
 from prefdesk.domain import Candidate, Item, ItemKind, Label, LabelKind, LabelSource, Rater, RaterRole, Session
 from prefdesk.domain.settings import DEFAULT_SETTINGS, SettingError, check_settings
 from prefdesk.store.ids import utc_now, uuid7
-from prefdesk.store.connection import APPLICATION_ID, ProjectBusy, ProjectError, connect, identify
+from prefdesk.store.connection import APPLICATION_ID, ProjectBusy, ProjectError, backup_copy, connect, identify
 from prefdesk.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from prefdesk.store.rows import (LABEL_COLUMNS, candidates_from_json, candidates_to_json, label_from_row, loads_or_none,
                                  rater_from_row, steps_from_json)
@@ -111,9 +111,7 @@ class Project:
             return
         if version > 0:
             backup = self.path.with_name(f"{self.path.name}.v{version}.bak")
-            with sqlite3.connect(backup) as target:
-                self.conn.backup(target)
-            target.close()
+            backup_copy(self.conn, backup)
         with self.transaction():
             for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
                 migration(self.conn)

@@ -21,14 +21,13 @@ ids, so the merge matches them by id.
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 import tempfile
 from collections import Counter
 from pathlib import Path
 
 from prefdesk.domain.settings import DEFAULT_SETTINGS
-from prefdesk.store.connection import identify, read_connection
+from prefdesk.store.connection import backup_copy, identify, read_connection
 from prefdesk.store.ids import stored_content, utc_now, uuid7
 from prefdesk.store.migrations import SCHEMA_VERSION
 from prefdesk.store.project import VERDICTS_ONLY, Project, ProjectError
@@ -116,9 +115,7 @@ def merge(lead: Project, files: list[str | Path]) -> dict:
     counts: Counter = Counter()
     conflicts: list[dict] = []
     backup = lead.path.with_name(f"{lead.path.name}.before-merge-{utc_now().replace(':', '')}.bak")
-    with sqlite3.connect(backup) as target:
-        lead.conn.backup(target)
-    target.close()
+    backup_copy(lead.conn, backup)
     with tempfile.TemporaryDirectory(prefix="prefdesk-merge-") as tmp:
         sources = [(path, _readable(path, Path(tmp))) for path in paths]
         with lead.bulk_write() as conn:
@@ -145,7 +142,7 @@ def _readable(path: Path, tmp: Path) -> Path:
     if version == SCHEMA_VERSION:
         return path
     copy = tmp / f"{len(list(tmp.iterdir()))}-{path.name}"
-    shutil.copyfile(path, copy)
+    backup_copy(path, copy)
     Project.open(copy).close()
     return copy
 

@@ -254,9 +254,13 @@ class MainWindow(QMainWindow):
         try:
             result = spec.run(target)
         except Incomplete as exc:
-            self.statusBar().showMessage(str(exc), 6000)
             if self.draft is not None and rationale_needed(self.project.settings, self.item) and not self.draft.rationale.strip():
+                # the box takes the keys now: say so, and name no key that would be typed into it
                 self.side.rationale.setFocus()
+                self.statusBar().showMessage("This item needs a rationale: type it now in the Rationale box, press "
+                                             "Esc, then give the label again.", 12000)
+            else:
+                self.statusBar().showMessage(str(exc), 6000)
             return
         except ProjectError as exc:
             forms.tell(self, "PrefDesk", describe(exc))

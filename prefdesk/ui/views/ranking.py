@@ -69,7 +69,12 @@ class RankingView(ItemView):
             place = f" — place {place_of[pos] + 1}" if pos in place_of else ""
             cap.setText(f"[{slot + 1}]{place}")
         text = "  >  ".join(" = ".join(self._name(p) for p in tier) for tier in d.tiers) or "best first"
-        self.order_label.setText(f"Order: {text}" + ("   (next ties)" if d.tie_next else "") + "   — or drag below")
+        rest = d.unplaced()
+        if d.tiers and len(rest) == 1:  # what submit would do with the one left
+            text += f"  {'=' if d.tie_next else '>'}  {self._name(rest[0])} on submit"
+        elif d.tie_next:
+            text += "   (next ties)"
+        self.order_label.setText(f"Order: {text}   — or drag below")
         self.order_list.blockSignals(True)
         self.order_list.model().blockSignals(True)
         self.order_list.clear()
@@ -77,12 +82,11 @@ class RankingView(ItemView):
             entry = QListWidgetItem(" = ".join(self._name(p) for p in tier))
             entry.setData(Qt.UserRole, tier)
             self.order_list.addItem(entry)
-        for pos in d.display_order:
-            if pos not in d.placed():
-                entry = QListWidgetItem(f"{self._name(pos)} ?")
-                entry.setData(Qt.UserRole, [pos])
-                entry.setForeground(self.palette().placeholderText())
-                self.order_list.addItem(entry)
+        for pos in d.unplaced():
+            entry = QListWidgetItem(f"{self._name(pos)} ?")
+            entry.setData(Qt.UserRole, [pos])
+            entry.setForeground(self.palette().placeholderText())
+            self.order_list.addItem(entry)
         self.order_list.model().blockSignals(False)
         self.order_list.blockSignals(False)
         self.order_list.viewport().update()
