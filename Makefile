@@ -3,7 +3,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench build clean
+.PHONY: run test bench soak build clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -22,6 +22,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q tests/bench --benchmark-only -p no:cacheprovider -s
+
+# The long ledger soak (tests/soak.py): desks, panels, CLI commands, training and kill -9 on one project file.
+soak: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(PY) tests/soak.py --rounds $${SOAK_ROUNDS:-60} --seed $${SOAK_SEED:-7}
 
 build: $(STAMP)
 	$(PY) -m PyInstaller --noconfirm --clean build.spec

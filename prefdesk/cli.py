@@ -103,8 +103,10 @@ def cmd_version(args: argparse.Namespace) -> int:
                               f"{v['aggregate']}" + (f"  (from {v['parent']})" if v["parent"] else "") for v in out) \
                 or "no versions yet"
         else:
-            out = versions.diff(project, args.a, args.b)
-            text = versions.diff_text(out)
+            from prefdesk.formats import version_verdicts
+
+            out = version_verdicts.diff(project, args.a, args.b)
+            text = version_verdicts.diff_text(out)
     print(json.dumps(out, indent=2) if args.json else text)
     return 0
 
@@ -241,8 +243,8 @@ def cmd_score(args: argparse.Namespace) -> int:
                   file=sys.stderr)
 
     with Project.open(args.project) as project:
-        n = train.score(project, args.run, python=args.python, unlabelled_only=args.unlabelled, on_event=progress)
-    print(f"scored {n} candidates with run {args.run}")
+        scored = train.score(project, args.run, python=args.python, unlabelled_only=args.unlabelled, on_event=progress)
+    print(f"{scored.summary()} with run {args.run}")
     return 0
 
 

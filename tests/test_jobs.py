@@ -100,3 +100,25 @@ def test_train_score_and_queue_work_with_the_network_cut_off(tmp_path, fixtures,
     assert offline("score", "-p", project, "--run", run_id).returncode == 0
     queued = offline("queue", "-p", project, "--rater", "x", "--order", "uncertain", "--limit", "5", "--json")
     assert queued.returncode == 0 and len(json.loads(queued.stdout)) == 5
+
+
+def test_long_hh_transcripts_are_cut_to_fit_in_training_and_scoring_and_every_candidate_is_scored(
+        tmp_path, fixtures, tiny_encoder, cli):
+    """HH-RLHF dialogues run past 512 tokens: nothing is dropped or crashes; the cuts are counted."""
+    project = tmp_path / "hh.prefdesk"
+    assert cli("new", project)[0] == 0
+    assert cli("import", fixtures / "hh_rlhf_harmless_200.jsonl", "-p", project)[0] == 0
+    hyper = json.dumps({"max_steps": 2, "batch_size": 8, "max_length": 512})
+    code, out, err = cli("train", "-p", project, "--kind", "reward", "--base-model", tiny_encoder, "--hyper", hyper)
+    assert code == 0, err
+    report = json.loads(out)["report"]
+    exported = sum(1 for _ in open(f"{json.loads(out)['dataset']}/preference.jsonl"))
+    assert report["train_pairs"] + report["eval_pairs"] == exported == 200
+    cut = report["truncated"]
+    assert cut["max_length"] == 512 and cut["train"].get("prompt", 0) + cut["eval"].get("prompt", 0) > 0
+    code, out, err = cli("score", "-p", project, "--run", json.loads(cli("runs", "-p", project, "--json")[1])[0]["id"])
+    assert code == 0, err
+    conn = sqlite3.connect(project)
+    n_candidates = sum(len(json.loads(c)) for (c,) in conn.execute("SELECT candidates FROM items"))
+    assert out.startswith(f"scored {n_candidates} candidates;") and "prompts shortened" in out
+    assert conn.execute("SELECT COUNT(*) FROM scores").fetchone()[0] == n_candidates

@@ -73,7 +73,7 @@ def test_reward_model_trains_on_an_export_folder_and_reports(tmp_path, fixtures,
     assert seq[0] == "started" and seq[-1] == "finished" and seq[-2] == "eval"
     assert set(seq[1:-2]) <= {"progress", "metrics"} and "progress" in seq and "metrics" in seq
     started = events[0]
-    assert started["train_pairs"] + started["eval_pairs"] + started["dropped_too_long"] == 400
+    assert started["train_pairs"] + started["eval_pairs"] == 400  # none dropped: a long pair is cut to fit
     assert started["parameters_trainable"] == started["parameters_total"] > 0 and started["device_kind"] == "cpu"
     losses = [e["loss"] for e in events if e["event"] == "metrics"]
     assert losses[-1] < losses[0]  # it learns
@@ -296,3 +296,26 @@ def test_gpu_jobs_checkpoint_only_models_that_take_a_fair_share_of_the_gpu(tmp_p
     spec, _ = JobSpec.from_dict({"kind": "reward", "dataset": str(tmp_path), "output_dir": str(tmp_path / "m"),
                                  "base_model": tiny_encoder})
     assert 0 < weights_bytes(spec) < 10 << 20
+
+
+@pytest.mark.parametrize("which", ["encoder", "decoder"])
+def test_a_long_pair_is_cut_from_the_prompts_oldest_turns_and_the_answer_is_kept(which, tiny_encoder, tiny_decoder):
+    from transformers import AutoConfig, AutoTokenizer
+
+    from training.common import is_encoder
+    from training.reward import PairEncoder
+
+    folder = tiny_encoder if which == "encoder" else tiny_decoder
+    tok = AutoTokenizer.from_pretrained(folder)
+    encode = PairEncoder(tok, is_encoder(AutoConfig.from_pretrained(folder)), max_length=48)
+    prompt = "".join(f"\n\nHuman: question number {k} about cooking\n\nAssistant: answer {k}" for k in range(30))
+    prompt += "\n\nHuman: newest question about knives"
+    answer = "Hold the knife by its handle."
+    ids, cut = encode.encode(prompt, answer)
+    text = tok.decode(ids, skip_special_tokens=True)
+    assert cut == "prompt" and len(ids) == 48
+    assert "knives" in text and "hold the knife by its handle" in text.lower() and "number 0 " not in text
+    ids, cut = encode.encode("short", answer)
+    assert cut is None and ids == encode.encode("short", answer)[0]
+    ids, cut = encode.encode(prompt, " ".join(["slice"] * 100))
+    assert cut == "answer" and len(ids) == 48

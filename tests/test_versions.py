@@ -213,3 +213,31 @@ def test_the_versions_panel_creates_compares_exports_and_shows_the_pareto_fronti
     assert main(["quality", "-p", str(project.path), "--html", str(tmp_path / "q.html")]) == 0
     page = (tmp_path / "q.html").read_text()
     assert "Version r2" in page and page.count("<b>yes</b>") == 2
+
+
+def test_diff_of_a_majority_and_an_arbitrated_version_of_the_same_labels_shows_the_flipped_answers(project, tmp_path, cli):
+    """Same labels, other policy: "+0 -0" is true of the label sets, and the exported answers still moved."""
+    from desktools import pairs, write_jsonl
+    from prefdesk.domain import RaterRole
+    from prefdesk.formats.importer import import_file
+    from prefdesk.quality import arbitration
+    from prefdesk.store import versions
+
+    import_file(project, write_jsonl(tmp_path, pairs(6)))
+    raters = [project.ensure_rater(n) for n in ("ann", "bo", "cy")]
+    lead = project.ensure_rater("lea", RaterRole.EXPERT)
+    items = [i for (i,) in project.conn.execute("SELECT id FROM items ORDER BY id")]
+    for item in items:
+        for rater, verdict in zip(raters, ("A", "A", "B")):
+            project.commit_label(item, rater, LabelKind.PAIRWISE, {"verdict": verdict})
+    for item in items[:2]:  # the lead overturns the 2-1 majority on two items
+        arbitration.decide(project, item, lead, "B", "the minority was right: A invents a dosage")
+    versions.create(project, "maj", aggregate="majority")
+    versions.create(project, "arb", aggregate="arbitrated")
+    code, out, err = cli("version", "diff", "-p", project.path, "maj", "arb", "--json")
+    assert code == 0, err
+    verdicts = json.loads(out)["verdicts"]
+    assert verdicts["flipped"] == 2 and verdicts["changed"] == 0 and verdicts["items_unchanged"] == 4
+    assert sorted(verdicts["examples"]["flipped"]) == sorted(items[:2])
+    code, out, _ = cli("version", "diff", "-p", project.path, "maj", "arb")
+    assert "2 flipped" in out

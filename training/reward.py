@@ -2,14 +2,15 @@
 
 The job tokenizes the pairs itself and hands TRL `chosen_ids`/`rejected_ids`, because TRL's own
 preparation (a) appends an EOS by string concatenation, which fails for BERT-like encoders that have
-none, and (b) silently drops pairs longer than max_length; here they are counted and reported.
+none, and (b) silently drops pairs longer than max_length; here a long pair is cut to fit (the prompt's
+oldest tokens first, never the answer while it fits alone: `PairEncoder`), and the cuts are counted and reported.
 TRL has no per-row weights: `WeightedRewardTrainer` adds them to the loss when the spec asks.
 """
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -30,14 +31,52 @@ from training.protocol import JobSpec, emit
 SCORING_FILE = "prefdesk_scoring.json"
 
 
-class PairEncoder:
-    """Prompt + response -> token ids, the same way in training and in `score`."""
+def fitting_length(asked: int, config) -> int:
+    """The longest input the job uses: the spec's max_length, within the model's position embeddings."""
+    limit = getattr(config, "max_position_embeddings", None) or asked
+    return min(int(asked), int(limit))
 
-    def __init__(self, tokenizer, encoder: bool) -> None:
+
+class PairEncoder:
+    """Prompt + response -> token ids, the same way in training and in `score`.
+
+    A pair longer than `max_length` tokens is cut, never dropped: the prompt loses its oldest tokens first
+    (the oldest turns of a dialogue; the newest turn, next to the answer, stays), and the answer is cut at
+    its end only when it alone does not fit. `encode` says which was cut, so jobs count and report it.
+    """
+
+    def __init__(self, tokenizer, encoder: bool, max_length: int | None = None) -> None:
         self.tok = tokenizer
         self.encoder = encoder
+        self.max_length = max_length
 
     def __call__(self, prompt: Any, response: Any) -> list[int]:
+        return self.encode(prompt, response)[0]
+
+    def encode(self, prompt: Any, response: Any) -> tuple[list[int], str | None]:
+        """(ids, what was cut to fit: None, "prompt" or "answer")."""
+        ids = self._whole(prompt, response)
+        if self.max_length is None or len(ids) <= self.max_length:
+            return ids, None
+        if self.encoder:  # the tokenizer cuts: the prompt from its start, or (not fitting alone) the answer's end
+            tail = self.tok(as_text(response), add_special_tokens=False)["input_ids"]
+            fits = len(tail) + self.tok.num_special_tokens_to_add(pair=True) <= self.max_length
+            side = self.tok.truncation_side
+            self.tok.truncation_side = "left" if fits else "right"
+            try:
+                ids = self.tok(as_text(prompt) if fits else "", as_text(response), max_length=self.max_length,
+                               truncation="only_first" if fits else "only_second")["input_ids"]
+            finally:
+                self.tok.truncation_side = side
+            return ids, "prompt" if fits else "answer"
+        if isinstance(prompt, list) and isinstance(response, list) and self.tok.chat_template:
+            head = self.tok.apply_chat_template(prompt, tokenize=True, return_dict=False)
+            if ids[:len(head)] != head:  # a template that rewrites earlier turns: cut the text form instead
+                return self._cut(as_text(prompt), as_text(response))
+            return self._fit([], head, ids[len(head):])
+        return self._cut(as_text(prompt), as_text(response))
+
+    def _whole(self, prompt: Any, response: Any) -> list[int]:
         if self.encoder:  # [CLS] prompt [SEP] response [SEP]: a cross-encoder reads both
             return self.tok(as_text(prompt), as_text(response), add_special_tokens=True)["input_ids"]
         if isinstance(prompt, list) and isinstance(response, list) and self.tok.chat_template:
@@ -46,13 +85,30 @@ class PairEncoder:
         sep = "" if not text or text[-1].isspace() else "\n"
         return self.tok(text + sep + as_text(response) + (self.tok.eos_token or ""), add_special_tokens=True)["input_ids"]
 
+    def _cut(self, text: str, response: str) -> tuple[list[int], str]:
+        sep = "" if not text or text[-1].isspace() else "\n"
+        lead = self.tok("", add_special_tokens=True)["input_ids"]  # BOS, if the model has one
+        head = self.tok(text + sep, add_special_tokens=False)["input_ids"]
+        tail = self.tok(response + (self.tok.eos_token or ""), add_special_tokens=False)["input_ids"]
+        return self._fit(lead, head, tail)
+
+    def _fit(self, lead: list[int], head: list[int], tail: list[int]) -> tuple[list[int], str]:
+        """`lead` kept whole, `head` (the prompt) cut from its start to make room for `tail` (the answer)."""
+        room = self.max_length - len(lead) - len(tail)
+        if room >= 0:
+            return lead + (head[len(head) - room:] if room else []) + tail, "prompt"
+        return (lead + tail)[:self.max_length], "answer"
+
     def save(self, folder: Path) -> None:
-        (folder / SCORING_FILE).write_text(json.dumps({"encoder": self.encoder}) + "\n")
+        (folder / SCORING_FILE).write_text(json.dumps({"encoder": self.encoder, "max_length": self.max_length}) + "\n")
 
     @classmethod
     def load(cls, folder: Path, tokenizer) -> PairEncoder:
+        """The encoder a model was trained with: the same layout and the same cut (a model from before cuts
+        were recorded is cut at its tokenizer's model_max_length, or 512)."""
         meta = json.loads((folder / SCORING_FILE).read_text()) if (folder / SCORING_FILE).exists() else {}
-        return cls(tokenizer, bool(meta.get("encoder", tokenizer.eos_token is None)))
+        limit = meta.get("max_length") or min(int(getattr(tokenizer, "model_max_length", 512) or 512), 512)
+        return cls(tokenizer, bool(meta.get("encoder", tokenizer.eos_token is None)), int(limit))
 
 
 class WeightedCollator(DataCollatorForPreference):
@@ -208,7 +264,7 @@ def run(spec: JobSpec, device: DeviceChoice, stop: StopRequest) -> dict[str, Any
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     model.config.pad_token_id = tok.pad_token_id
-    encode = PairEncoder(tok, is_encoder(model.config))
+    encode = PairEncoder(tok, is_encoder(model.config), fitting_length(spec.hyper.max_length, model.config))
 
     for n, row in enumerate(rows, start=1):
         for key in ("prompt", "chosen", "rejected"):
@@ -217,21 +273,18 @@ def run(spec: JobSpec, device: DeviceChoice, stop: StopRequest) -> dict[str, Any
     train_rows, eval_rows = split_by_prompt(rows, spec.eval_fraction, spec.seed)
 
     def encoded(subset):
-        kept, pairs, dropped = [], [], 0
+        pairs, cut = [], Counter()
         for row in subset:
-            c, r = encode(row["prompt"], row["chosen"]), encode(row["prompt"], row["rejected"])
-            if len(c) > spec.hyper.max_length or len(r) > spec.hyper.max_length:
-                dropped += 1
-                continue
-            kept.append(row)
+            (c, cut_c), (r, cut_r) = encode.encode(row["prompt"], row["chosen"]), encode.encode(row["prompt"], row["rejected"])
+            cut.update(x for x in {cut_c, cut_r} if x)  # a pair counts once for the prompt and once for an answer
             pairs.append((c, r))
-        return kept, pairs, dropped
+        return pairs, dict(cut)
 
-    train_rows, train_pairs, dropped_train = encoded(train_rows)
-    eval_rows, eval_pairs, dropped_eval = encoded(eval_rows)
+    train_pairs, cut_train = encoded(train_rows)
+    eval_pairs, cut_eval = encoded(eval_rows)
     if not train_pairs:
-        raise DataError(f"{spec.data_file}: no usable rows (all {dropped_train} longer than max_length "
-                        f"{spec.hyper.max_length} tokens?)")
+        raise DataError(f"{spec.data_file}: no rows to train on after the held-out split")
+    truncated = {"max_length": encode.max_length, "train": cut_train, "eval": cut_eval}
     records = []
     for row, (c, r) in zip(train_rows, train_pairs):
         rec = {"chosen_ids": c, "rejected_ids": r}
@@ -252,14 +305,14 @@ def run(spec: JobSpec, device: DeviceChoice, stop: StopRequest) -> dict[str, Any
         trainer = trainer_cls(**common, data_collator=WeightedCollator(pad_token_id=tok.pad_token_id))
     result, cancelled = train_with_events(
         trainer, spec, stop, "reward", device, base_model=base, train_pairs=len(train_pairs),
-        eval_pairs=len(eval_pairs), dropped_too_long=dropped_train + dropped_eval, heads=["overall", *dim_names])
+        eval_pairs=len(eval_pairs), truncated=truncated, heads=["overall", *dim_names])
     if cancelled:
         return cancelled
     trainer.save_model(str(out))
     tok.save_pretrained(str(out))
     encode.save(out)
     report = {"job": "reward", "base_model": base, "train_pairs": len(train_pairs), "eval_pairs": len(eval_pairs),
-              "dropped_too_long": {"train": dropped_train, "eval": dropped_eval},
+              "truncated": truncated,  # pairs cut to max_length: {"prompt": n, "answer": n} in each split
               "train_loss": result.training_loss, "train_runtime_s": result.metrics.get("train_runtime"),
               "steps": trainer.state.global_step,
               "heads": ["overall", *dim_names], "eval": evaluate_pairs(model, eval_rows, eval_pairs, tok.pad_token_id, dim_names)}

@@ -27,8 +27,8 @@ from prefdesk.store.ids import utc_now
 from prefdesk.formats.folder import whole_folder
 from prefdesk.formats.parallel import worker_pool
 from prefdesk.quality.aggregate import Policy, Vote, margin_of
-from prefdesk.store.snapshot import (L_ID, L_ITEM, L_KIND, L_PAYLOAD, Scope, every_label, label_groups,
-                                     sampled_item_ids)
+from prefdesk.store.snapshot import (L_ID, L_ITEM, L_KIND, L_PAYLOAD, Scope, every_label, guideline_versions,
+                                     label_groups, sampled_item_ids)
 from prefdesk.store.connection import read_connection
 from prefdesk.store.project import Project
 
@@ -296,6 +296,10 @@ def exchange_rows(scope: Scope, agg: Aggregation, report: ExportReport) -> Itera
 _LABEL_ID = 9  # the label id's column in an `every_label` row
 
 
+# The label kinds each format is made from (None: every kind), for the manifest's guideline-version counts.
+LABEL_KINDS: dict[str, tuple[str, ...] | None] = {"trl-preference": ("pairwise", "ranking", "rewrite"),
+                                                  "trl-stepwise": ("process",), "scalar": ("scalar",),
+                                                  "seed": None, "labels": None}
 ROWS: dict[str, Callable[..., Iterator[dict]]] = {
     "trl-preference": preference_rows, "trl-stepwise": stepwise_rows, "scalar": scalar_rows, "seed": seed_rows,
     "labels": exchange_rows,
@@ -410,14 +414,17 @@ def export_dataset(project: Project, fmt: str, out_dir: str | Path, aggregation:
                     writer.write(data)
         if version is None:
             manifest.update({"project": str(project.path), "created_at": utc_now(), "app_version": __version__,
-                             "guideline_version": project.settings["guideline_version"],
+                             "guideline_version_in_force": project.settings["guideline_version"],
                              "aggregation": aggregation.name})
+            manifest.pop("guideline_version", None)  # written by earlier PrefDesks: it was the one in force
         else:  # nothing that changes from one run to the next: the manifest too is the same byte for byte
             manifest.update({"version": version.name, "created_at": version.created_at, "aggregation": aggregation.name,
                              "layers": version.layers, "labels_sha256": version.manifest["labels_sha256"]})
         manifest["files"][FILES[fmt]] = {
             "format": fmt, "sha256": writer.digest.hexdigest(), "rows": report.written,
             "left_out": dict(report.left_out), "conversational": conversational,
+            # the guidelines the labels behind this file were given under, with how many labels each
+            "labels_by_guideline_version": guideline_versions(scope, LABEL_KINDS[fmt], every=fmt == "labels"),
         }
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return report

@@ -34,6 +34,20 @@ def number(rec: dict, key: str, lo: float | None = None, hi: float | None = None
     return value
 
 
+MAX_DURATION_MS = 10 ** 10  # ~115 days: more is a broken clock or a sentinel (PRM800K has 2^64-1), not time spent
+
+
+def duration_ms(value: Any, field: str) -> int | None:
+    """A time spent in milliseconds, or None; anything SQLite cannot hold or no one spends is refused."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise FieldError(field, f"expected milliseconds or null, got {value!r}")
+    if not 0 <= value <= MAX_DURATION_MS:
+        raise FieldError(field, f"{value} ms is not a time spent on a label (expected 0 to {MAX_DURATION_MS})")
+    return int(value)
+
+
 def listof(rec: dict, key: str, min_len: int = 1) -> list:
     if key not in rec:
         raise FieldError(key, "missing")

@@ -119,15 +119,16 @@ def _label(raw: dict, n_candidates: int, n_steps: int, by_id_only: bool) -> dict
     if source not in _SOURCES:
         raise FieldError("label.source", f"expected one of {', '.join(sorted(_SOURCES))}, got {source!r}")
     round_ = raw.get("round", 1)
-    if isinstance(round_, bool) or not isinstance(round_, int) or round_ < 1:
-        raise FieldError("label.round", f"expected a whole number from 1, got {round_!r}")
+    if isinstance(round_, bool) or not isinstance(round_, int) or not 1 <= round_ <= 1000:
+        raise FieldError("label.round", f"expected a whole number from 1 to 1000, got {round_!r}")
     order = raw.get("display_order")
     if order is not None and (not isinstance(order, list) or sorted(order) != list(range(len(order)))):
         raise FieldError("label.display_order", "expected the candidate positions as shown left to right, e.g. [1, 0]")
-    for key in ("duration_ms", "confidence"):
-        value = raw.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value != value):
-            raise FieldError(f"label.{key}", f"expected a number or null, got {value!r}")
+    F.duration_ms(raw.get("duration_ms"), "label.duration_ms")
+    confidence = raw.get("confidence")
+    if confidence is not None and (isinstance(confidence, bool) or not isinstance(confidence, (int, float))
+                                   or not 0 <= confidence <= 1):
+        raise FieldError("label.confidence", f"expected a number from 0 to 1 or null, got {confidence!r}")
     out = {key: _optional_text(raw, key, f"label.{key}")
            for key in ("id", "session", "created_at", "guideline_version", "app_version", "supersedes")}
     return {**out, "kind": kind, "payload": payload, "rater": {"name": rater["name"].strip(), "role": rater.get("role"),

@@ -53,9 +53,9 @@ def convert(rec: dict) -> Converted:
     rater = f"prm800k:{str(rec.get('labeler', 'unknown'))[:8]}"
     new = item(ItemKind.PROCESS, (problem, None), (), meta, steps=tuple(steps),
                is_gold=bool(rec.get("is_quality_control_question")), source="prm800k")
-    total = label.get("total_time")
+    total = F.duration_ms(label.get("total_time"), "label.total_time")
     return [(new, [NewLabel(LabelKind.PROCESS, payload, rater, created_at=_iso(rec.get("timestamp")),
-                            duration_ms=int(total) if isinstance(total, (int, float)) else None)])]
+                            duration_ms=total)])]
 
 
 def _iso(ts: object) -> str | None:

@@ -14,8 +14,10 @@ import os
 import subprocess
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 from prefdesk.formats.export import export_dataset
 from prefdesk.jobs import KINDS
@@ -114,15 +116,29 @@ def scoring_job(project: Project, run_id: str, folder: Path, python: str | None 
     return [*command, "score", done.model_dir, str(src), str(out), "--batch-size", str(batch_size)], out, len(rows)
 
 
-def store_scored(project: Project, run_id: str, out: Path) -> int:
-    """Store what a scoring job wrote; how many candidates."""
+class Scored(NamedTuple):
+    """What a scoring job stored: candidates scored, and how many were cut to the model's max_length."""
+    candidates: int
+    prompt_cut: int  # the prompt's oldest tokens left out
+    answer_cut: int  # the answer alone did not fit: its end left out
+
+    def summary(self) -> str:
+        cut = (f"; {self.prompt_cut + self.answer_cut} cut to the model's length ({self.prompt_cut} prompts "
+               f"shortened from their oldest turns, {self.answer_cut} answers cut at the end)"
+               if self.prompt_cut + self.answer_cut else "")
+        return f"scored {self.candidates} candidates{cut}"
+
+
+def store_scored(project: Project, run_id: str, out: Path) -> Scored:
+    """Store what a scoring job wrote."""
     scored = [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
     store_runs.store_scores(project, run_id, [(r["item_id"], r["position"], r["score"], r.get("dims")) for r in scored])
-    return len(scored)
+    cuts = Counter(r.get("cut") for r in scored)
+    return Scored(len(scored), cuts["prompt"], cuts["answer"])
 
 
 def score(project: Project, run_id: str, python: str | None = None, unlabelled_only: bool = False,
-          batch_size: int = 32, on_event: Callable[[dict], None] | None = None) -> int:
+          batch_size: int = 32, on_event: Callable[[dict], None] | None = None) -> Scored:
     """Score every candidate (or those of unlabelled items) with a finished reward run; stored in `scores`."""
     with tempfile.TemporaryDirectory(prefix="prefdesk-score-") as tmp:
         command, out, _ = scoring_job(project, run_id, Path(tmp), python, unlabelled_only, batch_size)

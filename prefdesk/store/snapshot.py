@@ -68,6 +68,28 @@ def label_groups(scope: Scope, kinds: tuple[str, ...]) -> Iterator[list[tuple]]:
         yield group
 
 
+def guideline_versions(scope: Scope, label_kinds: tuple[str, ...] | None, every: bool = False) -> dict[str, int]:
+    """How many labels of these kinds (None: all) of each guideline version the scope reads: its current
+    first-round labels (`every`: all of them, superseded and round 2 too; a frozen version: exactly its own)."""
+    kinds = f" AND kind IN ({','.join('?' * len(label_kinds))})" if label_kinds else ""
+    counts: dict[str, int] = {}
+    if scope.only is not None:
+        ids = sorted(scope.only)
+        for start in range(0, len(ids), 900):
+            chunk = ids[start:start + 900]
+            for version, n in scope.conn.execute(
+                    f"SELECT guideline_version, COUNT(*) FROM labels WHERE id IN ({','.join('?' * len(chunk))}){kinds} "
+                    "GROUP BY 1", [*chunk, *(label_kinds or ())]):
+                counts[version] = counts.get(version, 0) + n
+        return dict(sorted(counts.items(), key=lambda kv: str(kv[0])))
+    where = "rowid <= ?" if every else ("rowid <= ? AND round = 1 AND id NOT IN (SELECT supersedes FROM labels "
+                                        "WHERE supersedes IS NOT NULL AND rowid <= ?)")
+    args = [scope.last_label] if every else [scope.last_label, scope.last_label]
+    return {v: n for v, n in scope.conn.execute(
+        f"SELECT guideline_version, COUNT(*) FROM labels WHERE {where}{kinds} GROUP BY 1 ORDER BY 1",
+        [*args, *(label_kinds or ())])}
+
+
 def sampled_item_ids(scope: Scope, step: int) -> list[str]:
     """The item ids of every `step`-th label in the scope, sorted: where to cut an export into ranges."""
     return [r[0] for r in scope.conn.execute(

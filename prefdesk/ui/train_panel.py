@@ -25,6 +25,7 @@ from prefdesk.jobs.watch import EVENTS_FILE, LOG_FILE, RunWatch, log_tail, mark_
 from prefdesk.quality.aggregate import POLICY_NAMES, policy_for
 from prefdesk.store import runs as store_runs
 from prefdesk.ui.charts import BarChart, HistogramChart, LiveChart
+from prefdesk.ui import forms
 from prefdesk.ui.forms import browse_row
 from prefdesk.ui.worker import describe, run_in_background
 
@@ -526,14 +527,16 @@ class TrainPanel(QWidget):
         for w in (self.score_progress, self.score_cancel):
             w.hide()
         if code == 0 and out.exists():
-            n = train.store_scored(self.desk.project, run_id, out)
-            self.status.setText(f"Scored {n} candidates; reviewers and experts see them in the desk (M).")
+            scored = train.store_scored(self.desk.project, run_id, out)
+            self.status.setText(f"{scored.summary().capitalize()}; reviewers and experts see them in the desk (M).")
             self.desk.scores_stored(run_id)
         elif proc is not None and proc.property("cancelled"):
             self.status.setText("Scoring cancelled; no scores were stored.")
         else:
             err = bytes(proc.readAllStandardError()).decode(errors="replace").strip() if proc else ""
-            self.status.setText(f"Scoring failed: {err.splitlines()[-1] if err else code}")
+            self.status.setText(f"Scoring failed: {err.splitlines()[-1] if err else f'exit code {code}'}; "
+                                "no scores were stored.")
+            forms.tell(self, "Scoring failed", self.status.text())  # not only a line the lead may not be looking at
         if self.score_tmp is not None:
             self.score_tmp.cleanup()
             self.score_tmp = None

