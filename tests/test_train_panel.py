@@ -196,3 +196,25 @@ def test_closing_the_desk_during_a_run_can_leave_it_running_and_the_next_desk_re
     again = open_desk()  # reads the run's end back from its event log
     assert project.conn.execute("SELECT status, model_dir FROM runs WHERE id = ?", (run_id,)).fetchone()[0] == "finished"
     assert again.isVisible()
+
+
+def test_the_lead_sets_held_out_share_max_steps_max_length_and_threads_and_the_job_uses_them(
+        panel_desk, qtbot, tiny_encoder, project):
+    window, panel, _ = panel_desk
+    assert panel.threads.value() == max(1, (os.cpu_count() or 2) - 1)  # one core stays with the desk, and it says so
+    assert "stays with the desk" in panel.threads.toolTip() and panel.threads.suffix().endswith("cores")
+    choose(qtbot, panel, tiny_encoder, 1)
+    panel.eval_fraction.setValue(0.3)
+    panel.max_steps.setValue(3)
+    panel.max_length.setValue(64)
+    panel.threads.setValue(1)
+    qtbot.waitUntil(lambda: "30% of prompts held out" in panel.counts.text(), timeout=20_000)
+    start(qtbot, panel)
+    qtbot.waitUntil(lambda: panel.watch.status == "finished", timeout=120_000)
+    spec = json.loads((panel.watch.folder / "job.json").read_text())
+    assert spec["eval_fraction"] == 0.3 and spec["hyper"]["max_steps"] == 3 and spec["hyper"]["max_length"] == 64
+    report = json.loads(project.conn.execute("SELECT report FROM runs").fetchone()[0])
+    assert report["steps"] == 3 and report["truncated"]["max_length"] == 64
+    assert 0.2 < report["eval_pairs"] / (report["train_pairs"] + report["eval_pairs"]) < 0.4
+    started = next(e for e in panel.watch.events if e["event"] == "started")
+    assert started["device"] == "CPU (1 threads)"

@@ -34,7 +34,7 @@ _JOB_ENV = {"HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "TOKENIZERS_
 
 def prepare(project: Project, kind: str, *, base_model: str | None = None, epochs: float | None = None,
             device: str = "auto", aggregate: str = "majority", hyper: dict | None = None,
-            version: str | None = None) -> tuple[str, Path]:
+            version: str | None = None, eval_fraction: float | None = None) -> tuple[str, Path]:
     """Freeze the dataset (the project's labels now, or exactly a dataset version's, with its own policy)
     and write the job spec for a new run; returns (run id, spec path)."""
     if kind not in KINDS:
@@ -53,6 +53,8 @@ def prepare(project: Project, kind: str, *, base_model: str | None = None, epoch
                    policy_for(project, aggregate, frozen.label_ids if frozen else None), version=frozen)
     spec = {"kind": job, "dataset": str(dataset), "output_dir": str(folder / "model"), "base_model": base_model or None,
             "device": device, "hyper": {**({"epochs": epochs} if epochs else {}), **(hyper or {})}}
+    if eval_fraction is not None:
+        spec["eval_fraction"] = eval_fraction
     if heads:
         spec["heads"] = heads
     spec_path = folder / "job.json"

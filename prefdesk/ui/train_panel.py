@@ -38,12 +38,18 @@ ACCURACY = ("accuracy", "rewards/accuracies", "dim_accuracy")
 MARGIN = ("margin", "rewards/chosen", "rewards/rejected", "rewards/margins")
 
 
-def _job_process(parent, command: list[str], events: Path | None = None, log: Path | None = None) -> QProcess:
+def default_threads() -> int:
+    """CPU threads a job gets by default: every core but one, which stays with the desk so keys stay fast."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+def _job_process(parent, command: list[str], events: Path | None = None, log: Path | None = None,
+                 threads: int | None = None) -> QProcess:
     proc = QProcess(parent)
     proc.setProgram(command[0])
     proc.setArguments(command[1:])
     env = QProcessEnvironment.systemEnvironment()
-    threads = str(max(1, (os.cpu_count() or 2) - 1))  # a core left for the desk
+    threads = str(threads or default_threads())
     for key, value in {**train.job_env(), "PREFDESK_JOB_NICE": JOB_NICE, "OMP_NUM_THREADS": threads}.items():
         env.insert(key, value)
     proc.setProcessEnvironment(env)
@@ -117,6 +123,27 @@ class TrainPanel(QWidget):
         self.epochs.setSingleStep(0.5)
         self.batch = QSpinBox()
         self.batch.setRange(1, 1024)
+        self.threads = QSpinBox()  # CPU threads: the job's, out of the machine's cores
+        self.threads.setRange(1, os.cpu_count() or 1)
+        self.threads.setValue(default_threads())
+        self.threads.setToolTip("Threads the job uses on the CPU. By default one core stays with the desk, so your "
+                                "keys stay fast while it trains; all of them trains faster while you wait.")
+        self.threads.setSuffix(f" of {os.cpu_count() or 1} cores")
+        self.eval_fraction = QDoubleSpinBox()
+        self.eval_fraction.setRange(0.0, 0.5)
+        self.eval_fraction.setSingleStep(0.05)
+        self.eval_fraction.setValue(0.1)
+        self.eval_fraction.setToolTip("The share of prompts held out for the run's report (split by prompt)")
+        self.max_steps = QSpinBox()
+        self.max_steps.setRange(0, 10_000_000)
+        self.max_steps.setSpecialValueText("by epochs")
+        self.max_steps.setToolTip("Stop after this many optimizer steps (0: train for the epochs above)")
+        self.max_length = QSpinBox()
+        self.max_length.setRange(16, 32768)
+        self.max_length.setValue(512)
+        self.max_length.setSuffix(" tokens")
+        self.max_length.setToolTip("Longer pairs are cut to this: the prompt's oldest turns first, never the answer "
+                                   "while it fits; the run reports how many were cut")
         self.precision = QComboBox()
         self.precision.addItems(["fp32", "bf16"])
         self.lora = QCheckBox("LoRA adapters")
@@ -132,8 +159,12 @@ class TrainPanel(QWidget):
         form.addRow("Base model", browse_row(self.base, lambda current: QFileDialog.getExistingDirectory(
             self, "Base model folder", current)))
         form.addRow("Device", self.device)
+        form.addRow("CPU threads", self.threads)
         form.addRow("Epochs", self.epochs)
+        form.addRow("Max steps", self.max_steps)
         form.addRow("Batch size", self.batch)
+        form.addRow("Max length", self.max_length)
+        form.addRow("Held out", self.eval_fraction)
         form.addRow("Precision", self.precision)
         form.addRow("", self.lora)
         form.addRow(self.problems)
@@ -141,8 +172,10 @@ class TrainPanel(QWidget):
         self.kind.currentIndexChanged.connect(self._kind_changed)
         self.device.currentIndexChanged.connect(self._device_changed)
         self.policy.currentIndexChanged.connect(self._count)
-        for signal in (self.base.textChanged, self.kind.currentIndexChanged):
+        for signal in (self.base.textChanged, self.kind.currentIndexChanged, self.max_steps.valueChanged,
+                       self.max_length.valueChanged):
             signal.connect(self.check)
+        self.eval_fraction.valueChanged.connect(self._count)
         box.setMaximumWidth(430)
         box.setMinimumWidth(260)
         return box
@@ -172,7 +205,7 @@ class TrainPanel(QWidget):
     def _counted(self, result: tuple[int, dict]) -> None:
         written, left_out = result
         unit = "step-rated answers" if self.kind.currentData() == "prm" else "pairs"
-        text = f"{written} {unit} (a tenth held out for the report)"
+        text = f"{written} {unit} ({self.eval_fraction.value():.0%} of prompts held out for the report)"
         if left_out:
             text += "; left out: " + ", ".join(f"{n} {why}" for why, n in sorted(left_out.items(), key=lambda x: -x[1]))
         self.counts.setText(text)
@@ -181,13 +214,16 @@ class TrainPanel(QWidget):
 
     def spec_choices(self) -> dict:
         device = self.device.currentData()
-        hyper = {"epochs": self.epochs.value(), "batch_size": self.batch.value(), "lora": self.lora.isChecked()}
+        hyper = {"epochs": self.epochs.value(), "batch_size": self.batch.value(), "lora": self.lora.isChecked(),
+                 "max_length": self.max_length.value()}
+        if self.max_steps.value():
+            hyper["max_steps"] = self.max_steps.value()
         if device.id == "cuda":
             hyper["bf16"] = self.precision.currentText() == "bf16"
         what, name = self.policy.currentData()
         return {"kind": self.kind.currentData(), "base_model": self.base.text().strip() or None, "device": device.id,
                 "aggregate": name if what == "policy" else "majority", "version": name if what == "version" else None,
-                "hyper": hyper}
+                "hyper": hyper, "eval_fraction": round(self.eval_fraction.value(), 4), "threads": self.threads.value()}
 
     def fill_datasets(self, choose: str | None = None) -> None:
         """What a run can train on: the labels now under each policy, then each frozen version (newest first)."""
@@ -211,7 +247,8 @@ class TrainPanel(QWidget):
         job = KINDS[choices["kind"]][0]
         problems = plan.base_model_problems(job, choices["base_model"])
         problems += plan.spec_problems({"kind": job, "output_dir": "-", "device": choices["device"],
-                                        "base_model": None, "hyper": choices["hyper"]})
+                                        "base_model": None, "hyper": choices["hyper"],
+                                        "eval_fraction": choices["eval_fraction"]})
         if self.rows_for_job == 0:
             problems.append("no labels to train on yet under this policy")
         if self.watch is not None and self.watch.status == "running":
@@ -231,7 +268,8 @@ class TrainPanel(QWidget):
         try:
             run_id, spec_path = train.prepare(self.desk.project, choices["kind"], base_model=choices["base_model"],
                                               device=choices["device"], aggregate=choices["aggregate"],
-                                              hyper=choices["hyper"], version=choices["version"])
+                                              hyper=choices["hyper"], version=choices["version"],
+                                              eval_fraction=choices["eval_fraction"])
         except Exception as exc:  # noqa: BLE001 (shown in the panel)
             self.problems.setText(describe(exc))
             return
@@ -241,7 +279,7 @@ class TrainPanel(QWidget):
         folder = spec_path.parent
         mark_launch(folder, resumed)
         proc = _job_process(self, train.job_command(spec_path, self.desk.train_python()), folder / EVENTS_FILE,
-                            folder / LOG_FILE)
+                            folder / LOG_FILE, self.threads.value())
         if not proc.startDetached():
             store_runs.finish_run(self.desk.project, run_id, "failed",
                                   {"error": f"could not start {proc.program()}", "hint": INSTALL_HINT})
@@ -502,7 +540,7 @@ class TrainPanel(QWidget):
         except (ValueError, NoRuntime) as exc:
             self.status.setText(describe(exc))
             return
-        self.scoring = _job_process(self, command)
+        self.scoring = _job_process(self, command, threads=self.threads.value())
         self.scoring.readyReadStandardOutput.connect(self._score_progress)
         self.scoring.finished.connect(lambda code, _status, r=run.id, o=out: self._scored(r, o, code))
         self.score_progress.setRange(0, max(1, n))
