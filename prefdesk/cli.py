@@ -53,7 +53,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     with Project.open(args.project) as project:
         bar, update = _progress(Path(args.file).name)
         try:
-            report = import_file(project, args.file, args.format, args.skip_bad, mapping, update)
+            report = import_file(project, args.file, args.format, args.skip_bad, mapping, update,
+                                 labels_as=args.labels_as)
         except ImportRefused as exc:
             bar.close()
             print(exc.describe(), file=sys.stderr)
@@ -324,6 +325,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", help="name the format instead of detecting it")
     p.add_argument("--skip-bad", action="store_true", help="import the good records; write the rejects beside the file")
     p.add_argument("--map", help="column mapping TARGET=COLUMN,... (CSV, Parquet, JSONL)")
+    p.add_argument("--labels-as", choices=["reference", "votes"],
+                   help="the file's own labels: a reference the team is compared with (default for public datasets: "
+                        "HH-RLHF, TRL, UltraFeedback, HelpSteer2, PRM800K) or votes of a team member (default for "
+                        "PrefDesk's seed and labels files)")
     p = command("export", cmd_export, "export current labels for training")
     p.add_argument("--format", required=True, choices=EXPORT_FORMATS)
     p.add_argument("--out", required=True)

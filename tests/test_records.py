@@ -53,3 +53,53 @@ def test_the_export_manifest_lists_the_guideline_versions_of_the_labels_it_holds
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["files"]["preference.jsonl"]["labels_by_guideline_version"] == {"v1": 3, "v2": 2}
     assert manifest["guideline_version_in_force"] == "v3" and "guideline_version" not in manifest
+
+
+def test_a_public_datasets_labels_are_a_reference_not_a_rater(project, fixtures, tmp_path, cli):
+    """HH-RLHF's chosen side: compared with, exported where the team has no label, never counted, disputed
+    with or voted with."""
+    from prefdesk.formats.export import export_dataset
+    from prefdesk.quality import arbitration
+    from prefdesk.quality.aggregate import Policy
+    from prefdesk.quality.report import quality_report
+
+    project.set_settings({"overlap": 2})
+    report = import_file(project, fixtures / "hh_rlhf_20.jsonl")
+    assert report.labels_added == 20
+    assert project.conn.execute("SELECT DISTINCT source FROM labels").fetchall() == [("reference",)]
+    assert project.conn.execute("SELECT SUM(n_raters), SUM(open) FROM items").fetchone() == (0, 20)
+    items = [i for (i,) in project.conn.execute("SELECT id FROM items ORDER BY id")]
+    ana, ben = project.ensure_rater("ana"), project.ensure_rater("ben")
+    # the reference chose A on every HH item (chosen is stored as candidate 0)
+    assert {lab.payload["verdict"] for i in items for lab in project.labels(i)} == {"A"}
+    project.commit_label(items[0], ana, LabelKind.PAIRWISE, {"verdict": "B"})  # against the reference
+    project.commit_label(items[0], ben, LabelKind.PAIRWISE, {"verdict": "A"})  # a 1-1 split of the team
+    project.commit_label(items[1], ana, LabelKind.PAIRWISE, {"verdict": "B"})
+    project.commit_label(items[1], ben, LabelKind.PAIRWISE, {"verdict": "B"})
+    assert project.conn.execute("SELECT n_raters, open FROM items WHERE id = ?", (items[0],)).fetchone() == (2, 0)
+    code, out, _ = cli("stats", "-p", project.path, "--json")
+    stats = json.loads(out)
+    assert stats["items_over_overlap"] == 0 and stats["items_short_of_overlap"] == 18
+    # a rater against the reference opens no dispute; the team's own 1-1 split does (no majority)
+    assert [d.item_id for d in arbitration.disputes(project)] == [items[0]]
+    assert all(lab.source.value != "reference" for lab in arbitration.disputes(project)[0].labels)
+    done = export_dataset(project, "trl-preference", tmp_path / "out", Policy("majority"))
+    rows = [json.loads(line) for line in (tmp_path / "out" / "preference.jsonl").read_text().splitlines()]
+    assert done.written == 19  # the 1-1 split is left out, not settled by the reference
+    hh = [json.loads(line) for line in (fixtures / "hh_rlhf_20.jsonl").read_text().splitlines()]
+    row_of_item1 = next(r for r in rows if r["label_ids"] == [lab.id for lab in project.labels(items[1])
+                                                               if lab.source.value == "human"])
+    assert row_of_item1["weight"] == 1.0 and row_of_item1["chosen"] == project.item(items[1]).candidates[1].text
+    assert sum(1 for r in rows if len(r["label_ids"]) == 1) == 18 and len(hh) == 20  # the references stand in
+    quality = quality_report(project)
+    assert set(quality["raters"]) == {"ana", "ben"}
+    ref = quality["reference"]
+    assert ref["items_with_reference"] == 20 and ref["team"]["compared"] == 4
+    assert ref["raters"]["ana"] == {"compared": 2, "agreement": 0.0} and ref["raters"]["ben"]["agreement"] == 0.5
+
+
+def test_labels_as_votes_keeps_a_datasets_labels_as_team_votes(project, fixtures, cli):
+    code, _, err = cli("import", fixtures / "hh_rlhf_20.jsonl", "-p", project.path, "--labels-as", "votes")
+    assert code == 0, err
+    assert project.conn.execute("SELECT DISTINCT source FROM labels").fetchall() == [("import",)]
+    assert project.conn.execute("SELECT SUM(n_raters) FROM items").fetchone() == (20,)

@@ -43,6 +43,9 @@ class LabelSource(str, Enum):
     ONLINE_FEEDBACK = "online-feedback"
     IMPORT = "import"
     ARBITRATION = "arbitration"  # a reviewer's or expert's decision on a disputed item (`quality.arbitration`)
+    # a public dataset's own label (HH-RLHF's chosen side, say): a reference the team is compared with, never a
+    # team member: no overlap, no dispute, no vote; exported only where the team has not labelled the item
+    REFERENCE = "reference"
 
 
 class RaterRole(str, Enum):

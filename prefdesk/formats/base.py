@@ -19,6 +19,7 @@ class Format:
     matches: Callable[[dict], bool]
     convert: Callable[[dict], Converted]
     exchange: bool = False  # records carry whole labels (the `labels` format): written by store.exchange
+    public: bool = False  # a public dataset: its labels come in as references by default (`--labels-as`)
 
 
 def candidates(*texts: str, models: tuple[str | None, ...] = (), messages: tuple = ()) -> tuple[Candidate, ...]:

@@ -43,6 +43,6 @@ def convert_preference(rec: dict) -> Converted:
              [NewLabel(LabelKind.PAIRWISE, payload, RATER)])]
 
 
-SCALAR = Format("helpsteer2", "HelpSteer2: prompt, response, five 0-4 attributes", matches, convert)
+SCALAR = Format("helpsteer2", "HelpSteer2: prompt, response, five 0-4 attributes", matches, convert, public=True)
 PREFERENCE = Format("helpsteer2-preference", "HelpSteer2 preference: response_1, response_2, preference_strength",
-                    matches_preference, convert_preference)
+                    matches_preference, convert_preference, public=True)

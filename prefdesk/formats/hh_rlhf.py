@@ -53,4 +53,4 @@ def convert(rec: dict) -> Converted:
     return [(new, [NewLabel(LabelKind.PAIRWISE, payload, "hh-rlhf")])]
 
 
-FORMAT = Format("hh-rlhf", "Anthropic HH-RLHF chosen/rejected transcripts", matches, convert)
+FORMAT = Format("hh-rlhf", "Anthropic HH-RLHF chosen/rejected transcripts", matches, convert, public=True)

@@ -95,8 +95,14 @@ def import_file(
     mapping: dict[str, str] | None = None,
     progress: Progress | None = None,
     workers: int | None = None,
+    labels_as: str | None = None,
 ) -> ImportReport:
     """Import every record of `path`; see the module docstring for what happens to bad ones.
+
+    `labels_as`: "reference" stores the file's labels as references (a public dataset's own answer: compared
+    with, exported where the team has no label, never a rater of the item), "votes" as team labels of source
+    import; None: reference for a public dataset's format (HH-RLHF, TRL, UltraFeedback, HelpSteer2, PRM800K),
+    votes for PrefDesk's own (seed, labels).
 
     A JSONL file of `parallel.MIN_BYTES` or more is converted by worker processes while this one
     writes; `workers` sets how many (0: none, whatever the size; None: by file size and cores).
@@ -104,6 +110,9 @@ def import_file(
     path = Path(path)
     if not path.is_file():
         raise ImportRefused(str(path), [RecordError(str(path), 0, "", "no such file")])
+    if labels_as not in (None, "reference", "votes"):
+        raise ImportRefused(str(path), [RecordError(str(path), 0, "--labels-as", f"{labels_as!r}: expected "
+                                                    "reference or votes")])
     if format_name is not None and format_name not in BY_NAME:
         raise ImportRefused(str(path), [RecordError(str(path), 0, "--format", f"unknown format {format_name!r}; "
                                                     f"known: {', '.join(BY_NAME)}")])
@@ -135,6 +144,7 @@ def import_file(
         start_batch(conn, batch_id, name, format_name or "?")
         ingest = Ingest(project, batch_id, path.name)
         exchange: LabelExchange | None = None
+        n_good_seen = 0
         for n, (line, parsed, rid, problem, prepared, done) in enumerate(records):
             if progress and n % 4096 == 0:
                 progress(done, total)
@@ -149,6 +159,10 @@ def import_file(
                 continue
             if errors and not skip_bad:
                 continue  # keep reading to list every problem, but write nothing more
+            if n_good_seen == 0:  # the format is known from the first good record
+                default = "reference" if BY_NAME[report.format].public else "votes"
+                ingest.reference = (labels_as or default) == "reference"
+            n_good_seen += 1
             try:
                 for p in prepared:
                     if isinstance(p, dict):  # a whole label of the `labels` format

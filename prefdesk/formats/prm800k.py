@@ -62,4 +62,4 @@ def _iso(ts: object) -> str | None:
     return f"{ts[:23]}Z" if isinstance(ts, str) and len(ts) >= 19 else None
 
 
-FORMAT = Format("prm800k", "PRM800K step ratings (question, label.steps)", matches, convert)
+FORMAT = Format("prm800k", "PRM800K step ratings (question, label.steps)", matches, convert, public=True)

@@ -71,4 +71,4 @@ def convert(rec: dict) -> Converted:
              [NewLabel(LabelKind.PAIRWISE, payload, "import")])]
 
 
-FORMAT = Format("trl-preference", "TRL preference: prompt?, chosen, rejected (text or messages)", matches, convert)
+FORMAT = Format("trl-preference", "TRL preference: prompt?, chosen, rejected (text or messages)", matches, convert, public=True)

@@ -32,4 +32,4 @@ def convert(rec: dict) -> Converted:
     return [(new, [NewLabel(LabelKind.PROCESS, payload, "import")])]
 
 
-FORMAT = Format("trl-stepwise", "TRL stepwise supervision: prompt, completions, labels", matches, convert)
+FORMAT = Format("trl-stepwise", "TRL stepwise supervision: prompt, completions, labels", matches, convert, public=True)

@@ -72,6 +72,6 @@ def convert_binarized(rec: dict) -> Converted:
     return [(new, [NewLabel(LabelKind.PAIRWISE, payload, JUDGE, LabelSource.MODEL_JUDGE)])]
 
 
-RAW = Format("ultrafeedback", "UltraFeedback: instruction, completions with annotations", matches_raw, convert_raw)
+RAW = Format("ultrafeedback", "UltraFeedback: instruction, completions with annotations", matches_raw, convert_raw, public=True)
 BINARIZED = Format("ultrafeedback-binarized", "UltraFeedback binarized: chosen/rejected + scores",
-                   matches_binarized, convert_binarized)
+                   matches_binarized, convert_binarized, public=True)

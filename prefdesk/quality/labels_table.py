@@ -43,7 +43,8 @@ _LABEL_COLUMNS = {
 }
 _LABELS = ("SELECT " + ", ".join(f"group_concat({sql})" for sql in _LABEL_COLUMNS.values()) +
            " FROM labels l JOIN items i ON i.id = l.item_id JOIN raters r ON r.id = l.rater_id"
-           " WHERE l.rowid BETWEEN ? AND ? AND l.kind IN ('pairwise', 'scalar') AND l.source != 'arbitration'")
+           " WHERE l.rowid BETWEEN ? AND ? AND l.kind IN ('pairwise', 'scalar')"
+           " AND l.source NOT IN ('arbitration', 'reference')")  # references: `quality.reference`, not team votes
 GROUP_COLUMNS = ("scenario", "bucket", "risk_level")
 
 

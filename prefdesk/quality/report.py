@@ -23,6 +23,7 @@ from collections import Counter, defaultdict
 import numpy as np
 
 from prefdesk.quality.labels_table import CODE, SOURCES, VERDICTS, Labels, dims_of, load
+from prefdesk.quality.reference import reference_agreement
 
 __all__ = ["CODE", "VERDICTS", "Labels", "load", "quality_report", "fleiss_kappa", "leave_one_out_majority"]
 
@@ -151,6 +152,7 @@ def quality_report(project) -> dict:
         "disputed_items": int(((counts > 0).sum(axis=1) > 1).sum()),
         "arbitration": _arbitration_queue(labs, use, counts, gold_of, decisions, project.settings["arbitration_rule"]),
         "labels": int(len(labs)), "items_labelled": int((np.bincount(labs.item, minlength=labs.item_slots) > 0).sum()),
+        "reference": reference_agreement(project),  # the team against a public dataset's own labels, apart
     }
 
 

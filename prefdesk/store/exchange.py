@@ -17,7 +17,7 @@ from prefdesk import __version__
 from prefdesk.domain import Candidate, RaterRole, Step
 from prefdesk.store.ids import content_hash, stored_content, utc_now, uuid7
 from prefdesk.store.ingest import IngestCounts
-from prefdesk.store.project import VERDICTS_ONLY, Project
+from prefdesk.store.project import Project, recount_raters
 from prefdesk.store.rows import candidates_from_json, candidates_to_json, steps_to_json
 
 class ExchangeConflict(Exception):
@@ -164,10 +164,7 @@ class LabelExchange:
              label["round"], json.dumps(label["display_order"]) if label.get("display_order") is not None else None,
              label["source"], label.get("confidence"), supersedes))
         self.counts.labels_added += 1
-        self.conn.execute(
-            "UPDATE items SET n_raters = (SELECT COUNT(DISTINCT rater_id) FROM labels WHERE item_id = items.id "
-            f"AND {VERDICTS_ONLY} AND source != 'arbitration') WHERE id = ?", (item_id,))
-        self.conn.execute("UPDATE items SET open = n_raters < ? WHERE id = ?", (self._overlap, item_id))
+        recount_raters(self.conn, [item_id], self._overlap)
 
 
 def _str(value: object) -> str | None:

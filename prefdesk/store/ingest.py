@@ -17,8 +17,10 @@ import orjson
 
 from prefdesk import __version__
 from prefdesk.domain import LabelSource, NewItem, NewLabel, RaterRole
+
+REFERENCE = LabelSource.REFERENCE.value
 from prefdesk.store.ids import content_hash, stored_content, utc_now, uuid7, uuid7_block
-from prefdesk.store.project import Project
+from prefdesk.store.project import Project, recount_raters
 from prefdesk.store.rows import candidates_to_json, steps_to_json
 
 BATCH = 4000
@@ -101,6 +103,9 @@ class Ingest:
         self._overlap = int(project.settings["overlap"])
         self._version = __version__
         self._recount: list[str] = []
+        # True: the file's labels are references (`LabelSource.REFERENCE`), not votes; set by the importer once
+        # it knows the format (`--labels-as`, by default reference for a public dataset's format)
+        self.reference = False
         self._seen: set[int] = set()  # content hashes of the items this import added
         self._probe_all = self.conn.execute("SELECT EXISTS (SELECT 1 FROM items)").fetchone()[0]
 
@@ -136,6 +141,9 @@ class Ingest:
         for p in pending:  # unpacked: a plain tuple in Prepared's order does as well (import workers send those)
             (chash, kind, prompt, prompt_messages, meta, scenario, risk_level, bucket, is_gold, priority,
              item_source, candidates, steps, n_raters, labels) = p
+            if self.reference and labels:  # a public dataset's labels: references, no rater of the item
+                labels = [(name, REFERENCE, *rest) for name, _, *rest in labels]
+                n_raters = 0
             same_hash = known.get(chash)
             item_id = _find(same_hash, kind, prompt, candidates, steps) if same_hash else None
             if item_id is not None:
@@ -166,11 +174,8 @@ class Ingest:
         # after the batch's own rows are in, so a label repeated within the batch is seen as already there
         self._insert_labels(self._labels_for_existing(old_item_labels, ids, now))
         if self._recount:
-            touched, self._recount = json.dumps(self._recount), []
-            conn.execute("UPDATE items SET n_raters = (SELECT COUNT(DISTINCT rater_id) FROM labels "
-                         "WHERE item_id = items.id) WHERE id IN (SELECT value FROM json_each(?))", (touched,))
-            conn.execute("UPDATE items SET open = n_raters < ? WHERE id IN (SELECT value FROM json_each(?))",
-                         (self._overlap, touched))
+            touched, self._recount = self._recount, []
+            recount_raters(conn, touched, self._overlap)
 
     def _insert_labels(self, rows: list[tuple]) -> None:
         if rows:

@@ -35,6 +35,17 @@ the right professional beats one that guesses. Mark *both bad* when neither resp
 # rater's queue, count towards the overlap, or come back on Undo. Every query that asks "has this rater
 # judged this item" filters with this.
 VERDICTS_ONLY = "kind != 'rewrite'"
+# What makes a rater one of an item's raters (the overlap): a verdict of theirs, not an arbitration decision
+# and not a public dataset's reference label. Every count of an item's raters uses this.
+COUNTS_TOWARD_OVERLAP = f"{VERDICTS_ONLY} AND source NOT IN ('arbitration', 'reference')"
+
+
+def recount_raters(conn: sqlite3.Connection, item_ids: list[str], overlap: int) -> None:
+    """Count each item's raters again (`COUNTS_TOWARD_OVERLAP`) and open or close it for the overlap."""
+    touched = json.dumps(sorted(set(item_ids)))
+    conn.execute(f"UPDATE items SET n_raters = (SELECT COUNT(DISTINCT rater_id) FROM labels WHERE item_id = items.id "
+                 f"AND {COUNTS_TOWARD_OVERLAP}) WHERE id IN (SELECT value FROM json_each(?))", (touched,))
+    conn.execute("UPDATE items SET open = n_raters < ? WHERE id IN (SELECT value FROM json_each(?))", (overlap, touched))
 LEASE_SECONDS = 30 * 60  # an item left on a screen longer than this is handed to others again
 
 
@@ -426,9 +437,11 @@ class Project:
             if label.supersedes and conn.execute("SELECT 1 FROM labels WHERE supersedes = ?",
                                                  (label.supersedes,)).fetchone():
                 raise ProjectError(f"label {label.supersedes} was already superseded")
-            first = label.kind is not LabelKind.REWRITE and label.source is not LabelSource.ARBITRATION and conn.execute(
-                f"SELECT 1 FROM labels WHERE item_id = ? AND rater_id = ? AND {VERDICTS_ONLY} "
-                "AND source != 'arbitration' LIMIT 1", (label.item_id, label.rater_id)).fetchone() is None
+            counts = label.kind is not LabelKind.REWRITE and label.source not in (LabelSource.ARBITRATION,
+                                                                                   LabelSource.REFERENCE)
+            first = counts and conn.execute(
+                f"SELECT 1 FROM labels WHERE item_id = ? AND rater_id = ? AND {COUNTS_TOWARD_OVERLAP} LIMIT 1",
+                (label.item_id, label.rater_id)).fetchone() is None
             conn.execute(
                 "INSERT INTO labels (id, item_id, rater_id, session_id, kind, payload, created_at, duration_ms, "
                 "guideline_version, app_version, round, display_order, source, confidence, supersedes) "

@@ -26,13 +26,14 @@ class Scope:
 
 # Columns of a row in `label_groups`: the item's, then the label's.
 _ITEM_COLS = ("kind", "prompt", "prompt_messages", "meta", "candidates", "steps")
-_LABEL_COLS = ("id", "item_id", "kind", "payload")
-L_ID, L_ITEM, L_KIND, L_PAYLOAD = range(len(_ITEM_COLS), len(_ITEM_COLS) + len(_LABEL_COLS))
+_LABEL_COLS = ("id", "item_id", "kind", "payload", "source")
+L_ID, L_ITEM, L_KIND, L_PAYLOAD, L_SOURCE = range(len(_ITEM_COLS), len(_ITEM_COLS) + len(_LABEL_COLS))
 
 
 def label_groups(scope: Scope, kinds: tuple[str, ...]) -> Iterator[list[tuple]]:
     """The rows of every current first-round label on items of the given kinds, grouped by item, items in id order,
-    each row the item's columns followed by the label's (one scan).
+    each row the item's columns followed by the label's (one scan). A public dataset's reference labels stand in
+    only on items the team has not labelled: where any team label exists, they are left out.
 
     Superseded labels are dropped here against a set read first (edits are few): a third of the
     cost of filtering them in SQL row by row.
@@ -61,11 +62,19 @@ def label_groups(scope: Scope, kinds: tuple[str, ...]) -> Iterator[list[tuple]]:
         if superseded and row[L_ID] in superseded or only is not None and row[L_ID] not in only:
             continue
         if group and group[0][L_ITEM] != row[L_ITEM]:
-            yield group
+            yield _team_or_reference(group)
             group = []
         group.append(row)
     if group:
-        yield group
+        yield _team_or_reference(group)
+
+
+def _team_or_reference(group: list[tuple]) -> list[tuple]:
+    """The team's labels of an item, or its reference labels when the team has none."""
+    if len(group) == 1 or all(row[L_SOURCE] != "reference" for row in group):
+        return group
+    team = [row for row in group if row[L_SOURCE] != "reference"]
+    return team or group
 
 
 def guideline_versions(scope: Scope, label_kinds: tuple[str, ...] | None, every: bool = False) -> dict[str, int]:

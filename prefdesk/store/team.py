@@ -30,7 +30,7 @@ from prefdesk.domain.settings import DEFAULT_SETTINGS
 from prefdesk.store.connection import backup_copy, identify, read_connection
 from prefdesk.store.ids import stored_content, utc_now, uuid7
 from prefdesk.store.migrations import SCHEMA_VERSION
-from prefdesk.store.project import VERDICTS_ONLY, Project, ProjectError
+from prefdesk.store.project import Project, ProjectError, recount_raters
 from prefdesk.store.rows import candidates_from_json, candidates_to_json
 
 _ITEM_COLUMNS = ("id", "kind", "prompt", "prompt_messages", "meta", "scenario", "risk_level", "bucket", "is_gold",
@@ -282,14 +282,7 @@ class _Merge:
             new.append((row[0], self.items[row[1]], self.raters[row[2]], *row[3:]))
         self.conn.executemany(f"INSERT INTO labels ({columns}) VALUES ({', '.join('?' * len(_LABEL_COLUMNS))})", new)
         self.counts["labels_added"] += len(new)
-        touched = sorted({r[1] for r in new})
-        overlap = int(self.lead.settings["overlap"])
-        for start in range(0, len(touched), 500):
-            chunk = touched[start:start + 500]
-            marks = ", ".join("?" * len(chunk))
-            self.conn.execute(f"UPDATE items SET n_raters = (SELECT COUNT(DISTINCT rater_id) FROM labels WHERE "
-                              f"item_id = items.id AND {VERDICTS_ONLY} AND source != 'arbitration') WHERE id IN ({marks})", chunk)
-            self.conn.execute(f"UPDATE items SET open = n_raters < ? WHERE id IN ({marks})", [overlap, *chunk])
+        recount_raters(self.conn, [r[1] for r in new], int(self.lead.settings["overlap"]))
 
     def _flags_and_schedule(self) -> None:
         flags = self.src.execute("SELECT id, item_id, rater_id, created_at, note FROM flags").fetchall()
