@@ -28,6 +28,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 PY = sys.executable
 FIXTURE = HERE / "fixtures" / "hh_rlhf_harmless_200.jsonl"
+HANG_S = 240  # a process still running after this is hung: killed, counted, and the soak fails
 
 STORE_WRITER = """
 import json, os, random, sys
@@ -71,15 +72,23 @@ class Soak:
         self.rater_files: list[Path] = []
         self.counts: Counter = Counter()
         self.deleted_seen: list[str] = []
+        self.dialogs: list[str] = []
+        self.tracebacks: list[str] = []
         self.env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1",
                     "PREFDESK_DATA": str(workdir / "userdata")}
 
     # -- processes ---------------------------------------------------------------------------------------
     def spawn(self, what: str, args: list[str]) -> subprocess.Popen:
+        """A process of the day; its stderr goes to a file (a pipe nobody reads would fill and stop it)."""
         self.counts["processes"] += 1
         self.counts[f"process:{what}"] += 1
-        return subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                start_new_session=True)
+        log = self.dir / "logs" / f"{self.counts['processes']:04d}-{what}.err"
+        log.parent.mkdir(exist_ok=True)
+        with log.open("wb") as err:
+            proc = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=err,
+                                    start_new_session=True)
+        proc.log = log
+        return proc
 
     def cli(self, *args: str) -> list[str]:
         return [PY, "-m", "prefdesk.cli", *args]
@@ -105,14 +114,22 @@ class Soak:
         start = time.monotonic()
         while proc.poll() is None:
             self.watch([proc, *others])
-            if kill_after is not None and time.monotonic() - start >= kill_after:
+            waited = time.monotonic() - start
+            if kill_after is not None and waited >= kill_after or waited >= HANG_S:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
                 self.counts["kills"] += 1
-                self.counts[f"killed:{what}"] += 1
+                self.counts[f"killed:{what}" if waited < HANG_S else f"hung:{what}"] += 1
                 return
             time.sleep(0.05)
-        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+        err = proc.log.read_text(errors="replace")
+        for line in err.splitlines():
+            if line.startswith("dialog: "):  # a desk answered a dialog: what it said is part of the day
+                self.counts["dialogs_answered"] += 1
+                self.dialogs.append(line[8:200])
+        if "Traceback" in err:  # a crash, not a refusal with a message: the soak fails on it
+            self.counts[f"traceback:{what}"] += 1
+            self.tracebacks.append(err.strip()[-800:])
         if proc.returncode != 0 and "busy" not in err:
             self.counts[f"failed:{what}"] += 1
             self.log(f"{what} exited {proc.returncode}: {err.strip()[-600:]}")
@@ -234,7 +251,8 @@ class Soak:
                                    (e["item_id"], e["rater_id"], e["supersedes"])):
                     wrong.append((str(home), e["id"], got, want))
         return {"acknowledged": len(entries), "lost": len(lost), "wrong": len(wrong), "lost_ids": lost[:5],
-                "wrong_rows": wrong[:5], "deleted_wal_seen": self.deleted_seen[:5], **self.counts}
+                "wrong_rows": wrong[:5], "deleted_wal_seen": self.deleted_seen[:5],
+                "dialogs": sorted(set(self.dialogs))[:10], "tracebacks": self.tracebacks[:3], **self.counts}
 
 
 def run(workdir: Path, seed: int, rounds: int, base_model: str | None, log=print) -> dict:
@@ -267,7 +285,8 @@ def main() -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     result = run(workdir, args.seed, args.rounds, base)
     print(json.dumps(result, indent=2))
-    return 0 if result["lost"] == result["wrong"] == 0 and not result["deleted_wal_seen"] else 1
+    hung = [k for k in result if k.startswith(("hung:", "traceback:"))]
+    return 0 if result["lost"] == result["wrong"] == 0 and not result["deleted_wal_seen"] and not hung else 1
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import sys
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtCore import Qt, QTimer  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
@@ -34,6 +34,13 @@ def ledger_line(path: str, label) -> bytes:
                         "supersedes": label.supersedes, "source": label.source.value}) + "\n").encode()
 
 
+def answer_dialog(dialog) -> None:
+    if dialog is not None:
+        text = getattr(dialog, "text", lambda: "")()
+        print(f"dialog: {dialog.windowTitle()}: {text}", file=sys.stderr, flush=True)
+        dialog.reject()
+
+
 def main() -> int:
     path, rater, ledger, seed, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
     rng = random.Random(seed)
@@ -44,6 +51,9 @@ def main() -> int:
     window.activateWindow()
     app.processEvents()
     out = os.open(ledger, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    answer = QTimer()  # a rater answers a dialog (Esc); what it said goes to stderr for the soak's report
+    answer.timeout.connect(lambda: answer_dialog(QApplication.activeModalWidget()))
+    answer.start(100)
     last = None
     for _ in range(count):
         if window.item is None:

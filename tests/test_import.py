@@ -68,7 +68,14 @@ def test_ultrafeedback_ranking_keeps_model_names_and_aspect_ratings(project, fix
     (label,) = project.labels(item_id)
     assert label.payload["order"] == [[0], [2], [1], [3]]
     assert label.payload["dims"][3]["truthfulness"] is None  # "N/A" is not a rating
-    assert label.source.value == "model-judge"
+    # the dataset's GPT-4 judgements are its own labels: a reference by default, votes of the judge on request
+    assert label.source.value == "reference" and project.conn.execute(
+        "SELECT name FROM raters WHERE id = ?", (label.rater_id,)).fetchone()[0].startswith("ultrafeedback")
+
+
+def test_ultrafeedback_judgements_imported_as_votes_keep_their_model_judge_source(project, fixtures):
+    import_file(project, fixtures / "ultrafeedback.jsonl", labels_as="votes")
+    assert {s for (s,) in project.conn.execute("SELECT DISTINCT source FROM labels")} == {"model-judge"}
 
 
 def test_unlabelled_prompts_as_chat_and_extra_keys_kept_as_metadata(project, fixtures):

@@ -14,3 +14,4 @@ def test_no_acknowledged_label_is_lost_or_changed_over_a_day_of_processes_and_ki
     assert result["process:train"] == 1
     assert result["deleted_wal_seen"] == [], "a process held a deleted -wal/-shm of the project"
     assert result["lost"] == 0 and result["wrong"] == 0, result
+    assert not [k for k in result if k.startswith(("hung:", "traceback:"))], result
