@@ -125,18 +125,12 @@ def cmd_split(args: argparse.Namespace) -> int:
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
-    from prefdesk.store import team
+    from prefdesk.store.merge import merge, merge_summary
     from prefdesk.store.project import Project
 
     with Project.open(args.project) as project:
-        out = team.merge(project, args.files)
-    if args.json:
-        print(json.dumps(out, indent=2))
-        return 0
-    print(f"merged {len(out['files'])} file(s): {out['items_added']} items and {out['labels_added']} labels added "
-          f"({out['labels_already_present']} already present), {out['raters_added']} raters added; backup {out['backup']}")
-    for c in out["conflicts"]:
-        print(f"conflict ({c['kind']}) from {c['file']}: " + ", ".join(f"{k}={v}" for k, v in c.items() if k not in ("kind", "file")))
+        out = merge(project, args.files)
+    print(json.dumps(out, indent=2) if args.json else f"merged {len(out['files'])} file(s): {merge_summary(out)}")
     return 0
 
 

@@ -55,9 +55,9 @@ def test_split_label_merge_gives_what_one_shared_file_holds_and_merging_twice_ad
     code, out, err = cli("merge", "-p", project.path, *files.values(), "--json")
     assert code == 0, err
     first = json.loads(out)
-    assert first["labels_added"] == 58 + 3 and first["items_added"] == 0 and first["items_matched_by_id"] == 61
-    assert first["raters_added"] == 3 and first["sessions_added"] == 3 and first["flags_added"] == 3
-    assert first["conflicts"] == [] and first["labels_already_present"] == 0
+    assert first["labels_added"] == 58 + 3 and first["items_matched_by_id"] == 61 and first["labels_refused"] == 0
+    assert first["sessions_added"] == 3 and first["flags_added"] == 3
+    assert first["conflicts"] == first["refused"] == [] and first["labels_already_present"] == 0
     with sqlite3.connect(first["backup"]) as backup:  # the lead as it was before the merge
         assert backup.execute("SELECT COUNT(*) FROM labels").fetchone() == (0,)
     backup.close()
@@ -74,29 +74,26 @@ def test_split_label_merge_gives_what_one_shared_file_holds_and_merging_twice_ad
 
     code, out, _ = cli("merge", "-p", project.path, *files.values(), "--json")
     again = json.loads(out)
-    assert again["labels_added"] == 0 and again["labels_already_present"] == 61 and again["raters_added"] == 0
+    assert again["labels_added"] == 0 and again["labels_already_present"] == 61 and again["labels_refused"] == 0
     assert again["flags_added"] == 0 and again["sessions_added"] == 0 and _labels(project) == union
 
 
-def test_a_file_made_apart_merges_by_content_without_duplicating_items(project, tmp_path, cli):
+def test_a_file_made_apart_or_split_by_another_project_is_refused_whole(project, tmp_path, cli):
+    """The same items imported elsewhere, labelled by "dee": not work this project gave out, so not merged."""
     records = pairs(10)
     import_file(project, write_jsonl(tmp_path, records))
     apart = tmp_path / "apart.prefdesk"
     with Project.create(apart) as other:
         import_file(other, write_jsonl(tmp_path, records, "again.jsonl"))  # the same items, other ids
-        other.set_settings({"overlap": 3})
         dee = other.ensure_rater("dee")
         for (item_id,) in other.conn.execute("SELECT id FROM items").fetchall():
             other.commit_label(item_id, dee, LabelKind.PAIRWISE, {"verdict": "B"})
-    code, out, err = cli("merge", "-p", project.path, apart, "--json")
-    assert code == 0, err
-    got = json.loads(out)
-    assert got["items_added"] == 0 and got["items_matched_by_content"] == 10 and got["labels_added"] == 10
-    assert project.item_count() == 10
-    assert project.conn.execute("SELECT COUNT(DISTINCT item_id) FROM labels").fetchone()[0] == 10
-    # the other file's overlap is reported, not taken: the lead's settings stay
-    (conflict,) = got["conflicts"]
-    assert (conflict["setting"], conflict["lead"], conflict["file"]) == ("overlap", 2, 3) and project.settings["overlap"] == 2
+        cli("split", "-p", apart, "--raters", "eve", "--out", tmp_path / "elsewhere")  # split, but not from here
+    before = _labels(project)
+    for path in (apart, tmp_path / "elsewhere" / "eve.prefdesk"):
+        code, out, err = cli("merge", "-p", project.path, path)
+        assert code == 2 and f"not a rater file split from {project.path.name}" in err and "Traceback" not in err
+    assert _labels(project) == before and not list(tmp_path.glob("*.before-merge-*"))
 
 
 def test_a_newer_or_foreign_file_is_refused_and_the_lead_is_left_as_it_was(project, tmp_path, cli):
@@ -123,23 +120,19 @@ def _one_item(project, tmp_path) -> str:
     return project.conn.execute("SELECT id FROM items").fetchone()[0]
 
 
-def test_a_label_re_done_on_both_sides_is_reported_and_both_are_kept(project, tmp_path, cli):
-    import_file(project, write_jsonl(tmp_path, pairs(1)))
-    item_id = project.conn.execute("SELECT id FROM items").fetchone()[0]
-    ana = project.ensure_rater("ana")
-    original = project.commit_label(item_id, ana, LabelKind.PAIRWISE, {"verdict": "A"})
-    copy = tmp_path / "copy.prefdesk"
-    with sqlite3.connect(copy) as target:
-        project.conn.backup(target)
-    target.close()
-    project.commit_label(item_id, ana, LabelKind.PAIRWISE, {"verdict": "B"}, supersedes=original)
-    with Project.open(copy) as other:
-        other.commit_label(item_id, other.rater("ana"), LabelKind.PAIRWISE, {"verdict": "tie"}, supersedes=original)
-    code, out, err = cli("merge", "-p", project.path, copy, "--json")
-    got = json.loads(out)
-    assert got["labels_added"] == 1 and [c["kind"] for c in got["conflicts"]] == ["label"]
-    verdicts = sorted(json.loads(p)["verdict"] for (p,) in project.conn.execute("SELECT payload FROM current_labels"))
-    assert verdicts == ["B", "tie"]  # nothing lost: a reviewer sees both
+def test_a_label_the_rater_re_did_after_a_merge_comes_in_as_its_successor(project, tmp_path, cli):
+    import_file(project, write_jsonl(tmp_path, pairs(2)))
+    cli("split", "-p", project.path, "--raters", "ana", "--out", tmp_path / "team")
+    path = tmp_path / "team" / "ana.prefdesk"
+    with Project.open(path) as mine:
+        item = mine.conn.execute("SELECT id FROM items ORDER BY id").fetchone()[0]
+        first = mine.commit_label(item, mine.rater("ana"), LabelKind.PAIRWISE, {"verdict": "A"})
+    assert json.loads(cli("merge", "-p", project.path, path, "--json")[1])["labels_added"] == 1
+    with Project.open(path) as mine:
+        mine.commit_label(item, mine.rater("ana"), LabelKind.PAIRWISE, {"verdict": "B"}, supersedes=first)
+    got = json.loads(cli("merge", "-p", project.path, path, "--json")[1])
+    assert got["labels_added"] == 1 and got["labels_already_present"] == 1 and got["refused"] == []
+    assert [lab.payload["verdict"] for lab in project.labels(item)] == ["B"]
 
 
 def test_split_refuses_bad_requests(project, tmp_path, cli):

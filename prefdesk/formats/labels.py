@@ -7,7 +7,7 @@
 
 Export writes every label ever written, superseded ones too, oldest first. Import needs only
 `item.prompt` + `item.candidates` (or `item.id`), `label.kind`, `label.payload` and `label.rater.name`;
-the rest defaults. Payloads are checked against their kind (`prefdesk.labeling.validate`). This is how
+the rest defaults. Payloads are checked against their kind (`prefdesk.domain.payloads`). This is how
 labels move between tools and machines.
 """
 
@@ -21,7 +21,7 @@ from prefdesk.domain import ItemKind, LabelKind, LabelSource, RaterRole
 from prefdesk.formats import fields as F
 from prefdesk.formats.base import Format
 from prefdesk.formats.errors import FieldError
-from prefdesk.labeling.validate import candidates_named, payload_problems
+from prefdesk.domain.payloads import candidates_named, payload_problems
 
 _KINDS = {k.value for k in ItemKind}
 _LABEL_KINDS = {k.value: k for k in LabelKind}

@@ -11,7 +11,7 @@ from prefdesk.labeling.pairwise import PairwiseDraft
 from prefdesk.labeling.process import ProcessDraft
 from prefdesk.labeling.ranking import RankingDraft
 from prefdesk.labeling.scalar import ScalarDraft
-from prefdesk.labeling.validate import payload_problems
+from prefdesk.domain.payloads import payload_problems
 
 __all__ = ["Draft", "Incomplete", "PairwiseDraft", "ProcessDraft", "RankingDraft", "ReadyLabel", "ScalarDraft",
            "Side", "payload_problems", "rationale_needed", "draft_for"]

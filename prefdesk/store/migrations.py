@@ -188,6 +188,17 @@ def m011_versions(conn: sqlite3.Connection) -> None:
         """)
 
 
+def m012_team_files(conn: sqlite3.Connection) -> None:
+    """The rater files a lead split (`store.team.split`): which rater each is for and the items given to them
+    (a compressed JSON list), so a merge takes from a file only that rater's work on those items
+    (`store.merge`). A rater file holds its own row too: the id it is known by."""
+    _script(conn, """
+        CREATE TABLE team_files (
+            id TEXT PRIMARY KEY, rater_id TEXT NOT NULL REFERENCES raters(id), created_at TEXT NOT NULL,
+            path TEXT NOT NULL, items BLOB NOT NULL);
+        """)
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_initial,
     m002_queue_columns,
@@ -200,5 +211,6 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m009_runs_and_scores,
     m010_governance,
     m011_versions,
+    m012_team_files,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

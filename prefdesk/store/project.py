@@ -148,11 +148,14 @@ class Project:
             raise
         try:
             yield self.conn
+            self.conn.execute("COMMIT")
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            # SQLite has already rolled back after some errors (a full disk, I/O): then there is nothing to
+            # undo, and a ROLLBACK would raise "no transaction is active" over the real error
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
             self._settings_cache = None
             raise
-        self.conn.execute("COMMIT")
 
     @contextmanager
     def bulk_write(self, large: bool = False) -> Iterator[sqlite3.Connection]:

@@ -189,23 +189,17 @@ def merge_dialog(window) -> None:
 
 
 def merge_paths(window, paths: list[Path]) -> None:
-    from prefdesk.store import team
+    from prefdesk.store.merge import merge, merge_summary
 
     project_path = window.project.path
 
     def work():
         with Project.open(project_path) as project:
-            return team.merge(project, paths)
+            return merge(project, paths)
 
     def done(out: dict) -> None:
-        text = (f"{out['items_added']} items and {out['labels_added']} labels added ({out['labels_already_present']} "
-                f"already here), {out['raters_added']} raters added.\nA copy of the project as it was: {out['backup']}")
-        if out["conflicts"]:
-            text += f"\n\n{len(out['conflicts'])} conflicts (the project's own values were kept):\n" + "\n".join(
-                f"• {Path(c['file']).name}: {c['kind']} " + ", ".join(f"{k} {v}" for k, v in c.items() if k not in ("kind", "file"))
-                for c in out["conflicts"][:20])
         window.merged = out
-        forms.tell(window, "Merged", text, QMessageBox.Information)
+        forms.tell(window, "Merged", merge_summary(out), QMessageBox.Information)
 
     window.ops.run(work, Change.ITEMS | Change.LABELS | Change.SETTINGS, done,
                    lambda exc: forms.tell(window, "Merge refused", describe(exc)))

@@ -1,5 +1,5 @@
 """The shape of each label kind's payload (see `prefdesk.domain.models`), checked where labels arrive
-from outside the desk (the `labels` exchange format)."""
+from outside the desk: the `labels` exchange format and a rater file's merge (`store.merge`)."""
 
 from __future__ import annotations
 
