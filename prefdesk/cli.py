@@ -217,7 +217,10 @@ def cmd_runs(args: argparse.Namespace) -> int:
     from prefdesk.store.project import Project
     from prefdesk.store.runs import runs
 
+    from prefdesk.jobs.watch import settle_running_runs
+
     with Project.open(args.project) as project:
+        settle_running_runs(project)  # runs whose job ended (or was killed) since anyone looked
         listed = [r.as_json() for r in runs(project)]
     if args.json:
         print(json.dumps(listed, indent=2))
@@ -398,12 +401,17 @@ def main(argv: list[str] | None = None) -> int:
         from prefdesk.ui.app import run_desk  # Qt is loaded only when the desk opens
 
         return run_desk(args.project, args.rater)
+    import sqlite3
+
     from prefdesk.store.project import ProjectError
 
     try:
         return args.func(args)
     except (ProjectError, ValueError, OSError, RuntimeError) as exc:
         print(f"prefdesk: {exc}", file=sys.stderr)
+        return 2
+    except sqlite3.DatabaseError as exc:  # a damaged file, a full disk outside a transaction: said, not a traceback
+        print(f"prefdesk: {getattr(args, 'project', None) or 'the project'}: {exc}", file=sys.stderr)
         return 2
 
 

@@ -122,3 +122,40 @@ def test_long_hh_transcripts_are_cut_to_fit_in_training_and_scoring_and_every_ca
     n_candidates = sum(len(json.loads(c)) for (c,) in conn.execute("SELECT candidates FROM items"))
     assert out.startswith(f"scored {n_candidates} candidates;") and "prompts shortened" in out
     assert conn.execute("SELECT COUNT(*) FROM scores").fetchone()[0] == n_candidates
+
+
+def _running_run(project_path):
+    """A run recorded as running whose job is gone (its lock not held, its pid written)."""
+    from prefdesk.jobs.watch import PID_FILE, run_folder
+    from prefdesk.store import runs as store_runs
+    from prefdesk.store.project import Project
+
+    with Project.open(project_path) as p:
+        run_id = store_runs.start_run(p, "reward", {"kind": "reward"}, "-", {}, None)
+        folder = run_folder(p, run_id)
+    folder.mkdir(parents=True)
+    (folder / PID_FILE).write_text("999999")
+    return run_id, folder
+
+
+def test_a_run_folder_whose_event_stream_is_a_directory_settles_failed_and_nothing_stops(tmp_path, cli):
+    project = tmp_path / "p.prefdesk"
+    cli("new", project)
+    run_id, folder = _running_run(project)
+    (folder / "events.jsonl").mkdir()
+    code, out, err = cli("runs", "-p", project, "--json")
+    assert code == 0 and "Traceback" not in err, err
+    (run,) = json.loads(out)
+    assert run["status"] == "failed" and "events.jsonl cannot be read" in run["report"]["error"]
+
+
+def test_a_finished_run_whose_event_stream_was_deleted_is_read_from_its_model_folder(tmp_path, cli):
+    project = tmp_path / "p.prefdesk"
+    cli("new", project)
+    run_id, folder = _running_run(project)
+    (folder / "model").mkdir()
+    (folder / "model" / "report.json").write_text(json.dumps({"accuracy": 0.75, "steps": 3}))
+    code, out, err = cli("runs", "-p", project, "--json")
+    (run,) = json.loads(out)
+    assert run["status"] == "finished" and run["report"]["accuracy"] == 0.75
+    assert run["model_dir"] == str(folder / "model")

@@ -167,7 +167,7 @@ _CHECKED = {
     "prefdesk/jobs/train.py: spec_path.write_text", "prefdesk/jobs/train.py: src.write_text",
     "prefdesk/jobs/watch.py: (folder / LOG_FILE).read_text", "prefdesk/jobs/watch.py: (folder / PID_FILE).read_text",
     "prefdesk/jobs/watch.py: open(folder / EVENTS_FILE)", "prefdesk/jobs/watch.py: open(folder / LOCK_FILE)",
-    "prefdesk/jobs/watch.py: open(self.folder / EVENTS_FILE)",
+    "prefdesk/jobs/watch.py: open(self.folder / EVENTS_FILE)", "prefdesk/jobs/watch.py: report.read_text",
     "prefdesk/store/pending.py: open(path)", "prefdesk/store/pending.py: path.read_bytes",
 }
 

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from desktools import pairs, write_jsonl
 from prefdesk.domain import LabelKind
 from prefdesk.formats.importer import import_file
@@ -103,3 +105,116 @@ def test_labels_as_votes_keeps_a_datasets_labels_as_team_votes(project, fixtures
     assert code == 0, err
     assert project.conn.execute("SELECT DISTINCT source FROM labels").fetchall() == [("import",)]
     assert project.conn.execute("SELECT SUM(n_raters) FROM items").fetchone() == (20,)
+
+
+HOSTILE = '<img src="file:///dev/zero">'
+
+
+def test_names_with_html_are_shown_as_text_in_the_quality_and_versions_panels(qtbot, qt_prefs, project, tmp_path):
+    """A rater or version name is text: `<img src="file:///dev/zero">` made the desk read /dev/zero."""
+    from PySide6.QtCore import Qt
+
+    from desktools import press, shown
+    from prefdesk.store import versions
+    from prefdesk.ui.main_window import MainWindow
+
+    import_file(project, write_jsonl(tmp_path, pairs(4)))
+    project.set_settings({"gold_rate": 0.0})
+    rater = project.ensure_rater(HOSTILE)
+    for (item,) in project.conn.execute("SELECT id FROM items").fetchall():
+        project.commit_label(item, rater, LabelKind.PAIRWISE, {"verdict": "A"})
+    versions.create(project, HOSTILE)
+    window = shown(qtbot, MainWindow(project, rater))
+    press(qtbot, window, (Qt.Key_Q, Qt.ControlModifier | Qt.ShiftModifier))
+    qtbot.waitUntil(lambda: window.quality_panel.report is not None, timeout=20000)
+    assert "&lt;img" in window.quality_panel.summary.text() and "<img" not in window.quality_panel.summary.text()
+    window.set_project(project, project.ensure_rater("lea", "expert"))
+    shown(qtbot, window)
+    press(qtbot, window, (Qt.Key_V, Qt.ControlModifier | Qt.ShiftModifier))
+    panel = window.versions_panel
+    qtbot.waitUntil(lambda: panel.pareto_version.count() == 1, timeout=10000)
+    panel.show_pareto()
+    assert "&lt;img" in panel.pareto_legend.text() and "<img" not in panel.pareto_legend.text()
+
+
+def test_the_desk_cannot_start_while_a_merge_holds_the_lead_and_says_so(qt_prefs, tmp_path, monkeypatch):
+    from prefdesk.ui import app
+
+    path = tmp_path / "lead.prefdesk"
+    with Project.create(path) as p:
+        import_file(p, write_jsonl(tmp_path, pairs(3)))
+        p.ensure_rater("ana")
+    told = []
+    monkeypatch.setattr("prefdesk.ui.forms.tell", lambda parent, title, text, icon=None: told.append(text))
+    holder = Project.open(path)
+    with holder.bulk_write():  # what a merge does for as long as it runs
+        code = app.run_desk(str(path), "ana", quit_after_ms=100)
+    holder.close()
+    assert code == 2 and len(told) == 1 and "is busy" in told[0] and "merge" in told[0]
+
+
+def _fill_disk(conn):
+    """The file may grow no more: SQLite then answers "database or disk is full", as on a full disk."""
+    conn.execute(f"PRAGMA max_page_count = {conn.execute('PRAGMA page_count').fetchone()[0]}")
+
+
+def test_on_a_full_disk_a_verdict_key_says_the_label_was_not_stored_and_it_can_be_given_again(
+        desk, qtbot, project, monkeypatch):
+    from PySide6.QtCore import Qt
+
+    from desktools import press
+
+    told = []
+    monkeypatch.setattr("prefdesk.ui.forms.tell", lambda parent, title, text, icon=None: told.append((title, text)))
+    window = desk([{"prompt": f"q{i}", "response_a": "x" * 20000, "response_b": f"b{i}"} for i in range(3)])
+    item = window.item.id
+    project.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    _fill_disk(project.conn)
+    big = "a long rationale " * 4000
+    window.side.rationale.setPlainText(big)  # a label that needs new pages
+    press(qtbot, window, Qt.Key_1)
+    assert told and told[0][0] == "The label was not stored" and "full" in told[0][1]
+    assert window.item.id == item and "NOT stored" in window.statusBar().currentMessage()
+    assert project.conn.execute("SELECT COUNT(*) FROM labels").fetchone()[0] == 0
+    project.conn.execute("PRAGMA max_page_count = 1073741823")  # room again
+    press(qtbot, window, Qt.Key_1)
+    (payload,) = [json.loads(p) for (p,) in project.conn.execute("SELECT payload FROM labels")]
+    assert payload["rationale"] == big.strip() and window.item.id != item
+
+
+def test_on_a_full_disk_import_and_version_create_say_so_without_a_traceback(tmp_path, cli, monkeypatch):
+    import sqlite3
+
+    from prefdesk.store import connection
+
+    path = tmp_path / "p.prefdesk"
+    with Project.create(path) as p:
+        import_file(p, write_jsonl(tmp_path, pairs(3000)))
+        ana = p.ensure_rater("ana")
+        with p.transaction():  # a version of these needs more than a page: its label ids are ~40 KB
+            for (item,) in p.conn.execute("SELECT id FROM items").fetchall():
+                p.commit_label(item, ana, LabelKind.PAIRWISE, {"verdict": "A"})
+        p.conn.execute("CREATE TABLE filler (x BLOB)")  # the room left in the file's pages taken too
+        _fill_disk(p.conn)
+        with pytest.raises(sqlite3.OperationalError, match="full"):
+            for _ in range(100_000):
+                p.conn.execute("INSERT INTO filler VALUES (zeroblob(200))")
+    real = connection.connect
+
+    def full(path, create=False):
+        conn = real(path, create)
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        _fill_disk(conn)
+        return conn
+    monkeypatch.setattr(connection, "connect", full)
+    monkeypatch.setattr("prefdesk.store.project.connect", full)
+    big = [{"prompt": f"p{i}" * 500, "response_a": "a" * 3000, "response_b": "b" * 3000} for i in range(200)]
+    for args in (["import", write_jsonl(tmp_path, big, "big.jsonl"), "-p", path],
+                 ["version", "create", "v1", "-p", path]):
+        code, _, err = cli(*args)
+        assert code == 2 and "full" in err and "Traceback" not in err and "no transaction" not in err, (args, err)
+    monkeypatch.undo()
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT COUNT(*) FROM items").fetchone()[0] == 3000
+    assert conn.execute("SELECT COUNT(*) FROM versions").fetchone()[0] == 0
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -172,6 +172,23 @@ def test_validate_lists_every_problem_of_a_bad_spec(tmp_path):
     assert "colour: unknown field" in proc.stdout
 
 
+@pytest.mark.parametrize("change, needle", [
+    ({"output_dir": "/etc/passwd"}, "output_dir: /etc/passwd is a file"),
+    ({"output_dir": "/etc"}, "output_dir: /etc already holds other files"),
+    ({"hyper": {"max_steps": 1e400}}, "hyper.max_steps: expected a whole number"),
+    ({"hyper": {"max_steps": True}}, "hyper.max_steps: expected a whole number"),
+    ({"hyper": {"epochs": "3"}}, "hyper.epochs: expected a finite number"),
+    ({"eval_fraction": float("nan")}, "eval_fraction: expected a finite number"),
+])
+def test_validate_refuses_an_output_dir_it_cannot_own_and_numbers_of_the_wrong_type(tmp_path, fixtures, change, needle):
+    dataset = export_folder(tmp_path, fixtures / "rule_pairs.jsonl")
+    job = tmp_path / "job.json"
+    job.write_text(json.dumps({"kind": "reward", "dataset": dataset, "output_dir": str(tmp_path / "model"), **change}))
+    proc = subprocess.run([sys.executable, "-m", "training", "validate", str(job)], cwd=ROOT, env=ENV,
+                          capture_output=True, text=True)
+    assert proc.returncode == 1 and needle in proc.stdout and "Traceback" not in proc.stderr, proc.stdout + proc.stderr
+
+
 def test_a_bad_base_model_gives_failed_with_a_hint(tmp_path, fixtures):
     dataset = export_folder(tmp_path, fixtures / "seed-formats.jsonl")
     code, events, _ = run_job(write_job(tmp_path, kind="reward", dataset=dataset, base_model=str(tmp_path / "missing")))

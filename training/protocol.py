@@ -8,6 +8,7 @@ Anything else on stdout or stderr is log.
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import time
@@ -44,6 +45,48 @@ class Hyper:
     save_steps: int = 0  # 0: save only at the end (and when stopped)
     bf16: bool | None = None  # None: on where the GPU supports it
     gradient_checkpointing: bool | None = None  # None: on for a GPU, off on CPU
+
+
+_WHOLE = {"max_steps", "batch_size", "grad_accum", "max_length", "lora_r", "lora_alpha", "logging_steps",
+          "save_steps", "seed"}
+_REAL = {"epochs", "learning_rate", "warmup_ratio", "weight_decay", "beta", "eval_fraction"}
+_FLAG = {"lora", "bf16", "gradient_checkpointing", "use_weights", "use_margin", "merge_lora", "resume",
+         "allow_download", "allow_pickle_weights"}
+_TEXT = {"kind", "dataset", "output_dir", "device", "heads", "loss_type"}
+_LIMIT = 2 ** 31  # a whole number past this is a typo or an overflow (max_steps 1e400 reads as infinity)
+
+
+def _type_problems(spec: JobSpec) -> list[str]:
+    """Fields whose value is not of their type (a number given as text, 1e400, true for a count)."""
+    out = []
+    for prefix, obj in (("", spec), ("hyper.", spec.hyper)):
+        for f in fields(obj):
+            value, name = getattr(obj, f.name), prefix + f.name
+            if value is None:
+                continue
+            if f.name in _WHOLE and (isinstance(value, bool) or not isinstance(value, int) or abs(value) >= _LIMIT):
+                out.append(f"{name}: expected a whole number below {_LIMIT}, got {value!r}")
+            elif f.name in _REAL and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                      or not math.isfinite(value)):
+                out.append(f"{name}: expected a finite number, got {value!r}")
+            elif f.name in _FLAG and not isinstance(value, bool):
+                out.append(f"{name}: expected true or false, got {value!r}")
+            elif f.name in _TEXT and not isinstance(value, str):
+                out.append(f"{name}: expected text, got {value!r}")
+    return out
+
+
+def _output_problems(folder: Path) -> list[str]:
+    """The model folder must be one the job can own: not a file, not someone else's folder with things in it."""
+    if folder.is_file():
+        return [f"output_dir: {folder} is a file; name a folder for the model"]
+    if folder.is_dir() and any(folder.iterdir()) and not any(
+            (folder / mark).exists() for mark in ("checkpoints", "report.json", "config.json", STOP_FILE)):
+        return [f"output_dir: {folder} already holds other files; name a new or empty folder"]
+    parent = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if parent is None or not os.access(parent, os.W_OK):
+        return [f"output_dir: {folder} cannot be written here"]
+    return []
 
 
 @dataclass
@@ -93,7 +136,9 @@ class JobSpec:
 
     def problems(self) -> list[str]:
         """What is wrong with the spec itself (not the data); empty when fine."""
-        out = []
+        out = _type_problems(self)
+        if out:  # the range checks below compare numbers: say the types first
+            return out
         if self.kind not in KINDS:
             out.append(f"kind: {self.kind!r} is not one of {', '.join(KINDS)}")
         if self.device not in DEVICES:
@@ -111,6 +156,7 @@ class JobSpec:
             out.append("hyper.batch_size: must be >= 1")
         if h.max_length < 16:
             out.append("hyper.max_length: must be >= 16")
+        out += _output_problems(Path(self.output_dir))
         if self.kind == "dpo" and self.base_model is None:
             out.append("base_model: DPO needs a causal language model (a local folder)")
         dataset = Path(self.dataset)

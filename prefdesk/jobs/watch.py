@@ -84,6 +84,7 @@ class RunWatch:
         self.events: list[dict] = []  # every event of the run, in order, recorded or not before
         self.status = store_runs.run(project, run_id).status
         self.launched_at: float | None = None
+        self.unreadable: str | None = None  # why the event stream cannot be read, when it cannot
 
     def poll(self, alive: bool | None = None) -> list[dict]:
         """The events written since the last poll (recorded in the project); settles the run when its job
@@ -93,10 +94,21 @@ class RunWatch:
             if not (job_alive(self.folder, self.launched_at) if alive is None else alive):
                 fresh += self._read()  # what it wrote between the read and the look at its lock
                 if not self._ended():
-                    tail = log_tail(self.folder)
-                    self._settle({"event": "failed", "error": "the training runtime ended without a result (killed, "
-                                                              "or it crashed)", "hint": tail or "no log was written"})
+                    self._settle(self._end_without_event())
         return fresh
+
+    def _end_without_event(self) -> dict:
+        """How a job that is gone without a last event ended: finished if its model folder holds the report it
+        writes on success (the event stream was deleted or unreadable), else failed, with why."""
+        report = self.folder / "model" / "report.json"
+        try:
+            if report.is_file() and (self.launched_at is None or report.stat().st_mtime >= self.launched_at - 1):
+                return {"event": "finished", "report": json.loads(report.read_text()),
+                        "output_dir": str(report.parent)}
+        except (OSError, ValueError):
+            pass
+        error = self.unreadable or "the training runtime ended without a result (killed, or it crashed)"
+        return {"event": "failed", "error": error, "hint": log_tail(self.folder) or "no log was written"}
 
     def _read(self) -> list[dict]:
         try:
@@ -104,6 +116,9 @@ class RunWatch:
                 f.seek(self.offset)
                 chunk = f.read()
         except FileNotFoundError:
+            return []
+        except OSError as exc:  # a directory, a file without read permission: said when the job is gone
+            self.unreadable = f"{self.folder / EVENTS_FILE} cannot be read ({exc.strerror})"
             return []
         end = chunk.rfind(b"\n") + 1  # a line still being written waits for the next read
         self.offset += end

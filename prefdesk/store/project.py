@@ -46,6 +46,7 @@ def recount_raters(conn: sqlite3.Connection, item_ids: list[str], overlap: int) 
     conn.execute(f"UPDATE items SET n_raters = (SELECT COUNT(DISTINCT rater_id) FROM labels WHERE item_id = items.id "
                  f"AND {COUNTS_TOWARD_OVERLAP}) WHERE id IN (SELECT value FROM json_each(?))", (touched,))
     conn.execute("UPDATE items SET open = n_raters < ? WHERE id IN (SELECT value FROM json_each(?))", (overlap, touched))
+_DISK_TROUBLE = ("full", "disk I/O error", "readonly", "read-only")  # what the user, not the code, must fix
 LEASE_SECONDS = 30 * 60  # an item left on a screen longer than this is handed to others again
 
 
@@ -149,12 +150,15 @@ class Project:
         try:
             yield self.conn
             self.conn.execute("COMMIT")
-        except BaseException:
+        except BaseException as exc:
             # SQLite has already rolled back after some errors (a full disk, I/O): then there is nothing to
             # undo, and a ROLLBACK would raise "no transaction is active" over the real error
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
             self._settings_cache = None
+            if isinstance(exc, sqlite3.OperationalError) and any(w in str(exc) for w in _DISK_TROUBLE):
+                raise ProjectError(f"{self.path}: {exc}: nothing of this change was stored (free disk space, or "
+                                   "move the project to a writable disk, then do it again)") from exc
             raise
 
     @contextmanager

@@ -9,7 +9,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from prefdesk.domain import RaterRole
-from prefdesk.store.project import Project, ProjectError
+from prefdesk.store.project import Project, ProjectBusy, ProjectError
 from prefdesk.ui import forms
 
 
@@ -30,10 +30,36 @@ def run_desk(project_path: str | None, rater_name: str | None, quit_after_ms: in
 
             project_path = str(ensure_demo())
     try:
-        project = Project.open(project_path)
+        return _open_and_run(app, project_path, rater_name, quit_after_ms)
+    except ProjectBusy as exc:  # a merge or large import holds the file for longer than the busy timeout
+        forms.tell(None, "PrefDesk", f"{project_path} is busy: another program (a merge or an import) is writing it. "
+                   f"Open it again when that is done.\n\n({exc})", QMessageBox.Critical)
+        return 2
     except ProjectError as exc:
         forms.tell(None, "PrefDesk", str(exc), QMessageBox.Critical)
         return 2
+
+
+def _open_and_run(app, project_path: str, rater_name: str | None, quit_after_ms: int | None) -> int:
+    project = Project.open(project_path)
+    try:
+        window = _window(project, project_path, rater_name)
+    except BaseException:
+        project.close()
+        raise
+    if window is None:
+        project.close()
+        return 1
+    window.show()
+    if quit_after_ms is not None:
+        from PySide6.QtCore import QTimer
+
+        QTimer.singleShot(quit_after_ms, app.quit)
+    return app.exec()
+
+
+def _window(project: Project, project_path: str, rater_name: str | None):
+    """The desk window for the rater named, or chosen in the rater dialog (None: the dialog was cancelled)."""
     from prefdesk.ui.file_menu import remember
 
     remember(Path(project_path).resolve())
@@ -45,15 +71,9 @@ def run_desk(project_path: str | None, rater_name: str | None, quit_after_ms: in
         names = [r.name for r in project.raters() if r.role in (RaterRole.EXPERT, RaterRole.ANNOTATOR, RaterRole.REVIEWER)]
         dialog = RaterDialog(names)
         if not dialog.exec() or not dialog.name.currentText().strip():
-            return 1
+            return None
         rater = project.ensure_rater(dialog.name.currentText().strip(), RaterRole(dialog.role.currentText()),
                                      dialog.level.text() or None)
     from prefdesk.ui.main_window import MainWindow
 
-    window = MainWindow(project, rater)
-    window.show()
-    if quit_after_ms is not None:
-        from PySide6.QtCore import QTimer
-
-        QTimer.singleShot(quit_after_ms, app.quit)
-    return app.exec()
+    return MainWindow(project, rater)

@@ -290,13 +290,19 @@ class MainWindow(QMainWindow):
         label = self.project.new_label(self.item.id, self.rater, ready.kind, ready.payload, session=self.session,
                                        duration_ms=duration, display_order=ready.display_order, supersedes=self.editing,
                                        round=self.queue.round_of(self.item.id))
-        if self.held:  # the lock is known to be taken: no wait
-            self._hold(label)
-        else:
-            try:
-                self.project.write_label(label)
-            except ProjectBusy:  # an import holds the file: the label waits on disk, the rater goes on
+        try:
+            if self.held:  # the lock is known to be taken: no wait
                 self._hold(label)
+            else:
+                try:
+                    self.project.write_label(label)
+                except ProjectBusy:  # an import holds the file: the label waits on disk, the rater goes on
+                    self._hold(label)
+        except (ProjectError, OSError) as exc:  # a full or read-only disk: not stored, and the rater is told
+            self.statusBar().showMessage("NOT stored: the label is still on screen; give it again once the disk "
+                                         "has room.", 0)
+            forms.tell(self, "The label was not stored", describe(exc))
+            return
         self.last_label = label  # acknowledged: in the project, or held on disk for it
         self.ops.changed.emit(Change.LABELS)  # panels that read labels (quality, arbitration) look again
         if self.editing is None and self.remaining:

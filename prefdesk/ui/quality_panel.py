@@ -9,6 +9,7 @@ how their labels compare before they are done.
 
 from __future__ import annotations
 
+import html
 import time
 
 from PySide6.QtCore import Qt, QTimer
@@ -170,7 +171,7 @@ class QualityPanel(QWidget):
     def _show_summary(self) -> None:
         r = self.report
         if not self.lead:
-            self.summary.setText(f"<b>Your figures</b> ({self.desk.rater.name}). Leads see the whole team's.")
+            self.summary.setText(f"<b>Your figures</b> ({html.escape(self.desk.rater.name)}). Leads see the whole team's.")
             return
         a, arb = r["agreement"], r["arbitration"]
         kappa = "–" if a["fleiss_kappa"] is None else f"{a['fleiss_kappa']:.2f}"

@@ -8,6 +8,8 @@ connection of their own.
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDoubleSpinBox, QFileDialog, QFormLayout,
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMessageBox, QPlainTextEdit, QPushButton,
@@ -279,8 +281,8 @@ class VersionsPanel(QWidget):
                 pen.setStyle(Qt.DotLine)
                 line.setPen(pen)
         self.pareto_legend.setText(legend_html(list(series)) if series else
-                                   f"No finished multi-head reward runs on version {name} yet: Train on it (job "
-                                   "\"Reward model, a head per dimension\") to compare runs per dimension."
+                                   f"No finished multi-head reward runs on version {html.escape(name or '')} yet: Train "
+                                   "on it (job \"Reward model, a head per dimension\") to compare runs per dimension."
                                    if name else "")
         self.pareto_table.setColumnCount(len(dims) + 3)
         self.pareto_table.setHorizontalHeaderLabels(["Run", *dims, "On the frontier", "Beaten by"])
