@@ -66,7 +66,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from prefdesk.formats.export import export_dataset
-    from prefdesk.quality.aggregate import policy_for
+    from prefdesk.quality.aggregate import policy_for, policy_for_version
     from prefdesk.store.project import Project
 
     with Project.open(args.project) as project:
@@ -78,10 +78,8 @@ def cmd_export(args: argparse.Namespace) -> int:
             if args.aggregate and args.aggregate != version.aggregate:
                 raise ValueError(f"version {version.name!r} was frozen with --aggregate {version.aggregate}; "
                                  "its export uses that policy (leave --aggregate out)")
-        policy = version.aggregate if version else args.aggregate or "majority"
-        report = export_dataset(project, args.format, args.out,
-                                policy_for(project, policy, version.label_ids if version else None),
-                                args.conversational, version=version)
+        policy = policy_for_version(project, version) if version else policy_for(project, args.aggregate or "majority")
+        report = export_dataset(project, args.format, args.out, policy, args.conversational, version=version)
     print(report.summary())
     return 0
 
@@ -92,7 +90,10 @@ def cmd_version(args: argparse.Namespace) -> int:
 
     with Project.open(args.project) as project:
         if args.action == "create":
+            from prefdesk.quality.reliability import frozen_decisions
+
             version = versions.create(project, args.name, parent=args.parent, aggregate=args.aggregate,
+                                      decide=lambda v: frozen_decisions(project, v),
                                       filters=versions.parse_filters(args.where), layers=versions.parse_layers(args.layer),
                                       quotas=versions.parse_quotas(args.quota))
             out = version.manifest

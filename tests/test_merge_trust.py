@@ -159,7 +159,8 @@ def test_content_a_rater_cannot_change_is_refused(team, cli, tmp_path):
            (f"INSERT INTO items ({', '.join(new_gold)}) VALUES ({', '.join('?' * len(new_gold))})",
             list(new_gold.values())),
            insert_like(ana_file, row, item_id=bens[0]),
-           ("INSERT INTO versions VALUES ('v-forged', '2026-01-01', NULL, 'majority', '{}', '{}', '{}', x'00', ?)",
+           ("INSERT INTO versions (name, created_at, parent, aggregate, filters, layers, quotas, labels, manifest) "
+            "VALUES ('v-forged', '2026-01-01', NULL, 'majority', '{}', '{}', '{}', x'00', ?)",
             (json.dumps({"labels": 999_999}),)),
            ("INSERT INTO runs (id, kind, spec, dataset, dataset_manifest, started_at, finished_at, status, report, "
             "model_dir, events) VALUES (?, 'reward', '{}', '/', '{}', '2026', '2026', 'finished', '{}', '/etc', '')",

@@ -241,3 +241,37 @@ def test_diff_of_a_majority_and_an_arbitrated_version_of_the_same_labels_shows_t
     assert sorted(verdicts["examples"]["flipped"]) == sorted(items[:2])
     code, out, _ = cli("version", "diff", "-p", project.path, "maj", "arb")
     assert "2 flipped" in out
+
+
+@pytest.mark.parametrize("policy", ["weighted", "majority", "dawid-skene"])
+def test_a_versions_export_stays_the_same_after_gold_promotion_trust_change_and_a_rewrite(project, tmp_path, cli,
+                                                                                       policy):
+    """What the export reads besides the labels (candidates, gold answers, reliabilities) is frozen too."""
+    from desktools import pairs, write_jsonl
+    from prefdesk.formats.importer import import_file
+
+    import_file(project, write_jsonl(tmp_path, pairs(12)))
+    raters = [project.ensure_rater(n) for n in ("ann", "bo", "cy")]
+    items = [i for (i,) in project.conn.execute("SELECT id FROM items ORDER BY id")]
+    for k, item in enumerate(items):
+        for r, rater in enumerate(raters):
+            project.commit_label(item, rater, LabelKind.PAIRWISE, {"verdict": "A" if (k + r) % 3 else "B"})
+    project.conn.execute("UPDATE items SET is_gold = 1, gold_answer = '{\"verdict\": \"A\"}' WHERE id = ?", (items[0],))
+    code, _, err = cli("version", "create", "v1", "-p", project.path, "--aggregate", policy)
+    assert code == 0, err
+
+    def exported(n):
+        out = {}
+        for fmt in ("trl-preference", "labels"):
+            code, _, err = cli("export", "-p", project.path, "--version", "v1", "--format", fmt, "--out",
+                               tmp_path / f"{fmt}-{n}")
+            assert code == 0, err
+            out[fmt] = {p.name: p.read_bytes() for p in sorted((tmp_path / f"{fmt}-{n}").iterdir())}
+        return out
+    before = exported(0)
+    # after: gold promotions that change reliabilities, a trust change, a rewrite that adds a candidate
+    for item in items[1:6]:
+        project.conn.execute("UPDATE items SET is_gold = 1, gold_answer = '{\"verdict\": \"B\"}' WHERE id = ?", (item,))
+    assert cli("config", "-p", project.path, "--set", 'source_trust={"human": 0.2}')[0] == 0
+    project.commit_rewrite(items[2], raters[0], 0, "a rewritten answer")
+    assert exported(1) == before

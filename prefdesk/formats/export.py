@@ -390,7 +390,8 @@ def export_dataset(project: Project, fmt: str, out_dir: str | Path, aggregation:
     report = ExportReport(fmt, str(out_dir / FILES[fmt]))
     scope = Scope.whole(project.conn)
     if version is not None:
-        scope = Scope(project.conn, scope.last_label, only=version.label_ids)
+        scope = Scope(project.conn, scope.last_label, only=version.label_ids,
+                      items=version.frozen["items"] if version.frozen else None)
         workers = 0  # a version's export is read in one pass (its label set is not cut into ranges)
     if type(aggregation) is not Policy or fmt == "labels":
         # a custom policy object (a reliability policy holds the project's decisions) cannot be handed to

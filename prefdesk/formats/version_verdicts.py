@@ -9,7 +9,7 @@ whether the exported answer flipped, changed, appeared or went.
 from __future__ import annotations
 
 from prefdesk.formats.export import ExportReport, preference_rows
-from prefdesk.quality.aggregate import policy_for
+from prefdesk.quality.aggregate import policy_for_version
 from prefdesk.store.project import Project
 from prefdesk.store.snapshot import Scope
 
@@ -18,9 +18,10 @@ EXAMPLES = 5
 
 def exported_pairs(project: Project, version) -> dict[str, set[tuple[str, str]]]:
     """Item id -> the (chosen, rejected) texts a version's preference export holds for it."""
-    scope = Scope(project.conn, Scope.whole(project.conn).last_label, only=version.label_ids)
+    scope = Scope(project.conn, Scope.whole(project.conn).last_label, only=version.label_ids,
+                  items=version.frozen["items"] if version.frozen else None)
     report = ExportReport("trl-preference", "")
-    rows = list(preference_rows(scope, policy_for(project, version.aggregate, version.label_ids), report))
+    rows = list(preference_rows(scope, policy_for_version(project, version), report))
     first = [row["label_ids"][0] for row in rows]
     item_of: dict[str, str] = {}
     for start in range(0, len(first), 900):

@@ -197,3 +197,16 @@ def policy_for(project, name: str, only: frozenset[str] | None = None) -> Policy
 
         return reliability_policy(project, name, only=only)
     return Policy(name)
+
+
+def policy_for_version(project, version) -> Policy:
+    """The policy a frozen version's export uses: the decisions frozen with it (a reliability policy's), else
+    its policy on its own labels (the other policies, and versions made before decisions were frozen)."""
+    decisions = (version.frozen or {}).get("decisions")
+    if decisions is None:
+        return policy_for(project, version.aggregate, version.label_ids)
+    from prefdesk.quality.reliability import ReliabilityPolicy, items_of
+
+    return ReliabilityPolicy(version.aggregate, {lid: tuple(decisions[item])
+                                                 for lid, item in items_of(project, version.label_ids).items()
+                                                 if item in decisions})

@@ -102,3 +102,25 @@ def _dawid_skene_posterior(labs: Labels, first: np.ndarray) -> dict[int, tuple[s
     items = np.unique(labs.item[rows])
     best = np.where(given[items], fit.probas[items], -1.0).argmax(axis=1)
     return {int(item): (VERDICTS[int(fit.classes[b])], float(fit.probas[item, b])) for item, b in zip(items, best)}
+
+
+def items_of(project: Project, label_ids) -> dict[str, str]:
+    """Label id -> item id, for these labels."""
+    ids, out = sorted(label_ids), {}
+    for start in range(0, len(ids), 900):
+        chunk = ids[start:start + 900]
+        out.update(project.conn.execute(
+            f"SELECT id, item_id FROM labels WHERE id IN ({', '.join('?' * len(chunk))})", chunk).fetchall())
+    return out
+
+
+def frozen_decisions(project: Project, version) -> dict[str, list] | None:
+    """A reliability-policy version's decisions, item id -> [verdict, weight], to freeze with it
+    (`store.versions.create(decide=...)`): reliabilities move with later gold answers and source trust,
+    a version's export must not. None for the other policies (they read nothing but the labels)."""
+    if version.aggregate not in RELIABILITY_POLICIES:
+        return None
+    policy = reliability_policy(project, version.aggregate, only=version.label_ids)
+    item_of = items_of(project, policy.decisions)
+    return {item_of[lid]: [verdict, weight] for lid, (verdict, weight) in sorted(policy.decisions.items())}
+

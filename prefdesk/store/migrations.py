@@ -199,6 +199,12 @@ def m012_team_files(conn: sqlite3.Connection) -> None:
         """)
 
 
+def m013_frozen_versions(conn: sqlite3.Connection) -> None:
+    """What a version's export reads besides its labels, frozen with it (`store.versions`): each item's
+    candidate count and gold answer, and a reliability policy's decisions. NULL for versions made before."""
+    _script(conn, "ALTER TABLE versions ADD COLUMN frozen BLOB;")
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_initial,
     m002_queue_columns,
@@ -212,5 +218,6 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m010_governance,
     m011_versions,
     m012_team_files,
+    m013_frozen_versions,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

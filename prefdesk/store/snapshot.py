@@ -7,17 +7,21 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import orjson
+
 
 @dataclass(frozen=True)
 class Scope:
     """What an export reads: the labels up to rowid `last_label` on items with an id in [lo, hi) (None: open);
-    `only`: exactly these label ids (a frozen version: `store.versions`), superseded since or not."""
+    `only`: exactly these label ids (a frozen version: `store.versions`), superseded since or not; `items`:
+    the version's frozen item states (candidates, is_gold, gold answer) read instead of the items' now."""
 
     conn: sqlite3.Connection
     last_label: int
     lo: str | None = None
     hi: str | None = None
     only: frozenset[str] | None = None
+    items: dict[str, list] | None = None
 
     @classmethod
     def whole(cls, conn: sqlite3.Connection) -> Scope:
@@ -41,7 +45,7 @@ def label_groups(scope: Scope, kinds: tuple[str, ...]) -> Iterator[list[tuple]]:
     conn = scope.conn
     superseded = set() if scope.only is not None else {r[0] for r in conn.execute(
         "SELECT supersedes FROM labels WHERE supersedes IS NOT NULL AND rowid <= ?", (scope.last_label,))}
-    only = scope.only
+    only, frozen = scope.only, scope.items
     # a re-annotation (round 2) measures a rater's consistency; it is not a second vote of theirs
     where = [f"i.kind IN ({','.join('?' * len(kinds))})", "l.rowid <= ?", "l.round = 1"]
     args = [*kinds, scope.last_label]
@@ -61,6 +65,8 @@ def label_groups(scope: Scope, kinds: tuple[str, ...]) -> Iterator[list[tuple]]:
     for row in rows:
         if superseded and row[L_ID] in superseded or only is not None and row[L_ID] not in only:
             continue
+        if frozen is not None:
+            row = _as_frozen(row, frozen[row[L_ITEM]], _CANDIDATES, None, None)
         if group and group[0][L_ITEM] != row[L_ITEM]:
             yield _team_or_reference(group)
             group = []
@@ -121,6 +127,24 @@ def every_label(scope: Scope) -> Iterator[tuple]:
     cursor = scope.conn.execute(
         f"SELECT {_ITEM}, {_LABEL} FROM labels l JOIN items i ON i.id = l.item_id JOIN raters r ON r.id = l.rater_id "
         "WHERE l.rowid <= ? ORDER BY l.rowid", (scope.last_label,))
-    return _rows(cursor)
+    if scope.items is None:
+        return _rows(cursor)
+    frozen = scope.items
+    return (_as_frozen(row, frozen[row[0]], 4, 7, 8) if row[0] in frozen else row for row in _rows(cursor))
+
+
+_CANDIDATES = _ITEM_COLS.index("candidates")
+
+
+def _as_frozen(row: tuple, state: list, candidates: int, is_gold: int | None, gold: int | None) -> tuple:
+    """An item's row as a version froze it: its first N candidates (none added since), its gold answer then."""
+    n, was_gold, answer = state
+    row = list(row)
+    cands = orjson.loads(row[candidates])
+    if len(cands) != n:
+        row[candidates] = orjson.dumps(cands[:n]).decode()
+    if is_gold is not None:
+        row[is_gold], row[gold] = was_gold, answer
+    return tuple(row)
 
 

@@ -3,8 +3,11 @@ policy, filters, layer weights and quotas that chose them, and a manifest to rea
 
 A version stores its label ids (sorted, zlib-compressed text: ids, not rowids, which VACUUM may renumber)
 and each label's layer, so what it holds never changes: labels that arrive later, an item promoted to gold
-later, a rater's role changed later, none of it reaches an existing version. `prefdesk export --version`
-reads exactly these labels, so its files are the same byte for byte whenever it runs.
+later, a rater's role changed later, none of it reaches an existing version. It freezes too what its export
+reads besides the labels (`frozen`): each item's number of candidates and gold answer (a rewrite or merge
+may add a candidate, a lead may promote an item to gold later), and a reliability policy's decisions (they
+depend on the gold answers and source trust of the day). `prefdesk export --version` reads exactly these,
+so its files are the same byte for byte whenever it runs.
 
 Layers (a label is in the first that fits): `gold` (on a gold item), `expert` (an expert's or a reviewer's
 label, or an arbitration decision), `online` (online feedback), `weak` (a model judge or a rule), `main`
@@ -46,6 +49,9 @@ class Version:
     quotas: dict[str, int]
     manifest: dict
     label_layers: dict[str, str] = field(repr=False)  # label id -> layer
+    # {"items": {item id: [candidates, is_gold, gold_answer]}, "decisions": {item id: [verdict, weight]} or None};
+    # None for a version made before PrefDesk froze them
+    frozen: dict | None = field(default=None, repr=False)
 
     @functools.cached_property
     def label_ids(self) -> frozenset[str]:
@@ -94,8 +100,10 @@ def parse_quotas(parts: list[str] | None) -> dict[str, int]:
 
 def create(project: Project, name: str, *, parent: str | None = None, aggregate: str = "majority",
            filters: dict[str, list[str]] | None = None, layers: dict[str, float] | None = None,
-           quotas: dict[str, int] | None = None) -> Version:
-    """Freeze the project's current labels that pass the filters, layers and quotas as version `name`."""
+           quotas: dict[str, int] | None = None, decide=None) -> Version:
+    """Freeze the project's current labels that pass the filters, layers and quotas as version `name`.
+    `decide(version)`: a reliability policy's decisions on its labels, {item id: (verdict, weight)}, frozen
+    with it (the caller passes `quality.reliability.frozen_decisions`: the store does not aggregate)."""
     from prefdesk.quality.aggregate import POLICY_NAMES
 
     name = name.strip()
@@ -124,12 +132,27 @@ def create(project: Project, name: str, *, parent: str | None = None, aggregate:
         raise ProjectError("no labels pass these filters, layers and quotas: nothing to freeze")
     version = Version(name, utc_now(), parent, aggregate, filters, layers, quotas, {}, label_layers)
     version.manifest = manifest(project, version)
+    version.frozen = {"items": _item_states(project, {item for lid, item, _, _ in rows if lid in label_layers}),
+                      "decisions": decide(version) if decide is not None else None}
     with project.transaction() as conn:
-        conn.execute("INSERT INTO versions (name, created_at, parent, aggregate, filters, layers, quotas, labels, manifest) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        conn.execute("INSERT INTO versions (name, created_at, parent, aggregate, filters, layers, quotas, labels, "
+                     "manifest, frozen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                      (name, version.created_at, parent, aggregate, json.dumps(filters), json.dumps(layers),
-                      json.dumps(quotas), _pack(label_layers), json.dumps(version.manifest)))
+                      json.dumps(quotas), _pack(label_layers), json.dumps(version.manifest),
+                      zlib.compress(json.dumps(version.frozen, sort_keys=True).encode(), 6)))
     return version
+
+
+def _item_states(project: Project, item_ids: set[str]) -> dict[str, list]:
+    """Item id -> [number of candidates, is_gold, gold answer (JSON text or None)] now."""
+    ids, out = sorted(item_ids), {}
+    for start in range(0, len(ids), 900):
+        chunk = ids[start:start + 900]
+        for item_id, n, is_gold, gold in project.conn.execute(
+                f"SELECT id, json_array_length(candidates), is_gold, gold_answer FROM items "
+                f"WHERE id IN ({', '.join('?' * len(chunk))})", chunk):
+            out[item_id] = [n, is_gold, gold]
+    return out
 
 
 def _quota_items(items: set[tuple[str, str | None]], quotas: dict[str, int]) -> set[str]:
@@ -202,13 +225,13 @@ def _described(project: Project, label_ids) -> list[tuple]:
 
 
 def get(project: Project, name: str) -> Version:
-    row = project.conn.execute("SELECT name, created_at, parent, aggregate, filters, layers, quotas, labels, manifest "
-                               "FROM versions WHERE name = ?", (name,)).fetchone()
+    row = project.conn.execute("SELECT name, created_at, parent, aggregate, filters, layers, quotas, labels, manifest, "
+                               "frozen FROM versions WHERE name = ?", (name,)).fetchone()
     if row is None:
         known = ", ".join(v["name"] for v in listing(project)) or "none yet"
         raise ProjectError(f"no version {name!r} in {project.path.name} (versions: {known})")
     return Version(row[0], row[1], row[2], row[3], json.loads(row[4]), json.loads(row[5]), json.loads(row[6]),
-                   json.loads(row[8]), _unpack(row[7]))
+                   json.loads(row[8]), _unpack(row[7]), json.loads(zlib.decompress(row[9])) if row[9] else None)
 
 
 def listing(project: Project) -> list[dict]:

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleS
 from prefdesk.jobs import KINDS, plan, report, train
 from prefdesk.jobs.runtime import INSTALL_HINT, NoRuntime
 from prefdesk.jobs.watch import EVENTS_FILE, LOG_FILE, RunWatch, log_tail, mark_launch, request_stop, run_folder
-from prefdesk.quality.aggregate import POLICY_NAMES, policy_for
+from prefdesk.quality.aggregate import POLICY_NAMES, policy_for, policy_for_version
 from prefdesk.store import runs as store_runs
 from prefdesk.ui.charts import BarChart, HistogramChart, LiveChart
 from prefdesk.ui import forms
@@ -606,7 +606,7 @@ def _dry_export(path: Path, fmt: str, what: str, name: str) -> tuple[int, dict]:
 
     with tempfile.TemporaryDirectory(prefix="prefdesk-count-") as tmp, Project.open(path) as project:
         version = versions.get(project, name) if what == "version" else None
-        policy = policy_for(project, version.aggregate if version else name, version.label_ids if version else None)
+        policy = policy_for_version(project, version) if version else policy_for(project, name)
         done = export_dataset(project, fmt, Path(tmp) / "out", policy, workers=0, version=version)
     return done.written, dict(done.left_out)
 

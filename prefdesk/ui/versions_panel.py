@@ -187,8 +187,10 @@ class VersionsPanel(QWidget):
         self.status.setText(f"Freezing {options['name']}…")
 
         def work():
+            from prefdesk.quality.reliability import frozen_decisions
+
             with Project.open(path) as project:
-                return versions.create(project, **options).manifest
+                return versions.create(project, **options, decide=lambda v: frozen_decisions(project, v)).manifest
 
         self.desk.ops.run(work, Change(0), lambda m: self._created(m),
                           lambda exc: (self.status.setText(""), forms.tell(self, "New version", describe(exc))))
@@ -230,7 +232,7 @@ class VersionsPanel(QWidget):
 
     def export(self) -> None:
         from prefdesk.formats.export import EXPORT_FORMATS, export_dataset
-        from prefdesk.quality.aggregate import policy_for
+        from prefdesk.quality.aggregate import policy_for_version
 
         (name,) = self.selected()
         dialog = QDialog(self)
@@ -250,8 +252,7 @@ class VersionsPanel(QWidget):
         def work():
             with Project.open(path) as project:
                 version = versions.get(project, name)
-                return export_dataset(project, chosen, out, policy_for(project, version.aggregate, version.label_ids),
-                                      version=version)
+                return export_dataset(project, chosen, out, policy_for_version(project, version), version=version)
 
         self.desk.ops.run(work, Change(0), lambda r: forms.tell(self, "Exported", r.summary(), QMessageBox.Information),
                           lambda exc: forms.tell(self, "Export failed", describe(exc)))
