@@ -14,7 +14,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import Qt, QTimer  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 
 from prefdesk.domain import RaterRole  # noqa: E402
 from prefdesk.store.project import Project  # noqa: E402
@@ -35,10 +35,15 @@ def ledger_line(path: str, label) -> bytes:
 
 
 def answer_dialog(dialog) -> None:
+    """Answer as a rater going on with the day: the accepting button (a run left running), else Esc."""
     if dialog is not None:
         text = getattr(dialog, "text", lambda: "")()
         print(f"dialog: {dialog.windowTitle()}: {text}", file=sys.stderr, flush=True)
-        dialog.reject()
+        accept = [b for b in getattr(dialog, "buttons", list)() if dialog.buttonRole(b) == QMessageBox.AcceptRole]
+        if accept:
+            accept[0].click()
+        else:
+            dialog.reject()
 
 
 def main() -> int:

@@ -115,3 +115,29 @@ def test_a_reviewer_arbitrates_with_real_key_events_and_the_panel_fits_at_scale_
         gold = project.conn.execute("SELECT is_gold, gold_answer FROM items").fetchone()
     assert json.loads(payload)["verdict"] == "A" and json.loads(payload)["rationale"] == "the 2 mg dose is right"
     assert rater == "rita" and gold == (1, '{"verdict": "A"}')
+
+
+def test_a_required_rationale_and_a_tie_of_the_last_two_places_with_real_key_events(x_display, tmp_path):
+    """The verdict key moves the keys into the rationale box: what is typed there is stored as typed (no
+    stray "n"); a ranking of four ties its last two places with `=`."""
+    path = tmp_path / "x11.prefdesk"
+    with Project.create(path) as project:
+        project.set_settings({"gold_rate": 0.0, "overlap": 1, "rationale_required": "high-risk"})
+        import_file(project, write_jsonl(tmp_path, [
+            {"prompt": "I swallowed bleach", "response_a": "Call poison control now.", "response_b": "Make yourself vomit.",
+             "risk_level": "high", "priority": 2},
+            {"prompt": "rank four", "responses": ["w", "x", "y", "z"], "priority": 1},
+        ]))
+    keys = ["1", "type:Vomiting is dangerous here", "Escape", "1",
+            "2", "1", "3", "equal", "4", "Return"]
+    env = {**os.environ, "DISPLAY": x_display, "QT_QPA_PLATFORM": "xcb", "QT_SCALE_FACTOR": "1"}
+    proc = subprocess.run([sys.executable, str(SCRIPT), str(path), "xana", str(tmp_path / "r.png"), *keys], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with Project.open(path) as project:
+        rows = project.conn.execute(
+            "SELECT i.prompt, l.payload, l.display_order FROM labels l JOIN items i ON i.id = l.item_id ORDER BY l.rowid")
+        got = {prompt: (json.loads(payload), json.loads(order)) for prompt, payload, order in rows}
+    assert got["I swallowed bleach"][0]["rationale"] == "Vomiting is dangerous here"
+    ranking, shown = got["rank four"]
+    assert ranking["order"] == [[shown[1]], [shown[0]], [shown[2], shown[3]]]

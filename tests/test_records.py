@@ -218,3 +218,36 @@ def test_on_a_full_disk_import_and_version_create_say_so_without_a_traceback(tmp
     assert conn.execute("SELECT COUNT(*) FROM items").fetchone()[0] == 3000
     assert conn.execute("SELECT COUNT(*) FROM versions").fetchone()[0] == 0
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_desk_closed_while_a_panel_computes_waits_for_it_and_ends_without_an_error(tmp_path):
+    """Found by the ledger soak: the desk quit while the Quality panel's report was computing, and the worker
+    then emitted into a deleted application ("Signal source has been deleted")."""
+    import subprocess
+    import sys
+    import textwrap
+
+    path = tmp_path / "p.prefdesk"
+    with Project.create(path) as p:
+        import_file(p, write_jsonl(tmp_path, pairs(300)))
+        for name in ("ana", "ben"):
+            rater = p.ensure_rater(name, "expert")
+            with p.transaction():
+                for (item,) in p.conn.execute("SELECT id FROM items").fetchall():
+                    p.commit_label(item, rater, LabelKind.PAIRWISE, {"verdict": "A" if name == "ana" else "B"})
+    script = textwrap.dedent(f"""
+        from PySide6.QtWidgets import QApplication
+        from prefdesk.store.project import Project
+        from prefdesk.ui.main_window import MainWindow
+        app = QApplication([])
+        project = Project.open({str(path)!r})
+        window = MainWindow(project, project.ensure_rater("ana"))
+        window.show()
+        window.run_named("quality")
+        window.close()  # at once, the report still computing
+        print("closed", window.quality_panel is None or not window.quality_panel.isVisible(), flush=True)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert done.returncode == 0 and "closed" in done.stdout, done.stderr
+    assert "Traceback" not in done.stderr and "has been deleted" not in done.stderr, done.stderr

@@ -11,7 +11,7 @@ import bisect
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QSettings, Qt, QThreadPool, QTimer
 from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QMessageBox, QStackedWidget, QVBoxLayout, QWidget
 
@@ -35,6 +35,7 @@ DESK_LOCK_WAIT_MS = 150  # a write waits this long for an import's lock, then th
 VIEW_CLASSES = {ItemKind.PAIRWISE: PairwiseView, ItemKind.RANKING: RankingView,
                 ItemKind.SCALAR: ScalarView, ItemKind.PROCESS: ProcessView}
 MENUS = {"pairwise": "&Pairwise", "ranking": "&Ranking", "scalar": "&Scalar", "process": "P&rocess", GLOBAL: "&Label"}
+CLOSE_WAIT_MS = 60_000  # how long closing waits for work off the GUI thread (a 1M-item quality report: ~15 s)
 PANELS = ("train_panel", "quality_panel", "arbitration_panel", "versions_panel")  # windows beside the desk
 MENU_ORDER = ("&File", "&Label", "&Pairwise", "&Ranking", "&Scalar", "P&rocess", "Pro&ject", "&Help")
 
@@ -179,6 +180,9 @@ class MainWindow(QMainWindow):
         for attribute in PANELS:  # the train panel stops watching; a run left going is read back by the next desk
             if getattr(self, attribute) is not None:
                 getattr(self, attribute).close()
+        # work started off the GUI thread (a decision being written, a report being read) ends before the desk
+        # does: a write is never cut by the process exiting, nor a worker left emitting into a deleted app
+        QThreadPool.globalInstance().waitForDone(CLOSE_WAIT_MS)
         if self.project is not None and self.session is not None:
             self._end_session()
             self.session = None

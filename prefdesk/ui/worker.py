@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 
@@ -28,9 +29,13 @@ class _Job(QRunnable):
         try:
             result = self.fn()
         except Exception as exc:  # noqa: BLE001 (every failure goes back to the GUI thread)
-            self.signals.failed.emit(exc)
-            return
-        self.signals.done.emit(result)
+            result, signal = exc, "failed"
+        else:
+            signal = "done"
+        # the desk quit while this ran (work started as it closed): the application and these signals are gone,
+        # and there is no one left to tell (the ledger soak saw "Signal source has been deleted" here)
+        if shiboken6.isValid(self.signals):
+            getattr(self.signals, signal).emit(result)
 
 
 def run_in_background(fn: Callable[[], Any], on_done: Callable[[Any], None],
