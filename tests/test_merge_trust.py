@@ -216,3 +216,16 @@ def test_a_damaged_file_is_refused_with_a_message_and_leaves_no_backup(team, cli
     assert code == 2 and "Traceback" not in err and "damaged" in err and "not changed" in err, err
     assert project.conn.execute("SELECT COUNT(*) FROM labels").fetchone()[0] == before
     assert not list(tmp_path.glob("*.before-merge-*"))
+
+
+def test_labels_on_items_others_filled_meanwhile_are_kept_and_the_overlap_excess_reported(team, cli):
+    project, lead, ana_file, _ = team
+    items = [i for (i,) in sqlite3.connect(ana_file).execute("SELECT id FROM items ORDER BY id")]
+    for name in ("cy", "dee"):  # the lead's own desk filled two of ana's items to the overlap meanwhile
+        rater = project.ensure_rater(name)
+        for item in items[:2]:
+            project.commit_label(item, rater, LabelKind.PAIRWISE, {"verdict": "B"})
+    got = merged(cli, project, ana_file)
+    assert got["labels_added"] == 6 and got["labels_refused"] == 0
+    (over,) = [c for c in got["conflicts"] if c["kind"] == "overlap"]
+    assert over["items"] == 2 and "more raters than the overlap (2)" in over["what"]

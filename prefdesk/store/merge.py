@@ -262,7 +262,14 @@ class _Merge:
             self.conn.execute(f"INSERT INTO labels ({cols}) VALUES ({', '.join('?' * len(LABEL_COLUMNS))})", row)
             accepted.append(row)
         self.counts["labels_added"] += len(accepted)
-        recount_raters(self.conn, [r[1] for r in accepted], int(self.lead.settings["overlap"]))
+        overlap = int(self.lead.settings["overlap"])
+        touched = sorted({r[1] for r in accepted})
+        recount_raters(self.conn, touched, overlap)
+        over = self.conn.execute("SELECT COUNT(*) FROM items WHERE is_gold = 0 AND n_raters > ? AND id IN "
+                                 "(SELECT value FROM json_each(?))", (overlap, json.dumps(touched))).fetchone()[0]
+        if over:  # the rater did the work given to them; others (or the lead) filled the items meanwhile
+            self._report("overlap", f"{over} item(s) given to {self.rater_name} now have more raters than the "
+                         f"overlap ({overlap}): labelled meanwhile by others; all labels are kept", items=over)
 
     def _label_problem(self, row: tuple) -> str | None:
         """Why a label cannot come in, or None: the rules the desk's own writes obey."""
