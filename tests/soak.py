@@ -87,7 +87,7 @@ class Soak:
         with log.open("wb") as err:
             proc = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=err,
                                     start_new_session=True)
-        proc.log = log
+        proc.log, proc.started = log, time.monotonic()
         return proc
 
     def cli(self, *args: str) -> list[str]:
@@ -110,8 +110,8 @@ class Soak:
                     self.deleted_seen.append(f"pid {proc.pid}: {target}")
 
     def finish(self, proc: subprocess.Popen, what: str, kill_after: float | None, others=()) -> None:
-        """Wait for a process, looking into it meanwhile; kill -9 it after `kill_after` seconds if given."""
-        start = time.monotonic()
+        """Wait for a process, looking into it meanwhile; kill -9 it `kill_after` seconds after it started."""
+        start = proc.started
         while proc.poll() is None:
             self.watch([proc, *others])
             waited = time.monotonic() - start
@@ -147,16 +147,15 @@ class Soak:
         rng = self.rng
         rater = rng.choice(["lena", "ana", "ben", "cy"])
         desk = self.spawn("desk", [PY, str(HERE / "soak_desk.py"), str(self.project), rater, str(self.ledger),
-                                   str(rng.randrange(10 ** 9)), str(rng.randint(5, 40))])
+                                   str(rng.randrange(10 ** 9)), str(rng.randint(10, 80))])
         self.counts["desk_sessions"] += 1
-        others = []
         for _ in range(rng.randint(1, 3)):
             time.sleep(rng.uniform(0, 1.5))
             what, args = self.command(n)
             proc = self.spawn(what, args)
             kill = rng.uniform(0.2, 3.0) if rng.random() < 0.25 else None
             self.finish(proc, what, kill, others=[desk])
-        self.finish(desk, "desk", rng.uniform(0.5, 6.0) if rng.random() < 0.5 else None)
+        self.finish(desk, "desk", rng.uniform(2.0, 6.0) if rng.random() < 0.5 else None)  # mid-session, often
 
     def command(self, n: int) -> tuple[str, list[str]]:
         rng, p = self.rng, str(self.project)
@@ -179,7 +178,7 @@ class Soak:
 
     def split_and_label(self, n: int) -> tuple[str, list[str]]:
         """The lead splits; a rater labels in their file (ledgered); the merge is the command returned."""
-        team = self.dir / f"team-{n}"
+        team = self.dir / f"team-{n}-{len(self.rater_files)}"  # a round may split more than once
         done = subprocess.run(self.cli("split", "-p", str(self.project), "--raters", "dee,eve", "--out", str(team)),
                               cwd=ROOT, env=self.env, capture_output=True, text=True)
         self.counts["processes"] += 1
