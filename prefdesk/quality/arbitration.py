@@ -126,7 +126,10 @@ def add_clause(project: Project, decision: Label, clause: str) -> str:
         raise ProjectError("the clause is empty")
     version, text = project.guidelines()
     new = next_version(version, project.guideline_versions())
-    text = (f"{text.rstrip()}\n\n## Added in {new} (arbitration of item {decision.item_id})\n\n{clause}\n")
+    # raters read this: the item as they know it (its prompt), not its id (kept in `guidelines.item_id`)
+    prompt = " ".join(project.item(decision.item_id).prompt.split())
+    cited = prompt if len(prompt) <= 80 else prompt[:79].rstrip() + "…"
+    text = f"{text.rstrip()}\n\n## Added in {new}, after a disputed item\n\n> {cited}\n\n{clause}\n"
     project.set_guidelines(new, text, clause=clause, item_id=decision.item_id)
     return new
 

@@ -519,7 +519,8 @@ class Project:
         return row[0] if row else None
 
     def durations_today(self, rater: Rater) -> list[int]:
-        """Milliseconds spent on each label the rater gave today (UTC), from the rater's time index."""
+        """Milliseconds spent on each verdict the rater gave today (UTC), from the rater's time index; an edit
+        of an earlier verdict (it supersedes it) and a rewrite are not new labels."""
         return [d or 0 for (d,) in self.conn.execute(
-            "SELECT duration_ms FROM labels WHERE rater_id = ? AND created_at >= ? AND source = 'human'",
-            (rater.id, utc_now()[:10]))]
+            f"SELECT duration_ms FROM labels WHERE rater_id = ? AND created_at >= ? AND source = 'human' "
+            f"AND supersedes IS NULL AND {VERDICTS_ONLY}", (rater.id, utc_now()[:10]))]

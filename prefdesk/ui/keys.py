@@ -4,7 +4,9 @@ Qt's own shortcut map is not used for the desk's keys: a real keyboard sends Shi
 held, and an action bound to both `Shift+2` and `@` is then an "ambiguous shortcut" that does nothing.
 Here a key press is named once (`actions.key_name`) and looked up in the current view's keymap. While
 the rater types in a text box (the rationale), plain keys type, Esc returns to the desk, and only keys
-with Ctrl/Alt or an F-key reach the actions. Modal dialogs get their keys untouched.
+with Ctrl/Alt or an F-key reach the actions. Modal dialogs get their keys untouched. In a panel's window
+beside the desk (quality, arbitration, …), the window's menu commands with Ctrl/Alt work too (Ctrl+Shift+A
+from the Quality window opens arbitration); every other key stays the panel's own.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QComboBox, QKeySequenceEdit, QLineEdit,
                                QPlainTextEdit, QTextEdit, QWidget)
 
-from prefdesk.ui.actions import ActionSpec, key_name
+from prefdesk.ui.actions import GLOBAL, ActionSpec, key_name
 
 _COMMAND_MODS = Qt.ControlModifier | Qt.AltModifier | Qt.MetaModifier
 
@@ -33,11 +35,12 @@ class KeyDispatcher(QObject):
     """Routes key presses inside `window` to `run(spec)` through `keymap()` (the live bindings)."""
 
     def __init__(self, window: QWidget, keymap: Callable[[], dict[str, ActionSpec]],
-                 run: Callable[[ActionSpec], None]) -> None:
+                 run: Callable[[ActionSpec], None], panels: Callable[[], list[QWidget]] = list) -> None:
         super().__init__(window)
         self.window = window
         self.keymap = keymap
         self.run = run
+        self.panels = panels  # the windows beside the desk, where its menu commands work too
         QApplication.instance().installEventFilter(self)
         window.destroyed.connect(self._detach)
 
@@ -58,17 +61,20 @@ class KeyDispatcher(QObject):
         kind = event.type()
         if kind not in (QEvent.ShortcutOverride, QEvent.KeyPress):
             return False
-        if not isinstance(obj, QWidget) or obj.window() is not self.window or QApplication.activeModalWidget():
+        if not isinstance(obj, QWidget) or QApplication.activeModalWidget():
+            return False
+        in_panel = obj.window() is not self.window
+        if in_panel and obj.window() not in self.panels():
             return False
         if QApplication.focusWidget() is not obj and QApplication.focusWidget() is not None:
             return False  # the event travels to the focus widget; handle it there, once
-        if event.key() == Qt.Key_Escape and is_typing(obj):  # Esc leaves a text box (the rationale) for the desk
+        if not in_panel and event.key() == Qt.Key_Escape and is_typing(obj):  # Esc leaves the rationale box
             if kind == QEvent.KeyPress:
                 self.window.centralWidget().setFocus()
             event.accept()
             return True
         spec = self.spec_for(event, obj)
-        if spec is None:
+        if spec is None or in_panel and not (spec.scope == GLOBAL and spec.menu and event.modifiers() & _COMMAND_MODS):
             return False
         if kind == QEvent.ShortcutOverride:
             event.accept()  # ours: no Qt shortcut or widget takes it; the key press comes next

@@ -95,7 +95,7 @@ class MainWindow(QMainWindow):
         self.menu_actions: dict[str, QAction] = {}
         self._build_menus()
         self.keys = KeyDispatcher(self, lambda: self._keymaps[self.item.kind.value if self.item else None],
-                                  self.run_action)
+                                  self.run_action, lambda: [p for a in PANELS if (p := getattr(self, a)) is not None])
         self._fit_screen()
         self.set_project(project, rater)
 
@@ -311,7 +311,8 @@ class MainWindow(QMainWindow):
         self.ops.changed.emit(Change.LABELS)  # panels that read labels (quality, arbitration) look again
         if self.editing is None and self.remaining:
             self.remaining -= 1
-        bisect.insort(self.durations, duration)
+        if self.editing is None:  # an edit is not one more label today
+            bisect.insort(self.durations, duration)
         self._refresh_progress()
         was_editing, self.editing = self.editing, None
         if was_editing is not None and self.return_to is not None:
