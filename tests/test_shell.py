@@ -1,5 +1,7 @@
 """The desk's shell (issue 19): keys that work in every window, and the defects a newcomer hit."""
 
+import json
+
 from PySide6.QtCore import Qt
 
 from desktools import pairs, press, shown, write_jsonl
@@ -56,3 +58,38 @@ def test_a_clause_added_by_arbitration_cites_the_item_by_its_prompt_not_its_id(p
     assert in_force == version == "v2"
     assert item not in text and "> How much paracetamol can a child take in a day?" in text
     assert project.conn.execute("SELECT item_id FROM guidelines WHERE version = 'v2'").fetchone()[0] == item
+
+
+def test_a_rewrite_is_typed_and_saved_from_the_keyboard_alone(desk, qtbot, project):
+    """R opens the editor with the keys in the text at its end; typing goes in; Tab does not type a tab;
+    Ctrl+Enter saves, as a keyboard sends it (Key_Return with Ctrl held)."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from prefdesk.ui.dialogs import RewriteDialog
+
+    window = desk([{"prompt": "Capital of Australia?", "response_a": "Sydney", "response_b": "Canberra."}])
+    seen = {}
+
+    def type_in_dialog():
+        dialog = QApplication.activeModalWidget()
+        assert isinstance(dialog, RewriteDialog)
+        seen["focus"] = QApplication.focusWidget() is dialog.editor
+        handle = dialog.windowHandle()
+        for char in " It is Canberra":
+            qtbot.keyClick(handle, char, Qt.ShiftModifier if char.isupper() else Qt.NoModifier)
+        qtbot.keyClick(handle, Qt.Key_Tab)  # moves on: no tab in the text
+        seen["after_tab"] = QApplication.focusWidget() is not dialog.editor
+        dialog.editor.setFocus()
+        qtbot.keyClick(handle, Qt.Key_Return, Qt.ControlModifier)
+        seen["closed"] = not dialog.isVisible()
+        if dialog.isVisible():  # Ctrl+Enter did nothing: close it so the test fails instead of hanging
+            dialog.reject()
+    QTimer.singleShot(200, type_in_dialog)
+    press(qtbot, window, Qt.Key_R)
+    assert seen == {"focus": True, "after_tab": True, "closed": True}
+    left_text = window.item.candidates[window.draft.display_order[0]].text
+    item = project.item(window.item.id)
+    assert item.candidates[-1].text == left_text + " It is Canberra" and item.candidates[-1].source == "human-rewrite"
+    (payload,) = [json.loads(p) for (p,) in project.conn.execute("SELECT payload FROM labels WHERE kind = 'rewrite'")]
+    assert payload["rewrite"] == 2 and payload["original"] == window.draft.display_order[0]

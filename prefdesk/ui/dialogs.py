@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSettings
-from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QKeySequenceEdit,
-                               QLabel, QLineEdit, QPlainTextEdit, QScrollArea, QTableWidget,
+from PySide6.QtGui import QKeySequence, QShortcut, QTextCursor
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout,
+                               QKeySequenceEdit, QLabel, QLineEdit, QPlainTextEdit, QScrollArea, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget, QGridLayout, QPushButton)
 
 from prefdesk.domain import RaterRole
@@ -115,7 +115,10 @@ class Preferences(QDialog):
 
 
 class RewriteDialog(QDialog):
-    """Edit a candidate (or a step); the saved text becomes a new candidate or a replacement step."""
+    """Edit a candidate (or a step); the saved text becomes a new candidate or a replacement step.
+
+    Keyboard first: the text has the focus with the cursor at its end, Enter is a new line (it is prose),
+    Ctrl+Enter saves, Esc cancels, Tab moves on (a rewrite needs no tab character), Alt+W picks the answer."""
 
     def __init__(self, parent: QWidget, choices: list[tuple[str, str]]) -> None:
         super().__init__(parent)
@@ -123,14 +126,31 @@ class RewriteDialog(QDialog):
         self.choices = choices
         self.which = QComboBox()
         self.which.addItems([name for name, _ in choices])
+        which_label = QLabel("&Which answer")
+        which_label.setBuddy(self.which)
         self.editor = QPlainTextEdit(choices[0][1])
-        self.which.currentIndexChanged.connect(lambda i: self.editor.setPlainText(self.choices[i][1]))
+        self.editor.setTabChangesFocus(True)
+        self.which.currentIndexChanged.connect(self._show_choice)
         buttons = dialog_buttons(self, "save")
+        hint = QLabel("Ctrl+Enter saves · Esc cancels · Tab moves on")
+        hint.setEnabled(False)
+        for keys in ("Ctrl+Return", "Ctrl+Enter"):
+            QShortcut(QKeySequence(keys), self, activated=self.accept)
+        row = QHBoxLayout()
+        row.addWidget(which_label)
+        row.addWidget(self.which, 1)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.which)
+        layout.addLayout(row)
         layout.addWidget(self.editor)
+        layout.addWidget(hint)
         layout.addWidget(buttons)
         self.resize(720, 480)
+        self._show_choice(0)
+
+    def _show_choice(self, index: int) -> None:
+        self.editor.setPlainText(self.choices[index][1])
+        self.editor.moveCursor(QTextCursor.End)
+        self.editor.setFocus()
 
 
 class RaterDialog(QDialog):
