@@ -93,3 +93,21 @@ def test_a_rewrite_is_typed_and_saved_from_the_keyboard_alone(desk, qtbot, proje
     assert item.candidates[-1].text == left_text + " It is Canberra" and item.candidates[-1].source == "human-rewrite"
     (payload,) = [json.loads(p) for (p,) in project.conn.execute("SELECT payload FROM labels WHERE kind = 'rewrite'")]
     assert payload["rewrite"] == 2 and payload["original"] == window.draft.display_order[0]
+
+
+def test_the_active_dimension_row_is_highlighted_in_the_active_selection_colour(desk, qtbot, tmp_path):
+    from PySide6.QtGui import QPalette
+
+    from prefdesk.domain import ItemKind
+
+    window = desk(pairs(1))
+    view = window.views[ItemKind.PAIRWISE]
+    press(qtbot, window, Qt.Key_Tab, Qt.Key_Down)  # into the dimensions, to the second one
+    highlight = view.dim_list.palette().color(QPalette.Active, QPalette.Highlight)
+    rows = [view.dim_list.item(i) for i in range(view.dim_list.count())]
+    assert [i for i, r in enumerate(rows) if r.background().color() == highlight] == [1] and len(rows) > 2
+    assert rows[1].font().bold() and rows[1].text().startswith("▸")
+    image = view.dim_list.grab().toImage()  # and it shows: the row's pixels carry the highlight colour
+    y = view.dim_list.visualItemRect(rows[1]).center().y()
+    assert image.pixelColor(view.dim_list.width() - 12, y) == highlight
+    image.save(str(tmp_path / "dims.png"))

@@ -11,7 +11,7 @@ import html
 import re
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QTextDocument
+from PySide6.QtGui import QPalette, QTextDocument
 from PySide6.QtWidgets import QHBoxLayout, QListWidget, QListWidgetItem, QSplitter, QVBoxLayout, QWidget
 
 from prefdesk.domain import Strength, Verdict
@@ -154,11 +154,19 @@ class PairwiseView(ItemView):
                                  f"{keys_text(k, 'dim_tie', 1)}]")
         self.tag_caption.setText(f"Reason tags  [{keys_text(k, 'tag_1', 1)}…{TAG_KEYS}, or click]")
         self.dim_list.clear()
+        palette = self.dim_list.palette()
         for i, dim in enumerate(d.dimensions):
-            marker = "▸ " if i == d.dim_cursor else "   "
-            self.dim_list.addItem(f"{marker}{dim}: {SIDE_TEXT[d.side_of(d.dims.get(dim))]}")
+            active = i == d.dim_cursor
+            entry = QListWidgetItem(f"{'▸ ' if active else '   '}{dim}: {SIDE_TEXT[d.side_of(d.dims.get(dim))]}")
+            if active:  # the list never has the focus, so its own selection colour is the faint inactive one
+                entry.setBackground(palette.color(QPalette.Active, QPalette.Highlight))
+                entry.setForeground(palette.color(QPalette.Active, QPalette.HighlightedText))
+                font = entry.font()
+                font.setBold(True)
+                entry.setFont(font)
+            self.dim_list.addItem(entry)
         if d.dim_cursor is not None:
-            self.dim_list.setCurrentRow(d.dim_cursor)
+            self.dim_list.scrollToItem(self.dim_list.item(d.dim_cursor))
         self.tag_list.blockSignals(True)
         for i in range(self.tag_list.count()):
             entry = self.tag_list.item(i)
