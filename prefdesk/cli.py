@@ -1,11 +1,13 @@
 """`prefdesk`: headless commands over the project file, and the way into the desk.
 
-    prefdesk new P | import FILE -p P [--format F] [--skip-bad] [--map T=COL,...]
+    prefdesk new P | import FILE -p P [--format F] [--skip-bad] [--map T=COL,...] [--labels-as reference|votes]
+                                      [--set-meta FIELD=VALUE ...]
     prefdesk export -p P --format F --out DIR [--aggregate POLICY | --version NAME] [--conversational]
     prefdesk version create -p P NAME [--parent V] [--aggregate POLICY] [--where K=V,...] [--layer L=W ...] [--quota B=N ...]
     prefdesk version list -p P [--json]      prefdesk version diff -p P A B [--json]
     prefdesk split -p P --raters ana,ben [--overlap K] [--where K=V,...] --out DIR
     prefdesk merge -p LEAD FILE... [--json]
+    prefdesk items set -p P [--where K=V,...] [--by NAME] FIELD=VALUE...
     prefdesk stats -p P [--json]     prefdesk --version
     prefdesk config -p P [--set KEY=JSON ...] [--guidelines FILE.md --guideline-version V]
     prefdesk [-p P] [--rater NAME]   opens the desk (the last project, or the demo)
@@ -14,6 +16,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import sys
 from pathlib import Path
@@ -47,6 +50,7 @@ def cmd_new(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     from prefdesk.formats.errors import ImportRefused
     from prefdesk.formats.importer import import_file, parse_mapping
+    from prefdesk.store.item_meta import parse_assignments
     from prefdesk.store.project import Project
 
     mapping = parse_mapping(args.map)
@@ -54,7 +58,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         bar, update = _progress(Path(args.file).name)
         try:
             report = import_file(project, args.file, args.format, args.skip_bad, mapping, update,
-                                 labels_as=args.labels_as)
+                                 labels_as=args.labels_as, set_meta=parse_assignments(args.set_meta) if args.set_meta else None)
         except ImportRefused as exc:
             bar.close()
             print(exc.describe(), file=sys.stderr)
@@ -122,6 +126,20 @@ def cmd_split(args: argparse.Namespace) -> int:
         files = team.split(project, args.raters.split(","), args.out, args.overlap, parse_filters(args.where))
     for f in files:
         print(f"{f['path']}: {f['items']} items for {f['rater']} (+ {f['gold_items']} gold)")
+    return 0
+
+
+def cmd_items(args: argparse.Namespace) -> int:
+    """`prefdesk items set`: metadata on every item matching --where, each change recorded."""
+    from prefdesk.store import item_meta
+    from prefdesk.store.project import Project
+
+    changes = item_meta.parse_assignments(args.assignments)
+    with Project.open(args.project) as project:
+        ids = item_meta.item_ids_where(project, args.where)
+        changed = item_meta.set_meta(project, ids, changes, by=args.by or getpass.getuser())
+    shown = ", ".join(f"{k}={'-' if v is None else v}" for k, v in changes.items())
+    print(f"{changed} items changed ({shown})")
     return 0
 
 
@@ -323,6 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", help="name the format instead of detecting it")
     p.add_argument("--skip-bad", action="store_true", help="import the good records; write the rejects beside the file")
     p.add_argument("--map", help="column mapping TARGET=COLUMN,... (CSV, Parquet, JSONL)")
+    p.add_argument("--set-meta", action="append", metavar="FIELD=VALUE", default=[],
+                   help="metadata for every item of the file, e.g. risk_level=high (scenario, risk_level, bucket, "
+                        "priority); recorded as edits")
     p.add_argument("--labels-as", choices=["reference", "votes"],
                    help="the file's own labels: a reference the team is compared with (default for public datasets: "
                         "HH-RLHF, TRL, UltraFeedback, HelpSteer2, PRM800K) or votes of a team member (default for "
@@ -356,6 +377,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overlap", type=int, default=1, help="raters per item (gold items go to all)")
     p.add_argument("--where", help="scenario=...,risk_level=...,bucket=...")
     p.add_argument("--out", required=True, help="the folder for NAME.prefdesk files")
+    p = command("items", cmd_items, "set item metadata in bulk: prefdesk items set -p P --where ... risk_level=high")
+    p.add_argument("action", choices=["set"])
+    p.add_argument("assignments", nargs="+", metavar="FIELD=VALUE",
+                   help="scenario, risk_level, bucket (- clears), priority (a number), is_gold=0")
+    p.add_argument("--where", help="kind=...,scenario=...,risk_level=...,bucket=...,source=... (the format, e.g. "
+                                   "hh-rlhf, or the file name of unlabelled items); VALUE|VALUE; (none) for empty")
+    p.add_argument("--by", help="who makes the edit (default: your login name)")
     p = command("merge", cmd_merge, "merge rater files into this project (one transaction, after a backup)")
     p.add_argument("files", nargs="+")
     p.add_argument("--json", action="store_true")

@@ -96,13 +96,15 @@ def import_file(
     progress: Progress | None = None,
     workers: int | None = None,
     labels_as: str | None = None,
+    set_meta: dict | None = None,
 ) -> ImportReport:
     """Import every record of `path`; see the module docstring for what happens to bad ones.
 
     `labels_as`: "reference" stores the file's labels as references (a public dataset's own answer: compared
     with, exported where the team has no label, never a rater of the item), "votes" as team labels of source
     import; None: reference for a public dataset's format (HH-RLHF, TRL, UltraFeedback, HelpSteer2, PRM800K),
-    votes for PrefDesk's own (seed, labels).
+    votes for PrefDesk's own (seed, labels). `set_meta`: metadata for every item this file adds
+    (`store.item_meta.parse_assignments`), set in the same transaction and recorded as edits.
 
     A JSONL file of `parallel.MIN_BYTES` or more is converted by worker processes while this one
     writes; `workers` sets how many (0: none, whatever the size; None: by file size and cores).
@@ -179,6 +181,11 @@ def import_file(
         if errors and (not skip_bad or good == 0):
             raise ImportRefused(name, errors)
         ingest.flush()
+        if set_meta:
+            from prefdesk.store.item_meta import set_meta as apply_meta
+
+            added = [i for (i,) in conn.execute("SELECT id FROM items WHERE batch_id = ?", (batch_id,))]
+            apply_meta(project, added, set_meta, by=f"import of {path.name}")
         for c in [ingest.counts] + ([exchange.counts] if exchange else []):
             report.items_added += c.items_added
             report.labels_added += c.labels_added

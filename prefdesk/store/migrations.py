@@ -205,6 +205,16 @@ def m013_frozen_versions(conn: sqlite3.Connection) -> None:
     _script(conn, "ALTER TABLE versions ADD COLUMN frozen BLOB;")
 
 
+def m014_item_edits(conn: sqlite3.Connection) -> None:
+    """The lead's edits of item metadata (`store.item_meta`): item, field, old and new value, who, when."""
+    _script(conn, """
+        CREATE TABLE item_edits (
+            id TEXT PRIMARY KEY, item_id TEXT NOT NULL REFERENCES items(id), field TEXT NOT NULL, old TEXT,
+            new TEXT, by TEXT NOT NULL, at TEXT NOT NULL);
+        CREATE INDEX item_edits_item ON item_edits(item_id);
+        """)
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_initial,
     m002_queue_columns,
@@ -219,5 +229,6 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m011_versions,
     m012_team_files,
     m013_frozen_versions,
+    m014_item_edits,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
