@@ -111,3 +111,17 @@ def test_the_active_dimension_row_is_highlighted_in_the_active_selection_colour(
     y = view.dim_list.visualItemRect(rows[1]).center().y()
     assert image.pixelColor(view.dim_list.width() - 12, y) == highlight
     image.save(str(tmp_path / "dims.png"))
+
+
+def test_an_operation_that_fails_without_its_own_handler_is_shown_not_dropped(desk, qtbot, monkeypatch):
+    from prefdesk.ui.operations import Change
+
+    told = []
+    monkeypatch.setattr("prefdesk.ui.forms.tell", lambda parent, title, text, icon=None: told.append((parent, text)))
+    window = desk(pairs(1))
+
+    def work():
+        raise ValueError("the version name is taken")
+    window.ops.run(work, Change.LABELS)
+    qtbot.waitUntil(lambda: bool(told), timeout=5000)
+    assert told == [(window, "the version name is taken")]

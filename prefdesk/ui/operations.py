@@ -13,6 +13,7 @@ from enum import Flag, auto
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QWidget
 
 from prefdesk.ui.worker import run_in_background
 
@@ -37,7 +38,8 @@ class Operations(QObject):
 
     def run(self, work: Callable[[], Any], changes: Change, on_done: Callable[[Any], None] | None = None,
             on_failed: Callable[[Exception], None] | None = None) -> None:
-        """Run `work` in the background; then `on_done(result)` and `changed(changes)`, or `on_failed(exc)`."""
+        """Run `work` in the background; then `on_done(result)` and `changed(changes)`, or `on_failed(exc)`.
+        Without `on_failed` a failure is shown to the user in a message over the desk: never dropped."""
         def done(result: Any) -> None:
             self._running.discard(job)
             if on_done:
@@ -49,6 +51,12 @@ class Operations(QObject):
             self._running.discard(job)
             if on_failed:
                 on_failed(exc)
+            else:
+                from prefdesk.ui import forms
+                from prefdesk.ui.worker import describe
+
+                parent = self.parent()
+                forms.tell(parent if isinstance(parent, QWidget) else None, "PrefDesk: that did not work", describe(exc))
 
         job = run_in_background(work, done, failed)
         self._running.add(job)
