@@ -125,3 +125,40 @@ def test_an_operation_that_fails_without_its_own_handler_is_shown_not_dropped(de
     window.ops.run(work, Change.LABELS)
     qtbot.waitUntil(lambda: bool(told), timeout=5000)
     assert told == [(window, "the version name is taken")]
+
+
+def test_switching_to_dark_in_preferences_repaints_captions_and_panes_at_once(desk, qtbot):
+    """Captions carry a style sheet: they kept the light palette's dark text on the new dark background."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from prefdesk.domain import ItemKind
+    from prefdesk.ui.dialogs import Preferences
+    from prefdesk.ui.theme import apply_theme
+
+    apply_theme("light")
+    window = desk(pairs(1))
+    view = window.views[ItemKind.PAIRWISE]
+
+    def lightest_and_darkest(widget):
+        """As the window shows it (a widget grabbed alone is painted afresh and hides the stale palette)."""
+        image = window.grab().toImage()
+        at = widget.mapTo(window, widget.rect().topLeft())
+        values = [image.pixelColor(at.x() + x, at.y() + y).lightness() for x in range(0, widget.width(), 2)
+                  for y in range(0, widget.height(), 2)]
+        return max(values), min(values)
+
+    def choose_dark():
+        dialog = QApplication.activeModalWidget()
+        assert isinstance(dialog, Preferences)
+        dialog.theme_box.setCurrentText("Dark")
+        dialog.accept()
+    QTimer.singleShot(100, choose_dark)
+    press(qtbot, window, (Qt.Key_Comma, Qt.ControlModifier))
+    try:
+        text_max, background_min = lightest_and_darkest(view.left_caption)
+        assert background_min < 60 and text_max > 170, (text_max, background_min)  # light text on the dark page
+        pane = view.left_browser if hasattr(view, "left_browser") else view.findChildren(type(window.side.guidelines))[0]
+        assert lightest_and_darkest(pane)[1] < 60  # the answer pane is dark too
+    finally:
+        apply_theme("light")

@@ -48,6 +48,11 @@ def apply_theme(name: str | None = None) -> str:
         _system_palette = QPalette(app.palette())
     app.setStyle("Fusion")  # the same look on every platform, and one that follows the palette fully
     app.setPalette(_system_palette if name == "system" else _palette(name == "dark"))
+    # a widget with a style sheet keeps the palette it was polished with: set each sheet again so it is
+    # polished with the new one (else a switch to Dark left captions dark on dark until a restart)
+    for widget in app.allWidgets():
+        if widget.styleSheet():
+            widget.setStyleSheet(widget.styleSheet())
     return name
 
 
