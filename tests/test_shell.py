@@ -162,3 +162,28 @@ def test_switching_to_dark_in_preferences_repaints_captions_and_panes_at_once(de
         assert lightest_and_darkest(pane)[1] < 60  # the answer pane is dark too
     finally:
         apply_theme("light")
+
+
+def test_preferences_and_the_cheat_sheet_fit_the_screen_with_keys_readable_and_no_sideways_scrolling(desk, qtbot):
+    from prefdesk.ui.dialogs import CheatSheet, Preferences
+
+    window = desk(pairs(1))
+    area = window.screen().availableGeometry()
+    prefs = Preferences(window, window.bindings)
+    qtbot.addWidget(prefs)
+    prefs.show()
+    qtbot.waitExposed(prefs)
+    assert prefs.width() <= area.width() and prefs.height() <= area.height()
+    for edits in prefs.editors.values():  # "Shift+Right" was cut to "t+Right" at scale 2
+        for edit in edits:
+            text = edit.keySequence().toString()
+            assert edit.width() >= edit.fontMetrics().horizontalAdvance(text) + edit.fontMetrics().height(), text
+    sheet = CheatSheet(window, "pairwise", window.bindings)
+    qtbot.addWidget(sheet)
+    sheet.show()
+    qtbot.waitExposed(sheet)
+    assert sheet.width() <= area.width() and sheet.height() <= area.height()
+    assert sheet.table.horizontalScrollBar().maximum() == 0
+    sheet.resize(420, sheet.height())  # narrower still: the help wraps, nothing scrolls sideways
+    qtbot.wait(50)
+    assert sheet.table.horizontalScrollBar().maximum() == 0

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QKeySequence, QShortcut, QTextCursor
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout,
                                QKeySequenceEdit, QLabel, QLineEdit, QPlainTextEdit, QScrollArea, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget, QGridLayout, QPushButton)
 
 from prefdesk.domain import RaterRole
-from prefdesk.ui.forms import dialog_buttons, tell
+from prefdesk.ui.forms import dialog_buttons, fit_to_screen, tell
 from prefdesk.ui.actions import GLOBAL, all_actions, conflicts, default_bindings, key_label
 from prefdesk.ui.theme import THEMES
 
@@ -29,7 +29,10 @@ class CheatSheet(QDialog):
         for row, spec in enumerate(specs):
             self.table.setItem(row, 0, QTableWidgetItem("  /  ".join(key_label(k) for k in bindings.get(spec.name, spec.keys))))
             self.table.setItem(row, 1, QTableWidgetItem(spec.help))
-        self.table.resizeColumnsToContents()
+        self.table.resizeColumnToContents(0)
+        self.table.horizontalHeader().setStretchLastSection(True)  # the help wraps in the width there is:
+        self.table.setWordWrap(True)  # no sideways scrolling at scale 2
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.table.verticalHeader().hide()
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("Change keys in Preferences (Ctrl+,)."))
@@ -37,7 +40,12 @@ class CheatSheet(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.Close)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
-        self.resize(680, 560)
+        fit_to_screen(self, 680, 560)
+        self.table.resizeRowsToContents()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        self.table.resizeRowsToContents()  # wrapped help lines take the height they need
 
 
 class Preferences(QDialog):
@@ -55,16 +63,21 @@ class Preferences(QDialog):
         self.editors: dict[str, list[QKeySequenceEdit]] = {}
         grid_host = QWidget()
         grid = QGridLayout(grid_host)
+        key_width = self.fontMetrics().horizontalAdvance("Ctrl+Shift+Right") + self.fontMetrics().height() * 3
         for row, spec in enumerate(all_actions()):
-            grid.addWidget(QLabel(f"{spec.help}  <span style='color:palette(mid)'>({spec.scope})</span>"), row, 0)
+            label = QLabel(f"{spec.help}  <span style='color:palette(mid)'>({spec.scope})</span>")
+            label.setWordWrap(True)  # the description gives way at scale 2, never the keys
+            grid.addWidget(label, row, 0)
             keys = self.bindings.get(spec.name, spec.keys)
             self.editors[spec.name] = []
             for col in range(KEYS_PER_ACTION):
                 edit = QKeySequenceEdit(QKeySequence(keys[col]) if col < len(keys) else QKeySequence())
                 edit.setMaximumSequenceLength(1)
                 edit.setClearButtonEnabled(True)
+                edit.setMinimumWidth(key_width)
                 grid.addWidget(edit, row, col + 1)
                 self.editors[spec.name].append(edit)
+        grid.setColumnStretch(0, 1)
         scroll = QScrollArea()
         scroll.setWidget(grid_host)
         scroll.setWidgetResizable(True)
@@ -83,7 +96,7 @@ class Preferences(QDialog):
         layout.addWidget(scroll)
         layout.addWidget(defaults)
         layout.addWidget(buttons)
-        self.resize(860, 640)
+        fit_to_screen(self, 860, 640)
 
     @property
     def theme(self) -> str:

@@ -33,3 +33,12 @@ def tell(parent: QWidget | None, title: str, text: str, icon: QMessageBox.Icon =
     box = QMessageBox(icon, title, text, QMessageBox.Ok, parent)
     box.setTextFormat(Qt.PlainText)
     box.exec()
+
+
+def fit_to_screen(window: QWidget, width: int, height: int) -> None:
+    """Resize to width x height where that fits, else to 92% of the screen it is on (scale 2 on a laptop)."""
+    from PySide6.QtGui import QGuiApplication
+
+    screen = (window.parentWidget().screen() if window.parentWidget() else None) or QGuiApplication.primaryScreen()
+    area = screen.availableGeometry()
+    window.resize(min(width, int(area.width() * 0.92)), min(height, int(area.height() * 0.92)))
