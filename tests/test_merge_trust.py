@@ -168,7 +168,8 @@ def test_content_a_rater_cannot_change_is_refused(team, cli, tmp_path):
     before = {i: project.item(i) for i in mine}
     got = merged(cli, project, ana_file)
     whys = " | ".join(r["what"] for r in got["refused"])
-    assert "prompt differ" in whys and "is_gold, gold_answer differ" in whys and "not all ana's rewrites" in whys
+    assert "changed in the file since it was given (prompt)" in whys and "(is_gold, gold_answer)" in whys
+    assert "not all ana's rewrites" in whys
     assert "not one the lead gave ana" in whys and "1 runs" in whys and "1 versions" in whys
     assert got["labels_added"] == 3 and got["labels_refused"] == 4  # 3 changed items' labels, one on ben's item
     assert [project.item(i) for i in mine] == list(before.values())  # nothing of the lead's was changed
@@ -229,3 +230,13 @@ def test_labels_on_items_others_filled_meanwhile_are_kept_and_the_overlap_excess
     assert got["labels_added"] == 6 and got["labels_refused"] == 0
     (over,) = [c for c in got["conflicts"] if c["kind"] == "overlap"]
     assert over["items"] == 2 and "more raters than the overlap (2)" in over["what"]
+
+
+def test_an_item_the_lead_changed_after_the_split_still_takes_the_raters_labels(team, cli):
+    """The lead promoted one of ana's items to gold and added a rewrite of its own to another meanwhile."""
+    project, lead, ana_file, _ = team
+    items = [i for (i,) in sqlite3.connect(ana_file).execute("SELECT id FROM items ORDER BY id")]
+    project.conn.execute("UPDATE items SET is_gold = 1, gold_answer = '{\"verdict\": \"A\"}' WHERE id = ?", (items[0],))
+    project.commit_rewrite(items[1], lead, 0, "the lead's own better answer")
+    got = merged(cli, project, ana_file)
+    assert got["labels_added"] == 6 and got["labels_refused"] == 0 and got["refused"] == []

@@ -34,12 +34,12 @@ from prefdesk.store.ids import utc_now
 from prefdesk.store.migrations import SCHEMA_VERSION
 from prefdesk.store.project import Project, ProjectError, recount_raters
 from prefdesk.store.rows import candidates_from_json, candidates_to_json
+from prefdesk.store.team import FINGERPRINT_COLUMNS, fingerprint
 
 LABEL_COLUMNS = ("id", "item_id", "rater_id", "session_id", "kind", "payload", "created_at", "duration_ms",
                  "guideline_version", "app_version", "round", "display_order", "source", "confidence", "supersedes")
 COUNTS = ("labels_added", "labels_already_present", "labels_refused", "items_matched_by_id", "items_refused",
           "candidates_added", "sessions_added", "flags_added", "runs_not_merged", "versions_not_merged")
-_SAME_CONTENT = ("kind", "prompt", "prompt_messages", "steps", "is_gold", "gold_answer")
 
 
 def merge(lead: Project, files: list[str | Path]) -> dict:
@@ -121,8 +121,9 @@ def _readable(path: Path, tmp: Path) -> Path:
         raise ProjectError(f"{path}: {_why(exc)}; the project was not changed") from exc
 
 
-def _team_file(lead: Project, path: Path, readable: Path) -> tuple[str, str, str, frozenset[str]]:
-    """(file id, rater id, rater name, assigned item ids) of a file this project split; refused otherwise."""
+def _team_file(lead: Project, path: Path, readable: Path) -> tuple[str, str, str, dict[str, list]]:
+    """(file id, rater id, rater name, {item id: [fingerprint, candidates]} as given) of a file this project
+    split; refused otherwise."""
     conn = read_connection(readable)
     try:
         ids = [r[0] for r in conn.execute("SELECT id FROM team_files")]
@@ -135,7 +136,7 @@ def _team_file(lead: Project, path: Path, readable: Path) -> tuple[str, str, str
     if row is None:
         raise ProjectError(f"{path}: not a rater file split from {lead.path.name} (`prefdesk split`); a file from "
                            "another project or made apart cannot be merged, and nothing was changed")
-    return row[0], row[1], row[2], frozenset(json.loads(zlib.decompress(row[3])))
+    return row[0], row[1], row[2], json.loads(zlib.decompress(row[3]))
 
 
 class _Merge:
@@ -189,30 +190,39 @@ class _Merge:
             self._refuse(f"rater {name!r} ({role}) is not the one the file was split for; none of their work is taken")
 
     def _items(self) -> None:
-        cols = ", ".join(("id", "candidates") + _SAME_CONTENT)
-        lead_rows = {r[0]: r for r in _rows_by_id(self.conn, "items", cols, sorted(self.assigned))}
-        for row in self.src.execute(f"SELECT {cols} FROM items"):
+        """Each item of the file against what the lead gave (its fingerprint then): the lead may have changed
+        it since (promoted it to gold), the rater may not have."""
+        lead_rows = {r[0]: r for r in _rows_by_id(self.conn, "items", FINGERPRINT_COLUMNS, sorted(self.assigned))}
+        for row in self.src.execute(f"SELECT {FINGERPRINT_COLUMNS} FROM items"):
             item_id = row[0]
             if item_id not in self.assigned or item_id not in lead_rows:
                 self.counts["items_refused"] += 1
                 self._refuse(f"item {item_id}: not one the lead gave {self.rater_name}", item=item_id)
                 continue
-            lead = lead_rows[item_id]
-            changed = [name for name, a, b in zip(_SAME_CONTENT, lead[2:], row[2:]) if a != b]
-            have, theirs = candidates_from_json(lead[1]), _candidates(row[1])
-            if theirs is None or [c.text for c in theirs[:len(have)]] != [c.text for c in have] or len(theirs) < len(have):
-                changed.append("candidates")
-            if changed:
+            given, n_given = self.assigned[item_id]
+            theirs = _candidates(row[7])
+            if theirs is None or len(theirs) < n_given or fingerprint(row, n_given) != given:
                 self.counts["items_refused"] += 1
-                self._refuse(f"item {item_id}: its {', '.join(changed)} differ from the lead's; labels on it refused",
-                             item=item_id)
+                changed = [name for name, a, b in zip(FINGERPRINT_COLUMNS.split(", ")[1:7], lead_rows[item_id][1:7],
+                                                      row[1:7]) if a != b] or ["candidates"]
+                self._refuse(f"item {item_id}: changed in the file since it was given ({', '.join(changed)}); "
+                             "labels on it refused", item=item_id)
                 continue
+            lead = lead_rows[item_id]
+            have = candidates_from_json(lead[7])
             self.counts["items_matched_by_id"] += 1
-            self.shape[item_id] = (lead[2], len(theirs), len(json.loads(lead[5])) if lead[5] else 0)
-            self._extra_candidates(item_id, have, theirs)
+            self.shape[item_id] = (lead[1], max(len(have), len(theirs)), len(json.loads(lead[4])) if lead[4] else 0)
+            self._extra_candidates(item_id, have, theirs, n_given)
 
-    def _extra_candidates(self, item_id: str, have: tuple, theirs: tuple) -> None:
-        """Candidates past the lead's: taken only as this rater's rewrites (checked again with the labels)."""
+    def _extra_candidates(self, item_id: str, have: tuple, theirs: tuple, n_given: int) -> None:
+        """Candidates past those given: taken only as this rater's rewrites (checked again with the labels), and
+        only where the lead's item has none of its own there (another rater's rewrite merged first)."""
+        if [c.text for c in theirs[n_given:len(have)]] != [c.text for c in have[n_given:len(theirs)]]:
+            self._refuse(f"item {item_id}: {self.rater_name}'s rewritten answer takes a place another rewrite "
+                         "took in the lead's project; labels on it refused, merge it after that is settled", item=item_id)
+            del self.shape[item_id]
+            self.counts["items_refused"] += 1
+            return
         extra = theirs[len(have):]
         if not extra:
             return

@@ -9,6 +9,7 @@ holds the same record: the merge takes from a file only what its rater did on th
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zlib
 from pathlib import Path
@@ -49,13 +50,35 @@ def split(project: Project, raters: list[str], out_dir: str | Path, overlap: int
     out = []
     for name in raters:
         rater = project.ensure_rater(name)  # the lead knows whom it gives work to, and their role stays its own
-        record = (uuid7(), rater.id, utc_now(), str(targets[name]),
-                  zlib.compress(json.dumps(assigned[name] + gold).encode()))
+        given = fingerprints(project.conn, assigned[name] + gold)
+        record = (uuid7(), rater.id, utc_now(), str(targets[name]), zlib.compress(json.dumps(given).encode()))
         _write_rater_file(project, name, targets[name], assigned[name] + gold, record)
         with project.transaction() as conn:  # after the file is whole: a record is never of a missing file
             conn.execute("INSERT INTO team_files (id, rater_id, created_at, path, items) VALUES (?, ?, ?, ?, ?)", record)
         out.append({"rater": name, "path": str(targets[name]), "items": len(assigned[name]), "gold_items": len(gold),
                     "file_id": record[0]})
+    return out
+
+
+FINGERPRINT_COLUMNS = "id, kind, prompt, prompt_messages, steps, is_gold, gold_answer, candidates"
+
+
+def fingerprint(row: tuple, n_candidates: int | None = None) -> str:
+    """What an item was when given to a rater (a `FINGERPRINT_COLUMNS` row; its first `n_candidates`): a
+    merge compares the rater's copy with it, so the lead may change the item meanwhile (promote it to gold)
+    while a change made in the rater's file is caught."""
+    texts = [c.get("text") for c in json.loads(row[7])][:n_candidates]
+    return hashlib.sha256(json.dumps([*row[1:7], texts]).encode()).hexdigest()[:32]
+
+
+def fingerprints(conn, item_ids: list[str]) -> dict[str, list]:
+    """Item id -> [fingerprint, number of candidates] now."""
+    out = {}
+    for start in range(0, len(item_ids), 500):
+        chunk = item_ids[start:start + 500]
+        for row in conn.execute(f"SELECT {FINGERPRINT_COLUMNS} FROM items WHERE id IN ({', '.join('?' * len(chunk))})",
+                                chunk):
+            out[row[0]] = [fingerprint(row), len(json.loads(row[7]))]
     return out
 
 
