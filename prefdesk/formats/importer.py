@@ -146,7 +146,6 @@ def import_file(
         start_batch(conn, batch_id, name, format_name or "?")
         ingest = Ingest(project, batch_id, path.name)
         exchange: LabelExchange | None = None
-        n_good_seen = 0
         for n, (line, parsed, rid, problem, prepared, done) in enumerate(records):
             if progress and n % 4096 == 0:
                 progress(done, total)
@@ -161,10 +160,9 @@ def import_file(
                 continue
             if errors and not skip_bad:
                 continue  # keep reading to list every problem, but write nothing more
-            if n_good_seen == 0:  # the format is known from the first good record
+            if good == 0:  # the format is known from the first good record
                 default = "reference" if BY_NAME[report.format].public else "votes"
                 ingest.reference = (labels_as or default) == "reference"
-            n_good_seen += 1
             try:
                 for p in prepared:
                     if isinstance(p, dict):  # a whole label of the `labels` format
