@@ -187,3 +187,41 @@ def test_preferences_and_the_cheat_sheet_fit_the_screen_with_keys_readable_and_n
     sheet.resize(420, sheet.height())  # narrower still: the help wraps, nothing scrolls sideways
     qtbot.wait(50)
     assert sheet.table.horizontalScrollBar().maximum() == 0
+
+
+def test_panels_hear_of_new_labels_and_versions_through_the_change_signal_only(qtbot, qt_prefs, project, fixtures,
+                                                                              tmp_path):
+    """The Train panel's row count follows labels arriving; a version made in the Versions panel appears in an
+    open Train panel, whose own choice stays; neither panel calls the other."""
+    import pytest
+
+    pytest.importorskip("pyqtgraph")
+    from prefdesk.store import versions as store_versions
+    from prefdesk.store.project import Project
+    from prefdesk.ui.main_window import MainWindow
+    from prefdesk.ui.operations import Change
+
+    import_file(project, fixtures / "rule_pairs.jsonl")
+    import_file(project, write_jsonl(tmp_path, pairs(5)))
+    window = shown(qtbot, MainWindow(project, project.ensure_rater("rita", RaterRole.REVIEWER)))
+    press(qtbot, window, (Qt.Key_T, Qt.ControlModifier))
+    train = window.train_panel
+    train.policy.setCurrentIndex(train.policy.findText("the labels now, latest"))
+    qtbot.waitUntil(lambda: "400 pairs" in train.counts.text(), timeout=20000)
+    rater = project.rater("rita")
+    for (item,) in project.conn.execute("SELECT id FROM items WHERE prompt LIKE 'q%'").fetchall()[:3]:
+        project.commit_label(item, rater, LabelKind.PAIRWISE, {"verdict": "A"})
+    window.ops.changed.emit(Change.LABELS)  # what the desk's commit says after each label
+    qtbot.waitUntil(lambda: "403 pairs" in train.counts.text(), timeout=20000)
+
+    qtbot.keyClick(train.windowHandle(), Qt.Key_V, Qt.ControlModifier | Qt.ShiftModifier)  # from the panel's window
+    qtbot.waitUntil(lambda: window.versions_panel is not None)
+    versions = window.versions_panel
+
+    def create():  # what the panel's New version does once its dialog is answered
+        with Project.open(project.path) as p:
+            return store_versions.create(p, "r1").manifest
+    window.ops.run(create, Change.VERSIONS, versions._created)
+    qtbot.waitUntil(lambda: train.policy.findText("version r1 (403 labels, majority)") >= 0, timeout=20000)
+    assert train.policy.currentText() == "the labels now, latest"  # the lead's choice stays
+    assert [versions.table.item(r, 0).text() for r in range(versions.table.rowCount())] == ["r1"]

@@ -109,6 +109,12 @@ def store_scores(project: Project, run_id: str, rows: list[tuple[str, int, float
                                  [(run_id, i, p, s, json.dumps(d) if d else None) for i, p, s, d in rows])
 
 
+def last_scored_run(project: Project) -> str | None:
+    """The run whose scores were stored last."""
+    row = project.conn.execute("SELECT run_id FROM scores ORDER BY rowid DESC LIMIT 1").fetchone()
+    return row[0] if row else None
+
+
 def latest_scored_run(project: Project) -> str | None:
     row = project.conn.execute("SELECT r.id FROM runs r WHERE EXISTS (SELECT 1 FROM scores s WHERE s.run_id = r.id) "
                                "ORDER BY r.started_at DESC, r.id DESC LIMIT 1").fetchone()

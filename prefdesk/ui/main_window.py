@@ -143,6 +143,8 @@ class MainWindow(QMainWindow):
         self._refresh_progress()
         if change & Change.PROJECT or (change & Change.ITEMS and self.item is None):
             self.show_next()
+        if change & Change.SCORES and not change & Change.PROJECT:
+            self.scores_stored(store_runs.last_scored_run(self.project))
         elif change & Change.FLAGS and self.item is not None:
             self._show_side()
 
@@ -366,6 +368,11 @@ class MainWindow(QMainWindow):
         from prefdesk.ui.train_panel import TrainPanel
 
         self._raise_panel("train_panel", TrainPanel)
+
+    def train_on_version(self, name: str) -> None:
+        """The Train panel, open on a dataset version (the Versions panel asks the desk, not the panel)."""
+        self.open_train_panel()
+        self.train_panel.fill_datasets(choose=name)
 
     @action("quality", GLOBAL, "Ctrl+Shift+Q", "Quality: agreement, gold, bias, drift, arbitration…", menu="Pro&ject")
     def open_quality_panel(self) -> None:

@@ -23,8 +23,11 @@ class Change(Flag):
     LABELS = auto()
     SETTINGS = auto()
     FLAGS = auto()
+    VERSIONS = auto()  # a dataset version made (the Versions and Train panels list them)
+    RUNS = auto()  # a training run started or ended
+    SCORES = auto()  # a reward run's scores stored (the desk shows them to reviewers)
     PROJECT = auto()  # another project file (or rater): everything else too
-    ALL = ITEMS | LABELS | SETTINGS | FLAGS | PROJECT
+    ALL = ITEMS | LABELS | SETTINGS | FLAGS | VERSIONS | RUNS | SCORES | PROJECT
 
 
 class Operations(QObject):

@@ -26,12 +26,14 @@ from prefdesk.quality.aggregate import POLICY_NAMES, policy_for, policy_for_vers
 from prefdesk.store import runs as store_runs
 from prefdesk.ui.charts import BarChart, HistogramChart, LiveChart
 from prefdesk.ui import forms
+from prefdesk.ui.operations import Change
 from prefdesk.ui.forms import browse_row
 from prefdesk.ui.worker import describe, run_in_background
 
 JOB_NAMES = {"reward": "Reward model (one head)", "reward-dims": "Reward model, a head per dimension",
              "dpo": "DPO (LoRA)", "prm": "Process reward model (PRM)"}
 POLL_MS = 500
+RECOUNT_MS = 1500  # after the last label of a burst
 JOB_NICE = "10"  # the job yields the CPU to the desk: keys stay fast while it trains
 LOSS = ("loss",)
 ACCURACY = ("accuracy", "rewards/accuracies", "dim_accuracy")
@@ -76,6 +78,10 @@ class TrainPanel(QWidget):
         self.timer = QTimer(self)
         self.timer.setInterval(POLL_MS)
         self.timer.timeout.connect(self.poll)
+        self.recount = QTimer(self)  # labels arriving: the rows the job would see, counted again after a burst
+        self.recount.setSingleShot(True)
+        self.recount.setInterval(RECOUNT_MS)
+        self.recount.timeout.connect(self._count)
 
         tabs = QTabWidget()
         tabs.addTab(self._live_tab(), "&Live")
@@ -101,6 +107,14 @@ class TrainPanel(QWidget):
         for run_id in self._running():
             self.attach(run_id)  # a run left going by an earlier desk: its curves so far, then live
             break
+        desk.ops.changed.connect(self._changed)
+
+    def _changed(self, change: Change) -> None:
+        """The one way the panel hears of the project: versions listed again, rows counted again."""
+        if change & (Change.VERSIONS | Change.PROJECT):
+            self.fill_datasets()
+        if change & (Change.LABELS | Change.ITEMS | Change.SETTINGS):
+            self.recount.start()
 
     # -- a new run ------------------------------------------------------------------------------------
     def _setup_box(self) -> QGroupBox:
@@ -229,6 +243,7 @@ class TrainPanel(QWidget):
         """What a run can train on: the labels now under each policy, then each frozen version (newest first)."""
         from prefdesk.store import versions
 
+        current = self.policy.currentData()  # kept when still there (a new version does not move the choice)
         self.policy.blockSignals(True)
         self.policy.clear()
         for name in POLICY_NAMES:
@@ -237,6 +252,9 @@ class TrainPanel(QWidget):
             self.policy.addItem(f"version {v['name']} ({v['labels']} labels, {v['aggregate']})", ("version", v["name"]))
             if v["name"] == choose:
                 self.policy.setCurrentIndex(self.policy.count() - 1)
+        if choose is None and current is not None:
+            kept = [i for i in range(self.policy.count()) if self.policy.itemData(i) == current]
+            self.policy.setCurrentIndex(kept[0] if kept else 0)
         self.policy.blockSignals(False)
         if choose is not None:
             self._count()  # what the job would see of the version chosen
@@ -567,7 +585,7 @@ class TrainPanel(QWidget):
         if code == 0 and out.exists():
             scored = train.store_scored(self.desk.project, run_id, out)
             self.status.setText(f"{scored.summary().capitalize()}; reviewers and experts see them in the desk (M).")
-            self.desk.scores_stored(run_id)
+            self.desk.ops.changed.emit(Change.SCORES)
         elif proc is not None and proc.property("cancelled"):
             self.status.setText("Scoring cancelled; no scores were stored.")
         else:

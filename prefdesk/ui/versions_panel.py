@@ -137,7 +137,9 @@ class VersionsPanel(QWidget):
         layout.addWidget(self.status)
         area = (self.screen() or desk.screen()).availableGeometry()
         self.resize(min(1200, int(area.width() * 0.92)), min(780, int(area.height() * 0.92)))
+        self.select_next: str | None = None
         self.refresh()
+        desk.ops.changed.connect(self._changed)
 
     # -- the list -------------------------------------------------------------------------------------
     def refresh(self, select: str | None = None) -> None:
@@ -192,15 +194,18 @@ class VersionsPanel(QWidget):
             with Project.open(path) as project:
                 return versions.create(project, **options, decide=lambda v: frozen_decisions(project, v)).manifest
 
-        self.desk.ops.run(work, Change(0), lambda m: self._created(m),
+        self.desk.ops.run(work, Change.VERSIONS, lambda m: self._created(m),
                           lambda exc: (self.status.setText(""), forms.tell(self, "New version", describe(exc))))
 
     def _created(self, manifest: dict) -> None:
         self.status.setText(f"Version {manifest['name']}: {manifest['labels']} labels on {manifest['items']} items, "
                             f"frozen.")
-        self.refresh(select=manifest["name"])
-        if self.desk.train_panel is not None:
-            self.desk.train_panel.fill_datasets()
+        self.select_next = manifest["name"]  # selected when the list is refreshed for Change.VERSIONS, next
+
+    def _changed(self, change: Change) -> None:
+        if change & (Change.VERSIONS | Change.PROJECT):
+            self.refresh(select=self.select_next)
+            self.select_next = None
 
     def compare(self) -> None:
         chosen = self.selected()
@@ -259,8 +264,7 @@ class VersionsPanel(QWidget):
 
     def train(self) -> None:
         (name,) = self.selected()
-        self.desk.open_train_panel()
-        self.desk.train_panel.fill_datasets(choose=name)
+        self.desk.train_on_version(name)
 
     # -- Pareto ---------------------------------------------------------------------------------------
     def show_pareto(self) -> None:
