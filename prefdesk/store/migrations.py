@@ -215,6 +215,11 @@ def m014_item_edits(conn: sqlite3.Connection) -> None:
         """)
 
 
+def m015_runs_scored_at(conn: sqlite3.Connection) -> None:
+    """When a run's scores were last stored: the desk shows the run just scored (`store.runs.last_scored_run`)."""
+    _script(conn, "ALTER TABLE runs ADD COLUMN scored_at TEXT;")
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_initial,
     m002_queue_columns,
@@ -230,5 +235,6 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m012_team_files,
     m013_frozen_versions,
     m014_item_edits,
+    m015_runs_scored_at,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -107,11 +107,13 @@ def store_scores(project: Project, run_id: str, rows: list[tuple[str, int, float
     with project.transaction():
         project.conn.executemany("INSERT OR REPLACE INTO scores VALUES (?, ?, ?, ?, ?)",
                                  [(run_id, i, p, s, json.dumps(d) if d else None) for i, p, s, d in rows])
+        project.conn.execute("UPDATE runs SET scored_at = ? WHERE id = ?", (utc_now(), run_id))
 
 
 def last_scored_run(project: Project) -> str | None:
     """The run whose scores were stored last."""
-    row = project.conn.execute("SELECT run_id FROM scores ORDER BY rowid DESC LIMIT 1").fetchone()
+    row = project.conn.execute("SELECT id FROM runs WHERE scored_at IS NOT NULL ORDER BY scored_at DESC, id DESC "
+                               "LIMIT 1").fetchone()
     return row[0] if row else None
 
 
