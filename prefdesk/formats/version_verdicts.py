@@ -11,6 +11,7 @@ from __future__ import annotations
 from prefdesk.formats.export import ExportReport, preference_rows
 from prefdesk.quality.aggregate import policy_for_version
 from prefdesk.store.project import Project
+from prefdesk.store.rows import rows_in
 from prefdesk.store.snapshot import Scope
 
 EXAMPLES = 5
@@ -23,11 +24,7 @@ def exported_pairs(project: Project, version) -> dict[str, set[tuple[str, str]]]
     report = ExportReport("trl-preference", "")
     rows = list(preference_rows(scope, policy_for_version(project, version), report))
     first = [row["label_ids"][0] for row in rows]
-    item_of: dict[str, str] = {}
-    for start in range(0, len(first), 900):
-        chunk = first[start:start + 900]
-        item_of.update(project.conn.execute(
-            f"SELECT id, item_id FROM labels WHERE id IN ({','.join('?' * len(chunk))})", chunk).fetchall())
+    item_of = dict(rows_in(project.conn, "SELECT id, item_id FROM labels WHERE id IN ({marks})", first))
     out: dict[str, set[tuple[str, str]]] = {}
     for row, label_id in zip(rows, first):
         out.setdefault(item_of[label_id], set()).add((_text(row["chosen"]), _text(row["rejected"])))

@@ -13,6 +13,7 @@ import numpy as np
 from prefdesk.quality.aggregate import Policy, Vote, _pairwise_out, is_decision, pairwise_majority
 from prefdesk.quality.labels_table import SOURCES, VERDICTS, Labels, label_ids, load
 from prefdesk.store.project import Project
+from prefdesk.store.rows import rows_in
 
 RELIABILITY_POLICIES = ("weighted", "dawid-skene")
 PRIOR_LABELS = 50  # the Dawid-Skene estimate counts as this many gold labels in a rater's reliability
@@ -106,12 +107,7 @@ def _dawid_skene_posterior(labs: Labels, first: np.ndarray) -> dict[int, tuple[s
 
 def items_of(project: Project, label_ids) -> dict[str, str]:
     """Label id -> item id, for these labels."""
-    ids, out = sorted(label_ids), {}
-    for start in range(0, len(ids), 900):
-        chunk = ids[start:start + 900]
-        out.update(project.conn.execute(
-            f"SELECT id, item_id FROM labels WHERE id IN ({', '.join('?' * len(chunk))})", chunk).fetchall())
-    return out
+    return dict(rows_in(project.conn, "SELECT id, item_id FROM labels WHERE id IN ({marks})", sorted(label_ids)))
 
 
 def frozen_decisions(project: Project, version) -> dict[str, list] | None:

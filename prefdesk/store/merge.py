@@ -33,7 +33,7 @@ from prefdesk.store.connection import backup_copy, identify, read_connection
 from prefdesk.store.ids import utc_now
 from prefdesk.store.migrations import SCHEMA_VERSION
 from prefdesk.store.project import Project, ProjectError, recount_raters
-from prefdesk.store.rows import candidates_from_json, candidates_to_json
+from prefdesk.store.rows import candidates_from_json, candidates_to_json, rows_in
 from prefdesk.store.team import FINGERPRINT_COLUMNS, fingerprint
 
 LABEL_COLUMNS = ("id", "item_id", "rater_id", "session_id", "kind", "payload", "created_at", "duration_ms",
@@ -149,6 +149,8 @@ class _Merge:
         _, self.rater_id, self.rater_name, self.assigned = record
         self.shape: dict[str, tuple[str, int, int]] = {}  # item id -> (kind, candidates, steps) as merged
         self.rewrites: set[tuple[str, int]] = set()  # (item, candidate position) the rater's rewrite labels name
+        self.sessions: set[str] = set()  # the rater's sessions, in the lead once `_sessions` ran
+        self.guidelines = {v for (v,) in conn.execute("SELECT version FROM guidelines")}  # the lead's: labels need one
 
     def run(self) -> None:
         self._settings_and_guidelines()
@@ -254,7 +256,6 @@ class _Merge:
         cols = ", ".join(LABEL_COLUMNS)
         rows = self.src.execute(f"SELECT {cols} FROM labels ORDER BY rowid").fetchall()
         present = {r[0]: r for r in _rows_by_id(self.conn, "labels", cols, [r[0] for r in rows])}
-        self.guidelines = {v for (v,) in self.conn.execute("SELECT version FROM guidelines")}
         accepted = []
         for row in rows:
             if row[0] in present:
@@ -351,11 +352,7 @@ class _Merge:
 
 
 def _rows_by_id(conn: sqlite3.Connection, table: str, cols: str, ids: list[str]) -> list[tuple]:
-    out: list[tuple] = []
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        out += conn.execute(f"SELECT {cols} FROM {table} WHERE id IN ({', '.join('?' * len(chunk))})", chunk).fetchall()
-    return out
+    return list(rows_in(conn, f"SELECT {cols} FROM {table} WHERE id IN ({{marks}})", ids))
 
 
 def _json(raw):

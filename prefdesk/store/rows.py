@@ -65,3 +65,12 @@ def rater_from_row(row: tuple) -> Rater:
 
 def loads_or_none(text: str | None) -> Any:
     return json.loads(text) if text else None
+
+
+def rows_in(conn, sql: str, ids, args: tuple = (), size: int = 900):
+    """The rows of `sql` (with `{marks}` where the `IN (...)` list goes, then `args`) for every id in `ids`,
+    read `size` ids at a time (SQLite's variable limit); nothing for no ids."""
+    ids = list(ids)
+    for start in range(0, len(ids), size):
+        chunk = ids[start:start + size]
+        yield from conn.execute(sql.format(marks=", ".join("?" * len(chunk))), [*chunk, *args])

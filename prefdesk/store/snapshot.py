@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import orjson
 
+from prefdesk.store.rows import rows_in
+
 
 @dataclass(frozen=True)
 class Scope:
@@ -77,10 +79,9 @@ def label_groups(scope: Scope, kinds: tuple[str, ...]) -> Iterator[list[tuple]]:
 
 def _team_or_reference(group: list[tuple]) -> list[tuple]:
     """The team's labels of an item, or its reference labels when the team has none."""
-    if len(group) == 1 or all(row[L_SOURCE] != "reference" for row in group):
+    if len(group) == 1:
         return group
-    team = [row for row in group if row[L_SOURCE] != "reference"]
-    return team or group
+    return [row for row in group if row[L_SOURCE] != "reference"] or group
 
 
 def guideline_versions(scope: Scope, label_kinds: tuple[str, ...] | None, every: bool = False) -> dict[str, int]:
@@ -89,13 +90,9 @@ def guideline_versions(scope: Scope, label_kinds: tuple[str, ...] | None, every:
     kinds = f" AND kind IN ({','.join('?' * len(label_kinds))})" if label_kinds else ""
     counts: dict[str, int] = {}
     if scope.only is not None:
-        ids = sorted(scope.only)
-        for start in range(0, len(ids), 900):
-            chunk = ids[start:start + 900]
-            for version, n in scope.conn.execute(
-                    f"SELECT guideline_version, COUNT(*) FROM labels WHERE id IN ({','.join('?' * len(chunk))}){kinds} "
-                    "GROUP BY 1", [*chunk, *(label_kinds or ())]):
-                counts[version] = counts.get(version, 0) + n
+        for version, n in rows_in(scope.conn, f"SELECT guideline_version, COUNT(*) FROM labels WHERE id IN ({{marks}})"
+                                  f"{kinds} GROUP BY 1", sorted(scope.only), tuple(label_kinds or ())):
+            counts[version] = counts.get(version, 0) + n
         return dict(sorted(counts.items(), key=lambda kv: str(kv[0])))
     where = "rowid <= ?" if every else ("rowid <= ? AND round = 1 AND id NOT IN (SELECT supersedes FROM labels "
                                         "WHERE supersedes IS NOT NULL AND rowid <= ?)")

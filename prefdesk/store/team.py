@@ -16,6 +16,7 @@ from pathlib import Path
 
 from prefdesk.store.ids import utc_now, uuid7
 from prefdesk.store.project import Project, ProjectError
+from prefdesk.store.rows import rows_in
 
 _ITEM_COLUMNS = ("id", "kind", "prompt", "prompt_messages", "meta", "scenario", "risk_level", "bucket", "is_gold",
                  "priority", "source", "batch_id", "content_hash", "created_at", "candidates", "steps", "gold_answer",
@@ -73,13 +74,8 @@ def fingerprint(row: tuple, n_candidates: int | None = None) -> str:
 
 def fingerprints(conn, item_ids: list[str]) -> dict[str, list]:
     """Item id -> [fingerprint, number of candidates] now."""
-    out = {}
-    for start in range(0, len(item_ids), 500):
-        chunk = item_ids[start:start + 500]
-        for row in conn.execute(f"SELECT {FINGERPRINT_COLUMNS} FROM items WHERE id IN ({', '.join('?' * len(chunk))})",
-                                chunk):
-            out[row[0]] = [fingerprint(row), len(json.loads(row[7]))]
-    return out
+    return {row[0]: [fingerprint(row), len(json.loads(row[7]))]
+            for row in rows_in(conn, f"SELECT {FINGERPRINT_COLUMNS} FROM items WHERE id IN ({{marks}})", item_ids)}
 
 
 def _write_rater_file(project: Project, name: str, path: Path, item_ids: list[str], record: tuple) -> None:

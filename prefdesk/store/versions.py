@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from prefdesk.store.ids import utc_now
 from prefdesk.store.project import Project, ProjectError
+from prefdesk.store.rows import rows_in
 
 LAYERS = ("gold", "expert", "online", "weak", "main")
 FILTER_KEYS = ("scenario", "risk_level", "bucket")
@@ -145,14 +146,9 @@ def create(project: Project, name: str, *, parent: str | None = None, aggregate:
 
 def _item_states(project: Project, item_ids: set[str]) -> dict[str, list]:
     """Item id -> [number of candidates, is_gold, gold answer (JSON text or None)] now."""
-    ids, out = sorted(item_ids), {}
-    for start in range(0, len(ids), 900):
-        chunk = ids[start:start + 900]
-        for item_id, n, is_gold, gold in project.conn.execute(
-                f"SELECT id, json_array_length(candidates), is_gold, gold_answer FROM items "
-                f"WHERE id IN ({', '.join('?' * len(chunk))})", chunk):
-            out[item_id] = [n, is_gold, gold]
-    return out
+    return {item_id: [n, is_gold, gold] for item_id, n, is_gold, gold in rows_in(
+        project.conn, "SELECT id, json_array_length(candidates), is_gold, gold_answer FROM items WHERE id IN ({marks})",
+        sorted(item_ids))}
 
 
 def _quota_items(items: set[tuple[str, str | None]], quotas: dict[str, int]) -> set[str]:
