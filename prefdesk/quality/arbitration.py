@@ -16,11 +16,12 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from prefdesk.domain.roles import LEADS
 from prefdesk.domain import Label, LabelKind, LabelSource, Rater, RaterRole, Session, Verdict
 from prefdesk.store.project import Project, ProjectError
 from prefdesk.store.rows import LABEL_COLUMNS, label_from_row
 
-ARBITERS = (RaterRole.REVIEWER, RaterRole.EXPERT)
+ARBITERS = LEADS  # who may decide: see domain.roles
 
 # Items with two or more verdicts among their current first-round labels, or a label off the gold answer.
 _CANDIDATES = """

@@ -220,6 +220,26 @@ def m015_runs_scored_at(conn: sqlite3.Connection) -> None:
     _script(conn, "ALTER TABLE runs ADD COLUMN scored_at TEXT;")
 
 
+def m016_item_search(conn: sqlite3.Connection) -> None:
+    """Full-text search over prompts and candidate texts (`store.search`): a contentless FTS5 index keyed by the
+    item's rowid (items are never deleted), filled up to `search_state.upto` on first search and caught up at
+    each search after, so an import pays nothing for it; triggers keep indexed items current when their
+    candidates change (a rewrite, a merge)."""
+    answers = "(SELECT group_concat(json_extract(value, '$.text'), char(10)) FROM json_each({}.candidates))"
+    _script(conn, f"""
+        CREATE VIRTUAL TABLE items_fts USING fts5(prompt, answers, content='', tokenize='unicode61 remove_diacritics 2');
+        CREATE TABLE search_state (upto INTEGER NOT NULL);
+        INSERT INTO search_state VALUES (0);
+        CREATE TRIGGER items_fts_update AFTER UPDATE OF prompt, candidates ON items
+            WHEN old.rowid <= (SELECT upto FROM search_state)
+            BEGIN
+                INSERT INTO items_fts (items_fts, rowid, prompt, answers)
+                    VALUES ('delete', old.rowid, old.prompt, {answers.format('old')});
+                INSERT INTO items_fts (rowid, prompt, answers) VALUES (new.rowid, new.prompt, {answers.format('new')});
+            END;
+        """)
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_initial,
     m002_queue_columns,
@@ -236,5 +256,6 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m013_frozen_versions,
     m014_item_edits,
     m015_runs_scored_at,
+    m016_item_search,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

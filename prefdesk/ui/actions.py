@@ -1,9 +1,11 @@
 """The one action registry: each action declares its name, scope, default keys, help text, handler and
 argument in one place, as a decorator on the handler (qutebrowser's `cmdutils.register`).
 
-Scopes: a label kind (`pairwise`, `ranking`, `scalar`, `process`: the handler is a method of that view)
-or `global` (a method of the desk window). Only the current view's actions and the global ones listen,
-so `1` can mean "left better" in the pairwise view and "score 1" in the scalar view. Menus, the cheat
+Scopes: a label kind (`pairwise`, `ranking`, `scalar`, `process`: the handler is a method of that view),
+`global` (a method of the desk window), or a panel (`items`, `arbitration`: a method of that panel's
+window). Only the current view's actions and the global ones listen, so `1` can mean "left better" in the
+pairwise view and "score 1" in the scalar view; in a panel's window its own actions listen, and the desk's
+menu commands with Ctrl/Alt. Menus, the cheat
 sheet, remapping and every key hint on screen are built from this registry and the live bindings.
 
 Keys are matched by `key_name`, which names a key press the way a real keyboard produces it: Shift+2
@@ -22,7 +24,9 @@ from PySide6.QtCore import QKeyCombination, QSettings, Qt
 from PySide6.QtGui import QKeySequence
 
 GLOBAL = "global"
-SCOPES = ("pairwise", "ranking", "scalar", "process", GLOBAL)
+VIEW_SCOPES = ("pairwise", "ranking", "scalar", "process")
+PANEL_SCOPES = ("items", "arbitration")
+SCOPES = (*VIEW_SCOPES, GLOBAL, *PANEL_SCOPES)
 NO_ARG = object()
 
 
@@ -66,6 +70,7 @@ def action(name: str, scope: str, keys: tuple[str, ...] | str, help: str, *, arg
 @functools.cache
 def all_actions() -> tuple[ActionSpec, ...]:
     """Every action, in declaration order (importing the modules that declare them, once)."""
+    import prefdesk.ui.items.panel  # noqa: F401  (declares the Items panel's actions)
     import prefdesk.ui.main_window  # noqa: F401  (declares the global actions and imports the views)
 
     return tuple(sorted(_REGISTERED, key=lambda a: a.order))
@@ -155,7 +160,9 @@ def conflicts(bindings: Bindings) -> list[tuple[str, str, str]]:
     for spec in all_actions():
         for key in bindings.get(spec.name, spec.keys):
             name = normalized(key)
-            scopes = [spec.scope] if spec.scope != GLOBAL else list(SCOPES)
+            scopes = [spec.scope] if spec.scope != GLOBAL else [*VIEW_SCOPES, GLOBAL]
+            if spec.scope == GLOBAL and _is_command(name):  # a menu command works in the panels too
+                scopes += PANEL_SCOPES
             for scope in scopes:
                 for probe in {(name, scope), (name, GLOBAL)}:
                     other = seen.get(probe)
@@ -165,16 +172,25 @@ def conflicts(bindings: Bindings) -> list[tuple[str, str, str]]:
     return found
 
 
+def _is_command(name: str) -> bool:
+    """A key with Ctrl, Alt or Meta: a command, not typing."""
+    return any(name.startswith(m) for m in ("Ctrl+", "Alt+", "Meta+"))
+
+
 def keymaps(bindings: Bindings) -> dict[str | None, dict[str, ActionSpec]]:
     """For each scope (None: no item shown), key name -> the action that listens there: the scope's own
-    actions, then the global ones. Built once a binding change, not once a key."""
+    actions, then the global ones (in a panel, only the global menu commands with Ctrl/Alt). Built once a
+    binding change, not once a key."""
     named = [(spec, [normalized(k) for k in bindings.get(spec.name, spec.keys)]) for spec in all_actions()]
     out: dict[str | None, dict[str, ActionSpec]] = {}
     for scope in (*SCOPES, None):
         table: dict[str, ActionSpec] = {}
         for spec, keys in named:
-            if spec.scope in (scope, GLOBAL):
+            if spec.scope == scope or spec.scope == GLOBAL and scope not in PANEL_SCOPES:
                 for key in keys:
+                    table.setdefault(key, spec)
+            elif spec.scope == GLOBAL and spec.menu:
+                for key in filter(_is_command, keys):
                     table.setdefault(key, spec)
         out[scope] = table
     return out

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QInp
                                QListWidgetItem, QPlainTextEdit, QPushButton, QSplitter, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
 
-from prefdesk.domain import Label, RaterRole
+from prefdesk.domain import Label
 from prefdesk.quality import arbitration
 from prefdesk.store.project import ProjectError
 from prefdesk.ui import forms
@@ -313,7 +313,3 @@ def _captioned(title: str, widget: QWidget) -> QWidget:
     column.addWidget(caption(title))
     column.addWidget(widget, 1)
     return box
-
-
-def can_arbitrate(role: RaterRole) -> bool:
-    return role in arbitration.ARBITERS

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogBut
 
 from prefdesk.domain import RaterRole
 from prefdesk.ui.forms import dialog_buttons, fit_to_screen, tell
-from prefdesk.ui.actions import GLOBAL, all_actions, conflicts, default_bindings, key_label
+from prefdesk.ui.actions import GLOBAL, PANEL_SCOPES, all_actions, conflicts, default_bindings, key_label
 from prefdesk.ui.theme import THEMES
 
 KEYS_PER_ACTION = 3
@@ -22,10 +22,11 @@ class CheatSheet(QDialog):
     def __init__(self, parent: QWidget, view: str, bindings: dict[str, tuple[str, ...]]) -> None:
         super().__init__(parent)
         self.setWindowTitle("Keyboard shortcuts")
-        specs = [a for a in all_actions() if a.scope in (view, GLOBAL)]
+        panel = view in PANEL_SCOPES  # a panel: its own keys and the desk's menu commands
+        specs = [a for a in all_actions() if a.scope == view or a.scope == GLOBAL and (not panel or a.menu)]
         self.table = QTableWidget(len(specs), 2)
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
-        self.table.setHorizontalHeaderLabels(["Keys", f"Action ({view} view and everywhere)"])
+        self.table.setHorizontalHeaderLabels(["Keys", f"Action ({view} {'window' if panel else 'view'} and everywhere)"])
         for row, spec in enumerate(specs):
             self.table.setItem(row, 0, QTableWidgetItem("  /  ".join(key_label(k) for k in bindings.get(spec.name, spec.keys))))
             self.table.setItem(row, 1, QTableWidgetItem(spec.help))

@@ -16,13 +16,13 @@ from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QMessageBox, QStackedWidget, QVBoxLayout, QWidget
 
 from prefdesk import __version__
-from prefdesk.domain import Item, ItemKind, Label, LabelKind, Rater, RaterRole
+from prefdesk.domain import Item, ItemKind, Label, LabelKind, Rater, roles
 from prefdesk.labeling import Draft, Incomplete, ProcessDraft, ReadyLabel, draft_for, rationale_needed
 from prefdesk.store import pending
 from prefdesk.store import runs as store_runs
 from prefdesk.store.project import Project, ProjectBusy, ProjectError
 from prefdesk.store.queue import Queue, remaining_for
-from prefdesk.ui.actions import GLOBAL, ActionSpec, action, all_actions, by_name, keymaps, keys_text, load_bindings, save_bindings
+from prefdesk.ui.actions import GLOBAL, PANEL_SCOPES, ActionSpec, action, all_actions, by_name, keymaps, keys_text, load_bindings, save_bindings
 from prefdesk.ui.keys import KeyDispatcher
 from prefdesk.ui.operations import Change, Operations
 from prefdesk.ui.side_pane import SidePane
@@ -36,7 +36,7 @@ VIEW_CLASSES = {ItemKind.PAIRWISE: PairwiseView, ItemKind.RANKING: RankingView,
                 ItemKind.SCALAR: ScalarView, ItemKind.PROCESS: ProcessView}
 MENUS = {"pairwise": "&Pairwise", "ranking": "&Ranking", "scalar": "&Scalar", "process": "P&rocess", GLOBAL: "&Label"}
 CLOSE_WAIT_MS = 60_000  # how long closing waits for work off the GUI thread (a 1M-item quality report: ~15 s)
-PANELS = ("train_panel", "quality_panel", "arbitration_panel", "versions_panel")  # windows beside the desk
+PANELS = ("train_panel", "quality_panel", "arbitration_panel", "versions_panel", "items_panel")  # windows beside the desk
 MENU_ORDER = ("&File", "&Label", "&Pairwise", "&Ranking", "&Scalar", "P&rocess", "Pro&ject", "&Help")
 
 
@@ -84,6 +84,7 @@ class MainWindow(QMainWindow):
         self.quality_panel = None
         self.arbitration_panel = None
         self.versions_panel = None
+        self.items_panel = None
         self.queue_order = "default"
         self.retry = QTimer(self)
         self.retry.setInterval(1000)
@@ -95,7 +96,8 @@ class MainWindow(QMainWindow):
         self.menu_actions: dict[str, QAction] = {}
         self._build_menus()
         self.keys = KeyDispatcher(self, lambda: self._keymaps[self.item.kind.value if self.item else None],
-                                  self.run_action, lambda: [p for a in PANELS if (p := getattr(self, a)) is not None])
+                                  self.run_action, lambda: [p for a in PANELS if (p := getattr(self, a)) is not None],
+                                  lambda scope: self._keymaps[scope])
         self._fit_screen()
         self.set_project(project, rater)
 
@@ -213,6 +215,8 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         menus = {title: self.menuBar().addMenu(title) for title in MENU_ORDER}
         for spec in all_actions():
+            if spec.scope in PANEL_SCOPES:
+                continue  # a panel's own keys: its cheat sheet lists them
             entry = QAction(spec.help, self)
             entry.triggered.connect(lambda checked=False, s=spec: self.run_action(s))
             menus[spec.menu or MENUS[spec.scope]].addAction(entry)
@@ -226,6 +230,8 @@ class MainWindow(QMainWindow):
     def _label_menus(self) -> None:
         """Menu entries show the live keys (as text: the keys themselves are read by `KeyDispatcher`)."""
         for spec in all_actions():
+            if spec.scope in PANEL_SCOPES:
+                continue
             keys = f"\t{keys_text(self.bindings, spec.name, 1)}" if self.bindings.get(spec.name) else ""
             self.menu_actions[spec.name].setText(spec.help + keys)
 
@@ -342,7 +348,7 @@ class MainWindow(QMainWindow):
 
     @action("model_scores", GLOBAL, "M", "Show or hide the reward model's scores (reviewers and experts)")
     def toggle_model_scores(self) -> None:
-        if self.rater.role not in (RaterRole.REVIEWER, RaterRole.EXPERT):
+        if not roles.sees_model_scores(self.rater.role):
             self.statusBar().showMessage("Model scores are hidden from annotators: they would bias the labels.", 5000)
             return
         run = None if self.scores_run else store_runs.latest_scored_run(self.project)
@@ -355,7 +361,7 @@ class MainWindow(QMainWindow):
 
     def scores_stored(self, run_id: str) -> None:
         """A reward run's scores are in the project: a reviewer or expert sees them at once (annotators never)."""
-        if self.rater.role in (RaterRole.REVIEWER, RaterRole.EXPERT):
+        if roles.sees_model_scores(self.rater.role):
             self.scores_run = run_id
             if self.item is not None:
                 self.show_item(self.item, self.draft)
@@ -386,11 +392,17 @@ class MainWindow(QMainWindow):
 
         self._raise_panel("versions_panel", VersionsPanel)
 
+    @action("items", GLOBAL, "Ctrl+Shift+I", "Items: browse, search, filter and edit the project's items…", menu="Pro&ject")
+    def open_items(self) -> None:
+        from prefdesk.ui.items.panel import ItemsPanel
+
+        self._raise_panel("items_panel", ItemsPanel)
+
     @action("arbitrate", GLOBAL, "Ctrl+Shift+A", "Arbitrate disputed items (reviewers and experts)…", menu="Pro&ject")
     def open_arbitration(self) -> None:
-        from prefdesk.ui.arbitration_panel import ArbitrationPanel, can_arbitrate
+        from prefdesk.ui.arbitration_panel import ArbitrationPanel
 
-        if not can_arbitrate(self.rater.role):
+        if not roles.can_arbitrate(self.rater.role):
             self.statusBar().showMessage("Arbitration is for reviewers and experts: a lead sets your role.", 6000)
             return
         self._raise_panel("arbitration_panel", ArbitrationPanel)

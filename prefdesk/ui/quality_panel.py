@@ -17,12 +17,11 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton,
                                QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
-from prefdesk.domain import RaterRole
+from prefdesk.domain import roles
 from prefdesk.ui.charts import COLOURS, BarChart, LineChart, legend_html, no_bias_line
 from prefdesk.ui.operations import Change
 from prefdesk.ui.worker import describe, run_in_background
 
-LEADS = (RaterRole.REVIEWER, RaterRole.EXPERT)
 REFRESH_AFTER_MS = 1500  # labels come one a second at most: one report after a burst, not one a label
 FLAG = "#d55e00"
 RATER_COLUMNS = ("Rater", "Role", "Labels", "Gold\naccuracy", "Estimated\naccuracy", "Agrees with\nthe others",
@@ -54,7 +53,7 @@ class QualityPanel(QWidget):
     def __init__(self, desk) -> None:
         super().__init__(desk, Qt.Window)
         self.desk = desk
-        self.lead = desk.rater.role in LEADS
+        self.lead = desk.rater.role in roles.LEADS
         self.setWindowTitle(f"Quality — {desk.project.path.name}" + ("" if self.lead else f" — {desk.rater.name}"))
         self.report: dict | None = None
         self.job = None

@@ -1,0 +1,1 @@
+"""Project › Items: the lead's item browser (filters, search, bulk edit, an item's labels, the raters)."""
