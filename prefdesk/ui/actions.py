@@ -164,7 +164,8 @@ def conflicts(bindings: Bindings) -> list[tuple[str, str, str]]:
             if spec.scope == GLOBAL and _is_command(name):  # a menu command works in the panels too
                 scopes += PANEL_SCOPES
             for scope in scopes:
-                for probe in {(name, scope), (name, GLOBAL)}:
+                # a panel hears only its own keys and the desk's menu commands (recorded under its scope)
+                for probe in {(name, scope)} if scope in PANEL_SCOPES else {(name, scope), (name, GLOBAL)}:
                     other = seen.get(probe)
                     if other and other != spec.name:
                         found.append((key, spec.name, other))
@@ -185,7 +186,7 @@ def keymaps(bindings: Bindings) -> dict[str | None, dict[str, ActionSpec]]:
     out: dict[str | None, dict[str, ActionSpec]] = {}
     for scope in (*SCOPES, None):
         table: dict[str, ActionSpec] = {}
-        for spec, keys in named:
+        for spec, keys in sorted(named, key=lambda n: n[0].scope == GLOBAL):  # the scope's own actions first
             if spec.scope == scope or spec.scope == GLOBAL and scope not in PANEL_SCOPES:
                 for key in keys:
                     table.setdefault(key, spec)

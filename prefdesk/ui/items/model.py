@@ -44,16 +44,29 @@ class ItemsModel(QAbstractTableModel):
         super().__init__()
         self.project = project
         self.rowids: list[int] = []
+        self.total = 0  # rows: len(rowids) once the whole list is known
         self.scores_run: str | None = None
         self.show_raters = True
         self._pages: OrderedDict[int, list[browse.ItemRow]] = OrderedDict()
         self.sort_requested = None  # set by the panel: (sort key, descending) -> None
 
-    def set_rowids(self, rowids: list[int], scores_run: str | None = None) -> None:
+    def set_rowids(self, rowids: list[int], scores_run: str | None = None, total: int | None = None) -> None:
+        """Show these rows; `total` (more than given) when only the head of the list is known yet."""
         self.beginResetModel()
         self.rowids, self.scores_run = rowids, scores_run
+        self.total = len(rowids) if total is None else total
         self._pages.clear()
         self.endResetModel()
+
+    def complete(self, rowids: list[int], scores_run: str | None) -> bool:
+        """The whole list after its head: the rows on screen stay where they are. False if it is another list."""
+        if self.total != len(rowids) or rowids[:len(self.rowids)] != self.rowids:
+            return False
+        self.rowids, self.scores_run = rowids, scores_run
+        self._pages.clear()
+        if rowids:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(rowids) - 1, len(COLUMNS) - 1))
+        return True
 
     def reread(self) -> None:
         """The same rows, read again (labels or metadata changed under them)."""
@@ -62,6 +75,8 @@ class ItemsModel(QAbstractTableModel):
             self.dataChanged.emit(self.index(0, 0), self.index(len(self.rowids) - 1, len(COLUMNS) - 1))
 
     def row(self, index: int) -> browse.ItemRow | None:
+        if index >= len(self.rowids):
+            return None  # past the head shown first: the whole list is on its way
         number = index // PAGE
         page = self._pages.get(number)
         if page is None:
@@ -75,7 +90,7 @@ class ItemsModel(QAbstractTableModel):
         return page[offset] if offset < len(page) else None
 
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802 (Qt override)
-        return 0 if parent.isValid() else len(self.rowids)
+        return 0 if parent.isValid() else self.total
 
     def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802 (Qt override)
         return 0 if parent.isValid() else len(COLUMNS)

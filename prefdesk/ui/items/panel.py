@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QGridLayout, QHeaderView, QLabel, QLineEdit,
                                QTableView, QTabWidget, QVBoxLayout, QWidget)
 
-from prefdesk.domain import roles
+from prefdesk.domain import ItemKind, roles
 from prefdesk.quality import browse
 from prefdesk.store import item_meta
 from prefdesk.store import runs as store_runs
@@ -28,6 +28,7 @@ from prefdesk.ui.worker import describe, run_in_background
 
 ANY = "Any"
 NONE = "(not set)"
+HEAD = 256  # rows read on the GUI thread when the panel opens, before the whole list
 WIDEST = {"kind": "pairwise", "scenario": "customer-service", "risk_level": "medium", "raters": "maya, tom, ana",
           "status": "disputed"}  # what a column is sized to show whole
 _REFRESH_ON = Change.ITEMS | Change.LABELS | Change.FLAGS | Change.SCORES | Change.SETTINGS | Change.PROJECT
@@ -113,6 +114,7 @@ class ItemsPanel(QWidget):
         self._search_timer.timeout.connect(self.requery)
         self.search.textChanged.connect(self._search_timer.start)
         self._generation = 0
+        self.finished = -1  # the last query whose rows are shown (tests and benchmarks wait for it)
         self.model.sort_requested = self._sort_requested
         self._job = None
         self.started_at = 0.0
@@ -120,19 +122,31 @@ class ItemsPanel(QWidget):
         area = (self.screen() or desk.screen()).availableGeometry()
         self.resize(min(1300, int(area.width() * 0.92)), min(820, int(area.height() * 0.92)))
         self._fill_filters()
+        self._read_choices()
         self._show_hint()
         desk.ops.changed.connect(self._changed)
-        self.requery()
+        self.requery(head=True)
 
     # -- filters --------------------------------------------------------------------------------------
-    def _fill_filters(self) -> None:
+    def _read_choices(self) -> None:
+        """The scenarios, risk levels and buckets in use (an index scan each: off the GUI thread)."""
+        path = self.desk.project.path
+
+        def work() -> dict[str, list[str]]:
+            with Project.open(path) as project:
+                return {name: browse.values(project, name) for name in ("scenario", "risk_level", "bucket")}
+
+        self._choices_job = run_in_background(work, self._fill_filters)
+
+    def _fill_filters(self, known: dict[str, list[str]] | None = None) -> None:
         project = self.desk.project
+        self.known = known if known is not None else getattr(self, "known", {})
         people = [(r.name, r.id) for r in project.raters() if r.role in roles.PEOPLE]
         if not self.lead:
             people = [(self.desk.rater.name, self.desk.rater.id)]
-        choices = {name: [(ANY, None), (NONE, browse.BLANK)] + [(v, v) for v in browse.values(project, name)]
+        choices = {name: [(ANY, None), (NONE, browse.BLANK)] + [(v, v) for v in self.known.get(name, [])]
                    for name in ("scenario", "risk_level", "bucket")}
-        choices["kind"] = [(ANY, None)] + [(v, v) for v in browse.values(project, "kind")]
+        choices["kind"] = [(ANY, None)] + [(k.value, k.value) for k in ItemKind]
         choices["gold"] = [(ANY, None), ("gold", True), ("not gold", False)]
         choices["flagged"] = [(ANY, None), ("flagged", True), ("not flagged", False)]
         overlap = int(project.settings["overlap"])
@@ -174,10 +188,18 @@ class ItemsPanel(QWidget):
         self.requery()
 
     # -- the query, off the GUI thread ----------------------------------------------------------------
-    def requery(self) -> None:
+    def requery(self, head: bool = False) -> None:
+        """Find the matching items off the GUI thread. With `head` (opening, every item in the order added),
+        the first rows are read here at once (a millisecond) and the whole list completes them."""
         self._generation += 1
         generation, query, path = self._generation, self.query(), self.desk.project.path
         self.started_at = time.perf_counter()
+        if head and query == browse.ItemQuery():
+            total = self.desk.project.item_count()
+            rowids = [r for (r,) in self.desk.project.conn.execute("SELECT rowid FROM items ORDER BY rowid LIMIT ?",
+                                                                   (HEAD,))]
+            self.model.set_rowids(rowids, None, total)
+            self.took_s = time.perf_counter() - self.started_at
         self.count.setText("Finding the items…")
         if query.search.strip():
             self.count.setText("Searching (the first search builds the index, once per project)…")
@@ -188,8 +210,11 @@ class ItemsPanel(QWidget):
         if generation != self._generation:
             return  # a newer filter was chosen meanwhile
         rowids, scores_run, indexed = result
+        self.finished = generation
         same = rowids == self.model.rowids  # a refresh after a change: keep the place and the selection
-        if same:
+        if len(rowids) > len(self.model.rowids) and self.model.complete(rowids, scores_run if self.lead else None):
+            pass  # the head shown at once is now the whole list
+        elif same:
             self.model.scores_run = scores_run if self.lead else None
             self.model.reread()
         else:
@@ -207,7 +232,7 @@ class ItemsPanel(QWidget):
     def _changed(self, change: Change) -> None:
         if change & _REFRESH_ON:
             if change & (Change.ITEMS | Change.PROJECT | Change.SETTINGS):
-                self._fill_filters()
+                self._read_choices()
             self.requery()
 
     # -- selection and actions -------------------------------------------------------------------------
@@ -230,7 +255,7 @@ class ItemsPanel(QWidget):
         row = self.model.row(index.row())
         ItemDialog(self, self.desk, row.id).exec()
 
-    @action("items_edit", "items", "Ctrl+E", "Edit scenario, risk level, bucket, priority or gold of the selection…")
+    @action("items_edit", "items", "Ctrl+M", "Edit scenario, risk level, bucket, priority or gold of the selection…")
     def edit_selection(self) -> None:
         from prefdesk.ui.items.dialogs import BulkEditDialog
 
@@ -241,7 +266,7 @@ class ItemsPanel(QWidget):
         if not ids:
             self.hint.setText("Select the items to edit first (Shift+↓ extends, Ctrl+A selects all).")
             return
-        dialog = BulkEditDialog(self, len(ids), {c: browse.values(self.desk.project, c) for c in ("scenario", "bucket")})
+        dialog = BulkEditDialog(self, len(ids), self.known)
         if not dialog.exec() or not dialog.changes:
             return
         path, changes, by = self.desk.project.path, dialog.changes, self.desk.rater.name
@@ -288,6 +313,6 @@ class ItemsPanel(QWidget):
     def _show_hint(self) -> None:
         bindings = self.desk.bindings
         self.hint.setText(f"{keys_text(bindings, 'items_open', 1)} opens an item · "
-                          f"{keys_text(bindings, 'items_edit', 1)} edits the selection · "
+                          f"{keys_text(bindings, 'items_edit', 1)} edits the selection's metadata · "
                           f"{keys_text(bindings, 'items_search', 1)} searches · "
                           f"{keys_text(bindings, 'items_clear', 1)} clears the filters")
