@@ -225,3 +225,23 @@ def test_panels_hear_of_new_labels_and_versions_through_the_change_signal_only(q
     qtbot.waitUntil(lambda: train.policy.findText("version r1 (403 labels, majority)") >= 0, timeout=20000)
     assert train.policy.currentText() == "the labels now, latest"  # the lead's choice stays
     assert [versions.table.item(r, 0).text() for r in range(versions.table.rowCount())] == ["r1"]
+
+
+def test_at_the_size_of_a_1080p_screen_at_scale_2_the_answers_get_the_height_and_g_leaves_no_gaps(desk, qtbot):
+    """QT_SCALE_FACTOR=2 on 1920x1080 is a 960x540 window in the same fonts: laid out here at that size."""
+    window = desk([{"prompt": "What should I take for a stiff neck and fever?",
+                    "response_a": " ".join(["Go to an emergency department now."] * 30), "response_b": "Rest."}])
+    window.resize(960, 540)
+    qtbot.waitUntil(lambda: window.width() == 960)
+    view = window.current_view()
+    line = view.fontMetrics().lineSpacing()
+    assert view.left.viewport().height() >= 7 * line  # was 3 lines: the prompt and an empty bottom took the rest
+    assert view.left.viewport().height() > 2 * view.prompt.browser.viewport().height()
+    side = window.side
+    press(qtbot, window, Qt.Key_G)
+    qtbot.waitUntil(lambda: not side.guidelines.isVisible())
+    gap = side.guidelines_title.geometry().top() - side.rationale.geometry().bottom()
+    assert 0 < gap <= 3 * side.layout_.spacing() + 2  # the title follows the box; the room is at the bottom
+    assert side.progress.geometry().top() - side.meta.geometry().bottom() <= 3 * side.layout_.spacing() + 2
+    project_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "Pro&ject")
+    assert all("\tCtrl+" in a.text() for a in project_menu.actions())  # each entry shows its key

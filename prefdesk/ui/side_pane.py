@@ -31,7 +31,7 @@ class SidePane(QWidget):
         self.progress.setStyleSheet("padding: 6px 8px;")
         self.rationale_title = QLabel()
         self.rationale = QPlainTextEdit()
-        self.rationale.setMaximumHeight(110)
+        self.rationale.setMaximumHeight(self.fontMetrics().lineSpacing() * 5 + 16)
         self.guidelines = OfflineBrowser()  # guidelines are Markdown from the project: no image or link is loaded
         self.guidelines_title = QLabel()
         layout = QVBoxLayout(self)
@@ -40,6 +40,8 @@ class SidePane(QWidget):
                   self.guidelines_title, self.guidelines):
             layout.addWidget(w)
         layout.setStretch(layout.count() - 1, 1)
+        layout.addStretch(0)  # takes the room the guidelines leave when G hides them: no gaps between the rest
+        self.layout_ = layout
 
     def show_guidelines(self, version: str, markdown_text: str, key: str) -> None:
         self.guidelines.show_markdown(markdown_text, line_breaks=False)  # a document: wrapped lines join
@@ -71,4 +73,6 @@ class SidePane(QWidget):
         self.progress.setText(f"Today: <b>{done_today}</b> · median <b>{median}</b>/item · remaining <b>{left}</b>")
 
     def toggle_guidelines(self) -> None:
-        self.guidelines.setVisible(not self.guidelines.isVisible())
+        shown = not self.guidelines.isVisible()
+        self.guidelines.setVisible(shown)
+        self.layout_.setStretch(self.layout_.count() - 1, 0 if shown else 1)

@@ -86,6 +86,8 @@ class PromptPane(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(caption(title))
         self.browser = OfflineBrowser()
+        # two lines at the least (the splitter may shrink it that far), so the answers keep the height at scale 2
+        self.browser.setMinimumHeight(self.fontMetrics().lineSpacing() * 2 + 16)
         layout.addWidget(self.browser)
 
     def show_item(self, item: Item) -> None:
@@ -113,7 +115,9 @@ class ItemView(QWidget):
         split = QSplitter(Qt.Vertical)
         split.addWidget(top)
         split.addWidget(body)
-        split.setSizes([150, 550])
+        split.setStretchFactor(1, 1)  # a taller window makes the body taller, not the prompt
+        line = self.fontMetrics().lineSpacing()
+        split.setSizes([line * 5, line * 40])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(split, 1)

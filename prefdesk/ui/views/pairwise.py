@@ -12,7 +12,7 @@ import re
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPalette, QTextDocument
-from PySide6.QtWidgets import QHBoxLayout, QListWidget, QListWidgetItem, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QListWidget, QListWidgetItem, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 
 from prefdesk.domain import Strength, Verdict
 from prefdesk.labeling import PairwiseDraft, ReadyLabel, Side
@@ -77,12 +77,13 @@ class PairwiseView(ItemView):
         self.tag_list.setFocusPolicy(Qt.NoFocus)
         self.tag_list.setFlow(QListWidget.LeftToRight)
         self.tag_list.setWrapping(True)
-        self.tag_list.setMaximumHeight(72)
+        self.tag_list.setMaximumHeight(self._lines(4))
         self.tag_list.itemChanged.connect(self._tag_clicked)
         # Fusion draws an unchecked box in the window colour: invisible on a dark palette without a border
         self.tag_list.setStyleSheet("QListWidget::indicator { width: 12px; height: 12px; border: 1px solid palette(text); "
                                     "border-radius: 2px; } QListWidget::indicator:checked { background: palette(highlight); }")
         bottom = QWidget()
+        bottom.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Maximum)  # as tall as its lists: the answers get the rest
         grid = QHBoxLayout(bottom)
         grid.setContentsMargins(0, 0, 0, 0)
         dim_col, tag_col = QVBoxLayout(), QVBoxLayout()
@@ -95,7 +96,8 @@ class PairwiseView(ItemView):
         split = QSplitter(Qt.Vertical)
         split.addWidget(self.prompt)
         split.addWidget(sides)
-        split.setSizes([160, 520])
+        split.setStretchFactor(1, 1)  # a taller window makes the answers taller, not the prompt
+        split.setSizes([self._lines(4), self._lines(40)])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(split, 1)
@@ -103,6 +105,10 @@ class PairwiseView(ItemView):
         layout.addWidget(bottom)
         self.left.verticalScrollBar().valueChanged.connect(lambda _: self._sync(self.left, self.right))
         self.right.verticalScrollBar().valueChanged.connect(lambda _: self._sync(self.right, self.left))
+
+    def _lines(self, n: int) -> int:
+        """The height of n list rows in the font in use (scale 2 doubles it with the text)."""
+        return (self.fontMetrics().lineSpacing() + 3) * n + 10
 
     def _sync(self, src: OfflineBrowser, dst: OfflineBrowser) -> None:
         """Scroll the other side in step, proportionally, when both can scroll."""
@@ -116,7 +122,7 @@ class PairwiseView(ItemView):
     def show_draft(self, draft: PairwiseDraft) -> None:
         self.draft = draft
         self.prompt.show_item(draft.item)
-        self.dim_list.setMaximumHeight(24 * max(1, len(draft.dimensions)) + 8)
+        self.dim_list.setFixedHeight(self._lines(max(1, len(draft.dimensions))))
         if self._tags_shown != draft.reason_tags:  # rebuilt only when the project's tags change
             self._tags_shown = list(draft.reason_tags)
             self.tag_list.blockSignals(True)
