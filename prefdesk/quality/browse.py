@@ -29,6 +29,7 @@ BLANK = ""  # a text filter of "" matches items where the field is not set
 SORTS = {"added": "rowid", "kind": "kind", "scenario": "scenario", "risk_level": "risk_level", "bucket": "bucket",
          "gold": "is_gold", "raters": "n_raters", "priority": "priority"}
 STATUSES = ("disputed", "decided", "undecided")
+_OVERLAP_L = COUNTS_TOWARD_OVERLAP.replace("kind", "labels.kind").replace("source", "labels.source")
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,15 @@ def item_rowids(project: Project, query: ItemQuery) -> list[int]:
     direction = " DESC" if query.descending else ""
     order = f"{SORTS[query.sort]}{direction}, rowid{direction}" if query.sort != "added" else f"rowid{direction}"
     sql = f"SELECT json_group_array(rowid) FROM (SELECT rowid FROM items{where} ORDER BY {order})"
-    return orjson.loads(project.conn.execute(sql, args).fetchone()[0])
+    rowids = orjson.loads(project.conn.execute(sql, args).fetchone()[0])
+    if query.not_labelled_by is not None:
+        # taken out here, not by NOT IN in SQL: that reads every item's id from the table (1.2 s on 1M items),
+        # where a rater's own items are a few thousand rowids found by index
+        done = {r for (r,) in project.conn.execute(
+            "SELECT items.rowid FROM labels JOIN items ON items.id = labels.item_id "
+            f"WHERE labels.rater_id = ? AND {_OVERLAP_L}", (query.not_labelled_by,))}
+        rowids = [r for r in rowids if r not in done]
+    return rowids
 
 
 def _where(project: Project, q: ItemQuery) -> tuple[str, list[Any]]:
@@ -82,10 +91,9 @@ def _where(project: Project, q: ItemQuery) -> tuple[str, list[Any]]:
     if q.max_raters is not None:
         parts.append("n_raters <= ?")
         args.append(q.max_raters)
-    for rater, negate in ((q.labelled_by, ""), (q.not_labelled_by, "NOT ")):
-        if rater is not None:
-            parts.append(f"id {negate}IN (SELECT item_id FROM labels WHERE rater_id = ? AND {COUNTS_TOWARD_OVERLAP})")
-            args.append(rater)
+    if q.labelled_by is not None:  # (not_labelled_by: see item_rowids)
+        parts.append(f"id IN (SELECT item_id FROM labels WHERE rater_id = ? AND {COUNTS_TOWARD_OVERLAP})")
+        args.append(q.labelled_by)
     if q.status == "decided":
         parts.append("id IN (SELECT item_id FROM labels WHERE source = 'arbitration')")
     elif q.status in ("disputed", "undecided"):

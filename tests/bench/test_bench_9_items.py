@@ -25,6 +25,9 @@ def test_items_panel_first_rows_and_filters(bench_dir, qtbot, qt_prefs):
     if not path.exists():
         pytest.skip("run test_bench_3_queue first: it builds the project")
     project = Project.open(path)
+    with project.transaction() as conn:  # the search index as on a project never searched: built by the panel
+        conn.execute("INSERT INTO items_fts (items_fts) VALUES ('delete-all')")
+        conn.execute("UPDATE search_state SET upto = 0")
     desk = MainWindow(project, project.ensure_rater("bench-lead", "reviewer"))
     qtbot.addWidget(desk)
     desk.show()
