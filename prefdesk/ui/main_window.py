@@ -135,8 +135,8 @@ class MainWindow(QMainWindow):
             self.setWindowTitle(f"PrefDesk — {self.project.path.name} — {self.rater.name}")
             self.durations = sorted(self.project.durations_today(self.rater))
         if change & (Change.SETTINGS | Change.PROJECT):
-            version, text = self.project.guidelines()
-            self.side.show_guidelines(version, text, keys_text(self.bindings, "guidelines", 1))
+            # rendered just after the item is painted: the first Markdown document builds the parser (~80 ms)
+            QTimer.singleShot(0, self._show_guidelines)
         if change & (Change.ITEMS | Change.PROJECT):
             self.queue = Queue(self.project, self.rater)
             self._order_queue()
@@ -243,9 +243,13 @@ class MainWindow(QMainWindow):
             view.set_bindings(self.bindings)
         self._keymaps = keymaps(self.bindings)
         self.side.set_keys(keys_text(self.bindings, "rationale", 1))
-        version, text = self.project.guidelines()
-        self.side.show_guidelines(version, text, keys_text(self.bindings, "guidelines", 1))
+        self._show_guidelines()
         self._hint()
+
+    def _show_guidelines(self) -> None:
+        if self.project is not None and not self.project.closed:
+            version, text = self.project.guidelines()
+            self.side.show_guidelines(version, text, keys_text(self.bindings, "guidelines", 1))
 
     @property
     def item(self) -> Item | None:
