@@ -7,8 +7,6 @@ every widget, so nothing of another project can stay on screen.
 
 from __future__ import annotations
 
-import bisect
-import time
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QThreadPool, QTimer
@@ -16,12 +14,12 @@ from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QMessageBox, QStackedWidget, QVBoxLayout, QWidget
 
 from prefdesk import __version__
-from prefdesk.domain import Item, ItemKind, Label, LabelKind, Rater, roles
-from prefdesk.labeling import Draft, Incomplete, ProcessDraft, ReadyLabel, draft_for, rationale_needed
-from prefdesk.store import pending
+from prefdesk.domain import Item, ItemKind, Label, Rater, roles
+from prefdesk.labeling import Draft, Incomplete, ProcessDraft, ReadyLabel, rationale_needed
+from prefdesk.labeling.session import HELD, ITEM_SHOWN, LABELLED, MESSAGE, PROGRESS, DeskSession
 from prefdesk.store import runs as store_runs
-from prefdesk.store.project import Project, ProjectBusy, ProjectError
-from prefdesk.store.queue import Queue, remaining_for
+from prefdesk.store.project import Project, ProjectError
+from prefdesk.store.queue import remaining_for
 from prefdesk.ui.actions import GLOBAL, PANEL_SCOPES, ActionSpec, action, all_actions, by_name, keymaps, keys_text, load_bindings, save_bindings
 from prefdesk.ui.keys import KeyDispatcher
 from prefdesk.ui.operations import Change, Operations
@@ -45,7 +43,6 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.project: Project | None = None
         self.rater = rater
-        self.session = None
         self.ops = Operations(self)
         self.ops.changed.connect(self.on_changed)
         self.views: dict[ItemKind, ItemView] = {kind: cls() for kind, cls in VIEW_CLASSES.items()}
@@ -71,21 +68,12 @@ class MainWindow(QMainWindow):
         row.addWidget(main, 1)
         row.addWidget(self.side)
         self.setCentralWidget(central)
-        self.draft: Draft | None = None  # the label being made on the item shown (None: nothing shown)
-        self.editing: Label | None = None  # the label being re-done after `back`
-        self.return_to: Item | None = None  # the item the rater was on before going back
-        self.shown_at = time.monotonic()
-        self.remaining: int | None = None
-        self.durations: list[int] = []
-        self.held = 0  # labels waiting on disk for the project file (`store.pending`)
-        self.scores_run: str | None = None  # the reward run whose scores a reviewer chose to see (None: hidden)
-        self.last_label: Label | None = None
+        self.work: DeskSession | None = None  # the rater's session: what is shown, held, counted
         self.train_panel = None
         self.quality_panel = None
         self.arbitration_panel = None
         self.versions_panel = None
         self.items_panel = None
-        self.queue_order = "default"
         self.retry = QTimer(self)
         self.retry.setInterval(1000)
         self.retry.timeout.connect(self._write_held)
@@ -105,18 +93,21 @@ class MainWindow(QMainWindow):
     def set_project(self, project: Project, rater: Rater) -> None:
         """Show `project` as `rater`: a new session, queue and settings; every panel refreshes through `changed`."""
         old = self.project
-        if old is not None and self.session is not None:
-            self._end_session()
+        if self.work is not None:
+            self.work.end()
         if old is not None and old is not project:
             old.close()
         self.project = project
         project.wait_for_lock(DESK_LOCK_WAIT_MS)
-        self.held = len(pending.waiting(project))
-        if self.held:
-            self.retry.start()
         self.rater = project.ensure_rater(rater.name, rater.role, rater.level)
-        self.session = project.start_session(self.rater)
-        self.draft, self.editing, self.return_to, self.scores_run = None, None, None, None
+        order = str(QSettings().value(self._order_key(), "default"))
+        self.work = DeskSession(project, self.rater, order)
+        for event, callback in ((ITEM_SHOWN, self._paint), (PROGRESS, self.side.show_progress),
+                                (MESSAGE, self.statusBar().showMessage), (HELD, self.retry.start),
+                                (LABELLED, lambda label: self.ops.changed.emit(Change.LABELS))):
+            self.work.connect(event, callback)
+        if self.work.held:
+            self.retry.start()
         for attribute in PANELS:  # each belongs to the project it was opened on
             panel = getattr(self, attribute)
             if panel is not None:
@@ -126,56 +117,37 @@ class MainWindow(QMainWindow):
         from prefdesk.jobs.watch import settle_running_runs
 
         settle_running_runs(project)  # runs that ended, or were killed, while no desk was watching
-        self.queue_order = str(QSettings().value(self._order_key(), "default"))
         self.on_changed(Change.ALL)
 
     def on_changed(self, change: Change) -> None:
         """Refresh what `change` touched. Every write (here or in an operation) ends here."""
+        work = self.work
         if change & Change.PROJECT:
             self.setWindowTitle(f"PrefDesk — {self.project.path.name} — {self.rater.name}")
-            self.durations = sorted(self.project.durations_today(self.rater))
-        if change & (Change.SETTINGS | Change.PROJECT):
-            # rendered just after the item is painted: the first Markdown document builds the parser (~80 ms)
+        if change & Change.PROJECT:
+            # rendered just after the item is painted (the first Markdown document builds the parser, ~80 ms);
+            # another project's stay on screen not even that long
+            self.side.guidelines.clear()
             QTimer.singleShot(0, self._show_guidelines)
+        elif change & Change.SETTINGS:
+            self._show_guidelines()
         if change & (Change.ITEMS | Change.PROJECT):
-            self.queue = Queue(self.project, self.rater)
-            self._order_queue()
-            self.remaining = None
-            self._count_remaining()
-        self._refresh_progress()
+            work.renew_queue()
+            queue = work.queue
+            self.ops.run(lambda: remaining_for(queue.project.path, queue.rater.id), Change(0),
+                         lambda count: work.remaining_counted(queue, count))
+        work.report_progress()
         if change & Change.PROJECT or (change & Change.ITEMS and self.item is None):
-            self.show_next()
+            work.show_next()
         if change & Change.SCORES and not change & Change.PROJECT:
-            self.scores_stored(store_runs.last_scored_run(self.project))
+            work.scores_stored(store_runs.last_scored_run(self.project))
         elif change & Change.FLAGS and self.item is not None:
             self._show_side()
 
     def _write_held(self) -> None:
         """Every second while labels wait: write them in once the file is free."""
-        if pending.write_waiting_if_free(self.project) or not pending.waiting(self.project):
-            self.held = 0
+        if self.work.write_held():
             self.retry.stop()
-            self.statusBar().showMessage("Your waiting labels are now in the project.", 4000)
-
-    def _count_remaining(self) -> None:
-        queue = self.queue
-        self.ops.run(lambda: remaining_for(queue.project.path, queue.rater.id), Change(0),
-                     lambda count: self._remaining_counted(queue, count))
-
-    def _remaining_counted(self, queue: Queue, count: int) -> None:
-        if queue is self.queue:  # a count for another project or an older queue is dropped
-            self.remaining = count
-            self._refresh_progress()
-
-    def _refresh_progress(self) -> None:
-        median = self.durations[len(self.durations) // 2] / 1000 if self.durations else None
-        self.side.show_progress(len(self.durations), median, self.remaining)
-
-    def _end_session(self) -> None:
-        try:
-            self.project.end_session(self.session)
-        except ProjectError:
-            pass  # busy at close: the session stays open-ended rather than blocking the close
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         if self.train_panel is not None and self.train_panel.running() and not self._leave_run():
@@ -187,9 +159,9 @@ class MainWindow(QMainWindow):
         # work started off the GUI thread (a decision being written, a report being read) ends before the desk
         # does: a write is never cut by the process exiting, nor a worker left emitting into a deleted app
         QThreadPool.globalInstance().waitForDone(CLOSE_WAIT_MS)
-        if self.project is not None and self.session is not None:
-            self._end_session()
-            self.session = None
+        if self.work is not None:
+            self.work.end()
+            self.work = None
         super().closeEvent(event)
 
     def _leave_run(self) -> bool:
@@ -254,7 +226,32 @@ class MainWindow(QMainWindow):
     @property
     def item(self) -> Item | None:
         """The item on screen: the draft's."""
-        return self.draft.item if self.draft is not None else None
+        return self.work.item if self.work is not None else None
+
+    @property
+    def draft(self) -> Draft | None:
+        return self.work.draft if self.work is not None else None
+
+    @property
+    def session(self):
+        """The stored session (rater, guideline version, app version) the labels are given in."""
+        return self.work.session
+
+    @property
+    def editing(self) -> Label | None:
+        return self.work.editing
+
+    @property
+    def last_label(self) -> Label | None:
+        return self.work.last_label
+
+    @property
+    def remaining(self) -> int | None:
+        return self.work.remaining
+
+    @property
+    def scores_run(self) -> str | None:
+        return self.work.scores_run
 
     def current_view(self) -> ItemView | None:
         return self.views.get(self.item.kind) if self.item else None
@@ -297,81 +294,18 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(view.hint())
 
     # -- flow -----------------------------------------------------------------------------------------
-    def _elapsed_ms(self) -> int:
-        return int((time.monotonic() - self.shown_at) * 1000)
-
     def commit(self, ready: ReadyLabel) -> None:
-        """Store the label (fsynced), then paint the next item (or the one the rater went back from)."""
-        duration = self._elapsed_ms()
-        label = self.project.new_label(self.item.id, self.rater, ready.kind, ready.payload, session=self.session,
-                                       duration_ms=duration, display_order=ready.display_order, supersedes=self.editing,
-                                       round=self.queue.round_of(self.item.id))
+        """Store the label (fsynced), then paint the next item; a label that could not be stored stays on screen."""
         try:
-            if self.held:  # the lock is known to be taken: no wait
-                self._hold(label)
-            else:
-                try:
-                    self.project.write_label(label)
-                except ProjectBusy:  # an import holds the file: the label waits on disk, the rater goes on
-                    self._hold(label)
+            self.work.commit(ready)
         except (ProjectError, OSError) as exc:  # a full or read-only disk: not stored, and the rater is told
             self.statusBar().showMessage("NOT stored: the label is still on screen; give it again once the disk "
                                          "has room.", 0)
             forms.tell(self, "The label was not stored", describe(exc))
-            return
-        self.last_label = label  # acknowledged: in the project, or held on disk for it
-        self.ops.changed.emit(Change.LABELS)  # panels that read labels (quality, arbitration) look again
-        if self.editing is None and self.remaining:
-            self.remaining -= 1
-        if self.editing is None:  # an edit is not one more label today
-            bisect.insort(self.durations, duration)
-        self._refresh_progress()
-        was_editing, self.editing = self.editing, None
-        if was_editing is not None and self.return_to is not None:
-            item, self.return_to = self.return_to, None
-            self.show_item(self.project.item(item.id))
-        else:
-            self.show_next()
-        agreement = self._model_agreement(label)
-        if agreement:
-            self.statusBar().showMessage(agreement, 6000)
-        if self.held:
-            self.statusBar().showMessage(f"Saved on this machine ({self.held} waiting): another program is writing "
-                                         "the project; your labels go in as soon as it is done.", 8000)
-
-    def _model_agreement(self, label: Label) -> str:
-        """For a reviewer who shows the model's scores: whether the model agreed with the verdict just given."""
-        if not self.scores_run or label.kind is not LabelKind.PAIRWISE or label.payload["verdict"] not in ("A", "B"):
-            return ""
-        scores = store_runs.scores_of(self.project, label.item_id, self.scores_run)
-        if len(scores) < 2 or None in scores[:2] or scores[0] == scores[1]:
-            return ""
-        model = "A" if scores[0] > scores[1] else "B"
-        return "The reward model agreed with you." if model == label.payload["verdict"] else \
-            "The reward model preferred the other answer: a pair worth a second look."
 
     @action("model_scores", GLOBAL, "M", "Show or hide the reward model's scores (reviewers and experts)")
     def toggle_model_scores(self) -> None:
-        if not roles.sees_model_scores(self.rater.role):
-            self.statusBar().showMessage("Model scores are hidden from annotators: they would bias the labels.", 5000)
-            return
-        run = None if self.scores_run else store_runs.latest_scored_run(self.project)
-        if run is None and not self.scores_run:
-            self.statusBar().showMessage("No scores yet: score the project with a reward run (prefdesk score).", 5000)
-            return
-        self.scores_run = run
-        if self.item is not None:
-            self.show_item(self.item, self.draft)
-
-    def scores_stored(self, run_id: str) -> None:
-        """A reward run's scores are in the project: a reviewer or expert sees them at once (annotators never)."""
-        if roles.sees_model_scores(self.rater.role):
-            self.scores_run = run_id
-            if self.item is not None:
-                self.show_item(self.item, self.draft)
-            self.statusBar().showMessage("The reward model's scores are shown (M hides them).", 5000)
-        if self.queue_order != "default":
-            self._order_queue()
+        self.work.toggle_scores()
 
     @action("train", GLOBAL, "Ctrl+T", "Train a reward model, DPO or PRM on the labels…", menu="Pro&ject")
     def open_train_panel(self) -> None:
@@ -433,45 +367,20 @@ class MainWindow(QMainWindow):
 
         names = [f"{order}: {ORDER_HELP[order]}" for order in ORDERS]
         chosen, ok = QInputDialog.getItem(self, "Queue order", f"Order of {self.rater.name}'s queue in this project",
-                                          names, ORDERS.index(self.queue_order), False)
+                                          names, ORDERS.index(self.work.queue_order), False)
         if ok:
-            self.queue_order = ORDERS[names.index(chosen)]
-            QSettings().setValue(self._order_key(), self.queue_order)
-            self._order_queue()
-            if self.editing is None:
-                if self.item is not None:
-                    self.queue.skip(self.item.id)
-                self.show_next()
+            QSettings().setValue(self._order_key(), ORDERS[names.index(chosen)])
+            self.work.order_queue(ORDERS[names.index(chosen)])
 
     def _order_key(self) -> str:
         return f"queue_order/{self.project.path.resolve()}/{self.rater.name}"
 
-    def _order_queue(self) -> None:
-        """Put the rater's chosen model order on the queue (default: the project's priority order)."""
-        if self.queue_order == "default":
-            self.queue.order(None)
-            return
-        from prefdesk.quality.model_queue import queue_in_order
-        try:
-            entries = queue_in_order(self.project, self.rater.name, self.queue_order)
-        except ValueError as exc:  # no scores yet
-            self.statusBar().showMessage(str(exc), 6000)
-            self.queue.order(None)
-            return
-        self.queue.order([e.item_id for e in entries], review=self.queue_order == "disagreement")
-
-    def _hold(self, label: Label) -> None:
-        pending.hold(self.project, label)
-        self.queue.done(label.item_id)
-        self.held += 1
-        self.retry.start()
-
-    def show_next(self) -> None:
-        self.show_item(self.queue.next_item())
-
     def show_item(self, item: Item | None, draft: Draft | None = None) -> None:
-        """Paint `item` with `draft` (default: a fresh one under the project's settings now), or the empty page."""
-        self.draft = None
+        """Paint `item` with `draft` again (a theme switch, a test); the session decides what is shown."""
+        self.work.show(item, draft)
+
+    def _paint(self, item: Item | None, draft: Draft | None) -> None:
+        """The session showed an item (or nothing): lay it out."""
         if item is None:
             has_items = self.project.has_items()
             self.empty.setText("Nothing left in your queue. Thank you!" if has_items else
@@ -483,23 +392,19 @@ class MainWindow(QMainWindow):
             self.side.rationale.clear()
             self.statusBar().clearMessage()
             return
-        round_ = self.queue.round_of(item.id)  # a re-annotation gets a display order of its own
-        self.draft = draft or draft_for(item, self.project.settings,
-                                        seed=self.rater.id if round_ == 1 else f"{self.rater.id}:round{round_}")
         view = self.views[item.kind]
         if isinstance(view, PairwiseView):
-            view.model_scores = store_runs.scores_of(self.project, item.id, self.scores_run) if self.scores_run else None
-        view.show_draft(self.draft)
+            view.model_scores = self.work.model_scores(item)
+        view.show_draft(draft)
         self.stack.setCurrentWidget(view)
-        self.side.rationale.setPlainText(self.draft.rationale)
+        self.side.rationale.setPlainText(draft.rationale)
         self.side.set_keys(keys_text(self.bindings, "rationale", 1))
         self._show_side()
-        editing = "  ·  <b>re-doing an earlier label</b>" if self.editing else ""
+        editing = "  ·  <b>re-doing an earlier label</b>" if self.work.editing else ""
         scenario = f"   {escaped(item.scenario)}" if item.scenario else ""
         self.header.setText(f"<b>{escaped(item.kind.value)}</b>{editing}{scenario}")
         self._hint()
         self.centralWidget().setFocus()
-        self.shown_at = time.monotonic()
 
     def _show_side(self) -> None:
         self.side.show_item(self.item, self.project.flag_note(self.item.id, self.rater),
@@ -522,43 +427,16 @@ class MainWindow(QMainWindow):
 
     @action("back", GLOBAL, ("Backspace", "Ctrl+Z"), "Back to your previous label (what you give then supersedes it)")
     def back(self) -> None:
-        if self.held:
-            self.statusBar().showMessage("Back works again once your waiting labels are in the project.", 5000)
-            return
-        label = self.project.previous_label(self.rater, before=self.editing)
-        if label is None:
-            self.statusBar().showMessage("No earlier label of yours in this project.", 3000)
-            return
-        if self.editing is None:
-            self.return_to = self.item
-        self.editing = label
-        item = self.project.item(label.item_id)
-        draft = draft_for(item, self.project.settings, seed=self.rater.id)
-        draft.restore(label.payload, label.display_order)
-        self.show_item(item, draft)
-        self.statusBar().showMessage("Your earlier label is shown: what you give now supersedes it.", 5000)
+        self.work.back()
 
     @action("skip", GLOBAL, "S", "Skip this item for now (it comes back later)")
     def skip(self) -> None:
-        if self.editing is not None:  # leave the earlier label as it was
-            self.editing = None
-            item, self.return_to = self.return_to, None
-            self.show_item(self.project.item(item.id) if item else self.queue.next_item())
-        elif self.item:
-            self.queue.skip(self.item.id)
-            self.show_next()
+        self.work.skip()
 
     @action("flag", GLOBAL, "F", "Flag this item for review (again: take the flag back)")
     def toggle_flag(self) -> None:
-        if not self.item:
-            return
-        if self.project.flag_note(self.item.id, self.rater) is not None:
-            self.project.unflag(self.item.id, self.rater)
-            self.statusBar().showMessage("Flag taken back.", 3000)
-        else:
-            self.project.flag(self.item.id, self.rater, self.side.rationale.toPlainText().strip() or None)
-            self.statusBar().showMessage("Flagged for review; your rationale so far is kept.", 3000)
-        self.ops.changed.emit(Change.FLAGS)
+        if self.work.toggle_flag(self.side.rationale.toPlainText().strip()):
+            self.ops.changed.emit(Change.FLAGS)
 
     @action("rewrite", GLOBAL, "R", "Rewrite a candidate (process: replace the current step)")
     def rewrite(self) -> None:
@@ -566,24 +444,12 @@ class MainWindow(QMainWindow):
 
         if not self.item:
             return
-        if isinstance(self.draft, ProcessDraft):
-            step = self.item.steps[self.draft.cursor]
-            dialog = RewriteDialog(self, [(f"Step {self.draft.cursor + 1}", step.text)])
-            if dialog.exec() and dialog.editor.toPlainText().strip():
-                self.draft.replace_step(dialog.editor.toPlainText())
-                self.current_view().render()
-            return
-        order = self.draft.display_order or tuple(range(len(self.item.candidates)))
-        names = ["Left", "Right"] if self.item.kind is ItemKind.PAIRWISE else [f"Candidate [{s + 1}]" for s in range(len(order))]
-        choices = [(n, self.item.candidates[p].text) for n, p in zip(names, order)]
-        dialog = RewriteDialog(self, choices)
+        choices = self.work.rewrite_choices()
+        dialog = RewriteDialog(self, [(name, text) for name, text, _ in choices])
         if dialog.exec() and dialog.editor.toPlainText().strip():
-            original = order[dialog.which.currentIndex()]
-            self.project.commit_rewrite(self.item.id, self.rater, original, dialog.editor.toPlainText(),
-                                        session=self.session, duration_ms=self._elapsed_ms())
-            self.draft.item = self.project.item(self.item.id)
-            self.statusBar().showMessage("Rewrite saved as a new candidate, preferred to the original. "
-                                         "Now give your verdict on the pair.", 5000)
+            self.work.rewrite(choices[dialog.which.currentIndex()][2], dialog.editor.toPlainText())
+            if isinstance(self.draft, ProcessDraft):
+                self.current_view().render()
 
     @action("scroll_down", GLOBAL, "PgDown", "Scroll the answers a page down", arg="page_down", repeat=True)
     @action("scroll_up", GLOBAL, "PgUp", "Scroll the answers a page up", arg="page_up", repeat=True)
