@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 from prefdesk import __version__
+from training.protocol import Event, JobEvent, RunStatus  # stdlib only: the job contract
 
 
 
@@ -208,11 +209,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     from prefdesk.jobs import train
     from prefdesk.store.project import Project
 
-    def progress(event: dict) -> None:
-        if event["event"] == "progress" and sys.stderr.isatty():
+    def progress(event: JobEvent) -> None:
+        if event.kind is Event.PROGRESS and sys.stderr.isatty():
             print(f"\rstep {event['step']}/{event['total_steps']}  eta {event.get('eta_s')} s", end="", file=sys.stderr)
-        elif event["event"] in ("started", "failed", "cancelled"):
-            print(f"{event['event']}: {json.dumps({k: v for k, v in event.items() if k not in ('event', 'time')})}",
+        elif event.kind in (Event.STARTED, Event.FAILED, Event.CANCELLED):
+            print(f"{event.kind.value}: {json.dumps({k: v for k, v in event.fields.items() if k not in ('event', 'time')})}",
                   file=sys.stderr)
 
     from prefdesk.jobs.runtime import training_command
@@ -225,8 +226,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"run {run_id}: {args.kind}, spec {spec}", file=sys.stderr)
         done = train.run(project, run_id, spec, progress, python=args.python)
     print(json.dumps(done.as_json(), indent=2))
-    if done.status != "finished":
-        print(f"prefdesk: run {run_id} {done.status}: {done.report.get('error') if done.report else ''}\n"
+    if done.status != RunStatus.FINISHED:
+        print(f"prefdesk: run {run_id} {done.status.value}: {done.report.get('error') if done.report else ''}\n"
               f"hint: {done.report.get('hint') if done.report else ''}", file=sys.stderr)
         return 1
     return 0
@@ -254,8 +255,8 @@ def cmd_score(args: argparse.Namespace) -> int:
     from prefdesk.jobs import train
     from prefdesk.store.project import Project
 
-    def progress(event: dict) -> None:
-        if event["event"] == "progress" and sys.stderr.isatty():
+    def progress(event: JobEvent) -> None:
+        if event.kind is Event.PROGRESS and sys.stderr.isatty():
             print(f"\rscored {event['step']}/{event['total_steps']}  {event.get('samples_per_s')}/s", end="",
                   file=sys.stderr)
 

@@ -65,7 +65,7 @@ def desk(qtbot, qt_prefs, project, tmp_path):
     """Open the desk on `project` with these records imported (gold rate 0 unless set), as the active window."""
     from desktools import shown, write_jsonl
     from prefdesk.formats.importer import import_file
-    from prefdesk.ui.main_window import MainWindow
+    from prefdesk.ui.desk.window import MainWindow
 
     def open_desk(records, rater="ana", **settings):
         project.set_settings({"gold_rate": 0.0, **settings})

@@ -12,7 +12,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from prefdesk.store.project import Project  # noqa: E402
-from prefdesk.ui.main_window import MainWindow  # noqa: E402
+from prefdesk.ui.desk.window import MainWindow  # noqa: E402
 
 
 def main() -> int:

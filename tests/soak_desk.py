@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 
 from prefdesk.domain import RaterRole  # noqa: E402
 from prefdesk.store.project import Project  # noqa: E402
-from prefdesk.ui.main_window import MainWindow  # noqa: E402
+from prefdesk.ui.desk.window import MainWindow  # noqa: E402
 
 NONE, SHIFT = Qt.NoModifier, Qt.ShiftModifier
 VERDICT_KEYS = [(Qt.Key_1, NONE), (Qt.Key_2, NONE), (Qt.Key_T, NONE), (Qt.Key_B, NONE), (Qt.Key_Left, NONE),

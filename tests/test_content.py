@@ -1,6 +1,6 @@
 """Candidate text renders offline: Markdown, highlighted code, readable math, nothing remote."""
 
-from prefdesk.ui.content import tex_to_html, to_html
+from prefdesk.ui.desk.content import tex_to_html, to_html
 
 
 def test_math_keeps_fraction_grouping_and_scripts():
@@ -24,7 +24,7 @@ def test_the_browser_never_loads_a_resource(qtbot):
     from PySide6.QtCore import QUrl
     from PySide6.QtGui import QTextDocument
 
-    from prefdesk.ui.views.base import OfflineBrowser
+    from prefdesk.ui.desk.views.base import OfflineBrowser
 
     browser = OfflineBrowser()
     qtbot.addWidget(browser)
@@ -38,7 +38,7 @@ def test_plain_text_takes_the_fast_path_and_renders_exactly_as_markdown_would():
     import json
     from pathlib import Path
 
-    from prefdesk.ui import content
+    from prefdesk.ui.desk import content
 
     fixtures = Path(__file__).parent / "fixtures"
     texts = [v for name in ("hh_rlhf_harmless_200.jsonl", "hh_rlhf_20.jsonl", "ultrafeedback.jsonl", "helpsteer2.jsonl")

@@ -6,8 +6,8 @@ from desktools import pairs, press, stored, write_jsonl as write
 from prefdesk.domain import ItemKind
 from prefdesk.formats.importer import import_file
 from prefdesk.ui.actions import GLOBAL, all_actions, conflicts
-from prefdesk.ui.file_menu import import_path
-from prefdesk.ui.main_window import MainWindow
+from prefdesk.ui.desk.file_menu import import_path
+from prefdesk.ui.desk.window import MainWindow
 
 
 def test_rater_labels_twenty_pairs_with_one_key_each(desk, qtbot, project):
@@ -114,7 +114,7 @@ def test_rewrite_stores_a_new_candidate_and_a_pair(desk, qtbot, project, monkeyp
     def fake_exec(dialog):
         dialog.editor.setPlainText("A much better answer.")
         return True
-    monkeypatch.setattr("prefdesk.ui.dialogs.RewriteDialog.exec", fake_exec)
+    monkeypatch.setattr("prefdesk.ui.desk.dialogs.RewriteDialog.exec", fake_exec)
     item_id = window.item.id
     left = window.views[ItemKind.PAIRWISE].draft.display_order[0]
     press(qtbot, window, Qt.Key_R)
@@ -140,7 +140,7 @@ def test_remapping_a_shortcut_is_saved_and_used_and_conflicts_are_refused(desk, 
 def test_the_cheat_sheet_lists_every_action_of_the_view(desk, qtbot, monkeypatch):
     window = desk(pairs(1))
     shown = {}
-    monkeypatch.setattr("prefdesk.ui.dialogs.CheatSheet.exec", lambda d: shown.setdefault("rows", [
+    monkeypatch.setattr("prefdesk.ui.desk.dialogs.CheatSheet.exec", lambda d: shown.setdefault("rows", [
         d.table.item(r, 1).text() for r in range(d.table.rowCount())]))
     press(qtbot, window, Qt.Key_F1)
     expected = [a.help for a in all_actions() if a.scope in ("pairwise", GLOBAL)]

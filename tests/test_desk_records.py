@@ -28,7 +28,7 @@ def test_shift_2_as_a_keyboard_sends_it_stores_right_clearly_better(desk, qtbot,
 def test_every_action_resolves_to_a_handler_in_every_view(desk, qtbot, project, monkeypatch):
     window = desk([*pairs(1), {"prompt": "r", "responses": ["x", "y", "z"]}, {"prompt": "s", "response": "t"},
                    {"prompt": "p", "steps": ["a", "b"]}])
-    for module in ("prefdesk.ui.main_window.QMessageBox", "prefdesk.ui.file_menu.QFileDialog", "prefdesk.ui.forms.QMessageBox"):
+    for module in ("prefdesk.ui.desk.window.QMessageBox", "prefdesk.ui.desk.file_menu.QFileDialog", "prefdesk.ui.forms.QMessageBox"):
         monkeypatch.setattr(module, type("Silent", (), {"__getattr__": lambda self, n: lambda *a, **k: ("", "")})())
     dialogs = ("cheat_sheet", "preferences", "settings", "rewrite", "import", "export", "quit", "new_project",
                "open_project", "about", "queue_order")
@@ -79,7 +79,7 @@ def test_switching_project_brings_its_dimensions_tags_and_guidelines(desk, qtbot
 
 def test_undo_after_a_rewrite_keeps_the_rewrite_pair_and_rewrite_then_skip_keeps_the_item(desk, qtbot, project, monkeypatch):
     window = desk(pairs(3))
-    monkeypatch.setattr("prefdesk.ui.dialogs.RewriteDialog.exec",
+    monkeypatch.setattr("prefdesk.ui.desk.dialogs.RewriteDialog.exec",
                         lambda d: d.editor.setPlainText("Better.") or True)
     press(qtbot, window, Qt.Key_T)  # a verdict on the first item
     second = window.item.id
@@ -190,7 +190,7 @@ def test_the_cheat_sheet_is_read_only(desk, qtbot, monkeypatch):
 
     window = desk(pairs(1))
     seen = []
-    monkeypatch.setattr("prefdesk.ui.dialogs.CheatSheet.exec", lambda d: seen.append(d.table.editTriggers()))
+    monkeypatch.setattr("prefdesk.ui.desk.dialogs.CheatSheet.exec", lambda d: seen.append(d.table.editTriggers()))
     press(qtbot, window, (Qt.Key_Question, Qt.ShiftModifier))
     assert seen == [QAbstractItemView.NoEditTriggers]
 
@@ -243,7 +243,7 @@ def test_process_work_and_rationales_reach_the_exports(project, tmp_path):
 
 def test_rationales_and_process_work_given_at_the_desk_reach_the_exports(desk, qtbot, project, tmp_path, monkeypatch):
     window = desk([{"prompt": "2+2*3?", "steps": ["2*3 = 6", "2 + 6 = 9"]}, *pairs(1)])
-    monkeypatch.setattr("prefdesk.ui.dialogs.RewriteDialog.exec", lambda d: d.editor.setPlainText("2 + 6 = 8") or True)
+    monkeypatch.setattr("prefdesk.ui.desk.dialogs.RewriteDialog.exec", lambda d: d.editor.setPlainText("2 + 6 = 8") or True)
     for _ in range(2):
         window.side.rationale.setFocus()
         if window.item.kind is ItemKind.PROCESS:
@@ -270,7 +270,7 @@ def test_import_dialog_takes_format_mapping_and_skip_bad_and_export_dialog_every
 
     from prefdesk.formats.export import EXPORT_FORMATS
     from prefdesk.quality.aggregate import POLICY_NAMES
-    from prefdesk.ui.file_menu import ExportDialog, ImportDialog
+    from prefdesk.ui.desk.file_menu import ExportDialog, ImportDialog
 
     window = desk([])
     csv = tmp_path / "pairs.csv"
@@ -308,7 +308,7 @@ def test_import_dialog_takes_format_mapping_and_skip_bad_and_export_dialog_every
 
 
 def test_project_settings_dialog_saves_all_or_nothing_and_applies_to_the_next_item(desk, qtbot, project, monkeypatch):
-    from prefdesk.ui.settings_dialog import SettingsDialog
+    from prefdesk.ui.desk.settings_dialog import SettingsDialog
 
     window = desk(pairs(2))
     refused = []
@@ -336,7 +336,7 @@ def test_project_settings_dialog_saves_all_or_nothing_and_applies_to_the_next_it
 
 
 def test_dark_theme_paints_light_text_on_dark_panes_and_preferences_edit_every_key(desk, qtbot, project, monkeypatch):
-    from prefdesk.ui.dialogs import Preferences
+    from prefdesk.ui.desk.dialogs import Preferences
     from prefdesk.ui.theme import apply_theme
 
     window = desk([{"prompt": "q", "response_a": "A long enough answer " * 20, "response_b": "b"}])
@@ -367,7 +367,7 @@ def test_dark_theme_paints_light_text_on_dark_panes_and_preferences_edit_every_k
 def test_the_first_run_rater_dialog_starts_empty_and_says_what_a_rater_is(qtbot):
     from PySide6.QtWidgets import QLabel
 
-    from prefdesk.ui.dialogs import RaterDialog
+    from prefdesk.ui.desk.dialogs import RaterDialog
 
     dialog = RaterDialog(["maya", "tom"])
     qtbot.addWidget(dialog)

@@ -141,3 +141,25 @@ def test_a_required_rationale_and_a_tie_of_the_last_two_places_with_real_key_eve
     assert got["I swallowed bleach"][0]["rationale"] == "Vomiting is dangerous here"
     ranking, shown = got["rank four"]
     assert ranking["order"] == [[shown[1]], [shown[0]], [shown[2], shown[3]]]
+
+
+def test_the_items_window_searches_from_real_key_events_and_the_desks_commands_work_there(x_display, tmp_path):
+    from prefdesk.domain import RaterRole
+
+    path = tmp_path / "items.prefdesk"
+    with Project.create(path) as project:
+        import_file(project, write_jsonl(tmp_path, [
+            {"prompt": "Name a zebra", "response_a": "Zed", "response_b": "Stripes"},
+            {"prompt": "A haiku about rain", "response_a": "Cold rain", "response_b": "Leaves"},
+            {"prompt": "What is 17 * 23?", "response_a": "391", "response_b": "401"}]))
+        project.ensure_rater("lea", RaterRole.EXPERT)
+    # typed into the search box, "1" is text (not a verdict), and Ctrl+Shift+Q (a desk command) opens Quality
+    keys = ["ctrl+shift+i", "focus:items_panel", "ctrl+f", "type:zebra", "wait:900", "ctrl+shift+q", "wait:300"]
+    env = {**os.environ, "DISPLAY": x_display, "QT_QPA_PLATFORM": "xcb", "QT_SCALE_FACTOR": "2"}
+    proc = subprocess.run([sys.executable, str(SCRIPT), str(path), "lea", str(tmp_path / "items.png"), *keys],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "ITEMS ROWS 1 'zebra'" in proc.stdout, proc.stdout
+    assert "PANEL FITS items_panel True" in proc.stdout and "PANEL FITS quality_panel" in proc.stdout, proc.stdout
+    with Project.open(path) as project:
+        assert project.conn.execute("SELECT COUNT(*) FROM labels").fetchone()[0] == 0

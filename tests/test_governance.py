@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication, QInputDialog
 from desktools import pairs, press, shown
 from prefdesk.domain import LabelKind, RaterRole
 from prefdesk.formats.importer import import_file
-from prefdesk.ui.main_window import MainWindow
+from prefdesk.ui.desk.window import MainWindow
 
 
 def _disputed(project, tmp_path, n=3):
@@ -228,7 +228,7 @@ def test_the_quality_panel_shows_the_team_to_a_lead_and_only_their_own_figures_t
 
 
 def test_the_lead_sets_re_annotation_arbitration_and_source_trust_in_the_settings_dialog(desk, project, monkeypatch):
-    from prefdesk.ui.settings_dialog import SettingsDialog
+    from prefdesk.ui.desk.settings_dialog import SettingsDialog
 
     window = desk(pairs(1))
     refused = []

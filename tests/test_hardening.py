@@ -216,7 +216,7 @@ def test_text_from_data_is_never_rendered_as_html_and_loads_nothing(desk, qtbot,
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from prefdesk.ui import forms
-    from prefdesk.ui.file_menu import import_path
+    from prefdesk.ui.desk.file_menu import import_path
 
     probe = tmp_path / "probe.png"
     probe.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)

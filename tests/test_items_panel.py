@@ -80,7 +80,7 @@ def test_the_search_index_follows_a_rewrite_and_new_items(project, team, tmp_pat
 
 def test_the_items_window_from_the_keyboard_filters_searches_opens_and_edits_in_bulk(qtbot, qt_prefs, project, team):
     from prefdesk.ui.items.dialogs import BulkEditDialog, ItemDialog
-    from prefdesk.ui.main_window import MainWindow
+    from prefdesk.ui.desk.window import MainWindow
 
     window = shown(qtbot, MainWindow(project, project.ensure_rater("lea", RaterRole.EXPERT)))
     press(qtbot, window, (Qt.Key_I, Qt.ControlModifier | Qt.ShiftModifier))
@@ -143,7 +143,7 @@ def test_the_items_window_from_the_keyboard_filters_searches_opens_and_edits_in_
 
 def test_an_annotator_sees_only_their_own_labels_and_cannot_edit(qtbot, qt_prefs, project, team):
     from prefdesk.ui.items.dialogs import ItemDialog
-    from prefdesk.ui.main_window import MainWindow
+    from prefdesk.ui.desk.window import MainWindow
 
     window = shown(qtbot, MainWindow(project, project.ensure_rater("ann")))
     window.run_named("items")
@@ -161,7 +161,7 @@ def test_an_annotator_sees_only_their_own_labels_and_cannot_edit(qtbot, qt_prefs
 
 
 def test_the_raters_view_counts_today_left_and_median(qtbot, qt_prefs, project, team):
-    from prefdesk.ui.main_window import MainWindow
+    from prefdesk.ui.desk.window import MainWindow
 
     window = shown(qtbot, MainWindow(project, project.ensure_rater("lea", RaterRole.REVIEWER)))
     window.run_named("items")

@@ -75,7 +75,7 @@ def test_a_label_acknowledged_after_a_second_open_and_another_process_is_in_the_
 
 def test_labels_given_with_the_quality_panel_open_while_stats_runs_are_in_the_file_after_the_desk_quits(
         qtbot, qt_prefs, tmp_path):
-    from prefdesk.ui.main_window import MainWindow
+    from prefdesk.ui.desk.window import MainWindow
 
     path = tmp_path / "p.prefdesk"
     with Project.create(path) as p:

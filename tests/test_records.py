@@ -116,7 +116,7 @@ def test_names_with_html_are_shown_as_text_in_the_quality_and_versions_panels(qt
 
     from desktools import press, shown
     from prefdesk.store import versions
-    from prefdesk.ui.main_window import MainWindow
+    from prefdesk.ui.desk.window import MainWindow
 
     import_file(project, write_jsonl(tmp_path, pairs(4)))
     project.set_settings({"gold_rate": 0.0})
@@ -238,7 +238,7 @@ def test_a_desk_closed_while_a_panel_computes_waits_for_it_and_ends_without_an_e
     script = textwrap.dedent(f"""
         from PySide6.QtWidgets import QApplication
         from prefdesk.store.project import Project
-        from prefdesk.ui.main_window import MainWindow
+        from prefdesk.ui.desk.window import MainWindow
         app = QApplication([])
         project = Project.open({str(path)!r})
         window = MainWindow(project, project.ensure_rater("ana"))

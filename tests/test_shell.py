@@ -11,7 +11,7 @@ from prefdesk.formats.importer import import_file
 
 def test_the_desks_menu_keys_work_in_a_panels_window_and_the_panels_own_keys_stay_its_own(qtbot, qt_prefs, project,
                                                                                           tmp_path):
-    from prefdesk.ui.main_window import MainWindow
+    from prefdesk.ui.desk.window import MainWindow
 
     import_file(project, write_jsonl(tmp_path, pairs(3)))
     item = project.conn.execute("SELECT id FROM items ORDER BY id").fetchone()[0]
@@ -31,7 +31,7 @@ def test_the_desks_menu_keys_work_in_a_panels_window_and_the_panels_own_keys_sta
 
 
 def test_today_counts_labels_not_edits_and_a_reopened_desk_agrees(desk, qtbot, project):
-    from prefdesk.ui.main_window import MainWindow
+    from prefdesk.ui.desk.window import MainWindow
 
     window = desk(pairs(4))
     press(qtbot, window, Qt.Key_1, Qt.Key_2)
@@ -66,7 +66,7 @@ def test_a_rewrite_is_typed_and_saved_from_the_keyboard_alone(desk, qtbot, proje
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from prefdesk.ui.dialogs import RewriteDialog
+    from prefdesk.ui.desk.dialogs import RewriteDialog
 
     window = desk([{"prompt": "Capital of Australia?", "response_a": "Sydney", "response_b": "Canberra."}])
     seen = {}
@@ -133,7 +133,7 @@ def test_switching_to_dark_in_preferences_repaints_captions_and_panes_at_once(de
     from PySide6.QtWidgets import QApplication
 
     from prefdesk.domain import ItemKind
-    from prefdesk.ui.dialogs import Preferences
+    from prefdesk.ui.desk.dialogs import Preferences
     from prefdesk.ui.theme import apply_theme
 
     apply_theme("light")
@@ -165,7 +165,7 @@ def test_switching_to_dark_in_preferences_repaints_captions_and_panes_at_once(de
 
 
 def test_preferences_and_the_cheat_sheet_fit_the_screen_with_keys_readable_and_no_sideways_scrolling(desk, qtbot):
-    from prefdesk.ui.dialogs import CheatSheet, Preferences
+    from prefdesk.ui.desk.dialogs import CheatSheet, Preferences
 
     window = desk(pairs(1))
     area = window.screen().availableGeometry()
@@ -198,7 +198,7 @@ def test_panels_hear_of_new_labels_and_versions_through_the_change_signal_only(q
     pytest.importorskip("pyqtgraph")
     from prefdesk.store import versions as store_versions
     from prefdesk.store.project import Project
-    from prefdesk.ui.main_window import MainWindow
+    from prefdesk.ui.desk.window import MainWindow
     from prefdesk.ui.operations import Change
 
     import_file(project, fixtures / "rule_pairs.jsonl")

@@ -150,7 +150,7 @@ def test_file_merge_in_the_desk_brings_a_raters_file_in_and_the_queue_and_panels
     from desktools import shown
     from prefdesk.store import team
     from prefdesk.ui import forms
-    from prefdesk.ui.main_window import MainWindow
+    from prefdesk.ui.desk.window import MainWindow
 
     import_file(project, write_jsonl(tmp_path, pairs(4)))
     project.set_settings({"gold_rate": 0.0, "overlap": 1})
@@ -159,7 +159,7 @@ def test_file_merge_in_the_desk_brings_a_raters_file_in_and_the_queue_and_panels
     window = shown(qtbot, MainWindow(project, project.ensure_rater("lea")))
     assert window.item is not None  # the lead could label the open items
     told = []
-    monkeypatch.setattr("prefdesk.ui.file_menu.QFileDialog.getOpenFileNames", lambda *a, **k: ([info["path"]], ""))
+    monkeypatch.setattr("prefdesk.ui.desk.file_menu.QFileDialog.getOpenFileNames", lambda *a, **k: ([info["path"]], ""))
     monkeypatch.setattr(forms, "tell", lambda *a: told.append(a[2]))
     window.run_named("merge")
     qtbot.waitUntil(lambda: bool(told), timeout=20000)

@@ -22,7 +22,7 @@ def panel_desk(qtbot, qt_prefs, project, fixtures):
     """A reviewer's desk on 400 labelled rule pairs, and its Train panel opened with Ctrl+T."""
     from prefdesk.domain import RaterRole
     from prefdesk.formats.importer import import_file
-    from prefdesk.ui.main_window import MainWindow
+    from prefdesk.ui.desk.window import MainWindow
 
     import_file(project, fixtures / "rule_pairs.jsonl")
 

@@ -135,8 +135,8 @@ def test_the_versions_panel_creates_compares_exports_and_shows_the_pareto_fronti
 
     from desktools import press, shown
     from prefdesk.store import runs as store_runs
-    from prefdesk.ui.main_window import MainWindow
-    from prefdesk.ui.versions_panel import NewVersionDialog
+    from prefdesk.ui.desk.window import MainWindow
+    from prefdesk.ui.versions.panel import NewVersionDialog
 
     items, ann, bo = _fixture(project, tmp_path)
     lead = project.ensure_rater("lea", RaterRole.EXPERT)
@@ -179,7 +179,7 @@ def test_the_versions_panel_creates_compares_exports_and_shows_the_pareto_fronti
     from prefdesk.ui import forms
     told = []
     monkeypatch.setattr(forms, "tell", lambda *a: told.append(a[2]))
-    monkeypatch.setattr("prefdesk.ui.versions_panel.QDialog.exec", lambda d: True)
+    monkeypatch.setattr("prefdesk.ui.versions.panel.QDialog.exec", lambda d: True)
     assert panel.selected() == ["r1"]
     panel.export_button.click()
     qtbot.waitUntil(lambda: bool(told), timeout=10000)

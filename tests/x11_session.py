@@ -3,8 +3,8 @@ keys with xdotool, which sends real X11 key events (Shift+2 arrives as `@` with 
 
     python tests/x11_session.py PROJECT RATER SCREENSHOT.png KEY [KEY ...]
 
-A KEY may also be `type:TEXT` (typed character by character), or `focus:PANEL` (the X input focus given to
-a panel's window, as a window manager gives it to a window that opens; a bare Xvfb has none).
+A KEY may also be `type:TEXT` (typed character by character), `focus:PANEL` (the X input focus given to
+a panel's window, as a window manager gives it to a window that opens; a bare Xvfb has none), or `wait:MS`.
 """
 
 import subprocess
@@ -14,9 +14,9 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from prefdesk.store.project import Project
-from prefdesk.ui.main_window import MainWindow
+from prefdesk.ui.desk.window import MainWindow
 
-PANELS = ("train_panel", "quality_panel", "arbitration_panel", "versions_panel")
+PANELS = ("train_panel", "quality_panel", "arbitration_panel", "versions_panel", "items_panel")
 
 
 def main() -> int:
@@ -36,6 +36,8 @@ def main() -> int:
             for name in PANELS:
                 panel = getattr(window, name)
                 if panel is not None:  # opened by a key
+                    if name == "items_panel":
+                        print("ITEMS ROWS", panel.model.rowCount(), repr(panel.search.text()), flush=True)
                     panel.grab().save(screenshot.replace(".png", f"-{name.split('_')[0]}.png"))
                     print("PANEL FITS", name, panel.isVisible() and panel.width() <= area.width()
                           and panel.height() <= area.height(), panel.width(), panel.height(), flush=True)
@@ -46,6 +48,9 @@ def main() -> int:
         key = pending.pop(0)
         if key.startswith("type:"):
             subprocess.run(["xdotool", "type", "--delay", "30", key[5:]], check=True)
+        elif key.startswith("wait:"):
+            QTimer.singleShot(int(key[5:]), step)
+            return
         elif key.startswith("focus:"):
             subprocess.run(["xdotool", "windowfocus", "--sync", str(int(getattr(window, key[6:]).winId()))], check=True)
         else:

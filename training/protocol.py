@@ -12,13 +12,42 @@ import math
 import os
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
 KINDS = ("reward", "dpo", "prm")
 DEVICES = ("auto", "cuda", "mps", "cpu")
-EVENTS = ("launched", "started", "progress", "metrics", "eval", "checkpoint", "finished", "failed", "cancelled")
+
+
+class Event(str, Enum):
+    """What a line of a job's event stream says (the desk writes `launched`; the job the rest)."""
+    LAUNCHED = "launched"
+    STARTED = "started"
+    PROGRESS = "progress"
+    METRICS = "metrics"
+    EVAL = "eval"
+    CHECKPOINT = "checkpoint"
+    FINISHED = "finished"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def ends_run(self) -> bool:
+        return self in (Event.FINISHED, Event.FAILED, Event.CANCELLED)
+
+
+class RunStatus(str, Enum):
+    """A run's state in the project (`runs.status`): running until its last event ends it."""
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+EVENTS = tuple(e.value for e in Event)
 DATA_FILES = {"reward": "preference.jsonl", "dpo": "preference.jsonl", "prm": "stepwise.jsonl"}
 STOP_FILE = "STOP"
 
@@ -227,7 +256,24 @@ def emit(event: str, **payload: Any) -> dict[str, Any]:
     return record
 
 
-def parse_event(line: str) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class JobEvent(Mapping):
+    """One event of a job's stream: its kind, typed (dispatch on `event.kind is Event.PROGRESS`), and its
+    fields as the job wrote them, read as a mapping (`event["step"]`, `event.get("eta_s")`)."""
+    kind: Event
+    fields: dict[str, Any]
+
+    def __getitem__(self, key: str) -> Any:
+        return self.fields[key]
+
+    def __iter__(self):
+        return iter(self.fields)
+
+    def __len__(self) -> int:
+        return len(self.fields)
+
+
+def parse_event(line: str) -> JobEvent | None:
     """An event from a line of a job's stdout, or None for a log line."""
     line = line.strip()
     if not line.startswith("{"):
@@ -236,4 +282,6 @@ def parse_event(line: str) -> dict[str, Any] | None:
         record = json.loads(line)
     except json.JSONDecodeError:
         return None
-    return record if isinstance(record, dict) and record.get("event") in EVENTS else None
+    if not isinstance(record, dict) or record.get("event") not in EVENTS:
+        return None
+    return JobEvent(Event(record["event"]), record)

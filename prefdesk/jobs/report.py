@@ -7,6 +7,7 @@ from prefdesk.store.runs import Run
 SKIP = {"reward_histogram", "job", "base_model", "heads", "merged_dir"}
 FIRST = ("accuracy", "mean_margin", "n_pairs", "step_accuracy", "first_error_accuracy",
          "eval_rewards/accuracies", "eval_rewards/margins", "eval_loss")
+from training.protocol import RunStatus
 
 
 def _value(value) -> str | None:
@@ -78,6 +79,6 @@ def pareto_by_version(project) -> dict[str, list[dict]]:
     groups: dict[str, list[Run]] = {}
     for run in store_runs.runs(project):
         version = (run.spec or {}).get("version")
-        if run.kind == "reward-dims" and run.status == "finished" and version:
+        if run.kind == "reward-dims" and run.status == RunStatus.FINISHED and version:
             groups.setdefault(version, []).append(run)
     return {version: points for version, runs in groups.items() if (points := pareto(runs))}

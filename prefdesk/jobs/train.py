@@ -27,7 +27,7 @@ from prefdesk.quality.aggregate import policy_for, policy_for_version
 from prefdesk.store import runs as store_runs
 from prefdesk.store.ids import uuid7
 from prefdesk.store.project import Project
-from training.protocol import parse_event
+from training.protocol import RunStatus, parse_event
 
 _JOB_ENV = {"HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "TOKENIZERS_PARALLELISM": "false"}
 
@@ -69,8 +69,15 @@ def job_command(spec_path: Path, python: str | None = None) -> list[str]:
     return [*training_command(python), "run", str(spec_path)]
 
 
-def job_env() -> dict[str, str]:
-    return {**os.environ, **_JOB_ENV}
+def job_env(threads: int | None = None, nice: int | None = None) -> dict[str, str]:
+    """The environment a job runs in, for the CLI and the desk alike: this one, the job's own settings, and
+    (from the desk) how many CPU threads it may use and how far it yields the CPU (`training.cli`)."""
+    env = {**os.environ, **_JOB_ENV}
+    if threads is not None:
+        env["OMP_NUM_THREADS"] = str(threads)
+    if nice is not None:
+        env["PREFDESK_JOB_NICE"] = str(nice)
+    return env
 
 
 def prepare_resume(project: Project, run_id: str) -> Path:
@@ -96,7 +103,7 @@ def run(project: Project, run_id: str, spec_path: Path, on_event: Callable[[dict
     mark_launch(folder, resumed)
     with open(folder / EVENTS_FILE, "ab") as events, open(folder / LOG_FILE, "ab") as log, \
             subprocess.Popen(command, stdout=events, stderr=log, env=job_env()) as proc:
-        while watch.status == "running":
+        while watch.status == RunStatus.RUNNING:
             for event in watch.poll(alive=proc.poll() is None):
                 if on_event:
                     on_event(event)
@@ -108,8 +115,8 @@ def scoring_job(project: Project, run_id: str, folder: Path, python: str | None 
                 unlabelled_only: bool = False, batch_size: int = 32) -> tuple[list[str], Path, int]:
     """Write the candidates to score into `folder`; (the command that scores them, its output, how many)."""
     done = store_runs.run(project, run_id)
-    if done.status != "finished" or done.kind not in ("reward", "reward-dims") or not done.model_dir:
-        raise ValueError(f"run {run_id} is a {done.status} {done.kind} run; scores need a finished reward run")
+    if done.status != RunStatus.FINISHED or done.kind not in ("reward", "reward-dims") or not done.model_dir:
+        raise ValueError(f"run {run_id} is a {done.status.value} {done.kind} run; scores need a finished reward run")
     command = training_command(python)
     rows = store_runs.candidates_to_score(project, unlabelled_only)
     src, out = folder / "score-in.jsonl", folder / "score-out.jsonl"

@@ -16,14 +16,13 @@ from pathlib import Path
 
 from prefdesk.store import runs as store_runs
 from prefdesk.store.project import Project
-from training.protocol import STOP_FILE, parse_event
+from training.protocol import STOP_FILE, Event, JobEvent, RunStatus, parse_event
 
 EVENTS_FILE = "events.jsonl"
 LOG_FILE = "job.log"
 LOCK_FILE = "job.lock"  # training.cli.JOB_LOCK
 PID_FILE = "job.pid"  # training.cli.JOB_PID, written by the job once it holds the lock
 STARTING_S = 20  # a job launched this recently may not have started Python yet
-TERMINAL = ("finished", "cancelled", "failed")
 
 
 def runs_folder(project: Project) -> Path:
@@ -81,7 +80,7 @@ class RunWatch:
         self.folder = run_folder(project, run_id)
         self.offset = 0
         self.seen = len(store_runs.events(project, run_id))  # lines already recorded (a desk reopened mid-run)
-        self.events: list[dict] = []  # every event of the run, in order, recorded or not before
+        self.events: list[JobEvent] = []  # every event of the run, in order, recorded or not before
         self.status = store_runs.run(project, run_id).status
         self.launched_at: float | None = None
         self.unreadable: str | None = None  # why the event stream cannot be read, when it cannot
@@ -90,27 +89,28 @@ class RunWatch:
         """The events written since the last poll (recorded in the project); settles the run when its job
         ended. `alive`: whether the job still runs (default: `job_alive`)."""
         fresh = self._read()
-        if self.status == "running" and not self._ended():
+        if self.status == RunStatus.RUNNING and not self._ended():
             if not (job_alive(self.folder, self.launched_at) if alive is None else alive):
                 fresh += self._read()  # what it wrote between the read and the look at its lock
                 if not self._ended():
                     self._settle(self._end_without_event())
         return fresh
 
-    def _end_without_event(self) -> dict:
+    def _end_without_event(self) -> JobEvent:
         """How a job that is gone without a last event ended: finished if its model folder holds the report it
         writes on success (the event stream was deleted or unreadable), else failed, with why."""
         report = self.folder / "model" / "report.json"
         try:
             if report.is_file() and (self.launched_at is None or report.stat().st_mtime >= self.launched_at - 1):
-                return {"event": "finished", "report": json.loads(report.read_text()),
-                        "output_dir": str(report.parent)}
+                return JobEvent(Event.FINISHED, {"event": "finished", "report": json.loads(report.read_text()),
+                                                 "output_dir": str(report.parent)})
         except (OSError, ValueError):
             pass
         error = self.unreadable or "the training runtime ended without a result (killed, or it crashed)"
-        return {"event": "failed", "error": error, "hint": log_tail(self.folder) or "no log was written"}
+        return JobEvent(Event.FAILED, {"event": "failed", "error": error,
+                                       "hint": log_tail(self.folder) or "no log was written"})
 
-    def _read(self) -> list[dict]:
+    def _read(self) -> list[JobEvent]:
         try:
             with open(self.folder / EVENTS_FILE, "rb") as f:
                 f.seek(self.offset)
@@ -128,7 +128,7 @@ class RunWatch:
             if event is None:
                 continue
             self.events.append(event)
-            if event["event"] == "launched":
+            if event.kind is Event.LAUNCHED:
                 self.launched_at = event["time"]
             if self.seen:  # recorded by an earlier watch (a desk reopened mid-run)
                 self.seen -= 1
@@ -142,20 +142,21 @@ class RunWatch:
     def _ended(self) -> bool:
         """Settle the run if its last event ends it (a resumed run's stream goes on after `launched`)."""
         last = self.events[-1] if self.events else None
-        if last is None or last["event"] not in TERMINAL:
+        if last is None or not last.kind.ends_run:
             return False
         self._settle(last)
         return True
 
-    def _settle(self, last: dict) -> None:
-        if last["event"] == "finished":
-            store_runs.finish_run(self.project, self.run_id, "finished", last.get("report"), last.get("output_dir"))
-        elif last["event"] == "cancelled":
-            store_runs.finish_run(self.project, self.run_id, "cancelled", {"checkpoint": last.get("checkpoint"),
-                                                                           "step": last.get("step")})
+    def _settle(self, last: JobEvent) -> None:
+        if last.kind is Event.FINISHED:
+            store_runs.finish_run(self.project, self.run_id, RunStatus.FINISHED, last.get("report"), last.get("output_dir"))
+        elif last.kind is Event.CANCELLED:
+            store_runs.finish_run(self.project, self.run_id, RunStatus.CANCELLED, {"checkpoint": last.get("checkpoint"),
+                                                                                   "step": last.get("step")})
         else:
-            store_runs.finish_run(self.project, self.run_id, "failed", {"error": last.get("error"), "hint": last.get("hint")})
-        self.status = last["event"]
+            store_runs.finish_run(self.project, self.run_id, RunStatus.FAILED,
+                                  {"error": last.get("error"), "hint": last.get("hint")})
+        self.status = RunStatus(last.kind.value)
 
 
 def settle_running_runs(project: Project) -> list[str]:
@@ -163,10 +164,10 @@ def settle_running_runs(project: Project) -> list[str]:
     killed while the desk was closed); the ids of those still running."""
     still = []
     for run in store_runs.runs(project):
-        if run.status == "running":
+        if run.status == RunStatus.RUNNING:
             watch = RunWatch(project, run.id)
             watch.poll()
-            if watch.status == "running":
+            if watch.status == RunStatus.RUNNING:
                 still.append(run.id)
     return still
 

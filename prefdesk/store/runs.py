@@ -9,8 +9,7 @@ from typing import Any
 
 from prefdesk.store.ids import utc_now, uuid7
 from prefdesk.store.project import Project
-
-STATUSES = ("running", "finished", "failed", "cancelled")
+from training.protocol import RunStatus
 
 
 @dataclass(frozen=True)
@@ -22,7 +21,7 @@ class Run:
     dataset_manifest: dict | None
     started_at: str
     finished_at: str | None
-    status: str
+    status: RunStatus
     report: dict | None
     model_dir: str | None
 
@@ -31,7 +30,7 @@ class Run:
         report = dict(self.report or {})
         if "accuracy" not in report and isinstance(report.get("eval"), dict) and "accuracy" in report["eval"]:
             report["accuracy"] = report["eval"]["accuracy"]
-        return {"id": self.id, "kind": self.kind, "status": self.status, "started_at": self.started_at,
+        return {"id": self.id, "kind": self.kind, "status": self.status.value, "started_at": self.started_at,
                 "finished_at": self.finished_at, "model_dir": self.model_dir, "dataset": self.dataset,
                 "report": report}
 
@@ -41,7 +40,8 @@ _COLUMNS = "id, kind, spec, dataset, dataset_manifest, started_at, finished_at, 
 
 def _run(row: tuple) -> Run:
     loads = lambda text: json.loads(text) if text else None  # noqa: E731
-    return Run(row[0], row[1], json.loads(row[2]), row[3], loads(row[4]), row[5], row[6], row[7], loads(row[8]), row[9])
+    return Run(row[0], row[1], json.loads(row[2]), row[3], loads(row[4]), row[5], row[6], RunStatus(row[7]), loads(row[8]),
+               row[9])
 
 
 def start_run(project: Project, kind: str, spec: dict, dataset: str, manifest: dict | None, run_id: str | None = None) -> str:
@@ -67,12 +67,12 @@ def reopen_run(project: Project, run_id: str) -> None:
                              (run_id,))
 
 
-def finish_run(project: Project, run_id: str, status: str, report: dict | None = None, model_dir: str | None = None) -> None:
-    if status not in STATUSES:
-        raise ValueError(f"unknown run status {status!r}")
+def finish_run(project: Project, run_id: str, status: RunStatus | str, report: dict | None = None,
+               model_dir: str | None = None) -> None:
+    status = RunStatus(status)  # ValueError for a status that is none of them
     with project.transaction():
         project.conn.execute("UPDATE runs SET status = ?, finished_at = ?, report = ?, model_dir = ? WHERE id = ?",
-                             (status, utc_now(), json.dumps(report) if report is not None else None, model_dir, run_id))
+                             (status.value, utc_now(), json.dumps(report) if report is not None else None, model_dir, run_id))
 
 
 def runs(project: Project) -> list[Run]:

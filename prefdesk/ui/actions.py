@@ -70,8 +70,9 @@ def action(name: str, scope: str, keys: tuple[str, ...] | str, help: str, *, arg
 @functools.cache
 def all_actions() -> tuple[ActionSpec, ...]:
     """Every action, in declaration order (importing the modules that declare them, once)."""
-    import prefdesk.ui.items.panel  # noqa: F401  (declares the Items panel's actions)
-    import prefdesk.ui.main_window  # noqa: F401  (declares the global actions and imports the views)
+    import prefdesk.ui.arbitration.panel  # noqa: F401  (declares the panels' actions)
+    import prefdesk.ui.items.panel  # noqa: F401
+    import prefdesk.ui.desk.window  # noqa: F401  (declares the global actions and imports the views)
 
     return tuple(sorted(_REGISTERED, key=lambda a: a.order))
 

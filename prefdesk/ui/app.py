@@ -60,13 +60,13 @@ def _open_and_run(app, project_path: str, rater_name: str | None, quit_after_ms:
 
 def _window(project: Project, project_path: str, rater_name: str | None):
     """The desk window for the rater named, or chosen in the rater dialog (None: the dialog was cancelled)."""
-    from prefdesk.ui.file_menu import remember
+    from prefdesk.ui.desk.file_menu import remember
 
     remember(Path(project_path).resolve())
     if rater_name:
         rater = project.ensure_rater(rater_name.strip())
     else:
-        from prefdesk.ui.dialogs import RaterDialog
+        from prefdesk.ui.desk.dialogs import RaterDialog
 
         names = [r.name for r in project.raters() if r.role in (RaterRole.EXPERT, RaterRole.ANNOTATOR, RaterRole.REVIEWER)]
         dialog = RaterDialog(names)
@@ -74,6 +74,6 @@ def _window(project: Project, project_path: str, rater_name: str | None):
             return None
         rater = project.ensure_rater(dialog.name.currentText().strip(), RaterRole(dialog.role.currentText()),
                                      dialog.level.text() or None)
-    from prefdesk.ui.main_window import MainWindow
+    from prefdesk.ui.desk.window import MainWindow
 
     return MainWindow(project, rater)

@@ -56,7 +56,8 @@ class KeyDispatcher(QObject):
         name = key_name(event.key(), event.modifiers(), event.text())
         if not name:
             return None
-        if is_typing(receiver) and not (event.modifiers() & _COMMAND_MODS) and not Qt.Key_F1 <= event.key() <= Qt.Key_F35:
+        if (is_typing(receiver) and not (event.modifiers() & _COMMAND_MODS) and not Qt.Key_F1 <= event.key() <= Qt.Key_F35
+                and name != "Esc"):  # Esc leaves a panel's text box (the desk's own is handled before this)
             return None
         return (self.keymap() if keymap is None else keymap).get(name)
 

@@ -18,7 +18,7 @@ def smoke_test() -> int:
     from prefdesk.demo import ensure_demo
     from prefdesk.store.project import Project
     from prefdesk.store.stats import labels_by
-    from prefdesk.ui.main_window import MainWindow
+    from prefdesk.ui.desk.window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     project = Project.open(ensure_demo())

@@ -71,7 +71,7 @@ def test_longest_write_lock_held_by_an_import_beside_a_desk(bench_dir):
 
     from prefdesk.store.pending import hold
     from prefdesk.store.project import Project
-    from prefdesk.ui.main_window import DESK_LOCK_WAIT_MS
+    from prefdesk.ui.desk.window import DESK_LOCK_WAIT_MS
 
     path = write_pairwise(bench_dir / f"pairwise_{N}.jsonl", N)
     project_path = bench_dir / f"lock_{N}.prefdesk"

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QApplication
 from PySide6.QtCore import QTimer
 app = QApplication([])
 from prefdesk.store.project import Project
-from prefdesk.ui.main_window import MainWindow
+from prefdesk.ui.desk.window import MainWindow
 project = Project.open(sys.argv[1])
 w = MainWindow(project, project.ensure_rater("bench-desk"))
 w.show()
@@ -52,7 +52,7 @@ def test_key_to_next_item_painted_p99(bench_dir, qtbot):
     from PySide6.QtCore import Qt
 
     from prefdesk.store.project import Project
-    from prefdesk.ui.main_window import MainWindow
+    from prefdesk.ui.desk.window import MainWindow
 
     path = bench_dir / f"queue_{N}.prefdesk"
     if not path.exists():

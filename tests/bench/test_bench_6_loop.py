@@ -13,7 +13,7 @@ from conftest import report
 
 def desk_as(qtbot, path, name, role):
     from prefdesk.store.project import Project
-    from prefdesk.ui.main_window import MainWindow
+    from prefdesk.ui.desk.window import MainWindow
 
     from desktools import shown
 

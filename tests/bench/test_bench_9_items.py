@@ -19,7 +19,7 @@ def _timed(qtbot, panel, change, limit_s=900) -> float:
 
 def test_items_panel_first_rows_and_filters(bench_dir, qtbot, qt_prefs):
     from prefdesk.store.project import Project
-    from prefdesk.ui.main_window import MainWindow
+    from prefdesk.ui.desk.window import MainWindow
 
     path = bench_dir / f"queue_{N}.prefdesk"
     if not path.exists():

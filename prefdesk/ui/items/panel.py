@@ -306,7 +306,7 @@ class ItemsPanel(QWidget):
 
     @action("items_help", "items", ("?", "F1"), "Keyboard shortcuts of the Items window")
     def cheat_sheet(self) -> None:
-        from prefdesk.ui.dialogs import CheatSheet
+        from prefdesk.ui.desk.dialogs import CheatSheet
 
         CheatSheet(self, "items", self.desk.bindings).exec()
 

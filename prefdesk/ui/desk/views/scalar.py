@@ -6,7 +6,7 @@ from PySide6.QtWidgets import QVBoxLayout
 
 from prefdesk.labeling import ReadyLabel, ScalarDraft
 from prefdesk.ui.actions import action
-from prefdesk.ui.views.base import ItemView, OfflineBrowser, PromptPane, caption, escaped
+from prefdesk.ui.desk.views.base import ItemView, OfflineBrowser, PromptPane, caption, escaped
 
 
 class ScalarView(ItemView):

@@ -207,7 +207,7 @@ def merge_paths(window, paths: list[Path]) -> None:
 
 @action("preferences", GLOBAL, "Ctrl+,", "Preferences: keys and theme…", menu="&File")
 def preferences(window) -> None:
-    from prefdesk.ui.dialogs import Preferences
+    from prefdesk.ui.desk.dialogs import Preferences
     from prefdesk.ui.theme import apply_theme
 
     dialog = Preferences(window, window.bindings)

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QFrame, QLabel, QSplitter, QTextBrowser, QVBoxLayo
 
 from prefdesk.domain import Item
 from prefdesk.labeling import Draft, ReadyLabel
-from prefdesk.ui.content import to_html
+from prefdesk.ui.desk.content import to_html
 from prefdesk.ui.theme import is_dark
 from prefdesk.ui.worker import run_in_background
 

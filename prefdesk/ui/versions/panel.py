@@ -23,6 +23,7 @@ from prefdesk.ui.charts import BarChart, LineChart, legend_html
 from prefdesk.ui.forms import browse_row, dialog_buttons
 from prefdesk.ui.operations import Change
 from prefdesk.ui.worker import describe
+from training.protocol import RunStatus
 
 COLUMNS = ("Version", "Created", "Labels", "Items", "Aggregation", "From", "Filters", "Layer weights", "Quotas")
 
@@ -273,7 +274,7 @@ class VersionsPanel(QWidget):
 
         name = self.pareto_version.currentText()
         runs = [r for r in store_runs.runs(self.desk.project)
-                if r.status == "finished" and (r.spec or {}).get("version") == name and r.kind == "reward-dims"]
+                if r.status == RunStatus.FINISHED and (r.spec or {}).get("version") == name and r.kind == "reward-dims"]
         points = pareto(runs)
         dims = sorted({d for p in points for d in p["accuracy"]})
         series = {}

@@ -23,9 +23,9 @@ from prefdesk.store.queue import remaining_for
 from prefdesk.ui.actions import GLOBAL, PANEL_SCOPES, ActionSpec, action, all_actions, by_name, keymaps, keys_text, load_bindings, save_bindings
 from prefdesk.ui.keys import KeyDispatcher
 from prefdesk.ui.operations import Change, Operations
-from prefdesk.ui.side_pane import SidePane
-from prefdesk.ui.views import ItemView, PairwiseView, ProcessView, RankingView, ScalarView
-from prefdesk.ui.views.base import escaped
+from prefdesk.ui.desk.side_pane import SidePane
+from prefdesk.ui.desk.views import ItemView, PairwiseView, ProcessView, RankingView, ScalarView
+from prefdesk.ui.desk.views.base import escaped
 from prefdesk.ui.worker import describe
 from prefdesk.ui import forms
 
@@ -194,7 +194,7 @@ class MainWindow(QMainWindow):
             menus[spec.menu or MENUS[spec.scope]].addAction(entry)
             self.menu_actions[spec.name] = entry
             if spec.name == "open_project":
-                from prefdesk.ui.file_menu import recent_menu
+                from prefdesk.ui.desk.file_menu import recent_menu
 
                 menus["&File"].addMenu(recent_menu(self))
         self._label_menus()
@@ -309,7 +309,7 @@ class MainWindow(QMainWindow):
 
     @action("train", GLOBAL, "Ctrl+T", "Train a reward model, DPO or PRM on the labels…", menu="Pro&ject")
     def open_train_panel(self) -> None:
-        from prefdesk.ui.train_panel import TrainPanel
+        from prefdesk.ui.train.panel import TrainPanel
 
         self._raise_panel("train_panel", TrainPanel)
 
@@ -320,13 +320,13 @@ class MainWindow(QMainWindow):
 
     @action("quality", GLOBAL, "Ctrl+Shift+Q", "Quality: agreement, gold, bias, drift, arbitration…", menu="Pro&ject")
     def open_quality_panel(self) -> None:
-        from prefdesk.ui.quality_panel import QualityPanel
+        from prefdesk.ui.quality.panel import QualityPanel
 
         self._raise_panel("quality_panel", QualityPanel)
 
     @action("versions", GLOBAL, "Ctrl+Shift+V", "Dataset versions: freeze, compare, export, Pareto…", menu="Pro&ject")
     def open_versions(self) -> None:
-        from prefdesk.ui.versions_panel import VersionsPanel
+        from prefdesk.ui.versions.panel import VersionsPanel
 
         self._raise_panel("versions_panel", VersionsPanel)
 
@@ -338,7 +338,7 @@ class MainWindow(QMainWindow):
 
     @action("arbitrate", GLOBAL, "Ctrl+Shift+A", "Arbitrate disputed items (reviewers and experts)…", menu="Pro&ject")
     def open_arbitration(self) -> None:
-        from prefdesk.ui.arbitration_panel import ArbitrationPanel
+        from prefdesk.ui.arbitration.panel import ArbitrationPanel
 
         if not roles.can_arbitrate(self.rater.role):
             self.statusBar().showMessage("Arbitration is for reviewers and experts: a lead sets your role.", 6000)
@@ -440,7 +440,7 @@ class MainWindow(QMainWindow):
 
     @action("rewrite", GLOBAL, "R", "Rewrite a candidate (process: replace the current step)")
     def rewrite(self) -> None:
-        from prefdesk.ui.dialogs import RewriteDialog
+        from prefdesk.ui.desk.dialogs import RewriteDialog
 
         if not self.item:
             return
@@ -466,7 +466,7 @@ class MainWindow(QMainWindow):
 
     @action("cheat_sheet", GLOBAL, ("?", "F1"), "Keyboard shortcuts of this view", menu="&Help")
     def cheat_sheet(self) -> None:
-        from prefdesk.ui.dialogs import CheatSheet
+        from prefdesk.ui.desk.dialogs import CheatSheet
 
         CheatSheet(self, self.item.kind.value if self.item else GLOBAL, self.bindings).exec()
 
@@ -478,7 +478,7 @@ class MainWindow(QMainWindow):
     @action("settings", GLOBAL, "Ctrl+Shift+P", "Project settings: dimensions, tags, scale, guidelines, overlap…",
             menu="Pro&ject")
     def project_settings(self) -> None:
-        from prefdesk.ui.settings_dialog import SettingsDialog
+        from prefdesk.ui.desk.settings_dialog import SettingsDialog
 
         dialog = SettingsDialog(self, self.project)
         if dialog.exec() and dialog.saved:
@@ -493,10 +493,10 @@ class MainWindow(QMainWindow):
         except ProjectError as exc:
             forms.tell(self, "Open project", str(exc))
             return
-        from prefdesk.ui.file_menu import remember
+        from prefdesk.ui.desk.file_menu import remember
 
         remember(Path(path).resolve())
         self.set_project(new, self.rater)
 
 
-import prefdesk.ui.file_menu  # noqa: E402,F401  (declares the File menu's actions)
+import prefdesk.ui.desk.file_menu  # noqa: E402,F401  (declares the File menu's actions)

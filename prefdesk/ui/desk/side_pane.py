@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
 from prefdesk.domain import Item
 from prefdesk.ui.theme import is_dark
-from prefdesk.ui.views.base import OfflineBrowser
+from prefdesk.ui.desk.views.base import OfflineBrowser
 
 META_CSS = "QLabel { background: palette(alternate-base); border: 1px solid palette(mid); border-radius: 6px; padding: 8px; }"
 

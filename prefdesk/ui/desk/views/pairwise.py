@@ -17,8 +17,8 @@ from PySide6.QtWidgets import QHBoxLayout, QListWidget, QListWidgetItem, QSizePo
 from prefdesk.domain import Strength, Verdict
 from prefdesk.labeling import PairwiseDraft, ReadyLabel, Side
 from prefdesk.ui.actions import action, keys_text
-from prefdesk.ui.content import to_html
-from prefdesk.ui.views.base import ItemView, OfflineBrowser, PromptPane, caption, escaped
+from prefdesk.ui.desk.content import to_html
+from prefdesk.ui.desk.views.base import ItemView, OfflineBrowser, PromptPane, caption, escaped
 
 SIDE_TEXT = {Side.LEFT: "◀ left", Side.RIGHT: "right ▶", Side.TIE: "tie", None: "—"}
 TAG_KEYS = 9

@@ -2,10 +2,12 @@
 rationales, dimensions, tags and which answer each was shown on the left; a decision with its reason; and
 from a decision, one key each, the item promoted to gold or a clause added to the guidelines.
 
-Keys (plain ones act when the reason box is not being typed in; Ctrl ones always):
+Its keys are actions of the registry's `arbitration` scope (`ui.actions`), remappable in Preferences and
+listed in the window's cheat sheet; every hint on screen is built from the live bindings. By default:
 1 / 2 / 3 / 4  decide A, B, tie, both bad        N  write the reason (Esc leaves the box)
 Ctrl+Enter     store the decision                 Ctrl+G  promote the decided item to gold
 Ctrl+L         add a guideline clause             J / K   next / previous dispute
+Plain keys act when the reason box is not being typed in; Ctrl ones and Esc always.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QListWidget,
                                QListWidgetItem, QPlainTextEdit, QPushButton, QSplitter, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
@@ -22,15 +23,18 @@ from prefdesk.domain import Label
 from prefdesk.quality import arbitration
 from prefdesk.store.project import ProjectError
 from prefdesk.ui import forms
+from prefdesk.ui.actions import action, keys_text
 from prefdesk.ui.operations import Change
-from prefdesk.ui.views.base import OfflineBrowser, caption, escaped
+from prefdesk.ui.desk.views.base import OfflineBrowser, caption, escaped
 
-VERDICT_KEYS = {"1": "A", "2": "B", "3": "tie", "4": "both_bad"}
+VERDICT_ACTIONS = {"A": "arb_a", "B": "arb_b", "tie": "arb_tie", "both_bad": "arb_both_bad"}
 VERDICT_NAMES = {"A": "A better", "B": "B better", "tie": "Tie", "both_bad": "Both bad"}
 COLUMNS = ("Rater", "Verdict", "Rationale", "Shown left", "Strength", "Dimensions", "Tags", "Seconds", "Role")
 
 
 class ArbitrationPanel(QWidget):
+    key_scope = "arbitration"
+
     def __init__(self, desk) -> None:
         super().__init__(desk, Qt.Window)
         self.desk = desk
@@ -64,7 +68,7 @@ class ArbitrationPanel(QWidget):
         self.reasons.setWordWrap(True)
         self.reason = QPlainTextEdit()
         self.reason.setPlaceholderText("Why this decision (required): the raters and the next reviewer read it. "
-                                       "N to write, Esc to leave the box.")
+                                       f"{self._key('arb_reason')} to write, {self._key('arb_leave')} to leave the box.")
         self.reason.setTabChangesFocus(True)
         self.reason.setFocusPolicy(Qt.ClickFocus)  # N or a click: the panel's own keys work until then
         self.setFocusPolicy(Qt.StrongFocus)
@@ -76,8 +80,8 @@ class ArbitrationPanel(QWidget):
         self.status.setWordWrap(True)
         self.verdict_buttons = {}
         buttons = QHBoxLayout()
-        for key, verdict in VERDICT_KEYS.items():
-            button = QPushButton(f"{VERDICT_NAMES[verdict]} ({key})")
+        for verdict, name in VERDICT_ACTIONS.items():
+            button = QPushButton(f"{VERDICT_NAMES[verdict]} ({self._key(name)})")
             button.setCheckable(True)
             button.setStyleSheet("QPushButton:checked { background: palette(highlight); color: palette(highlighted-text); "
                                  "font-weight: 600; }")
@@ -85,9 +89,9 @@ class ArbitrationPanel(QWidget):
             button.clicked.connect(lambda _=False, v=verdict: self.choose(v))
             self.verdict_buttons[verdict] = button
             buttons.addWidget(button)
-        self.decide_button = QPushButton("&Decide (Ctrl+Enter)")
-        self.gold_button = QPushButton("Promote to &gold (Ctrl+G)")
-        self.clause_button = QPushButton("Add a guideline c&lause… (Ctrl+L)")
+        self.decide_button = QPushButton(f"&Decide ({self._key('arb_decide')})")
+        self.gold_button = QPushButton(f"Promote to &gold ({self._key('arb_gold')})")
+        self.clause_button = QPushButton(f"Add a guideline c&lause… ({self._key('arb_clause')})")
         for button, slot in ((self.decide_button, self.decide), (self.gold_button, self.promote),
                              (self.clause_button, self.add_clause)):
             button.setFocusPolicy(Qt.NoFocus)
@@ -127,12 +131,6 @@ class ArbitrationPanel(QWidget):
         outer = QVBoxLayout(self)
         outer.addWidget(splitter)
 
-        for keys, slot in (("1", lambda: self.choose("A")), ("2", lambda: self.choose("B")),
-                           ("3", lambda: self.choose("tie")), ("4", lambda: self.choose("both_bad")),
-                           ("N", self.reason.setFocus), ("J", lambda: self.move(1)), ("K", lambda: self.move(-1)),
-                           ("Ctrl+Return", self.decide), ("Ctrl+Enter", self.decide), ("Ctrl+G", self.promote),
-                           ("Ctrl+L", self.add_clause), ("Esc", self._leave_reason)):
-            QShortcut(QKeySequence(keys), self, slot)
         area = (self.screen() or desk.screen()).availableGeometry()  # fits a small screen at scale 2 too
         self.resize(min(1200, int(area.width() * 0.92)), min(820, int(area.height() * 0.92)))
         desk.ops.changed.connect(self._changed)
@@ -169,6 +167,12 @@ class ArbitrationPanel(QWidget):
         row = self.list.currentRow()
         return self.disputes[row] if 0 <= row < len(self.disputes) else None
 
+    def _key(self, name: str) -> str:
+        """An action's key as bound now (a hint on screen)."""
+        return keys_text(self.desk.bindings, name, 1)
+
+    @action("arb_next", "arbitration", "J", "Next dispute", arg=1)
+    @action("arb_previous", "arbitration", "K", "Previous dispute", arg=-1)
     def move(self, step: int) -> None:
         if self.decision is not None:  # leaving a decided item: it is out of the queue now
             self.decision = None
@@ -223,6 +227,10 @@ class ArbitrationPanel(QWidget):
         self.shown_at = time.monotonic()
 
     # -- deciding -----------------------------------------------------------------------------------
+    @action("arb_a", "arbitration", "1", "Decide: A is better", arg="A")
+    @action("arb_b", "arbitration", "2", "Decide: B is better", arg="B")
+    @action("arb_tie", "arbitration", "3", "Decide: a tie", arg="tie")
+    @action("arb_both_bad", "arbitration", "4", "Decide: both are bad", arg="both_bad")
     def choose(self, verdict: str) -> None:
         if self.current() is None or self.decision is not None:
             return
@@ -230,12 +238,17 @@ class ArbitrationPanel(QWidget):
         self._paint_verdict()
         self._paint_state()
 
+    @action("arb_reason", "arbitration", "N", "Write the reason for the decision")
+    def write_reason(self) -> None:
+        self.reason.setFocus()
+
+    @action("arb_decide", "arbitration", ("Ctrl+Return", "Ctrl+Enter"), "Store the decision with its reason")
     def decide(self) -> None:
         dispute = self.current()
         if dispute is None or self.decision is not None:
             return
         if self.verdict is None:
-            self.status.setText("Choose the verdict first: 1 A, 2 B, 3 tie, 4 both bad.")
+            self.status.setText(f"Choose the verdict first: {self._verdict_keys()}.")
             return
         try:
             self.decision = arbitration.decide(
@@ -254,15 +267,17 @@ class ArbitrationPanel(QWidget):
         self.timer.stop()
         super().closeEvent(event)
 
+    @action("arb_gold", "arbitration", "Ctrl+G", "Promote the decided item to gold, with the decided answer")
     def promote(self) -> None:
         if self.decision is None:
             self.status.setText("Decide first: a gold item takes the decided answer.")
             return
         arbitration.promote_to_gold(self.desk.project, self.decision)
         self.status.setText(f"Promoted to gold with the answer {VERDICT_NAMES[self.decision.payload['verdict']]}. "
-                            "Ctrl+L adds a clause; J goes on.")
+                            f"{self._key('arb_clause')} adds a clause; {self._key('arb_next')} goes on.")
         self.desk.ops.changed.emit(Change.ITEMS)
 
+    @action("arb_clause", "arbitration", "Ctrl+L", "Add a guideline clause from the decision…")
     def add_clause(self) -> None:
         if self.decision is None:
             self.status.setText("Decide first: a clause is linked to a decision.")
@@ -277,10 +292,11 @@ class ArbitrationPanel(QWidget):
         except ProjectError as exc:
             forms.tell(self, "Arbitration", str(exc))
             return
-        self.status.setText(f"Guidelines {version} are in force, with the clause. J goes on.")
+        self.status.setText(f"Guidelines {version} are in force, with the clause. {self._key('arb_next')} goes on.")
         self.desk.ops.changed.emit(Change.SETTINGS)
 
-    def _leave_reason(self) -> None:
+    @action("arb_leave", "arbitration", "Esc", "Leave the reason box (the panel's keys work again)")
+    def leave_reason(self) -> None:
         if self.reason.hasFocus():
             self.setFocus()
 
@@ -298,12 +314,23 @@ class ArbitrationPanel(QWidget):
         self.gold_button.setEnabled(decided)
         self.clause_button.setEnabled(decided)
         if decided:
-            self.status.setText(f"Decided: {VERDICT_NAMES[self.decision.payload['verdict']]}. Ctrl+G promotes it to "
-                                "gold, Ctrl+L adds a guideline clause, J goes to the next dispute.")
+            self.status.setText(f"Decided: {VERDICT_NAMES[self.decision.payload['verdict']]}. {self._key('arb_gold')} "
+                                f"promotes it to gold, {self._key('arb_clause')} adds a guideline clause, "
+                                f"{self._key('arb_next')} goes to the next dispute.")
         elif has:
-            self.status.setText("1 A · 2 B · 3 tie · 4 both bad, then N to write why and Ctrl+Enter to decide.")
+            self.status.setText(f"{self._verdict_keys()}, then {self._key('arb_reason')} to write why and "
+                                f"{self._key('arb_decide')} to decide.  ({self._key('arb_help')}: every key)")
         else:
             self.status.setText("")
+
+    def _verdict_keys(self) -> str:
+        return " · ".join(f"{self._key(name)} {VERDICT_NAMES[v]}" for v, name in VERDICT_ACTIONS.items())
+
+    @action("arb_help", "arbitration", ("?", "F1"), "Keyboard shortcuts of the Arbitration window")
+    def cheat_sheet(self) -> None:
+        from prefdesk.ui.desk.dialogs import CheatSheet
+
+        CheatSheet(self, "arbitration", self.desk.bindings).exec()
 
 
 def _captioned(title: str, widget: QWidget) -> QWidget:

@@ -10,9 +10,9 @@ from PySide6.QtWidgets import QLabel
 
 from prefdesk.labeling import ProcessDraft
 from prefdesk.ui.actions import action, keys_text
-from prefdesk.ui.content import to_html
+from prefdesk.ui.desk.content import to_html
 from prefdesk.ui.theme import is_dark
-from prefdesk.ui.views.base import ItemView, OfflineBrowser, PromptPane, caption, escaped
+from prefdesk.ui.desk.views.base import ItemView, OfflineBrowser, PromptPane, caption, escaped
 
 BADGE = {1: ("+1", "#22543d", "#c6f6d5"), 0: ("0", "#744210", "#fefcbf"), -1: ("−1", "#9b2c2c", "#fed7d7"),
          None: ("·", "#4a5568", "#e2e8f0")}

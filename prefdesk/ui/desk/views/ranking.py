@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QAbstractItemView, QGridLayout, QListView, QListWi
 
 from prefdesk.labeling import RankingDraft, ReadyLabel
 from prefdesk.ui.actions import action, keys_text
-from prefdesk.ui.views.base import ItemView, OfflineBrowser, PromptPane, caption
+from prefdesk.ui.desk.views.base import ItemView, OfflineBrowser, PromptPane, caption
 
 MOST = 9  # one digit key a candidate
 

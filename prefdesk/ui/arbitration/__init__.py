@@ -1,0 +1,1 @@
+"""Project › Arbitrate: a reviewer's decisions on disputed items, gold promotion and guideline clauses."""

@@ -1,0 +1,1 @@
+"""Project › Quality: the governance report (agreement, gold, bias, drift, reliability) on screen."""

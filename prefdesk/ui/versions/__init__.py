@@ -1,0 +1,1 @@
+"""Project › Dataset versions: freeze, compare, export, train on, and the Pareto view of reward runs."""
