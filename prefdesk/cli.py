@@ -71,19 +71,13 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from prefdesk.formats.export import export_dataset
-    from prefdesk.quality.aggregate import policy_for, policy_for_version
+    from prefdesk.quality.aggregate import export_policy
+    from prefdesk.store import versions
     from prefdesk.store.project import Project
 
     with Project.open(args.project) as project:
-        version = None
-        if args.version:
-            from prefdesk.store import versions
-
-            version = versions.get(project, args.version)
-            if args.aggregate and args.aggregate != version.aggregate:
-                raise ValueError(f"version {version.name!r} was frozen with --aggregate {version.aggregate}; "
-                                 "its export uses that policy (leave --aggregate out)")
-        policy = policy_for_version(project, version) if version else policy_for(project, args.aggregate or "majority")
+        version = versions.get(project, args.version) if args.version else None
+        policy = export_policy(project, version, args.aggregate)
         report = export_dataset(project, args.format, args.out, policy, args.conversational, version=version)
     print(report.summary())
     return 0
@@ -315,7 +309,7 @@ def cmd_queue(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from prefdesk.formats.export import EXPORT_FORMATS
     from prefdesk.jobs import KINDS as JOB_KINDS
-    from prefdesk.quality.aggregate import POLICY_NAMES
+    from prefdesk.domain.policies import POLICY_NAMES
     from prefdesk.quality.model_queue import ORDERS
     from training.protocol import DEVICES
 

@@ -269,7 +269,7 @@ def test_import_dialog_takes_format_mapping_and_skip_bad_and_export_dialog_every
     import shutil
 
     from prefdesk.formats.export import EXPORT_FORMATS
-    from prefdesk.quality.aggregate import POLICY_NAMES
+    from prefdesk.domain.policies import POLICY_NAMES
     from prefdesk.ui.desk.file_menu import ExportDialog, ImportDialog
 
     window = desk([])

@@ -9,7 +9,7 @@ whether the exported answer flipped, changed, appeared or went.
 from __future__ import annotations
 
 from prefdesk.formats.export import ExportReport, preference_rows
-from prefdesk.quality.aggregate import policy_for_version
+from prefdesk.quality.aggregate import export_policy
 from prefdesk.store.project import Project
 from prefdesk.store.rows import rows_in
 from prefdesk.store.snapshot import Scope
@@ -22,7 +22,7 @@ def exported_pairs(project: Project, version) -> dict[str, set[tuple[str, str]]]
     scope = Scope(project.conn, Scope.whole(project.conn).last_label, only=version.label_ids,
                   items=version.frozen["items"] if version.frozen else None)
     report = ExportReport("trl-preference", "")
-    rows = list(preference_rows(scope, policy_for_version(project, version), report))
+    rows = list(preference_rows(scope, export_policy(project, version), report))
     first = [row["label_ids"][0] for row in rows]
     item_of = dict(rows_in(project.conn, "SELECT id, item_id FROM labels WHERE id IN ({marks})", first))
     out: dict[str, set[tuple[str, str]]] = {}

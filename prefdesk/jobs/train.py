@@ -23,7 +23,7 @@ from prefdesk.formats.export import export_dataset
 from prefdesk.jobs import KINDS
 from prefdesk.jobs.runtime import INSTALL_HINT, NoRuntime, training_command
 from prefdesk.jobs.watch import EVENTS_FILE, LOG_FILE, RunWatch, mark_launch, run_folder
-from prefdesk.quality.aggregate import policy_for, policy_for_version
+from prefdesk.quality.aggregate import export_policy
 from prefdesk.store import runs as store_runs
 from prefdesk.store.ids import uuid7
 from prefdesk.store.project import Project
@@ -50,7 +50,7 @@ def prepare(project: Project, kind: str, *, base_model: str | None = None, epoch
     folder = run_folder(project, run_id)
     dataset = folder / "dataset"
     export_dataset(project, "trl-stepwise" if job == "prm" else "trl-preference", dataset,
-                   policy_for_version(project, frozen) if frozen else policy_for(project, aggregate), version=frozen)
+                   export_policy(project, frozen, aggregate), version=frozen)
     spec = {"kind": job, "dataset": str(dataset), "output_dir": str(folder / "model"), "base_model": base_model or None,
             "device": device, "hyper": {**({"epochs": epochs} if epochs else {}), **(hyper or {})}}
     if eval_fraction is not None:

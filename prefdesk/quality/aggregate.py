@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from prefdesk.domain import Verdict
+from prefdesk.domain.policies import BASIC_POLICIES
 
 
 class Vote(Protocol):
@@ -165,7 +166,7 @@ class Policy:
     """A named aggregation policy: `majority` (default), `latest`, or `arbitrated` (the arbitration decision
     where there is one, else the majority)."""
 
-    NAMES = ("majority", "latest", "arbitrated")
+    NAMES = BASIC_POLICIES
 
     def __init__(self, name: str = "majority"):
         if name not in self.NAMES:
@@ -186,7 +187,6 @@ class Policy:
         return process_majority(labels, self.latest)
 
 
-POLICY_NAMES = (*Policy.NAMES, "weighted", "dawid-skene")  # the last two: `reliability.py`
 
 
 def policy_for(project, name: str, only: frozenset[str] | None = None) -> Policy:
@@ -197,6 +197,17 @@ def policy_for(project, name: str, only: frozenset[str] | None = None) -> Policy
 
         return reliability_policy(project, name, only=only)
     return Policy(name)
+
+
+def export_policy(project, version=None, aggregate: str | None = None) -> Policy:
+    """The one rule of which policy an export, a dry count or a training job reads the labels under: a frozen
+    version's own (with the decisions frozen with it), else the policy named (majority when none is)."""
+    if version is None:
+        return policy_for(project, aggregate or "majority")
+    if aggregate and aggregate != version.aggregate:
+        raise ValueError(f"version {version.name!r} was frozen with --aggregate {version.aggregate}; its export "
+                         "uses that policy (leave --aggregate out)")
+    return policy_for_version(project, version)
 
 
 def policy_for_version(project, version) -> Policy:

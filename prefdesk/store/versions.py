@@ -105,7 +105,7 @@ def create(project: Project, name: str, *, parent: str | None = None, aggregate:
     """Freeze the project's current labels that pass the filters, layers and quotas as version `name`.
     `decide(version)`: a reliability policy's decisions on its labels, {item id: (verdict, weight)}, frozen
     with it (the caller passes `quality.reliability.frozen_decisions`: the store does not aggregate)."""
-    from prefdesk.quality.aggregate import POLICY_NAMES
+    from prefdesk.domain.policies import POLICY_NAMES
 
     name = name.strip()
     if not name:

@@ -140,7 +140,7 @@ class ExportDialog(QDialog):
     def __init__(self, parent: QWidget, start: Path) -> None:
         super().__init__(parent)
         from prefdesk.formats.export import EXPORT_FORMATS
-        from prefdesk.quality.aggregate import POLICY_NAMES
+        from prefdesk.domain.policies import POLICY_NAMES
 
         self.setWindowTitle("Export")
         self.format = QComboBox()
@@ -161,7 +161,7 @@ class ExportDialog(QDialog):
 @action("export", GLOBAL, "Ctrl+E", "Export…", menu="&File")
 def export_dialog(window) -> None:
     from prefdesk.formats.export import export_dataset
-    from prefdesk.quality.aggregate import policy_for
+    from prefdesk.quality.aggregate import export_policy
 
     project_path = window.project.path
     dialog = ExportDialog(window, project_path.parent / f"{project_path.stem}-export")
@@ -172,7 +172,7 @@ def export_dialog(window) -> None:
 
     def work():
         with Project.open(project_path) as project:
-            return export_dataset(project, fmt, folder, policy_for(project, policy), conversational)
+            return export_dataset(project, fmt, folder, export_policy(project, aggregate=policy), conversational)
 
     window.ops.run(work, Change(0), lambda r: forms.tell(window, "Exported", r.summary(), QMessageBox.Information),
                    lambda exc: forms.tell(window, "Export failed", describe(exc)))

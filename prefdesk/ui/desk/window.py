@@ -13,14 +13,14 @@ from PySide6.QtCore import QSettings, Qt, QThreadPool, QTimer
 from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QMessageBox, QStackedWidget, QVBoxLayout, QWidget
 
-from prefdesk import __version__
-from prefdesk.domain import Item, ItemKind, Label, Rater, roles
-from prefdesk.labeling import Draft, Incomplete, ProcessDraft, ReadyLabel, rationale_needed
+from prefdesk.domain import Item, ItemKind, Label, Rater
+from prefdesk.labeling import Draft, Incomplete, ReadyLabel, rationale_needed
 from prefdesk.labeling.session import HELD, ITEM_SHOWN, LABELLED, MESSAGE, PROGRESS, DeskSession
 from prefdesk.store import runs as store_runs
 from prefdesk.store.project import Project, ProjectError
 from prefdesk.store.queue import remaining_for
-from prefdesk.ui.actions import GLOBAL, PANEL_SCOPES, ActionSpec, action, all_actions, by_name, keymaps, keys_text, load_bindings, save_bindings
+from prefdesk.ui.actions import (GLOBAL, PANEL_SCOPES, ActionSpec, all_actions, by_name, keymaps, keys_text,
+                                 load_bindings, save_bindings)
 from prefdesk.ui.keys import KeyDispatcher
 from prefdesk.ui.operations import Change, Operations
 from prefdesk.ui.desk.side_pane import SidePane
@@ -100,7 +100,7 @@ class MainWindow(QMainWindow):
         self.project = project
         project.wait_for_lock(DESK_LOCK_WAIT_MS)
         self.rater = project.ensure_rater(rater.name, rater.role, rater.level)
-        order = str(QSettings().value(self._order_key(), "default"))
+        order = str(QSettings().value(self.order_key(), "default"))
         self.work = DeskSession(project, self.rater, order)
         for event, callback in ((ITEM_SHOWN, self._paint), (PROGRESS, self.side.show_progress),
                                 (MESSAGE, self.statusBar().showMessage), (HELD, self.retry.start),
@@ -303,49 +303,12 @@ class MainWindow(QMainWindow):
                                          "has room.", 0)
             forms.tell(self, "The label was not stored", describe(exc))
 
-    @action("model_scores", GLOBAL, "M", "Show or hide the reward model's scores (reviewers and experts)")
-    def toggle_model_scores(self) -> None:
-        self.work.toggle_scores()
-
-    @action("train", GLOBAL, "Ctrl+T", "Train a reward model, DPO or PRM on the labels…", menu="Pro&ject")
-    def open_train_panel(self) -> None:
-        from prefdesk.ui.train.panel import TrainPanel
-
-        self._raise_panel("train_panel", TrainPanel)
-
     def train_on_version(self, name: str) -> None:
         """The Train panel, open on a dataset version (the Versions panel asks the desk, not the panel)."""
-        self.open_train_panel()
+        self.run_named("train")
         self.train_panel.fill_datasets(choose=name)
 
-    @action("quality", GLOBAL, "Ctrl+Shift+Q", "Quality: agreement, gold, bias, drift, arbitration…", menu="Pro&ject")
-    def open_quality_panel(self) -> None:
-        from prefdesk.ui.quality.panel import QualityPanel
-
-        self._raise_panel("quality_panel", QualityPanel)
-
-    @action("versions", GLOBAL, "Ctrl+Shift+V", "Dataset versions: freeze, compare, export, Pareto…", menu="Pro&ject")
-    def open_versions(self) -> None:
-        from prefdesk.ui.versions.panel import VersionsPanel
-
-        self._raise_panel("versions_panel", VersionsPanel)
-
-    @action("items", GLOBAL, "Ctrl+Shift+I", "Items: browse, search, filter and edit the project's items…", menu="Pro&ject")
-    def open_items(self) -> None:
-        from prefdesk.ui.items.panel import ItemsPanel
-
-        self._raise_panel("items_panel", ItemsPanel)
-
-    @action("arbitrate", GLOBAL, "Ctrl+Shift+A", "Arbitrate disputed items (reviewers and experts)…", menu="Pro&ject")
-    def open_arbitration(self) -> None:
-        from prefdesk.ui.arbitration.panel import ArbitrationPanel
-
-        if not roles.can_arbitrate(self.rater.role):
-            self.statusBar().showMessage("Arbitration is for reviewers and experts: a lead sets your role.", 6000)
-            return
-        self._raise_panel("arbitration_panel", ArbitrationPanel)
-
-    def _raise_panel(self, attribute: str, cls) -> None:
+    def raise_panel(self, attribute: str, cls) -> None:
         """Show the project's panel of this kind (made once per project), in front."""
         panel = getattr(self, attribute)
         if panel is None:
@@ -359,20 +322,7 @@ class MainWindow(QMainWindow):
         """The Python that runs training jobs, as set in Preferences (None: found by `jobs.runtime`)."""
         return str(QSettings().value("train_python", "") or "") or None
 
-    @action("queue_order", GLOBAL, "Ctrl+Shift+O", "Queue order: default, or by the reward model…", menu="Pro&ject")
-    def choose_queue_order(self) -> None:
-        from PySide6.QtWidgets import QInputDialog
-
-        from prefdesk.quality.model_queue import ORDER_HELP, ORDERS
-
-        names = [f"{order}: {ORDER_HELP[order]}" for order in ORDERS]
-        chosen, ok = QInputDialog.getItem(self, "Queue order", f"Order of {self.rater.name}'s queue in this project",
-                                          names, ORDERS.index(self.work.queue_order), False)
-        if ok:
-            QSettings().setValue(self._order_key(), ORDERS[names.index(chosen)])
-            self.work.order_queue(ORDERS[names.index(chosen)])
-
-    def _order_key(self) -> str:
+    def order_key(self) -> str:
         return f"queue_order/{self.project.path.resolve()}/{self.rater.name}"
 
     def show_item(self, item: Item | None, draft: Draft | None = None) -> None:
@@ -414,77 +364,6 @@ class MainWindow(QMainWindow):
         if self.draft is not None:
             self.draft.rationale = self.side.rationale.toPlainText()
 
-    # -- global actions -------------------------------------------------------------------------------
-    @action("submit", GLOBAL, ("Return", "Enter"), "Submit the label (pairwise: leave the dimensions, or keep "
-                                                   "an earlier label being re-done)")
-    def submit(self) -> ReadyLabel | None:
-        view = self.current_view()
-        return view.submit() if view is not None else None
-
-    @action("rationale", GLOBAL, "N", "Write a rationale (Esc returns)")
-    def focus_rationale(self) -> None:
-        self.side.rationale.setFocus()
-
-    @action("back", GLOBAL, ("Backspace", "Ctrl+Z"), "Back to your previous label (what you give then supersedes it)")
-    def back(self) -> None:
-        self.work.back()
-
-    @action("skip", GLOBAL, "S", "Skip this item for now (it comes back later)")
-    def skip(self) -> None:
-        self.work.skip()
-
-    @action("flag", GLOBAL, "F", "Flag this item for review (again: take the flag back)")
-    def toggle_flag(self) -> None:
-        if self.work.toggle_flag(self.side.rationale.toPlainText().strip()):
-            self.ops.changed.emit(Change.FLAGS)
-
-    @action("rewrite", GLOBAL, "R", "Rewrite a candidate (process: replace the current step)")
-    def rewrite(self) -> None:
-        from prefdesk.ui.desk.dialogs import RewriteDialog
-
-        if not self.item:
-            return
-        choices = self.work.rewrite_choices()
-        dialog = RewriteDialog(self, [(name, text) for name, text, _ in choices])
-        if dialog.exec() and dialog.editor.toPlainText().strip():
-            self.work.rewrite(choices[dialog.which.currentIndex()][2], dialog.editor.toPlainText())
-            if isinstance(self.draft, ProcessDraft):
-                self.current_view().render()
-
-    @action("scroll_down", GLOBAL, "PgDown", "Scroll the answers a page down", arg="page_down", repeat=True)
-    @action("scroll_up", GLOBAL, "PgUp", "Scroll the answers a page up", arg="page_up", repeat=True)
-    @action("scroll_top", GLOBAL, "Home", "Scroll the answers to the top", arg="top")
-    @action("scroll_end", GLOBAL, "End", "Scroll the answers to the end", arg="end")
-    def scroll(self, how: str) -> None:
-        view = self.current_view()
-        if view is not None:
-            view.scroll(how)
-
-    @action("guidelines", GLOBAL, "G", "Show or hide the guidelines")
-    def toggle_guidelines(self) -> None:
-        self.side.toggle_guidelines()
-
-    @action("cheat_sheet", GLOBAL, ("?", "F1"), "Keyboard shortcuts of this view", menu="&Help")
-    def cheat_sheet(self) -> None:
-        from prefdesk.ui.desk.dialogs import CheatSheet
-
-        CheatSheet(self, self.item.kind.value if self.item else GLOBAL, self.bindings).exec()
-
-    @action("about", GLOBAL, (), "About PrefDesk", menu="&Help")
-    def about(self) -> None:
-        QMessageBox.about(self, "About PrefDesk", f"PrefDesk {__version__}: collect LLM preference data offline "
-                                                  "and turn it into reward-model, DPO and PRM training signals.")
-
-    @action("settings", GLOBAL, "Ctrl+Shift+P", "Project settings: dimensions, tags, scale, guidelines, overlap…",
-            menu="Pro&ject")
-    def project_settings(self) -> None:
-        from prefdesk.ui.desk.settings_dialog import SettingsDialog
-
-        dialog = SettingsDialog(self, self.project)
-        if dialog.exec() and dialog.saved:
-            self.ops.changed.emit(Change.SETTINGS)
-            self.statusBar().showMessage("Settings saved: they apply from the next item.", 5000)
-
     def open_project(self, path: str | Path) -> None:
         """Switch to another project file, as the same rater; one that cannot be opened (not a project, from
         a newer PrefDesk, busy with a large import) is named in a message and the current one stays."""
@@ -500,3 +379,5 @@ class MainWindow(QMainWindow):
 
 
 import prefdesk.ui.desk.file_menu  # noqa: E402,F401  (declares the File menu's actions)
+import prefdesk.ui.desk.label_menu  # noqa: E402,F401  (declares the Label menu's actions)
+import prefdesk.ui.desk.project_menu  # noqa: E402,F401  (declares the Project menu's actions)

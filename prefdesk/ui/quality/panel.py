@@ -67,7 +67,7 @@ class QualityPanel(QWidget):
         self.summary.setWordWrap(True)
         self.summary.setTextFormat(Qt.RichText)
         self.arbitrate = QPushButton("Arbitrate…")
-        self.arbitrate.clicked.connect(desk.open_arbitration)
+        self.arbitrate.clicked.connect(lambda: desk.run_named("arbitrate"))
         self.arbitrate.setVisible(self.lead)
         top = QHBoxLayout()
         top.addWidget(self.summary, 1)

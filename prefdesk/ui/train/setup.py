@@ -15,7 +15,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
 from prefdesk.jobs import KINDS, plan, train
 from prefdesk.jobs.runtime import INSTALL_HINT, NoRuntime
 from prefdesk.jobs.watch import EVENTS_FILE, LOG_FILE, mark_launch
-from prefdesk.quality.aggregate import POLICY_NAMES, policy_for, policy_for_version
+from prefdesk.domain.policies import POLICY_NAMES
+from prefdesk.quality.aggregate import export_policy
 from prefdesk.store import runs as store_runs
 from prefdesk.ui.forms import browse_row
 from prefdesk.ui.worker import describe, run_in_background
@@ -58,7 +59,7 @@ def _dry_export(path: Path, fmt: str, what: str, name: str) -> tuple[int, dict]:
 
     with tempfile.TemporaryDirectory(prefix="prefdesk-count-") as tmp, Project.open(path) as project:
         version = versions.get(project, name) if what == "version" else None
-        policy = policy_for_version(project, version) if version else policy_for(project, name)
+        policy = export_policy(project, version, None if version else name)
         done = export_dataset(project, fmt, Path(tmp) / "out", policy, workers=0, version=version)
     return done.written, dict(done.left_out)
 

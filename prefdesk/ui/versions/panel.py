@@ -33,7 +33,7 @@ class NewVersionDialog(QDialog):
 
     def __init__(self, parent: QWidget, names: list[str]) -> None:
         super().__init__(parent)
-        from prefdesk.quality.aggregate import POLICY_NAMES
+        from prefdesk.domain.policies import POLICY_NAMES
 
         self.setWindowTitle("New dataset version")
         self.name = QLineEdit()
@@ -238,7 +238,7 @@ class VersionsPanel(QWidget):
 
     def export(self) -> None:
         from prefdesk.formats.export import EXPORT_FORMATS, export_dataset
-        from prefdesk.quality.aggregate import policy_for_version
+        from prefdesk.quality.aggregate import export_policy
 
         (name,) = self.selected()
         dialog = QDialog(self)
@@ -258,7 +258,7 @@ class VersionsPanel(QWidget):
         def work():
             with Project.open(path) as project:
                 version = versions.get(project, name)
-                return export_dataset(project, chosen, out, policy_for_version(project, version), version=version)
+                return export_dataset(project, chosen, out, export_policy(project, version), version=version)
 
         self.desk.ops.run(work, Change(0), lambda r: forms.tell(self, "Exported", r.summary(), QMessageBox.Information),
                           lambda exc: forms.tell(self, "Export failed", describe(exc)))

@@ -1,0 +1,87 @@
+"""The Label and Help menus: what a rater does on the item shown (submit, rationale, back, skip, flag, rewrite,
+scroll, guidelines, the model's scores) and the cheat sheet. Each is a registry action on the desk window
+(`ui.actions`); what it decides is the session model's (`labeling.session`), the window only shows it."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QMessageBox
+
+from prefdesk import __version__
+from prefdesk.labeling import ProcessDraft, ReadyLabel
+from prefdesk.ui.actions import GLOBAL, action
+from prefdesk.ui.operations import Change
+
+
+@action("model_scores", GLOBAL, "M", "Show or hide the reward model's scores (reviewers and experts)")
+def toggle_model_scores(window) -> None:
+    window.work.toggle_scores()
+
+
+@action("submit", GLOBAL, ("Return", "Enter"), "Submit the label (pairwise: leave the dimensions, or keep "
+                                               "an earlier label being re-done)")
+def submit(window) -> ReadyLabel | None:
+    view = window.current_view()
+    return view.submit() if view is not None else None
+
+
+@action("rationale", GLOBAL, "N", "Write a rationale (Esc returns)")
+def focus_rationale(window) -> None:
+    window.side.rationale.setFocus()
+
+
+@action("back", GLOBAL, ("Backspace", "Ctrl+Z"), "Back to your previous label (what you give then supersedes it)")
+def back(window) -> None:
+    window.work.back()
+
+
+@action("skip", GLOBAL, "S", "Skip this item for now (it comes back later)")
+def skip(window) -> None:
+    window.work.skip()
+
+
+@action("flag", GLOBAL, "F", "Flag this item for review (again: take the flag back)")
+def toggle_flag(window) -> None:
+    if window.work.toggle_flag(window.side.rationale.toPlainText().strip()):
+        window.ops.changed.emit(Change.FLAGS)
+
+
+@action("rewrite", GLOBAL, "R", "Rewrite a candidate (process: replace the current step)")
+def rewrite(window) -> None:
+    from prefdesk.ui.desk.dialogs import RewriteDialog
+
+    if not window.item:
+        return
+    choices = window.work.rewrite_choices()
+    dialog = RewriteDialog(window, [(name, text) for name, text, _ in choices])
+    if dialog.exec() and dialog.editor.toPlainText().strip():
+        window.work.rewrite(choices[dialog.which.currentIndex()][2], dialog.editor.toPlainText())
+        if isinstance(window.draft, ProcessDraft):
+            window.current_view().render()
+
+
+@action("scroll_down", GLOBAL, "PgDown", "Scroll the answers a page down", arg="page_down", repeat=True)
+@action("scroll_up", GLOBAL, "PgUp", "Scroll the answers a page up", arg="page_up", repeat=True)
+@action("scroll_top", GLOBAL, "Home", "Scroll the answers to the top", arg="top")
+@action("scroll_end", GLOBAL, "End", "Scroll the answers to the end", arg="end")
+def scroll(window, how: str) -> None:
+    view = window.current_view()
+    if view is not None:
+        view.scroll(how)
+
+
+@action("guidelines", GLOBAL, "G", "Show or hide the guidelines")
+def toggle_guidelines(window) -> None:
+    window.side.toggle_guidelines()
+
+
+@action("cheat_sheet", GLOBAL, ("?", "F1"), "Keyboard shortcuts of this view", menu="&Help")
+def cheat_sheet(window) -> None:
+    from prefdesk.ui.desk.dialogs import CheatSheet
+
+    CheatSheet(window, window.item.kind.value if window.item else GLOBAL, window.bindings).exec()
+
+
+@action("about", GLOBAL, (), "About PrefDesk", menu="&Help")
+def about(window) -> None:
+    QMessageBox.about(window, "About PrefDesk", f"PrefDesk {__version__}: collect LLM preference data offline "
+                                              "and turn it into reward-model, DPO and PRM training signals.")
