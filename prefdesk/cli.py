@@ -22,7 +22,6 @@ import sys
 from pathlib import Path
 
 from prefdesk import __version__
-from training.protocol import Event, JobEvent, RunStatus  # stdlib only: the job contract
 
 
 
@@ -198,116 +197,9 @@ def cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    """Run a training job on the project's labels (frozen into a snapshot), record it, print its report."""
-    from prefdesk.jobs import train
-    from prefdesk.store.project import Project
-
-    def progress(event: JobEvent) -> None:
-        if event.kind is Event.PROGRESS and sys.stderr.isatty():
-            print(f"\rstep {event['step']}/{event['total_steps']}  eta {event.get('eta_s')} s", end="", file=sys.stderr)
-        elif event.kind in (Event.STARTED, Event.FAILED, Event.CANCELLED):
-            print(f"{event.kind.value}: {json.dumps({k: v for k, v in event.fields.items() if k not in ('event', 'time')})}",
-                  file=sys.stderr)
-
-    from prefdesk.jobs.runtime import training_command
-
-    training_command(args.python)  # no runtime: say how to get one before anything is recorded
-    with Project.open(args.project) as project:
-        run_id, spec = train.prepare(project, args.kind, base_model=args.base_model, epochs=args.epochs,
-                                     device=args.device, aggregate=args.aggregate, version=args.version,
-                                     hyper=json.loads(args.hyper) if args.hyper else None)
-        print(f"run {run_id}: {args.kind}, spec {spec}", file=sys.stderr)
-        done = train.run(project, run_id, spec, progress, python=args.python)
-    print(json.dumps(done.as_json(), indent=2))
-    if done.status != RunStatus.FINISHED:
-        print(f"prefdesk: run {run_id} {done.status.value}: {done.report.get('error') if done.report else ''}\n"
-              f"hint: {done.report.get('hint') if done.report else ''}", file=sys.stderr)
-        return 1
-    return 0
-
-
-def cmd_runs(args: argparse.Namespace) -> int:
-    from prefdesk.store.project import Project
-    from prefdesk.store.runs import runs
-
-    from prefdesk.jobs.watch import settle_running_runs
-
-    with Project.open(args.project) as project:
-        settle_running_runs(project)  # runs whose job ended (or was killed) since anyone looked
-        listed = [r.as_json() for r in runs(project)]
-    if args.json:
-        print(json.dumps(listed, indent=2))
-    for r in [] if args.json else listed:
-        accuracy = r["report"].get("accuracy")
-        print(f"{r['id']}  {r['kind']:<11} {r['status']:<9} {r['started_at']}  "
-              f"accuracy {accuracy:.3f}" if isinstance(accuracy, float) else f"{r['id']}  {r['kind']:<11} {r['status']}")
-    return 0
-
-
-def cmd_score(args: argparse.Namespace) -> int:
-    from prefdesk.jobs import train
-    from prefdesk.store.project import Project
-
-    def progress(event: JobEvent) -> None:
-        if event.kind is Event.PROGRESS and sys.stderr.isatty():
-            print(f"\rscored {event['step']}/{event['total_steps']}  {event.get('samples_per_s')}/s", end="",
-                  file=sys.stderr)
-
-    with Project.open(args.project) as project:
-        scored = train.score(project, args.run, python=args.python, unlabelled_only=args.unlabelled, on_event=progress)
-    print(f"{scored.summary()} with run {args.run}")
-    return 0
-
-
-def cmd_quality(args: argparse.Namespace) -> int:
-    from prefdesk.quality.report import quality_report
-    from prefdesk.store.project import Project
-
-    with Project.open(args.project) as project:
-        report = quality_report(project)
-        if args.html:
-            from prefdesk.jobs.report import pareto_by_version
-            from prefdesk.quality.html import quality_html
-
-            Path(args.html).write_text(quality_html(report, f"Label quality — {Path(args.project).name}",
-                                                    pareto_by_version(project)), encoding="utf-8")
-    if args.json:
-        print(json.dumps(report, indent=2))
-        return 0
-    agreement = report["agreement"]
-    fmt = lambda v: "–" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)  # noqa: E731
-    print(f"{report['labels']} pairwise labels on {report['items_labelled']} items; {report['disputed_items']} disputed; "
-          f"agreement {fmt(agreement['percent'])}, Fleiss kappa {fmt(agreement['fleiss_kappa'])}, "
-          f"Krippendorff alpha {fmt(agreement['krippendorff_alpha'])}, flip rate {fmt(report['flip_rate'])}")
-    arbitration = report["arbitration"]
-    print(f"{arbitration['waiting']} items wait for arbitration ({arbitration['high_risk']} high-risk, "
-          f"{arbitration['gold_misses']} gold misses); {arbitration['decided']} decided")
-    print(f"{'rater':<16}{'labels':>7}{'gold':>7}{'est.':>7}{'agree':>7}{'left':>7}{'longer':>8}{'flip':>7}  flags")
-    for name, r in report["raters"].items():
-        flags = ", ".join(f for f, on in (("position bias", r["position_bias"]), ("length bias", r["length_bias"])) if on)
-        print(f"{name:<16}{r['labels']:>7}{fmt(r['gold_accuracy']):>7}{fmt(r['estimated_accuracy']):>7}"
-              f"{fmt(r['agreement_with_consensus']):>7}{fmt(r['left_rate']):>7}{fmt(r['longer_rate']):>8}"
-              f"{fmt(r['flip_rate']):>7}  {flags}")
-    return 0
-
-
-def cmd_queue(args: argparse.Namespace) -> int:
-    from prefdesk.quality.model_queue import queue_in_order
-    from prefdesk.store.project import Project
-
-    with Project.open(args.project) as project:
-        entries = queue_in_order(project, args.rater, args.order, args.limit, args.run)
-    if args.json:
-        print(json.dumps([e.as_json() for e in entries], indent=2, ensure_ascii=False))
-    else:
-        for e in entries:
-            print(f"{e.item_id}  {e.key if e.key is not None else '':<10}  {e.prompt[:70]!r}")
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
-    from prefdesk.formats.export import EXPORT_FORMATS
+    from prefdesk.cli_jobs import cmd_quality, cmd_queue, cmd_runs, cmd_score, cmd_train
+    from prefdesk.formats.export_rows import EXPORT_FORMATS
     from prefdesk.jobs import KINDS as JOB_KINDS
     from prefdesk.domain.policies import POLICY_NAMES
     from prefdesk.quality.model_queue import ORDERS

@@ -268,7 +268,7 @@ def test_import_dialog_takes_format_mapping_and_skip_bad_and_export_dialog_every
                                                                                         fixtures, monkeypatch):
     import shutil
 
-    from prefdesk.formats.export import EXPORT_FORMATS
+    from prefdesk.formats.export_rows import EXPORT_FORMATS
     from prefdesk.domain.policies import POLICY_NAMES
     from prefdesk.ui.desk.file_menu import ExportDialog, ImportDialog
 

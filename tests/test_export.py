@@ -161,7 +161,8 @@ def test_workers_write_the_same_file_as_one_process(project, tmp_path, monkeypat
 
 def test_an_export_reads_the_labels_committed_when_it_starts(project, fixtures, tmp_path):
     """Labels are append-only, so 'up to this rowid' is a snapshot that later commits cannot change."""
-    from prefdesk.formats.export import Scope, labelled_items
+    from prefdesk.formats.export_rows import labelled_items
+    from prefdesk.store.snapshot import Scope
 
     import_file(project, fixtures / "unlabelled.jsonl")
     first, second = [r[0] for r in project.conn.execute("SELECT id FROM items WHERE kind = 'pairwise' ORDER BY id")]
@@ -176,7 +177,7 @@ def test_an_export_reads_the_labels_committed_when_it_starts(project, fixtures, 
 
 
 def test_the_one_label_shortcut_writes_what_the_aggregation_path_writes(project, tmp_path, monkeypatch):
-    import prefdesk.formats.export as export
+    import prefdesk.formats.export_rows as export_rows
 
     src = tmp_path / "dims.jsonl"
     src.write_text("".join(json.dumps({"type": "pairwise_multi_dim", "prompt": f"q{i}", "candidates": {"A": "a", "B": f"b{i}"},
@@ -185,7 +186,7 @@ def test_the_one_label_shortcut_writes_what_the_aggregation_path_writes(project,
                                        "meta": {"i": i}}) + "\n" for i in range(8)))
     import_file(project, src)
     export_dataset(project, "trl-preference", tmp_path / "fast", Policy(), workers=0)
-    monkeypatch.setattr(export, "_one_pairwise_label", lambda row: None)
+    monkeypatch.setattr(export_rows, "_one_pairwise_label", lambda row: None)
     export_dataset(project, "trl-preference", tmp_path / "general", Policy(), workers=0)
     fast = (tmp_path / "fast" / "preference.jsonl").read_bytes()
     assert fast == (tmp_path / "general" / "preference.jsonl").read_bytes()

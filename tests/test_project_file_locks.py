@@ -152,7 +152,7 @@ def test_no_python_level_open_of_the_project_file_while_the_app_works_on_it(tmp_
 _OPENERS = {"open", "copy", "copy2", "copyfile", "copyfileobj", "copytree", "read_bytes", "read_text",
             "write_bytes", "write_text", "file_digest"}
 _CHECKED = {
-    "prefdesk/cli.py: Path(args.guidelines).read_text", "prefdesk/cli.py: Path(args.html).write_text",
+    "prefdesk/cli.py: Path(args.guidelines).read_text", "prefdesk/cli_jobs.py: Path(args.html).write_text",
     "prefdesk/demo.py: (source / 'labels.jsonl').read_text", "prefdesk/demo.py: (source / 'raters.jsonl').read_text",
     "prefdesk/demo.py: (source / 'settings.json').read_text",
     "prefdesk/formats/export.py: (staging / 'manifest.json').write_text", "prefdesk/formats/export.py: path.read_text",

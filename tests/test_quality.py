@@ -76,7 +76,7 @@ def test_weighted_and_dawid_skene_exports_are_more_often_right_than_majority(tea
 
 
 def test_fleiss_kappa_matches_the_published_worked_example():
-    from prefdesk.quality.report import fleiss_kappa
+    from prefdesk.quality.agreement import fleiss_kappa
 
     # Fleiss (1971) as worked on Wikipedia: 10 subjects, 14 raters, 5 categories -> kappa 0.210
     table = np.array([[0, 0, 0, 0, 14], [0, 2, 6, 4, 2], [0, 0, 3, 5, 6], [0, 3, 9, 2, 0], [2, 2, 8, 1, 1],

@@ -20,7 +20,8 @@ import orjson
 from prefdesk.quality.arbitration import dispute_of, disputes
 from prefdesk.store import runs as store_runs
 from prefdesk.store.ids import utc_now
-from prefdesk.store.project import COUNTS_TOWARD_OVERLAP, Project
+from prefdesk.store.overlap import COUNTS_TOWARD_OVERLAP
+from prefdesk.store.project import Project
 from prefdesk.store.queue import remaining_for
 from prefdesk.store.rows import rows_in
 from prefdesk.store.search import match_expression, matching_rowids_sql

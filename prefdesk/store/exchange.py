@@ -17,7 +17,8 @@ from prefdesk import __version__
 from prefdesk.domain import Candidate, RaterRole, Step
 from prefdesk.store.ids import content_hash, stored_content, utc_now, uuid7
 from prefdesk.store.ingest import IngestCounts
-from prefdesk.store.project import Project, recount_raters
+from prefdesk.store.overlap import recount_raters
+from prefdesk.store.project import Project
 from prefdesk.store.rows import candidates_from_json, candidates_to_json, steps_to_json
 
 class ExchangeConflict(Exception):

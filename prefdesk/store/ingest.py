@@ -18,7 +18,8 @@ import orjson
 from prefdesk import __version__
 from prefdesk.domain import LabelSource, NewItem, NewLabel, RaterRole
 from prefdesk.store.ids import content_hash, stored_content, utc_now, uuid7, uuid7_block
-from prefdesk.store.project import Project, recount_raters
+from prefdesk.store.overlap import recount_raters
+from prefdesk.store.project import Project
 from prefdesk.store.rows import candidates_to_json, steps_to_json
 
 BATCH = 4000

@@ -32,7 +32,8 @@ from prefdesk.formats.fields import MAX_DURATION_MS
 from prefdesk.store.connection import backup_copy, identify, read_connection
 from prefdesk.store.ids import utc_now
 from prefdesk.store.migrations import SCHEMA_VERSION
-from prefdesk.store.project import Project, ProjectError, recount_raters
+from prefdesk.store.overlap import recount_raters
+from prefdesk.store.project import Project, ProjectError
 from prefdesk.store.rows import candidates_from_json, candidates_to_json, rows_in
 from prefdesk.store.team import FINGERPRINT_COLUMNS, fingerprint
 

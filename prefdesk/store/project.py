@@ -9,19 +9,22 @@ from __future__ import annotations
 import json
 import sqlite3
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from prefdesk import __version__
-from prefdesk.domain import Candidate, Item, ItemKind, Label, LabelKind, LabelSource, Rater, RaterRole, Session
+from prefdesk.domain import Candidate, Item, ItemKind, Label, LabelKind, LabelSource, Rater, Session
 from prefdesk.domain.settings import DEFAULT_SETTINGS, SettingError, check_settings
 from prefdesk.store.ids import utc_now, uuid7
 from prefdesk.store.connection import APPLICATION_ID, ProjectBusy, ProjectError, backup_copy, connect, identify
 from prefdesk.store.migrations import MIGRATIONS, SCHEMA_VERSION
-from prefdesk.store.rows import (LABEL_COLUMNS, candidates_from_json, candidates_to_json, label_from_row, loads_or_none,
-                                 rater_from_row, steps_from_json)
+from prefdesk.store.bulk import BulkWrites
+from prefdesk.store.overlap import COUNTS_TOWARD_OVERLAP, VERDICTS_ONLY
+from prefdesk.store.people import People
+from prefdesk.store.rows import (LABEL_COLUMNS, candidates_from_json, candidates_to_json, label_from_row,
+                                 loads_or_none, steps_from_json)
 
 DEFAULT_GUIDELINES = """# Guidelines v1
 
@@ -31,26 +34,10 @@ the right professional beats one that guesses. Mark *both bad* when neither resp
 """
 
 
-# A rewrite is extra work on an item, not the rater's verdict on it: it does not take the item out of the
-# rater's queue, count towards the overlap, or come back on Undo. Every query that asks "has this rater
-# judged this item" filters with this.
-VERDICTS_ONLY = "kind != 'rewrite'"
-# What makes a rater one of an item's raters (the overlap): a verdict of theirs, not an arbitration decision
-# and not a public dataset's reference label. Every count of an item's raters uses this.
-COUNTS_TOWARD_OVERLAP = f"{VERDICTS_ONLY} AND source NOT IN ('arbitration', 'reference')"
-
-
-def recount_raters(conn: sqlite3.Connection, item_ids: list[str], overlap: int) -> None:
-    """Count each item's raters again (`COUNTS_TOWARD_OVERLAP`) and open or close it for the overlap."""
-    touched = json.dumps(sorted(set(item_ids)))
-    conn.execute(f"UPDATE items SET n_raters = (SELECT COUNT(DISTINCT rater_id) FROM labels WHERE item_id = items.id "
-                 f"AND {COUNTS_TOWARD_OVERLAP}) WHERE id IN (SELECT value FROM json_each(?))", (touched,))
-    conn.execute("UPDATE items SET open = n_raters < ? WHERE id IN (SELECT value FROM json_each(?))", (overlap, touched))
 _DISK_TROUBLE = ("full", "disk I/O error", "readonly", "read-only")  # what the user, not the code, must fix
-LEASE_SECONDS = 30 * 60  # an item left on a screen longer than this is handed to others again
 
 
-class Project:
+class Project(BulkWrites, People):
     """An open project file. Use `Project.create` or `Project.open`; close it when done."""
 
     def __init__(self, path: Path, conn: sqlite3.Connection):
@@ -161,66 +148,6 @@ class Project:
                                    "move the project to a writable disk, then do it again)") from exc
             raise
 
-    @contextmanager
-    def bulk_write(self, large: bool = False) -> Iterator[sqlite3.Connection]:
-        """A transaction for bulk ingest whose writer makes every reference itself.
-
-        Foreign-key checks cost a lookup per row; they are switched off for the bulk insert only
-        (the pragma cannot change inside a transaction) and back on afterwards, whatever happens.
-
-        `large` is for a write that adds more rows than the project holds (an import into a new
-        project). Two things then change, both measured on 1M records:
-        - the secondary indexes of items and labels (all but the content hash, which the ingest looks
-          things up in) are dropped first and built again, sorted, before the commit (SQLite time
-          54 -> 44 s);
-        - if no other connection has the file open, the transaction runs on a rollback journal rather
-          than the WAL. The WAL writes every new page twice (into the log, then the checkpoint); a
-          rollback journal only keeps the old content of pages that existed before, so the new ones
-          are written once (2 GB less disk traffic, ~10 s). Atomic and durable all the same
-          (synchronous=FULL; a crash leaves a hot journal that the next open rolls back), but the file
-          is the writer's alone until the commit: a desk or `prefdesk stats` opening it meanwhile is
-          told it is busy. The project is back in WAL mode afterwards.
-        It is all one transaction, so a failure leaves indexes and rows as they were.
-        """
-        journal = self._leave_wal() if large else False
-        self.conn.execute("PRAGMA foreign_keys = OFF")
-        try:
-            with self.transaction() as conn:
-                dropped = self._drop_secondary_indexes() if large else []
-                yield conn
-                if dropped:
-                    cache = conn.execute("PRAGMA cache_size").fetchone()[0]
-                    conn.execute("PRAGMA cache_size = -8192")  # the sorts take as much again: 75 MB less at 1M
-                    for sql in dropped:
-                        conn.execute(sql)
-                    conn.execute(f"PRAGMA cache_size = {int(cache)}")
-        finally:
-            self.conn.execute("PRAGMA foreign_keys = ON")
-            if journal:
-                self._enter_wal()
-
-    def _leave_wal(self) -> bool:
-        """Switch this connection to a rollback journal if it is the file's only one; say whether it did."""
-        try:
-            return self.conn.execute("PRAGMA journal_mode = DELETE").fetchone()[0] == "delete"
-        except sqlite3.OperationalError:  # "database is locked": someone else has it open; stay in WAL
-            return False
-
-    def _enter_wal(self) -> None:
-        try:
-            self.conn.execute("PRAGMA journal_mode = WAL")
-        except sqlite3.OperationalError:
-            pass  # another connection opened it meanwhile and is reading: it has already put the file in WAL
-
-    def _drop_secondary_indexes(self) -> list[str]:
-        """Drop the indexes a bulk write may rebuild; return the statements that make them again."""
-        rows = self.conn.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
-            "AND tbl_name IN ('items', 'labels') AND name != 'items_content_hash'").fetchall()
-        for name, _ in rows:
-            self.conn.execute(f'DROP INDEX "{name}"')
-        return [sql for _, sql in rows]
-
     # -- settings and guidelines ---------------------------------------------------------------
     @property
     def settings(self) -> dict[str, Any]:
@@ -273,74 +200,6 @@ class Project:
         version = self.settings["guideline_version"]
         row = self.conn.execute("SELECT text FROM guidelines WHERE version = ?", (version,)).fetchone()
         return version, row[0] if row else ""
-
-    # -- raters and sessions -------------------------------------------------------------------
-    def rater(self, name: str) -> Rater | None:
-        row = self.conn.execute(
-            "SELECT id, name, role, level, notes FROM raters WHERE name = ?", (name,)
-        ).fetchone()
-        return rater_from_row(row) if row else None
-
-    def raters(self) -> list[Rater]:
-        rows = self.conn.execute("SELECT id, name, role, level, notes FROM raters ORDER BY name")
-        return [rater_from_row(r) for r in rows]
-
-    def ensure_rater(
-        self, name: str, role: RaterRole = RaterRole.ANNOTATOR, level: str | None = None, notes: str | None = None
-    ) -> Rater:
-        """The rater of that name, created with the given role and level if new."""
-        existing = self.rater(name)
-        if existing:
-            return existing
-        rater = Rater(uuid7(), name, RaterRole(role), level, notes)
-        with self.transaction():
-            self.conn.execute(
-                "INSERT INTO raters VALUES (?, ?, ?, ?, ?, ?)",
-                (rater.id, name, rater.role.value, level, notes, utc_now()),
-            )
-        return rater
-
-    def end_session(self, session: Session) -> None:
-        """Write when a sitting ended (closing the desk, switching project or rater) and give back the
-        rater's leases; no-op once closed."""
-        if self.closed:
-            return
-        with self.transaction():
-            self.conn.execute("UPDATE sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL", (utc_now(), session.id))
-            self.conn.execute("DELETE FROM leases WHERE rater_id = ?", (session.rater_id,))
-
-    # -- leases: items on a rater's screen ----------------------------------------------------------
-    def lease(self, item_id: str, rater: Rater, seconds: float = LEASE_SECONDS) -> None:
-        """Hold an item for a rater while it is on their screen (see `store.queue`)."""
-        self.lease_next(lambda: item_id, rater, seconds)
-
-    def lease_next(self, choose: Callable[[], str | None], rater: Rater, seconds: float = LEASE_SECONDS) -> str | None:
-        """Choose an item and lease it to the rater in one write transaction, so two raters choosing at once
-        cannot both take the last place on an item. A lease is a hint, not a label: it is written without an
-        fsync (one lost in a crash only lets the item be shown again)."""
-        self.conn.execute("PRAGMA synchronous = NORMAL")
-        try:
-            with self.transaction():
-                item_id = choose()
-                if item_id is not None:
-                    self.conn.execute("INSERT OR REPLACE INTO leases VALUES (?, ?, ?)", (item_id, rater.id, utc_now(seconds)))
-        finally:
-            self.conn.execute("PRAGMA synchronous = FULL")
-        return item_id
-
-    def release(self, item_id: str, rater: Rater) -> None:
-        """Give an item back (a skip)."""
-        with self.transaction():
-            self.conn.execute("DELETE FROM leases WHERE item_id = ? AND rater_id = ?", (item_id, rater.id))
-
-    def start_session(self, rater: Rater) -> Session:
-        session = Session(uuid7(), rater.id, utc_now(), self.settings["guideline_version"])
-        with self.transaction():
-            self.conn.execute(
-                "INSERT INTO sessions (id, rater_id, started_at, app_version, guideline_version) VALUES (?, ?, ?, ?, ?)",
-                (session.id, rater.id, session.started_at, __version__, session.guideline_version),
-            )
-        return session
 
     # -- items -----------------------------------------------------------------------------------
     def item(self, item_id: str) -> Item:
@@ -501,26 +360,3 @@ class Project:
             args.append(before.id if before.supersedes is None else before.supersedes)
         row = self.conn.execute(sql + " ORDER BY rater_id, created_at DESC, id DESC LIMIT 1", args).fetchone()
         return label_from_row(row) if row else None
-
-    def flag(self, item_id: str, rater: Rater, note: str | None = None) -> None:
-        """Mark an item for review by a reviewer."""
-        with self.transaction():
-            self.conn.execute("INSERT INTO flags VALUES (?, ?, ?, ?, ?)", (uuid7(), item_id, rater.id, utc_now(), note))
-
-    def unflag(self, item_id: str, rater: Rater) -> None:
-        """Take back this rater's flags on an item (a flag is a request for review, not a label)."""
-        with self.transaction():
-            self.conn.execute("DELETE FROM flags WHERE item_id = ? AND rater_id = ?", (item_id, rater.id))
-
-    def flag_note(self, item_id: str, rater: Rater) -> str | None:
-        """This rater's flag on the item: its note ('' when it has none), or None when not flagged."""
-        row = self.conn.execute("SELECT COALESCE(note, '') FROM flags WHERE item_id = ? AND rater_id = ? "
-                                "ORDER BY created_at DESC LIMIT 1", (item_id, rater.id)).fetchone()
-        return row[0] if row else None
-
-    def durations_today(self, rater: Rater) -> list[int]:
-        """Milliseconds spent on each verdict the rater gave today (UTC), from the rater's time index; an edit
-        of an earlier verdict (it supersedes it) and a rewrite are not new labels."""
-        return [d or 0 for (d,) in self.conn.execute(
-            f"SELECT duration_ms FROM labels WHERE rater_id = ? AND created_at >= ? AND source = 'human' "
-            f"AND supersedes IS NULL AND {VERDICTS_ONLY}", (rater.id, utc_now()[:10]))]

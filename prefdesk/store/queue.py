@@ -15,7 +15,8 @@ import json
 from prefdesk.domain import Item, Rater
 from prefdesk.store.ids import utc_now
 from prefdesk.store.connection import ProjectBusy, read_connection
-from prefdesk.store.project import VERDICTS_ONLY, Project
+from prefdesk.store.overlap import VERDICTS_ONLY
+from prefdesk.store.project import Project
 
 _NOT_MINE = ("NOT EXISTS (SELECT 1 FROM labels WHERE labels.item_id = items.id AND labels.rater_id = :rater "
              f"AND {VERDICTS_ONLY})")

@@ -139,7 +139,7 @@ class ExportDialog(QDialog):
 
     def __init__(self, parent: QWidget, start: Path) -> None:
         super().__init__(parent)
-        from prefdesk.formats.export import EXPORT_FORMATS
+        from prefdesk.formats.export_rows import EXPORT_FORMATS
         from prefdesk.domain.policies import POLICY_NAMES
 
         self.setWindowTitle("Export")

@@ -237,7 +237,8 @@ class VersionsPanel(QWidget):
         self.tabs.setCurrentIndex(0)
 
     def export(self) -> None:
-        from prefdesk.formats.export import EXPORT_FORMATS, export_dataset
+        from prefdesk.formats.export import export_dataset
+        from prefdesk.formats.export_rows import EXPORT_FORMATS
         from prefdesk.quality.aggregate import export_policy
 
         (name,) = self.selected()
