@@ -22,7 +22,7 @@ def main() -> int:
     n = 0
     while window.item is not None:
         window.run_named("left_better" if n % 2 else "right_clearly")
-        print(window.last_label.id, flush=True)
+        print(window.work.last_label.id, flush=True)
         n += 1
         app.processEvents()
     return 0

@@ -24,7 +24,7 @@ NONE, SHIFT = Qt.NoModifier, Qt.ShiftModifier
 VERDICT_KEYS = [(Qt.Key_1, NONE), (Qt.Key_2, NONE), (Qt.Key_T, NONE), (Qt.Key_B, NONE), (Qt.Key_Left, NONE),
                 (Qt.Key_Exclam, SHIFT), (Qt.Key_At, SHIFT), (Qt.Key_Right, SHIFT)]  # Shift+1 arrives as "!"
 PANEL_KEYS = [(Qt.Key_Q, Qt.ControlModifier | Qt.ShiftModifier), (Qt.Key_V, Qt.ControlModifier | Qt.ShiftModifier),
-              (Qt.Key_T, Qt.ControlModifier)]
+              (Qt.Key_T, Qt.ControlModifier), (Qt.Key_I, Qt.ControlModifier | Qt.ShiftModifier)]
 
 
 def ledger_line(path: str, label) -> bytes:
@@ -67,6 +67,8 @@ def main() -> int:
         if roll < 0.08:  # a panel opened (it opens the project again in this process), then closed
             key, mods = rng.choice(PANEL_KEYS)
             QTest.keyClick(window.windowHandle(), key, mods)
+            if window.items_panel is not None and rng.random() < 0.6:  # a search: the index is written meanwhile
+                window.items_panel.search.setText(rng.choice(["prompt", "answer", "the", "a b"]))
             for _ in range(rng.randint(1, 20)):
                 app.processEvents()
             for widget in QApplication.topLevelWidgets():
@@ -78,8 +80,8 @@ def main() -> int:
         else:
             QTest.keyClick(window.windowHandle(), *rng.choice(VERDICT_KEYS))
         app.processEvents()
-        if window.last_label is not None and window.last_label is not last:
-            last = window.last_label
+        if window.work.last_label is not None and window.work.last_label is not last:
+            last = window.work.last_label
             os.write(out, ledger_line(path, last))
             os.fsync(out)
     window.close()

@@ -23,7 +23,7 @@ def test_rater_labels_twenty_pairs_with_one_key_each(desk, qtbot, project):
         "SELECT json_extract(payload, '$.verdict'), display_order, duration_ms, guideline_version, session_id, source "
         "FROM labels ORDER BY id").fetchall()
     assert [r[0] for r in rows] == expected
-    assert all(r[2] >= 0 and r[3] == "v1" and r[4] == window.session.id and r[5] == "human" for r in rows)
+    assert all(r[2] >= 0 and r[3] == "v1" and r[4] == window.work.session.id and r[5] == "human" for r in rows)
     assert {r[1] for r in rows} == {"[0, 1]", "[1, 0]"}  # left/right order is randomised, and recorded
     assert window.item is None and window.stack.currentWidget() is window.empty
     assert "Today: <b>20</b>" in window.side.progress.text()  # progress counts each commit without a query

@@ -86,7 +86,7 @@ def test_undo_after_a_rewrite_keeps_the_rewrite_pair_and_rewrite_then_skip_keeps
     press(qtbot, window, Qt.Key_R, Qt.Key_S)  # rewrite, then skip: the verdict on it is still to give
     assert window.item.id != second
     press(qtbot, window, (Qt.Key_Z, Qt.ControlModifier))  # back: to the tie, not to the rewrite
-    assert window.editing.payload["verdict"] == "tie"
+    assert window.work.editing.payload["verdict"] == "tie"
     press(qtbot, window, Qt.Key_B)
     kinds = [lab.kind.value for lab in project.labels(second)]
     assert kinds == ["rewrite"]  # still current, not superseded
@@ -222,7 +222,7 @@ def test_a_rewrite_is_one_transaction(project, tmp_path, monkeypatch):
 
 def test_closing_the_desk_ends_the_session(desk, qtbot, project):
     window = desk(pairs(1))
-    session = window.session.id
+    session = window.work.session.id
     window.close()
     (ended,) = project.conn.execute("SELECT ended_at FROM sessions WHERE id = ?", (session,)).fetchone()
     assert ended is not None

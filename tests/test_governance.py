@@ -77,7 +77,7 @@ def test_a_reviewer_arbitrates_promotes_to_gold_and_adds_a_clause(qtbot, qt_pref
     assert row[0] == item_ids[0] and row[1] == reviewer.id and row[2] == "pairwise" and row[4] == "arbitration"
     assert payload["verdict"] == "B" and payload["rationale"] == "B gives the safe dose 2"
     assert payload["arbitrates"] == ann_bo and "high-risk" in payload["reasons"]
-    assert row[5] == "v1" and row[6] == window.session.id and row[7] == 1
+    assert row[5] == "v1" and row[6] == window.work.session.id and row[7] == 1
     # the raters' labels are as they were: the dispute stays in the history
     assert [json.loads(p)["verdict"] for (p,) in project.conn.execute(
         "SELECT payload FROM current_labels WHERE item_id = ? AND source = 'human' ORDER BY id", (item_ids[0],))] == ["A", "B"]

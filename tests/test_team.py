@@ -165,4 +165,4 @@ def test_file_merge_in_the_desk_brings_a_raters_file_in_and_the_queue_and_panels
     qtbot.waitUntil(lambda: bool(told), timeout=20000)
     assert "4 labels added" in told[0] and window.merged["labels_added"] == 4 and window.merged["conflicts"] == []
     assert project.conn.execute("SELECT COUNT(*) FROM labels").fetchone() == (4,)
-    qtbot.waitUntil(lambda: window.remaining == 0)  # overlap 1: every item now has its rater, nothing left to serve
+    qtbot.waitUntil(lambda: window.work.remaining == 0)  # overlap 1: every item now has its rater, nothing left to serve

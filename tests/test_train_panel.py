@@ -106,7 +106,7 @@ def test_a_run_from_the_panel_shows_progress_cancels_resumes_reports_and_scores(
     assert project.conn.execute("SELECT COUNT(*) FROM scores WHERE run_id = ?", (run["id"],)).fetchone()[0] == n_candidates
     assert "Scored" in panel.status.text()
     view = window.current_view()
-    assert window.scores_run == run["id"] and "· model" in view.left_caption.text() + view.right_caption.text()
+    assert window.work.scores_run == run["id"] and "· model" in view.left_caption.text() + view.right_caption.text()
 
     from prefdesk.domain import RaterRole
 

@@ -55,7 +55,7 @@ def test_demo_from_the_train_panel_to_scores_in_the_desk(tmp_path, qtbot, qt_pre
     qtbot.waitUntil(lambda: panel.scoring is None, timeout=300_000)
     done = time.perf_counter()
     view = window.current_view()
-    assert window.scores_run and "· model" in view.left_caption.text() + view.right_caption.text()
+    assert window.work.scores_run and "· model" in view.left_caption.text() + view.right_caption.text()
     n = window.project.conn.execute("SELECT COUNT(*) FROM scores").fetchone()[0]
     accuracy = window.project.conn.execute("SELECT json_extract(report, '$.eval.accuracy') FROM runs").fetchone()[0]
     print(f"\n[bench] demo: trained in {trained - started:.1f} s (held-out accuracy {accuracy:.3f}), "

@@ -253,7 +253,7 @@ class ArbitrationPanel(QWidget):
         try:
             self.decision = arbitration.decide(
                 self.desk.project, dispute.item_id, self.desk.rater, self.verdict, self.reason.toPlainText(),
-                session=self.desk.session, duration_ms=int((time.monotonic() - self.shown_at) * 1000))
+                session=self.desk.work.session, duration_ms=int((time.monotonic() - self.shown_at) * 1000))
         except ProjectError as exc:
             self.status.setText(str(exc))
             if "reason" in str(exc):

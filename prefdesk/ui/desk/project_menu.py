@@ -4,6 +4,8 @@ made once per project and raised when asked again."""
 
 from __future__ import annotations
 
+import importlib
+
 from PySide6.QtCore import QSettings
 
 from prefdesk.domain import roles
@@ -11,42 +13,28 @@ from prefdesk.ui.actions import GLOBAL, action
 from prefdesk.ui.operations import Change
 
 
-@action("train", GLOBAL, "Ctrl+T", "Train a reward model, DPO or PRM on the labels…", menu="Pro&ject")
-def open_train_panel(window) -> None:
-    from prefdesk.ui.train.panel import TrainPanel
-
-    window.raise_panel("train_panel", TrainPanel)
-
-
-@action("quality", GLOBAL, "Ctrl+Shift+Q", "Quality: agreement, gold, bias, drift, arbitration…", menu="Pro&ject")
-def open_quality_panel(window) -> None:
-    from prefdesk.ui.quality.panel import QualityPanel
-
-    window.raise_panel("quality_panel", QualityPanel)
+def _opener(attribute: str, module: str, cls: str, leads_only: bool = False):
+    """The action that raises a panel (imported when first opened: the desk starts without them)."""
+    def open_panel(window) -> None:
+        if leads_only and not roles.can_arbitrate(window.rater.role):
+            window.statusBar().showMessage("Arbitration is for reviewers and experts: a lead sets your role.", 6000)
+            return
+        window.raise_panel(attribute, getattr(importlib.import_module(module), cls))
+    return open_panel
 
 
-@action("versions", GLOBAL, "Ctrl+Shift+V", "Dataset versions: freeze, compare, export, Pareto…", menu="Pro&ject")
-def open_versions(window) -> None:
-    from prefdesk.ui.versions.panel import VersionsPanel
-
-    window.raise_panel("versions_panel", VersionsPanel)
-
-
-@action("items", GLOBAL, "Ctrl+Shift+I", "Items: browse, search, filter and edit the project's items…", menu="Pro&ject")
-def open_items(window) -> None:
-    from prefdesk.ui.items.panel import ItemsPanel
-
-    window.raise_panel("items_panel", ItemsPanel)
-
-
-@action("arbitrate", GLOBAL, "Ctrl+Shift+A", "Arbitrate disputed items (reviewers and experts)…", menu="Pro&ject")
-def open_arbitration(window) -> None:
-    from prefdesk.ui.arbitration.panel import ArbitrationPanel
-
-    if not roles.can_arbitrate(window.rater.role):
-        window.statusBar().showMessage("Arbitration is for reviewers and experts: a lead sets your role.", 6000)
-        return
-    window.raise_panel("arbitration_panel", ArbitrationPanel)
+for _name, _keys, _help, _attribute, _module, _cls in (
+        ("train", "Ctrl+T", "Train a reward model, DPO or PRM on the labels…", "train_panel", "train.panel", "TrainPanel"),
+        ("quality", "Ctrl+Shift+Q", "Quality: agreement, gold, bias, drift, arbitration…", "quality_panel",
+         "quality.panel", "QualityPanel"),
+        ("versions", "Ctrl+Shift+V", "Dataset versions: freeze, compare, export, Pareto…", "versions_panel",
+         "versions.panel", "VersionsPanel"),
+        ("items", "Ctrl+Shift+I", "Items: browse, search, filter and edit the project's items…", "items_panel",
+         "items.panel", "ItemsPanel"),
+        ("arbitrate", "Ctrl+Shift+A", "Arbitrate disputed items (reviewers and experts)…", "arbitration_panel",
+         "arbitration.panel", "ArbitrationPanel")):
+    action(_name, GLOBAL, _keys, _help, menu="Pro&ject")(
+        _opener(_attribute, f"prefdesk.ui.{_module}", _cls, leads_only=_name == "arbitrate"))
 
 
 @action("queue_order", GLOBAL, "Ctrl+Shift+O", "Queue order: default, or by the reward model…", menu="Pro&ject")

@@ -232,27 +232,6 @@ class MainWindow(QMainWindow):
     def draft(self) -> Draft | None:
         return self.work.draft if self.work is not None else None
 
-    @property
-    def session(self):
-        """The stored session (rater, guideline version, app version) the labels are given in."""
-        return self.work.session
-
-    @property
-    def editing(self) -> Label | None:
-        return self.work.editing
-
-    @property
-    def last_label(self) -> Label | None:
-        return self.work.last_label
-
-    @property
-    def remaining(self) -> int | None:
-        return self.work.remaining
-
-    @property
-    def scores_run(self) -> str | None:
-        return self.work.scores_run
-
     def current_view(self) -> ItemView | None:
         return self.views.get(self.item.kind) if self.item else None
 
