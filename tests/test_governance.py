@@ -67,8 +67,8 @@ def test_a_reviewer_arbitrates_promotes_to_gold_and_adds_a_clause(qtbot, qt_pref
     qtbot.keyClicks(panel.reason, "B gives the safe dose 2")  # a digit typed in the box is text, not a verdict
     assert panel.verdict == "B"
     qtbot.keyClick(keys, Qt.Key_Return, Qt.ControlModifier)
+    qtbot.waitUntil(lambda: panel.decision is not None)  # written as a project operation, off the GUI thread
     decision = panel.decision
-    assert decision is not None
     row = project.conn.execute("SELECT item_id, rater_id, kind, payload, source, guideline_version, session_id, round "
                                "FROM labels WHERE id = ?", (decision.id,)).fetchone()
     payload = json.loads(row[3])

@@ -101,7 +101,7 @@ def test_a_run_from_the_panel_shows_progress_cancels_resumes_reports_and_scores(
 
     panel.tabs.setCurrentIndex(1)
     qtbot.mouseClick(panel.score_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: panel.scoring is None, timeout=60_000)
+    qtbot.waitUntil(lambda: panel.scoring is None and panel.score_tmp is None, timeout=60_000)  # scored, then stored
     n_candidates = sum(len(json.loads(c)) for (c,) in project.conn.execute("SELECT candidates FROM items"))
     assert project.conn.execute("SELECT COUNT(*) FROM scores WHERE run_id = ?", (run["id"],)).fetchone()[0] == n_candidates
     assert "Scored" in panel.status.text()
@@ -113,7 +113,7 @@ def test_a_run_from_the_panel_shows_progress_cancels_resumes_reports_and_scores(
     annotator = open_desk("ana", RaterRole.ANNOTATOR)
     press(qtbot, annotator, Qt.Key_M)
     view = annotator.current_view()
-    assert annotator.scores_run is None and "model" not in view.left_caption.text() + view.right_caption.text()
+    assert annotator.work.scores_run is None and "model" not in view.left_caption.text() + view.right_caption.text()
 
 
 def test_the_uncertain_order_chosen_for_a_rater_serves_the_smallest_score_gap_first(panel_desk, qtbot, project):

@@ -91,11 +91,7 @@ def decide(project: Project, item_id: str, arbiter: Rater, verdict: str, reason:
            dims: dict[str, str] | None = None, session: Session | None = None,
            duration_ms: int | None = None) -> Label:
     """Write the arbiter's decision on a disputed item: a pairwise label of source `arbitration`."""
-    if arbiter.role not in ARBITERS:
-        raise ProjectError(f"{arbiter.name} is an {arbiter.role.value}: only reviewers and experts arbitrate")
-    Verdict(verdict)
-    if not reason.strip():
-        raise ProjectError("a decision needs its reason: the raters and the next reviewer read it")
+    check_decision(arbiter, verdict, reason)
     dispute = dispute_of(project, item_id)
     if dispute is None:
         raise ProjectError(f"item {item_id} is not disputed (or was decided already)")
@@ -105,6 +101,15 @@ def decide(project: Project, item_id: str, arbiter: Rater, verdict: str, reason:
         payload["dims"] = dict(sorted(dims.items()))
     return project.commit_label(item_id, arbiter, LabelKind.PAIRWISE, payload, session=session,
                                 duration_ms=duration_ms, source=LabelSource.ARBITRATION)
+
+
+def check_decision(arbiter: Rater, verdict: str, reason: str) -> None:
+    """What a decision needs before it is written (the panel asks at once, before the write runs)."""
+    if arbiter.role not in ARBITERS:
+        raise ProjectError(f"{arbiter.name} is an {arbiter.role.value}: only reviewers and experts arbitrate")
+    Verdict(verdict)
+    if not reason.strip():
+        raise ProjectError("a decision needs its reason: the raters and the next reviewer read it")
 
 
 def promote_to_gold(project: Project, decision: Label) -> None:

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QInp
 
 from prefdesk.domain import Label
 from prefdesk.quality import arbitration
-from prefdesk.store.project import ProjectError
+from prefdesk.store.project import Project, ProjectError
 from prefdesk.ui import forms
 from prefdesk.ui.actions import action, keys_text
 from prefdesk.ui.operations import Change
@@ -42,6 +42,7 @@ class ArbitrationPanel(QWidget):
         self.disputes: list[arbitration.Dispute] = []
         self.verdict: str | None = None
         self.decision: Label | None = None  # the decision just stored on the item shown
+        self.deciding: str | None = None  # the item whose decision is being written
         self.shown_at = time.monotonic()
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
@@ -245,23 +246,43 @@ class ArbitrationPanel(QWidget):
     @action("arb_decide", "arbitration", ("Ctrl+Return", "Ctrl+Enter"), "Store the decision with its reason")
     def decide(self) -> None:
         dispute = self.current()
-        if dispute is None or self.decision is not None:
+        if dispute is None or self.decision is not None or self.deciding is not None:
             return
         if self.verdict is None:
             self.status.setText(f"Choose the verdict first: {self._verdict_keys()}.")
             return
         try:
-            self.decision = arbitration.decide(
-                self.desk.project, dispute.item_id, self.desk.rater, self.verdict, self.reason.toPlainText(),
-                session=self.desk.work.session, duration_ms=int((time.monotonic() - self.shown_at) * 1000))
+            arbitration.check_decision(self.desk.rater, self.verdict, self.reason.toPlainText())
         except ProjectError as exc:
-            self.status.setText(str(exc))
-            if "reason" in str(exc):
-                self.reason.setFocus()
+            self._refused(exc)
             return
+        # written off the GUI thread on a connection of its own; the panels hear of it through `changed`
+        path, item_id, arbiter, verdict, reason = (self.desk.project.path, dispute.item_id, self.desk.rater,
+                                                   self.verdict, self.reason.toPlainText())
+        session, took = self.desk.work.session, int((time.monotonic() - self.shown_at) * 1000)
+
+        def work() -> Label:
+            with Project.open(path) as project:
+                return arbitration.decide(project, item_id, arbiter, verdict, reason, session=session, duration_ms=took)
+
+        self.deciding = item_id
+        self.status.setText("Storing the decision…")
+        self.desk.ops.run(work, Change.LABELS, self._decided, self._refused)
+
+    def _decided(self, decision: Label) -> None:
+        self.deciding = None
+        current = self.current()
+        if current is None or current.item_id != decision.item_id:
+            return  # the lead moved on meanwhile: the decision is stored, the queue shows it gone
+        self.decision = decision
         self.setFocus()
         self._paint_state()
-        self.desk.ops.changed.emit(Change.LABELS)
+
+    def _refused(self, exc: Exception) -> None:
+        self.deciding = None
+        self.status.setText(str(exc))
+        if "reason" in str(exc):
+            self.reason.setFocus()
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         self.timer.stop()

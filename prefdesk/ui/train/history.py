@@ -6,6 +6,8 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import shiboken6
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel, QProgressBar,
                                QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
@@ -13,6 +15,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeade
 from prefdesk.jobs import report, train
 from prefdesk.jobs.runtime import NoRuntime
 from prefdesk.store import runs as store_runs
+from prefdesk.store.project import Project
 from prefdesk.ui.charts import BarChart, HistogramChart
 from prefdesk.ui import forms
 from prefdesk.ui.operations import Change
@@ -168,16 +171,42 @@ class HistoryPart:
         for w in (self.score_progress, self.score_cancel):
             w.hide()
         if code == 0 and out.exists():
-            scored = train.store_scored(self.desk.project, run_id, out)
-            self.status.setText(f"{scored.summary().capitalize()}; reviewers and experts see them in the desk (M).")
-            self.desk.ops.changed.emit(Change.SCORES)
-        elif proc is not None and proc.property("cancelled"):
+            self._store_scores(run_id, out)
+            return
+        if proc is not None and proc.property("cancelled"):
             self.status.setText("Scoring cancelled; no scores were stored.")
         else:
             err = bytes(proc.readAllStandardError()).decode(errors="replace").strip() if proc else ""
             self.status.setText(f"Scoring failed: {err.splitlines()[-1] if err else f'exit code {code}'}; "
                                 "no scores were stored.")
             forms.tell(self, "Scoring failed", self.status.text())  # not only a line the lead may not be looking at
+        self._scoring_done()
+
+    def _store_scores(self, run_id: str, out: Path) -> None:
+        """The scores into the project as a project operation (a million candidates: seconds), off the GUI thread."""
+        path = self.desk.project.path
+        self.status.setText("Storing the scores…")
+
+        def work() -> train.Scored:
+            with Project.open(path) as project:
+                return train.store_scored(project, run_id, out)
+
+        def stored(scored: train.Scored) -> None:
+            if not shiboken6.isValid(self):
+                return  # the panel was closed with its project meanwhile: the scores are stored all the same
+            self.status.setText(f"{scored.summary().capitalize()}; reviewers and experts see them in the desk (M).")
+            self._scoring_done()
+
+        def failed(exc: Exception) -> None:
+            if not shiboken6.isValid(self):
+                return
+            self.status.setText(f"The scores were not stored: {describe(exc)}")
+            forms.tell(self, "Scoring failed", self.status.text())
+            self._scoring_done()
+
+        self.desk.ops.run(work, Change.SCORES, stored, failed)
+
+    def _scoring_done(self) -> None:
         if self.score_tmp is not None:
             self.score_tmp.cleanup()
             self.score_tmp = None
