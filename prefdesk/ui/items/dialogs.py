@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog, QDoubleSpinBox, QFormLayout,
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
+                               QFormLayout,
                                QHeaderView, QLabel, QPlainTextEdit, QPushButton, QSplitter, QTableWidget,
                                QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
@@ -70,8 +71,11 @@ class ItemDialog(QDialog):
         self.table.setHorizontalHeaderLabels(LABEL_HEADERS)
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
-        self.table.horizontalHeader().setSectionResizeMode(6, QHeaderView.Stretch)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeToContents)
+        for column in (5, 6):  # the label and the rationale wrap in the room there is: no sideways scrolling
+            header.setSectionResizeMode(column, QHeaderView.Stretch)
+        self.table.setWordWrap(True)
         for r, lab in enumerate(self.labels):
             state = "superseded" if lab.id in superseded else "edit of an earlier one" if lab.supersedes else "current"
             cells = (names.get(lab.rater_id, lab.rater_id), lab.source.value, lab.created_at[:19].replace("T", " "),
@@ -103,8 +107,11 @@ class ItemDialog(QDialog):
             arbitrate = QPushButton(f"&Arbitrate disputed items… ({keys_text(desk.bindings, 'arbitrate', 1)})")
             arbitrate.clicked.connect(lambda: (self.accept(), desk.run_named("arbitrate")))
             layout.addWidget(arbitrate)
-        layout.addWidget(forms.dialog_buttons(self, "ok"))
+        close = QDialogButtonBox(QDialogButtonBox.Close)
+        close.rejected.connect(self.reject)
+        layout.addWidget(close)
         forms.fit_to_screen(self, 1100, 760)
+        self.table.resizeRowsToContents()
 
     @staticmethod
     def _text(text: str) -> QPlainTextEdit:

@@ -115,7 +115,7 @@ class ItemsModel(QAbstractTableModel):
             return f"{row.n_raters}"
         text = cell_text(row, field)
         if role == Qt.ToolTipRole:
-            return text if field in ("prompt", "raters") else None
+            return text if field in ("prompt", "raters", "scenario", "bucket") else None
         return text
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.AscendingOrder) -> None:

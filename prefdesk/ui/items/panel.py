@@ -29,8 +29,8 @@ from prefdesk.ui.worker import describe, run_in_background
 ANY = "Any"
 NONE = "(not set)"
 HEAD = 256  # rows read on the GUI thread when the panel opens, before the whole list
-WIDEST = {"kind": "pairwise", "scenario": "customer-service", "risk_level": "medium", "raters": "maya, tom, ana",
-          "status": "disputed"}  # what a column is sized to show whole
+WIDEST = {"kind": "pairwise", "scenario": "customer-serv", "risk_level": "medium", "raters": "maya, tom",
+          "status": "disputed"}  # what a column is sized to show (a tooltip shows the rest)
 _REFRESH_ON = Change.ITEMS | Change.LABELS | Change.FLAGS | Change.SCORES | Change.SETTINGS | Change.PROJECT
 
 
@@ -64,13 +64,11 @@ class ItemsPanel(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.Interactive)
-        header.setSectionResizeMode(1, QHeaderView.Stretch)
+        header.setSectionResizeMode(QHeaderView.Interactive)  # the lead drags; the prompt gets 40 characters
         metrics = self.fontMetrics()
         for column, (title, field, _) in enumerate(COLUMNS):
-            if field != "prompt":
-                sample = max(title, WIDEST.get(field, ""), key=metrics.horizontalAdvance)
-                header.resizeSection(column, metrics.horizontalAdvance(sample) + metrics.height() * 2)
+            sample = "x" * 40 if field == "prompt" else max(title, WIDEST.get(field, ""), key=metrics.horizontalAdvance)
+            header.resizeSection(column, metrics.horizontalAdvance(sample) + metrics.height() * 2)
             if not self.lead and field in ("agreement", "status", "score_gap"):
                 self.table.setColumnHidden(column, True)
         self.table.doubleClicked.connect(lambda index: self.open_item())
