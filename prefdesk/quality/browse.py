@@ -98,9 +98,8 @@ def _where(project: Project, q: ItemQuery) -> tuple[str, list[Any]]:
     if q.status == "decided":
         parts.append("id IN (SELECT item_id FROM labels WHERE source = 'arbitration')")
     elif q.status in ("disputed", "undecided"):
-        open_ids = [d.item_id for d in disputes(project)]
-        if q.status == "undecided":  # disputed and never decided
-            open_ids = [d.item_id for d in disputes(project) if d.decision is None]
+        # "undecided": disputed and never decided (a decided item reopened by a later label is disputed only)
+        open_ids = [d.item_id for d in disputes(project) if q.status == "disputed" or d.decision is None]
         parts.append("id IN (SELECT value FROM json_each(?))")
         args.append(json.dumps(open_ids))
     elif q.status is not None:
