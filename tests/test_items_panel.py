@@ -65,6 +65,12 @@ def test_filters_search_and_rows_follow_the_projects_rules(project, team):
     assert [r.raters for r in rows] == [["ann", "bo"], ["ann"], []]
     assert rows[0].agreement == 0.5 and rows[0].status == "disputed" and rows[0].labels == 2
     assert rows[2].flagged == 1 and rows[1].agreement is None
+    assert matching_ids(project, status="undecided") == [team[0]] and matching_ids(project, status="decided") == []
+    from prefdesk.quality import arbitration
+
+    arbitration.decide(project, team[0], project.ensure_rater("lea", RaterRole.EXPERT), "A", "meningitis: go now")
+    assert matching_ids(project, status="decided") == [team[0]] and matching_ids(project, status="disputed") == []
+    assert browse.page(project, browse.item_rowids(project, browse.ItemQuery()))[0].status == "decided"
 
 
 def test_the_search_index_follows_a_rewrite_and_new_items(project, team, tmp_path):
