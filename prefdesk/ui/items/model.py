@@ -125,9 +125,4 @@ class ItemsModel(QAbstractTableModel):
 
     def item_ids(self, rows: list[int]) -> list[str]:
         """The ids of the items at these row numbers (read by rowid: no page is loaded)."""
-        import json
-
-        wanted = [self.rowids[r] for r in rows]
-        found = dict(self.project.conn.execute("SELECT rowid, id FROM items WHERE rowid IN (SELECT value FROM json_each(?))",
-                                               (json.dumps(wanted),)).fetchall())
-        return [found[r] for r in wanted if r in found]
+        return browse.ids_of(self.project, [self.rowids[r] for r in rows])

@@ -194,8 +194,7 @@ class ItemsPanel(QWidget):
         self.started_at = time.perf_counter()
         if head and query == browse.ItemQuery():
             total = self.desk.project.item_count()
-            rowids = [r for (r,) in self.desk.project.conn.execute("SELECT rowid FROM items ORDER BY rowid LIMIT ?",
-                                                                   (HEAD,))]
+            rowids = browse.item_rowids(self.desk.project, query, limit=HEAD)
             self.model.set_rowids(rowids, None, total)
             self.took_s = time.perf_counter() - self.started_at
         self.count.setText("Finding the items…")
