@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from prefdesk.domain import Item, Label, LabelKind, Rater, Verdict, roles
+from prefdesk.domain import Item, ItemKind, Label, LabelKind, Rater, Verdict, roles
 from prefdesk.labeling import Draft, ProcessDraft, ReadyLabel, draft_for
 from prefdesk.store import pending
 from prefdesk.store import runs as store_runs
@@ -198,7 +198,7 @@ class DeskSession:
         if isinstance(draft, ProcessDraft):
             return [(f"Step {draft.cursor + 1}", item.steps[draft.cursor].text, draft.cursor)]
         order = draft.display_order or tuple(range(len(item.candidates)))
-        names = ["Left", "Right"] if len(order) == 2 and item.kind.value == "pairwise" else \
+        names = ["Left", "Right"] if item.kind is ItemKind.PAIRWISE else \
             [f"Candidate [{s + 1}]" for s in range(len(order))]
         return [(name, item.candidates[p].text, p) for name, p in zip(names, order)]
 

@@ -10,7 +10,6 @@ the rest of the app uses: overlap (`COUNTS_TOWARD_OVERLAP`), disputes (`quality.
 from __future__ import annotations
 
 import json
-import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -227,7 +226,12 @@ def raters_overview(project: Project) -> list[RaterRow]:
         durations = [d for (d,) in project.conn.execute(
             "SELECT duration_ms FROM labels WHERE rater_id = ? AND source = 'human' AND duration_ms IS NOT NULL",
             (rater_id,))]
-        median = statistics.median(durations) / 1000 if durations else None
+        median = _median(durations) / 1000 if durations else None
         out.append(RaterRow(rater_id, name, role, level, done_today, total, remaining_for(project.path, rater_id),
                             median, last))
     return out
+
+
+def _median(values: list[float]) -> float:
+    ordered, mid = sorted(values), len(values) // 2
+    return ordered[mid] if len(values) % 2 else (ordered[mid - 1] + ordered[mid]) / 2

@@ -34,13 +34,15 @@ WIDEST = {"kind": "pairwise", "scenario": "customer-serv", "risk_level": "medium
 _REFRESH_ON = Change.ITEMS | Change.LABELS | Change.FLAGS | Change.SCORES | Change.SETTINGS | Change.PROJECT
 
 
-def matching(path, query: browse.ItemQuery) -> tuple[list[int], str | None, int]:
-    """Off the GUI thread: (rowids, the run scored last, items the search index had to take in first)."""
+def matching(path, query: browse.ItemQuery) -> tuple[list[int], str | None, int, int]:
+    """Off the GUI thread: (rowids, the run scored last, items the search index had to take in first, items in
+    the project)."""
     from prefdesk.store import search
 
     with Project.open(path) as project:
         indexed = search.catch_up(project) if query.search.strip() else 0
-        return browse.item_rowids(project, query), store_runs.last_scored_run(project), indexed
+        return (browse.item_rowids(project, query), store_runs.last_scored_run(project), indexed,
+                project.item_count())
 
 
 class ItemsPanel(QWidget):
@@ -206,7 +208,7 @@ class ItemsPanel(QWidget):
     def _found(self, generation: int, result) -> None:
         if generation != self._generation:
             return  # a newer filter was chosen meanwhile
-        rowids, scores_run, indexed = result
+        rowids, scores_run, indexed, total = result
         self.finished = generation
         same = rowids == self.model.rowids  # a refresh after a change: keep the place and the selection
         if len(rowids) > len(self.model.rowids) and self.model.complete(rowids, scores_run if self.lead else None):
@@ -217,7 +219,6 @@ class ItemsPanel(QWidget):
         else:
             self.model.set_rowids(rowids, scores_run if self.lead else None)
         self.took_s = time.perf_counter() - self.started_at
-        total = self.desk.project.item_count()
         shown = f"{len(rowids):,} of {total:,} items" if len(rowids) != total else f"{total:,} items"
         built = f" · {indexed:,} items added to the search index" if indexed else ""
         self.count.setText(f"{shown} · {self.took_s:.2f} s{built}")
