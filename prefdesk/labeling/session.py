@@ -33,7 +33,7 @@ class DeskSession:
     def __init__(self, project: Project, rater: Rater, queue_order: str = "default",
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.project = project
-        self.rater = project.ensure_rater(rater.name, rater.role, rater.level)
+        self.rater = rater  # of this project (`Project.ensure_rater`)
         self.session = project.start_session(self.rater)
         self.clock = clock
         self._subscribers: dict[str, list[Callable[..., None]]] = defaultdict(list)

@@ -23,7 +23,7 @@ from prefdesk.store.overlap import COUNTS_TOWARD_OVERLAP
 from prefdesk.store.project import Project
 from prefdesk.store.queue import remaining_for
 from prefdesk.store.rows import rows_in
-from prefdesk.store.search import match_expression, matching_rowids_sql
+from prefdesk.store.search import MATCHING_ROWIDS, match_expression
 
 BLANK = ""  # a text filter of "" matches items where the field is not set
 SORTS = {"added": "rowid", "kind": "kind", "scenario": "scenario", "risk_level": "risk_level", "bucket": "bucket",
@@ -118,7 +118,7 @@ def _where(project: Project, q: ItemQuery) -> tuple[str, list[Any]]:
         args.append(run or "")
     expression = match_expression(q.search)
     if expression is not None:
-        parts.append(f"rowid IN ({matching_rowids_sql()})")
+        parts.append(f"rowid IN ({MATCHING_ROWIDS})")
         args.append(expression)
     return (" WHERE " + " AND ".join(parts) if parts else ""), args
 

@@ -53,6 +53,4 @@ def match_expression(text: str) -> str | None:
     return " ".join(f'"{w}"' for w in words[:-1]) + (" " if len(words) > 1 else "") + f'"{words[-1]}"*'
 
 
-def matching_rowids_sql() -> str:
-    """A sub-select of item rowids matching `match_expression` (one parameter)."""
-    return "SELECT rowid FROM items_fts WHERE items_fts MATCH ?"
+MATCHING_ROWIDS = "SELECT rowid FROM items_fts WHERE items_fts MATCH ?"  # one parameter: a `match_expression`

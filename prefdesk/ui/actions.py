@@ -5,8 +5,8 @@ Scopes: a label kind (`pairwise`, `ranking`, `scalar`, `process`: the handler is
 `global` (a method of the desk window), or a panel (`items`, `arbitration`: a method of that panel's
 window). Only the current view's actions and the global ones listen, so `1` can mean "left better" in the
 pairwise view and "score 1" in the scalar view; in a panel's window its own actions listen, and the desk's
-menu commands with Ctrl/Alt. Menus, the cheat
-sheet, remapping and every key hint on screen are built from this registry and the live bindings.
+menu commands with Ctrl/Alt. Menus, the cheat sheet, remapping and every key hint on screen are built from
+this registry and the live bindings.
 
 Keys are matched by `key_name`, which names a key press the way a real keyboard produces it: Shift+2
 on a US layout arrives as `@` with Shift held, so symbols are named without the Shift (`@`, `!`, `+`,
@@ -162,7 +162,7 @@ def conflicts(bindings: Bindings) -> list[tuple[str, str, str]]:
         for key in bindings.get(spec.name, spec.keys):
             name = normalized(key)
             scopes = [spec.scope] if spec.scope != GLOBAL else [*VIEW_SCOPES, GLOBAL]
-            if spec.scope == GLOBAL and _is_command(name):  # a menu command works in the panels too
+            if spec.scope == GLOBAL and spec.menu and _is_command(name):  # a menu command works in the panels too
                 scopes += PANEL_SCOPES
             for scope in scopes:
                 # a panel hears only its own keys and the desk's menu commands (recorded under its scope)

@@ -124,7 +124,6 @@ class MainWindow(QMainWindow):
         work = self.work
         if change & Change.PROJECT:
             self.setWindowTitle(f"PrefDesk — {self.project.path.name} — {self.rater.name}")
-        if change & Change.PROJECT:
             # rendered just after the item is painted (the first Markdown document builds the parser, ~80 ms);
             # another project's stay on screen not even that long
             self.side.guidelines.clear()
