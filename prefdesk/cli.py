@@ -8,6 +8,9 @@
     prefdesk split -p P --raters ana,ben [--overlap K] [--where K=V,...] --out DIR
     prefdesk merge -p LEAD FILE... [--json]
     prefdesk items set -p P [--where K=V,...] [--by NAME] FIELD=VALUE...
+    prefdesk prompts import FILE -p P [--skip-bad]     prefdesk prompts list -p P [--json]
+    prefdesk generate -p P --model DIR (--prompts FILE | --from-pool [--sample N --by F --quota V=N]) [--n 2]
+                      [--temperature T --top-p P --max-new-tokens K --seed S] [--pair random|spread|closest --run R]
     prefdesk stats -p P [--json]     prefdesk --version
     prefdesk config -p P [--set KEY=JSON ...] [--guidelines FILE.md --guideline-version V]
     prefdesk [-p P] [--rater NAME]   opens the desk (the last project, or the demo)
@@ -302,6 +305,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("quality", cmd_quality, "agreement, gold accuracy, estimated rater accuracy, position and length bias, flips")
     p.add_argument("--json", action="store_true")
     p.add_argument("--html", metavar="FILE", help="also write the report as a self-contained HTML page")
+    from prefdesk.cli_generate import add_parsers
+
+    add_parsers(command, sub)
     p = command("stats", cmd_stats, "counts of items and labels")
     p.add_argument("--json", action="store_true")
     return parser

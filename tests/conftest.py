@@ -92,3 +92,27 @@ def tiny_encoder(tmp_path_factory) -> str:
     BertModel(config).save_pretrained(folder)
     tok.save_pretrained(folder)
     return str(folder)
+
+
+def make_tiny_lm(folder, chat_template: str | None = None) -> str:
+    """A tiny random Llama from a config, with the MiniLM word-piece tokenizer and [SEP] as its eos token."""
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    tok = AutoTokenizer.from_pretrained(minilm_dir())
+    tok.eos_token = tok.sep_token
+    if chat_template:
+        tok.chat_template = chat_template
+    config = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=2, num_key_value_heads=2, pad_token_id=tok.pad_token_id,
+                         eos_token_id=tok.sep_token_id, bos_token_id=tok.cls_token_id)
+    import torch
+
+    torch.manual_seed(0)
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return str(folder)
+
+
+@pytest.fixture(scope="session")
+def tiny_lm(tmp_path_factory) -> str:
+    return make_tiny_lm(tmp_path_factory.mktemp("tiny-lm"))

@@ -1,4 +1,4 @@
-"""`python -m training run JOB.json | validate JOB.json | score MODEL_DIR INPUT.jsonl OUT.jsonl`.
+"""`python -m training run JOB.json | generate SPEC.json | validate JOB.json | score MODEL_DIR IN.jsonl OUT.jsonl`.
 
 Multi-GPU: `accelerate launch -m training run JOB.json` runs the same entry; only rank 0 prints events.
 """
@@ -56,10 +56,39 @@ def _lower_priority(nice: int) -> None:
         pass  # not Linux, or no autogroup: the process's own nice value is what counts
 
 
+def _generate(job: str) -> int:
+    """Run a generation job: 0 finished, 3 cancelled, 1 failed (after the matching event)."""
+    import json
+    import traceback
+
+    from training.gen_spec import GenerateSpec
+    from training.protocol import emit
+
+    os.environ.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1"})
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        spec, problems = GenerateSpec.from_dict(json.loads(Path(job).read_text()))
+    except (OSError, ValueError) as exc:
+        spec, problems = None, [f"{job}: cannot be read ({exc})"]
+    if problems:
+        emit("failed", error="; ".join(problems), hint="fix the generation spec")
+        return 1
+    from training.generate import run_generate
+
+    try:
+        return run_generate(spec)
+    except Exception as exc:  # every failure reaches the desk as an event
+        traceback.print_exc()
+        emit("failed", error=f"{type(exc).__name__}: {exc}", hint="see the log above")
+        return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="run a job; events on stdout")
+    p.add_argument("job")
+    p = sub.add_parser("generate", help="sample answers for prompts from a causal LM; events on stdout")
     p.add_argument("job")
     p = sub.add_parser("validate", help="check a job spec and its dataset without training")
     p.add_argument("job")
@@ -72,9 +101,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from training.protocol import emit, load_spec, reserve_stdout_for_events
 
-    if args.command in ("run", "score"):
+    if args.command in ("run", "score", "generate"):
         reserve_stdout_for_events()
-    if args.command == "run":
+    if args.command in ("run", "generate"):
         if not _hold_job_lock(args.job):
             emit("failed", error=f"{args.job}: this run's job is still running after {LOCK_WAIT_S} s",
                  hint="cancel it first, or wait for it to end")
@@ -87,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         n = score_file(args.model_dir, args.input, args.output, args.batch_size)
         print(f"scored {n} rows -> {args.output}", file=sys.stderr)
         return 0
+    if args.command == "generate":
+        return _generate(args.job)
     spec, problems = load_spec(args.job)
     if args.command == "validate":
         if spec is not None:

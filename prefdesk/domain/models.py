@@ -31,6 +31,8 @@ class Candidate(NamedTuple):
     model: str | None = None
     gen_params: dict | None = None
     source: str | None = None
+    meta: dict | None = None  # where it came from, for a sampled answer (`training.generate`): model and its hash,
+    # adapter, backend, every sampling parameter, its own seed, template, token counts, finish reason, time
 
 
 class Step(NamedTuple):

@@ -31,8 +31,10 @@ class ImportRefused(Exception):
 
     SHOWN = 20
 
-    def __init__(self, path: str, errors: list[RecordError], total: int | None = None):
+    def __init__(self, path: str, errors: list[RecordError], total: int | None = None,
+                 skip_hint: str = "import the good records and write the rejects beside the file"):
         self.path = path
+        self.skip_hint = skip_hint
         self.errors = errors
         self.total = total if total is not None else len(errors)
         super().__init__(self.describe())
@@ -43,5 +45,5 @@ class ImportRefused(Exception):
         if self.total > self.SHOWN:
             lines.append(f"  ... and {self.total - self.SHOWN} more")
         if self.total and self.errors[0].line:
-            lines.append("  (use --skip-bad to import the good records and write the rejects beside the file)")
+            lines.append(f"  (use --skip-bad to {self.skip_hint})")
         return "\n".join(lines)

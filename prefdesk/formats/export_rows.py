@@ -64,6 +64,7 @@ class LabelledItem(NamedTuple):
     candidates: list[tuple[str, list | None]]
     steps: list[tuple[str, str | None]]
     labels: list[ExportLabel]
+    candidate_meta: list[dict | None]  # each candidate's provenance (a sampled answer's model, seed, ...) or None
 
     @property
     def meta(self) -> dict:
@@ -84,10 +85,12 @@ def labelled_item(group: list[tuple]) -> LabelledItem:
     labels = [ExportLabel(r[L_ID], _LABEL_KINDS[r[L_KIND]], orjson.loads(r[L_PAYLOAD])) for r in group]
     if len(labels) > 1:
         labels.sort(key=attrgetter("id"))
+    candidates = orjson.loads(row[4])
     return LabelledItem(
         row[L_ITEM], row[0], row[1], orjson.loads(row[2]) if row[2] else None, row[3],
-        [(c["text"], c.get("messages")) for c in orjson.loads(row[4])],
+        [(c["text"], c.get("messages")) for c in candidates],
         [(s["text"], s.get("state")) for s in orjson.loads(row[5])] if row[5] else [], labels,
+        [c.get("meta") for c in candidates],
     )
 
 
@@ -132,6 +135,7 @@ def preference_rows(scope: Scope, agg: Aggregation, report: ExportReport, conver
             else:
                 good, bad = (0, 1) if out["verdict"] == "A" else (1, 0)
                 yield {**base, "chosen": _response(item, good, conversational), "rejected": _response(item, bad, conversational),
+                       "chosen_meta": item.candidate_meta[good], "rejected_meta": item.candidate_meta[bad],
                        "margin": out["margin"], "weight": out["weight"], "dims": _signed(out["dims"], out["verdict"]),
                        "reason_tags": out["reason_tags"], "rationales": out["rationales"], "meta": item.meta_fragment,
                        "label_ids": out["label_ids"]}
@@ -141,12 +145,14 @@ def preference_rows(scope: Scope, agg: Aggregation, report: ExportReport, conver
                 report.left_out["ranking without a majority pair"] += 1
             for better, worse, weight, margin, ids in pairs:
                 yield {**base, "chosen": _response(item, better, conversational), "rejected": _response(item, worse, conversational),
+                       "chosen_meta": item.candidate_meta[better], "rejected_meta": item.candidate_meta[worse],
                        "margin": margin, "weight": weight, "dims": {}, "reason_tags": [],
                        "rationales": _rationales(by_kind["ranking"], ids),
                        "meta": {**item.meta, "pair": [better, worse], "from": "ranking"}, "label_ids": ids}
         for lab in by_kind.get("rewrite", []):
             orig, new = lab.payload["original"], lab.payload["rewrite"]
             yield {**base, "chosen": _response(item, new, conversational), "rejected": _response(item, orig, conversational),
+                   "chosen_meta": item.candidate_meta[new], "rejected_meta": item.candidate_meta[orig],
                    "margin": 1.0, "weight": 1.0, "dims": {}, "reason_tags": ["human rewrite"], "rationales": [],
                    "meta": {**item.meta, "from": "rewrite"}, "label_ids": [lab.id]}
 
@@ -186,6 +192,7 @@ def _one_pairwise_label(row: tuple) -> dict | None:
     good, bad = (0, 1) if verdict == "A" else (1, 0)
     dims = payload.get("dims")
     return {"prompt": row[1], "chosen": candidates[good]["text"], "rejected": candidates[bad]["text"],
+            "chosen_meta": candidates[good].get("meta"), "rejected_meta": candidates[bad].get("meta"),
             "margin": margin_of(payload), "weight": 1.0, "dims": _signed(dict(sorted(dims.items())) if dims else {}, verdict),
             "reason_tags": sorted(payload.get("reason_tags") or []),
             "rationales": [payload["rationale"]] if payload.get("rationale") else [], "meta": orjson.Fragment(row[3]),

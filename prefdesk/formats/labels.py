@@ -1,6 +1,7 @@
 """The `labels` exchange format: one JSON object a line, an item and one label with all its metadata.
 
-    {"item": {"id", "kind", "prompt", "prompt_messages", "candidates": [text, ...], "steps", "meta", "gold"},
+    {"item": {"id", "kind", "prompt", "prompt_messages", "candidates": [text, ...], "candidate_meta": [{...} | null, ...],
+              "steps", "meta", "gold"},
      "label": {"id", "kind", "payload", "rater": {"name", "role", "level"}, "session", "created_at",
                "duration_ms", "guideline_version", "app_version", "round", "display_order", "source",
                "confidence", "supersedes"}}
@@ -39,9 +40,10 @@ def exchange_row(row: tuple) -> dict:
      label_id, lkind, payload, name, role, level, session, created_at, duration_ms, guideline_version,
      app_version, round_, display_order, source, confidence, supersedes) = row
     gold = (_json(gold_answer) or {}) if is_gold else None
+    cands = orjson.loads(cands)
     return {
         "item": {"id": item_id, "kind": kind, "prompt": prompt, "prompt_messages": _json(messages),
-                 "candidates": [c["text"] for c in orjson.loads(cands)],
+                 "candidates": [c["text"] for c in cands], "candidate_meta": [c.get("meta") for c in cands],
                  "steps": [{"text": s["text"], "state": s.get("state")} for s in (_json(steps) or [])],
                  "meta": orjson.Fragment(meta), "gold": gold},
         "label": {"id": label_id, "kind": lkind, "payload": orjson.Fragment(payload),

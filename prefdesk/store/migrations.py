@@ -240,6 +240,19 @@ def m016_item_search(conn: sqlite3.Connection) -> None:
         """)
 
 
+def m017_prompt_pool(conn: sqlite3.Connection) -> None:
+    """The prompt pool generation samples from (`store.prompts`): one row per distinct prompt (text, or chat
+    turns), with its scenario / risk level / bucket / source; `generated_by` is the last run that sampled it."""
+    _script(conn, """
+        CREATE TABLE prompts (
+            id TEXT PRIMARY KEY, content_hash TEXT NOT NULL UNIQUE, prompt TEXT NOT NULL, prompt_messages TEXT,
+            scenario TEXT, risk_level TEXT, bucket TEXT, source TEXT, meta TEXT NOT NULL DEFAULT '{}',
+            file TEXT, created_at TEXT NOT NULL, generated_by TEXT);
+        CREATE INDEX prompts_bucket ON prompts(bucket);
+        CREATE INDEX prompts_scenario ON prompts(scenario);
+        """)
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_initial,
     m002_queue_columns,
@@ -257,5 +270,6 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m014_item_edits,
     m015_runs_scored_at,
     m016_item_search,
+    m017_prompt_pool,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -30,23 +30,21 @@ def label_from_row(row: tuple) -> Label:
     )
 
 
-_CANDIDATE_FIELDS = ("messages", "model", "gen_params", "source")
+_CANDIDATE_FIELDS = ("messages", "model", "gen_params", "source", "meta")
 
 
 def candidates_to_json(cands) -> str:
-    """[{text, messages?, model?, gen_params?, source?}, ...] in position order."""
+    """[{text, messages?, model?, gen_params?, source?, meta?}, ...] in position order."""
     out = []
     for c in cands:
         entry = {"text": c.text}
-        if c.messages is not None or c.model is not None or c.gen_params is not None or c.source is not None:
-            entry.update((k, v) for k, v in zip(_CANDIDATE_FIELDS, c[2:]) if v is not None)
+        entry.update((k, v) for k, v in zip(_CANDIDATE_FIELDS, c[2:]) if v is not None)
         out.append(entry)
     return orjson.dumps(out).decode()
 
 
 def candidates_from_json(raw: str) -> tuple[Candidate, ...]:
-    return tuple(Candidate(i, c["text"], c.get("messages"), c.get("model"), c.get("gen_params"), c.get("source"))
-                 for i, c in enumerate(orjson.loads(raw)))
+    return tuple(Candidate(i, c["text"], *(c.get(k) for k in _CANDIDATE_FIELDS)) for i, c in enumerate(orjson.loads(raw)))
 
 
 def steps_to_json(steps) -> str | None:

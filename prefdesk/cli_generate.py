@@ -1,0 +1,145 @@
+"""`prefdesk prompts import | list` and `prefdesk generate`: the front of the loop, from a prompt file or the pool
+and the team's model to items with every sampling parameter recorded on each answer."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+
+from training.protocol import Event, JobEvent, RunStatus  # stdlib only: the job contract
+
+
+def cmd_prompts(args: argparse.Namespace) -> int:
+    from prefdesk.store import prompts as pool
+    from prefdesk.store.project import Project
+
+    with Project.open(args.project) as project:
+        if args.action == "import":
+            from prefdesk.formats.errors import ImportRefused
+            from prefdesk.formats.prompts import read_prompts
+
+            try:
+                read, skipped = read_prompts(args.file, skip_bad=args.skip_bad)
+            except ImportRefused as exc:
+                print(f"prefdesk: {exc.describe()}", file=sys.stderr)
+                return 2
+            added = pool.add(project, read, file=args.file)
+            skipped_text = f", {len(skipped)} bad lines skipped" if skipped else ""
+            print(f"{args.file}: {added.added} prompts added to the pool, {added.duplicates} already there{skipped_text}")
+            for error in skipped[:20]:
+                print(f"  {error}", file=sys.stderr)
+            return 0
+        rows = pool.pool(project)
+        counts = pool.counts(project)
+    by = Counter((p.bucket or "(none)") for p in rows)
+    if args.json:
+        print(json.dumps({**counts, "by_bucket": dict(by)}, indent=2))
+    else:
+        print(f"{counts['prompts']} prompts, {counts['not_generated']} not sampled by a run yet")
+        for bucket, n in sorted(by.items()):
+            print(f"  {bucket}: {n}")
+    return 0
+
+
+def _backend(values: list[str]) -> tuple[str, str | None]:
+    name, url = values[0], values[1] if len(values) > 1 else None
+    if len(values) > 2 or (url and name != "openai"):
+        raise ValueError("--backend: transformers, vllm, or openai URL")
+    return name, url
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from prefdesk.formats.errors import ImportRefused
+
+    try:
+        return _generate(args)
+    except ImportRefused as exc:
+        print(f"prefdesk: {exc.describe()}", file=sys.stderr)
+        return 2
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from prefdesk.jobs import generate
+    from prefdesk.jobs.runtime import training_command
+    from prefdesk.store import runs as store_runs
+    from prefdesk.store.project import Project, ProjectError
+    from prefdesk.store.versions import parse_quotas
+
+    def progress(event: JobEvent) -> None:
+        if event.kind is Event.PROGRESS and sys.stderr.isatty():
+            print(f"\rprompts {event['step']}/{event['total_steps']}  {event.get('tokens_per_s')} tokens/s  "
+                  f"eta {event.get('eta_s')} s", end="", file=sys.stderr)
+        elif event.kind in (Event.STARTED, Event.FAILED, Event.CANCELLED):
+            print(f"{event.kind.value}: {json.dumps({k: v for k, v in event.fields.items() if k not in ('event', 'time')})}",
+                  file=sys.stderr)
+
+    training_command(args.python)  # no runtime: say how to get one before anything is recorded
+    with Project.open(args.project) as project:
+        if args.resume:
+            run_id, spec = args.resume, generate.resume(project, args.resume)
+        else:
+            if bool(args.prompts) == bool(args.from_pool):
+                raise ProjectError("give --prompts FILE or --from-pool")
+            backend, url = _backend(args.backend)
+            reward = None
+            if args.pair in ("spread", "closest"):
+                if not args.run:
+                    raise ProjectError(f"--pair {args.pair} needs --run RUN (a finished reward run)")
+                reward = store_runs.run(project, args.run).model_dir
+            elif args.run:
+                raise ProjectError("--run names the reward run that --pair spread or closest scores with")
+            run_id, spec = generate.prepare(
+                project, args.model, prompts_file=args.prompts, sample=args.sample, by=args.by,
+                quotas=parse_quotas(args.quota), reuse=args.reuse, adapter=args.adapter, n=args.n,
+                temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens, seed=args.seed,
+                device=args.device, backend=backend, url=url, allow_remote=args.allow_remote,
+                batch_size=args.batch_size, max_resample=args.max_resample, pair=args.pair, reward_model=reward)
+        print(f"run {run_id}: generate, spec {spec}", file=sys.stderr)
+        done = generate.run(project, run_id, spec, progress, python=args.python, resumed=bool(args.resume))
+    print(json.dumps(done.as_json(), indent=2))
+    if done.status != RunStatus.FINISHED:
+        print(f"prefdesk: run {run_id} {done.status.value}: {(done.report or {}).get('error', '')}\n"
+              f"resume it with: prefdesk generate -p {args.project} --resume {run_id}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def add_parsers(command, sub) -> None:
+    """The prompts and generate commands, on `prefdesk.cli`'s parser."""
+    p = sub.add_parser("prompts", help="the prompt pool: import a file, list what is there")
+    actions = p.add_subparsers(dest="action", required=True)
+    a = actions.add_parser("import", help="add a prompt file (JSONL with prompt and metadata, or one prompt a line)")
+    a.add_argument("file")
+    a.add_argument("-p", "--project", required=True)
+    a.add_argument("--skip-bad", action="store_true", help="add the good lines; name the bad ones")
+    a.set_defaults(func=cmd_prompts)
+    a = actions.add_parser("list", help="how many prompts, by bucket")
+    a.add_argument("-p", "--project", required=True)
+    a.add_argument("--json", action="store_true")
+    a.set_defaults(func=cmd_prompts)
+    p = command("generate", cmd_generate, "sample answers from a local model into items (records the run)")
+    p.add_argument("--model", help="a local causal LM folder (for --backend openai: the server's model name)")
+    p.add_argument("--adapter", help="a PEFT adapter folder applied on the model")
+    p.add_argument("--prompts", help="a prompt file (it joins the pool)")
+    p.add_argument("--from-pool", action="store_true", help="draw the prompts from the pool")
+    p.add_argument("--sample", type=int, help="how many prompts (default: all)")
+    p.add_argument("--by", choices=["bucket", "scenario", "risk_level"], help="stratify the draw by this field")
+    p.add_argument("--quota", nargs="+", metavar="VALUE=N", help="at most N prompts with this --by value")
+    p.add_argument("--reuse", action="store_true", help="draw prompts a run has sampled before too")
+    p.add_argument("--n", type=int, default=2, help="answers a prompt: 2 makes a pair, more a ranking")
+    p.add_argument("--temperature", type=float, default=0.8)
+    p.add_argument("--top-p", type=float, default=0.95)
+    p.add_argument("--max-new-tokens", type=int, default=256)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", choices=["auto", "cuda", "mps", "cpu"])
+    p.add_argument("--backend", nargs="+", default=["transformers"], metavar="NAME",
+                   help="transformers (default), vllm, or openai URL (a server on this machine)")
+    p.add_argument("--allow-remote", action="store_true", help="let --backend openai use a server on another machine")
+    p.add_argument("--batch-size", type=int, default=16, help="prompts a batch")
+    p.add_argument("--max-resample", type=int, default=2, help="rounds of re-sampling near-duplicate answers")
+    p.add_argument("--pair", choices=["random", "spread", "closest"], help="one pair out of the n answers")
+    p.add_argument("--run", help="the reward run that --pair spread or closest ranks the answers with")
+    p.add_argument("--resume", metavar="RUN", help="go on with a cancelled or failed generation run")
+    p.add_argument("--python", help="the Python of the training runtime")

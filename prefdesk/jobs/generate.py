@@ -1,0 +1,153 @@
+"""A generation run from the project: prompts (a file, or a draw from the pool) written into the run's folder,
+the job (`python -m training generate`) run as a subprocess and followed like a training run, and its samples
+turned into items, one transaction, when it finishes.
+
+The job never opens the project: it appends to `RUN/model/samples.jsonl`, so a job cancelled or killed leaves
+the project as it was, and the same run resumed skips the prompts already in that file. Items come in once,
+when the run has finished; the run's report says how many (`items_added`).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from prefdesk.domain import Candidate, ItemKind, NewItem
+from prefdesk.formats.prompts import read_prompts
+from prefdesk.jobs.runtime import INSTALL_HINT, NoRuntime, training_command
+from prefdesk.jobs.train import job_env
+from prefdesk.jobs.watch import EVENTS_FILE, LOG_FILE, RunWatch, mark_launch, run_folder
+from prefdesk.store import prompts as pool
+from prefdesk.store import runs as store_runs
+from prefdesk.store.ids import uuid7
+from prefdesk.store.ingest import Ingest, finish_batch, start_batch
+from prefdesk.store.project import Project, ProjectError
+from training.gen_spec import SAMPLES_FILE, GenerateSpec
+from training.protocol import RunStatus
+
+KIND = "generate"
+SOURCE = "generated"  # the candidates' source: sampled by a generation run
+
+
+def prepare(project: Project, model: str, *, prompts_file: str | None = None, sample: int | None = None,
+            by: str | None = None, quotas: dict[str, int] | None = None, reuse: bool = False,
+            **params: Any) -> tuple[str, Path]:
+    """Choose the prompts and write the spec of a new run; (run id, spec path). Prompts from a file join the pool
+    first (deduplicated); without a file they are drawn from the pool, fresh ones unless `reuse`. `params`:
+    the `GenerateSpec` fields (n, temperature, top_p, max_new_tokens, seed, device, backend, url, ...)."""
+    seed = int(params.get("seed", 0))
+    if prompts_file is not None:
+        read, _ = read_prompts(prompts_file)
+        pool.add(project, read, file=str(prompts_file))
+        wanted = {p.content_hash for p in read}
+        chosen = [p for p in pool.pool(project) if p.content_hash in wanted]
+        if sample is not None or by is not None:
+            chosen = [p for p in pool.sample(project, sample, by=by, quotas=quotas, seed=seed, fresh_only=False)
+                      if p.content_hash in wanted]
+    else:
+        chosen = pool.sample(project, sample, by=by, quotas=quotas, seed=seed, fresh_only=not reuse)
+    if not chosen:
+        raise ProjectError("no prompts to generate for: the pool has none left that no run has sampled "
+                           "(import some with `prefdesk prompts import`, or pass --reuse)")
+    run_id = uuid7()
+    folder = run_folder(project, run_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    prompts_path = folder / "prompts.jsonl"
+    prompts_path.write_text("".join(json.dumps(p.as_json(), ensure_ascii=False) + "\n" for p in chosen),
+                            encoding="utf-8")
+    spec = GenerateSpec(model=model, prompts=str(prompts_path), output_dir=str(folder / "model"), **params)
+    problems = spec.problems()
+    if problems:
+        raise ProjectError("; ".join(problems))
+    spec_path = folder / "job.json"
+    spec_path.write_text(json.dumps(spec.to_dict(), indent=2) + "\n")
+    manifest = {"prompts": len(chosen), "from": str(prompts_file) if prompts_file else "pool", "sample": sample,
+                "by": by, "quotas": quotas or {}}
+    store_runs.start_run(project, KIND, spec.to_dict(), str(prompts_path), manifest, run_id)
+    return run_id, spec_path
+
+
+def command(spec_path: Path, python: str | None = None) -> list[str]:
+    return [*training_command(python), "generate", str(spec_path)]
+
+
+def run(project: Project, run_id: str, spec_path: Path, on_event: Callable[[dict], None] | None = None,
+        python: str | None = None, resumed: bool = False) -> store_runs.Run:
+    """Run the job to its end and bring its items in (the CLI; the desk launches the same command)."""
+    try:
+        cmd = command(spec_path, python)
+    except NoRuntime as exc:
+        store_runs.finish_run(project, run_id, RunStatus.FAILED, {"error": str(exc), "hint": INSTALL_HINT})
+        raise
+    folder = spec_path.parent
+    watch = RunWatch(project, run_id)
+    mark_launch(folder, resumed)
+    with open(folder / EVENTS_FILE, "ab") as events, open(folder / LOG_FILE, "ab") as log, \
+            subprocess.Popen(cmd, stdout=events, stderr=log, env=job_env()) as proc:
+        while watch.status == RunStatus.RUNNING:
+            for event in watch.poll(alive=proc.poll() is None):
+                if on_event:
+                    on_event(event)
+            time.sleep(0.2)
+    if watch.status == RunStatus.FINISHED:
+        ingest(project, run_id)
+    return store_runs.run(project, run_id)
+
+
+def resume(project: Project, run_id: str) -> Path:
+    """A cancelled or failed generation run goes on: the prompts in its samples file are not done again."""
+    done = store_runs.run(project, run_id)
+    if done.kind != KIND or done.status not in (RunStatus.CANCELLED, RunStatus.FAILED):
+        raise ProjectError(f"run {run_id} is a {done.status.value} {done.kind} run; only a cancelled or failed "
+                           "generation run resumes")
+    store_runs.reopen_run(project, run_id)
+    return run_folder(project, run_id) / "job.json"
+
+
+def _item(prompt: pool.PoolPrompt, line: dict, run_id: str) -> NewItem:
+    cands = line["candidates"]
+    pair = line.get("pair")
+    chosen = [cands[i] for i in pair] if pair else cands
+    candidates = tuple(
+        Candidate(i, c["text"], None, Path(c["meta"].get("model", "")).name or None,
+                  {k: c["meta"][k] for k in ("temperature", "top_p", "max_new_tokens", "seed") if k in c["meta"]},
+                  SOURCE, c["meta"]) for i, c in enumerate(chosen))
+    meta = {**(prompt.meta or {}), "prompt_id": prompt.id, "generated_by": run_id, "samples": len(cands)}
+    meta.update((k, v) for k in ("scenario", "risk_level", "bucket") if (v := getattr(prompt, k)) is not None)
+    if pair:
+        meta["pair"] = {"chosen_from": pair, "scores": line.get("pair_scores")}
+    kind = ItemKind.PAIRWISE if len(candidates) == 2 else ItemKind.RANKING
+    return NewItem(kind, prompt.prompt, candidates, prompt.messages, meta=meta, source=prompt.source or SOURCE)
+
+
+def ingest(project: Project, run_id: str) -> dict[str, int]:
+    """Turn a finished run's samples into items, in one transaction (once: a second call adds nothing); the
+    counts go into the run's report."""
+    done = store_runs.run(project, run_id)
+    report = dict(done.report or {})
+    if "items_added" in report:
+        return {k: report[k] for k in ("items_added", "duplicate_prompts", "already_items")}
+    samples = run_folder(project, run_id) / "model" / SAMPLES_FILE
+    by_id = {p.id: p for p in pool.pool(project)}
+    lines = [json.loads(line) for line in samples.read_text(encoding="utf-8").splitlines() if line.strip()]
+    batch_id = uuid7()
+    counts = {"items_added": 0, "duplicate_prompts": 0, "already_items": 0}
+    with project.transaction() as conn:
+        start_batch(conn, batch_id, str(samples), KIND)
+        ingesting = Ingest(project, batch_id, f"generate {run_id}")
+        for line in lines:
+            if line.get("duplicate"):
+                counts["duplicate_prompts"] += 1
+                continue
+            ingesting.add(_item(by_id[line["key"]], line, run_id), [])
+        ingesting.flush()
+        counts["items_added"] = ingesting.counts.items_added
+        counts["already_items"] = ingesting.counts.duplicate_items
+        finish_batch(conn, batch_id, "", KIND, counts["items_added"], 0, counts["already_items"])
+        pool.mark_generated(project, [line["key"] for line in lines], run_id)
+        conn.execute("UPDATE runs SET report = ? WHERE id = ?", (json.dumps({**report, **counts}), run_id))
+    return counts

@@ -1,0 +1,166 @@
+"""Generation (issue 20): `prefdesk generate` samples answers from a tiny causal LM built from a config, records
+where each answer came from, re-samples near-duplicates, makes pairs or rankings, and survives kill -9 with a
+resume that skips what was done. Everything is read back from the project file."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import make_tiny_lm
+from prefdesk.cli import main
+from prefdesk.domain import ItemKind
+from prefdesk.store import prompts as pool
+from prefdesk.store import runs as store_runs
+from prefdesk.store.project import Project
+from training.generate import duplicates, same_answer
+
+pytest.importorskip("torch")
+ENV = {"HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "TOKENIZERS_PARALLELISM": "false"}
+TEMPLATE = ("{% for m in messages %}<|{{ m['role'] }}|> {{ m['content'] }} {% endfor %}"
+            "{% if add_generation_prompt %}<|assistant|>{% endif %}")
+
+
+def _items(path):
+    with Project.open(path) as project:
+        ids = [i for (i,) in project.conn.execute("SELECT id FROM items ORDER BY rowid")]
+        return [project.item(i) for i in ids]
+
+
+def _generate(path, model, *extra):
+    return main(["generate", "-p", str(path), "--model", model, "--max-new-tokens", "8", *extra])
+
+
+@pytest.fixture
+def pooled(project, fixtures):
+    path = project.path
+    project.close()
+    assert main(["prompts", "import", str(fixtures / "prompts-sample.jsonl"), "-p", str(path)]) == 0
+    return path
+
+
+def test_generate_records_every_answers_provenance_and_repeats_itself(pooled, tiny_lm, capsys):
+    assert _generate(pooled, tiny_lm, "--from-pool", "--sample", "6", "--by", "bucket", "--seed", "7",
+                     "--temperature", "1.0", "--top-p", "0.9") == 0
+    items = _items(pooled)
+    assert len(items) == 6 and {i.kind for i in items} == {ItemKind.PAIRWISE}
+    with Project.open(pooled) as project:
+        run = store_runs.runs(project)[-1]
+        drawn = {p.id: p for p in pool.pool(project) if p.id in {i.meta["prompt_id"] for i in items}}
+        assert pool.counts(project)["not_generated"] == 34
+    assert run.kind == "generate" and run.report["items_added"] == 6 and run.report["duplicate_prompts"] == 0
+    seeds = set()
+    for item in items:
+        prompt = drawn[item.meta["prompt_id"]]
+        assert item.prompt == prompt.prompt and item.meta["bucket"] == prompt.bucket
+        assert item.meta["scenario"] == prompt.scenario and item.meta["generated_by"] == run.id
+        for c in item.candidates:
+            m = c.meta
+            assert m["model"] == os.path.realpath(tiny_lm) and len(m["model_hash"]) == 64
+            assert (m["temperature"], m["top_p"], m["max_new_tokens"], m["run_seed"]) == (1.0, 0.9, 8, 7)
+            assert m["backend"] == "transformers" and m["backend_version"] and m["device"] == "cpu"
+            assert m["template"] == "none (plain prompt)" and m["finish"] in ("eos", "length")
+            assert m["prompt_tokens"] > 3 and 1 <= m["answer_tokens"] <= 8 and m["time"].endswith("Z")
+            assert c.source == "generated" and c.gen_params["seed"] == m["seed"]
+            seeds.add(m["seed"])
+    assert len(seeds) == 12  # every sample its own seed
+    # the same model, parameters, seed, device and backend: the same texts
+    assert _generate(pooled, tiny_lm, "--from-pool", "--reuse", "--sample", "6", "--by", "bucket", "--seed", "7",
+                     "--temperature", "1.0", "--top-p", "0.9") == 0
+    with Project.open(pooled) as project:
+        again = store_runs.runs(project)[-1]
+    assert again.report["items_added"] == 0 and again.report["already_items"] == 6  # the very same items
+    assert _generate(pooled, tiny_lm, "--from-pool", "--reuse", "--sample", "6", "--by", "bucket", "--seed", "8") == 0
+    assert len(_items(pooled)) == 12
+
+
+def test_chat_prompts_go_through_the_models_template(project, tmp_path):
+    model = make_tiny_lm(tmp_path / "chat-lm", chat_template=TEMPLATE)
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text(json.dumps({"prompt": [{"role": "user", "content": "hello there"}]}) + "\n"
+                       + json.dumps({"prompt": "plain words"}) + "\n")
+    path = project.path
+    project.close()
+    assert _generate(path, model, "--prompts", str(prompts), "--n", "3") == 0
+    chat, plain = sorted(_items(path), key=lambda i: i.prompt)
+    assert chat.kind == ItemKind.RANKING and len(chat.candidates) == 3  # n > 2: a ranking
+    assert chat.prompt_messages == [{"role": "user", "content": "hello there"}]
+    assert chat.candidates[0].meta["template"].startswith("chat_template:")
+    assert plain.candidates[0].meta["template"] == "none (plain prompt)"
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(model)
+    templated = tok.apply_chat_template(chat.prompt_messages, tokenize=False, add_generation_prompt=True)
+    assert chat.candidates[0].meta["prompt_tokens"] == len(tok(templated, add_special_tokens=False)["input_ids"])
+
+
+def test_near_duplicates_are_sampled_again_and_a_prompt_that_keeps_them_makes_no_item(pooled, tiny_lm):
+    assert same_answer("The  Answer is 4.", "the answer is 4.", 0.9)
+    words = " ".join(f"w{i}" for i in range(40))
+    assert same_answer(words, words + " w40", 0.9) and not same_answer(words, "something else entirely", 0.9)
+    assert duplicates(["a b c", "x y z", "A  b c"], 0.9) == [2]
+    # temperature 0 is greedy: every sample of a prompt is the same text, however often it is drawn again
+    assert _generate(pooled, tiny_lm, "--from-pool", "--sample", "3", "--temperature", "0", "--max-resample", "2") == 0
+    with Project.open(pooled) as project:
+        run = store_runs.runs(project)[-1]
+        assert project.item_count() == 0
+    assert run.report["duplicate_prompts"] == 3 and run.report["resampled"] == 3 * 2
+    assert run.report["items_added"] == 0
+
+
+def test_one_random_pair_out_of_n_samples(pooled, tiny_lm):
+    assert _generate(pooled, tiny_lm, "--from-pool", "--sample", "4", "--n", "4", "--pair", "random") == 0
+    items = _items(pooled)
+    assert len(items) == 4 and {i.kind for i in items} == {ItemKind.PAIRWISE}
+    for item in items:
+        a, b = item.meta["pair"]["chosen_from"]
+        assert 0 <= a < b < 4 and item.meta["samples"] == 4
+        assert [c.meta["seed"] for c in item.candidates] != [None, None]
+
+
+def test_bad_spec_is_refused_before_anything_is_recorded(pooled, tmp_path, capsys):
+    encoder = tmp_path / "enc"
+    encoder.mkdir()
+    (encoder / "config.json").write_text(json.dumps({"architectures": ["BertModel"]}))
+    assert _generate(pooled, str(encoder), "--from-pool") == 2
+    assert "not a causal language model" in capsys.readouterr().err
+    assert _generate(pooled, str(encoder), "--from-pool", "--backend", "openai", "http://10.1.2.3:8080/v1") == 2
+    assert "10.1.2.3 is not this machine; pass --allow-remote" in capsys.readouterr().err
+    with Project.open(pooled) as project:
+        assert store_runs.runs(project) == [] and project.item_count() == 0
+
+
+def test_kill_9_leaves_the_project_intact_and_resume_skips_what_was_done(pooled, tiny_lm):
+    from prefdesk.jobs import generate
+
+    with Project.open(pooled) as project:
+        run_id, spec = generate.prepare(project, tiny_lm, sample=12, batch_size=1, max_new_tokens=64, seed=3)
+    samples = spec.parent / "model" / "samples.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "training", "generate", str(spec)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env={**os.environ, **ENV})
+    deadline = time.monotonic() + 120
+    while (not samples.exists() or samples.read_text().count("\n") < 2) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done_before = [json.loads(line)["key"] for line in samples.read_text().splitlines() if line.strip()]
+    assert 2 <= len(done_before) < 12
+    with Project.open(pooled) as project:
+        assert project.item_count() == 0  # the job never writes the project
+        assert project.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        from prefdesk.jobs.watch import settle_running_runs
+
+        settle_running_runs(project)
+        assert store_runs.run(project, run_id).status.value == "failed"
+    assert main(["generate", "-p", str(pooled), "--resume", run_id]) == 0
+    with Project.open(pooled) as project:
+        run = store_runs.run(project, run_id)
+        started = [json.loads(e) for e in store_runs.events(project, run_id) if '"started"' in e]
+    assert started[-1]["already_done"] == len(done_before)  # not done again
+    assert run.report["items_added"] == 12 and run.report["generated_now"] == 12 - len(done_before)
+    keys = [json.loads(line)["key"] for line in samples.read_text().splitlines()]
+    assert len(keys) == len(set(keys)) == 12

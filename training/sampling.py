@@ -1,0 +1,162 @@
+"""Batched sampling with transformers `generate`, each answer drawn with its own seed.
+
+`generate` samples a whole batch from one random stream, so an answer would depend on which prompts shared its
+batch. Here `generate` runs greedy with a logits processor that does the sampling itself (temperature, top-p)
+from one `torch.Generator` per row: the row's chosen token is left as the only one greedy can take. An answer
+then depends on its model, prompt, parameters and seed alone (and on float arithmetic: the same device and
+batch make the same text). Prompts are grouped by length so a batch pads little; the KV cache is generate's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer, LogitsProcessor, LogitsProcessorList
+
+
+def sample_seed(seed: int, key: str, index: int, attempt: int) -> int:
+    """The seed of sample `index` of prompt `key` (try `attempt`): distinct per sample, the same every run."""
+    digest = hashlib.sha256(f"{seed}:{key}:{index}:{attempt}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") & (2 ** 63 - 1)
+
+
+def folder_hash(folder: str | Path, names: tuple[str, ...]) -> str:
+    """A content hash of a model folder's config and weights index: the named files, and each safetensors
+    file's size and header (its tensors' names, shapes, dtypes and offsets). Not every weight byte: a 7B model
+    would take a minute to hash at every start."""
+    path = Path(folder)
+    h = hashlib.sha256()
+    for name in names:
+        if (path / name).is_file():
+            h.update(name.encode() + b"\0" + (path / name).read_bytes())
+    for weights in sorted(path.glob("*.safetensors")):
+        with open(weights, "rb") as f:
+            size = int.from_bytes(f.read(8), "little")
+            h.update(weights.name.encode() + b"\0" + str(weights.stat().st_size).encode() + f.read(min(size, 1 << 26)))
+    return h.hexdigest()
+
+
+class SeededSampler(LogitsProcessor):
+    """Temperature and top-p sampling, row by row from each row's own generator; greedy then takes that token."""
+
+    def __init__(self, seeds: list[int], temperature: float, top_p: float, device: torch.device) -> None:
+        self.generators = [torch.Generator(device=device).manual_seed(s) for s in seeds]
+        self.temperature = temperature
+        self.top_p = top_p
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        scores = scores.float()
+        if self.temperature == 0:  # greedy, as asked
+            chosen = scores.argmax(dim=-1)
+        else:
+            probs = torch.softmax(scores / self.temperature, dim=-1)
+            if self.top_p < 1.0:
+                ordered, order = probs.sort(dim=-1, descending=True)
+                outside = ordered.cumsum(dim=-1) - ordered > self.top_p  # keeps the top token always
+                ordered = ordered.masked_fill(outside, 0.0)
+                probs = torch.zeros_like(probs).scatter(-1, order, ordered)
+            chosen = torch.stack([torch.multinomial(probs[i], 1, generator=g)[0] for i, g in enumerate(self.generators)])
+        out = torch.full_like(scores, float("-inf"))
+        out.scatter_(-1, chosen[:, None], 0.0)
+        return out
+
+
+@dataclass
+class Sampled:
+    text: str
+    prompt_tokens: int
+    answer_tokens: int
+    finish: str  # eos | length
+
+
+class TransformersBackend:
+    name = "transformers"
+
+    def __init__(self, model_dir: str, adapter: str | None, device: str) -> None:
+        import transformers
+
+        self.version = transformers.__version__
+        self.tok = AutoTokenizer.from_pretrained(model_dir)
+        self.tok.padding_side = "left"
+        if self.tok.pad_token_id is None:
+            self.tok.pad_token = self.tok.eos_token
+        if self.tok.eos_token_id is None:
+            raise ValueError(f"model: {model_dir}'s tokenizer has no eos token; an answer could not end")
+        self.device = torch.device(device)
+        dtype = torch.bfloat16 if device == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
+        self.model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype).to(self.device).eval()
+        if adapter:
+            from peft import PeftModel
+
+            self.model = PeftModel.from_pretrained(self.model, adapter).to(self.device).eval()
+        self.dtype = str(dtype).removeprefix("torch.")
+        self.template = self.tok.chat_template if isinstance(self.tok.chat_template, str) else None
+        self.described = describe(model_dir, adapter)
+
+    def identity(self) -> dict:
+        return {**self.described, "backend": self.name, "backend_version": self.version, "dtype": self.dtype}
+
+    def render(self, prompt: str | list[dict]) -> tuple[str, bool, str]:
+        """(the text the model reads, whether the tokenizer adds its special tokens, the template applied)."""
+        if isinstance(prompt, str):
+            return prompt, True, "none (plain prompt)"
+        if self.template:
+            text = self.tok.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
+            return text, False, "chat_template:" + hashlib.sha256(self.template.encode()).hexdigest()[:16]
+        turns = "\n\n".join(f"{m['role'].capitalize()}: {m['content']}" for m in prompt)
+        return turns + "\n\nAssistant:", True, "none (no chat template: turns joined as text)"
+
+    def token_count(self, text: str, special: bool) -> int:
+        return len(self.tok(text, add_special_tokens=special)["input_ids"])
+
+    @torch.inference_mode()
+    def sample(self, rows: list[tuple[str, bool, int]], temperature: float, top_p: float,
+               max_new_tokens: int) -> list[Sampled]:
+        """One batch: rows of (text, add special tokens, seed); rows that share a special-token setting are
+        padded together (a batch mixes them only when its prompts do)."""
+        out: list[Sampled | None] = [None] * len(rows)
+        for special in (True, False):
+            idx = [i for i, r in enumerate(rows) if r[1] == special]
+            if not idx:
+                continue
+            enc = self.tok([rows[i][0] for i in idx], return_tensors="pt", padding=True, add_special_tokens=special)
+            enc = {k: v.to(self.device) for k, v in enc.items() if k in ("input_ids", "attention_mask")}
+            sampler = SeededSampler([rows[i][2] for i in idx], temperature, top_p, self.device)
+            generated = self.model.generate(**enc, do_sample=False, max_new_tokens=max_new_tokens,
+                                            logits_processor=LogitsProcessorList([sampler]),
+                                            pad_token_id=self.tok.pad_token_id, eos_token_id=self.tok.eos_token_id)
+            width = enc["input_ids"].shape[1]
+            prompt_lens = enc["attention_mask"].sum(dim=1).tolist()
+            for j, i in enumerate(idx):
+                answer = generated[j, width:].tolist()
+                end = answer.index(self.tok.eos_token_id) if self.tok.eos_token_id in answer else None
+                tokens = answer[:end] if end is not None else answer
+                text = self.tok.decode(tokens, skip_special_tokens=True)
+                out[i] = Sampled(text, int(prompt_lens[j]), len(tokens) + (end is not None),
+                                 "eos" if end is not None else "length")
+        return out  # type: ignore[return-value]
+
+
+def describe(model_dir: str, adapter: str | None) -> dict:
+    """The model's identity for every candidate's record: folder and hash, adapter and hash."""
+    out = {"model": str(Path(model_dir).resolve()),
+           "model_hash": folder_hash(model_dir, ("config.json", "model.safetensors.index.json", "generation_config.json"))}
+    if adapter:
+        out["adapter"] = str(Path(adapter).resolve())
+        out["adapter_hash"] = folder_hash(adapter, ("adapter_config.json",))
+    return out
+
+
+def load_prompts(path: str) -> list[dict]:
+    rows = []
+    for n, line in enumerate(open(path, encoding="utf-8"), start=1):
+        if line.strip():
+            row = json.loads(line)
+            if not isinstance(row, dict) or "key" not in row or "prompt" not in row:
+                raise ValueError(f"{path}:{n}: a prompt line needs key and prompt")
+            rows.append(row)
+    return rows
