@@ -8,7 +8,7 @@
     prefdesk split -p P --raters ana,ben [--overlap K] [--where K=V,...] --out DIR
     prefdesk merge -p LEAD FILE... [--json]
     prefdesk items set -p P [--where K=V,...] [--by NAME] FIELD=VALUE...
-    prefdesk prompts import FILE -p P [--skip-bad]     prefdesk prompts list -p P [--json]
+    prefdesk prompts import FILE -p P [--skip-bad]     prefdesk prompts list -p P [--json]     prefdesk rules run -p P
     prefdesk generate -p P --model DIR (--prompts FILE | --from-pool [--sample N --by F --quota V=N]) [--n 2]
                       [--temperature T --top-p P --max-new-tokens K --seed S] [--pair random|spread|closest --run R]
     prefdesk stats -p P [--json]     prefdesk --version

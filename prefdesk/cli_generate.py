@@ -43,6 +43,16 @@ def cmd_prompts(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rules(args: argparse.Namespace) -> int:
+    from prefdesk.quality.prefilter import run_rules
+    from prefdesk.store.project import Project
+
+    with Project.open(args.project) as project:
+        report = run_rules(project)
+    print(report.summary())
+    return 0
+
+
 def _backend(values: list[str]) -> tuple[str, str | None]:
     name, url = values[0], values[1] if len(values) > 1 else None
     if len(values) > 2 or (url and name != "openai"):
@@ -119,6 +129,11 @@ def add_parsers(command, sub) -> None:
     a.add_argument("-p", "--project", required=True)
     a.add_argument("--json", action="store_true")
     a.set_defaults(func=cmd_prompts)
+    p = sub.add_parser("rules", help="rule pre-filters: run the project's rules over the items not yet checked")
+    actions = p.add_subparsers(dest="action", required=True)
+    a = actions.add_parser("run", help="check every item the rule set in force has not checked yet")
+    a.add_argument("-p", "--project", required=True)
+    a.set_defaults(func=cmd_rules)
     p = command("generate", cmd_generate, "sample answers from a local model into items (records the run)")
     p.add_argument("--model", help="a local causal LM folder (for --backend openai: the server's model name)")
     p.add_argument("--adapter", help="a PEFT adapter folder applied on the model")

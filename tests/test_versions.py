@@ -72,8 +72,10 @@ def test_filters_layers_and_quotas_choose_the_labels_and_weigh_the_rows(project,
     code, _, err = cli("export", "-p", project.path, "--version", "weak-half", "--format", "trl-preference",
                        "--out", tmp_path / "w")
     rows = {r["prompt"]: r for r in map(json.loads, (tmp_path / "w" / "preference.jsonl").read_text().splitlines())}
-    # q0: ann, bo, judge all say A -> weight 1 x mean layer weight (1 + 1 + 0.5) / 3
-    assert rows["q0"]["weight"] == pytest.approx(round(2.5 / 3, 4)) and rows["q3"]["weight"] == 1.0
+    # q0: ann and bo say A and outrank the judge (a human label outranks a judge's under every policy): weight 1
+    assert rows["q0"]["weight"] == 1.0 and rows["q0"]["label_ids"] == [lab.id for lab in project.labels(items[0])
+                                                                        if lab.source is LabelSource.HUMAN]
+    assert rows["q3"]["weight"] == 1.0
     capped = versions.create(project, "capped", quotas={"easy": 1})
     assert capped.manifest["counts"]["bucket"]["easy"] in (2, 3) and capped.manifest["counts"]["bucket"]["hard"] == 7
     assert capped.manifest["items"] == 4  # 3 hard + 1 easy

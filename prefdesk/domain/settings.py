@@ -41,6 +41,12 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # which items go to arbitration besides gold misses and any disagreement on a high-risk item:
     # "disagreement" (raters not unanimous) or "no-majority" (the top verdict shared)
     "arbitration_rule": "disagreement",
+    # rule pre-filters (`domain.rules`), run on generation, on import and by `prefdesk rules run`
+    "rules": [],
+    # routing by a model judge: an item the judge is at least this confident about skips people when its risk
+    # level is not high (off by default: people see every item)
+    "judge_skips_people": False,
+    "judge_skip_confidence": 0.9,
 }
 ARBITRATION_RULES = ("disagreement", "no-majority")
 
@@ -130,6 +136,31 @@ def _arbitration(value: Any) -> str:
     return value
 
 
+def _rules(value: Any) -> list[dict]:
+    from dataclasses import asdict
+
+    from prefdesk.domain.rules import RuleError, parse_rules
+
+    try:
+        return [asdict(r) for r in parse_rules(value)]
+    except RuleError as exc:
+        raise SettingError(exc.field, str(exc).split(": ", 1)[1]) from None
+
+
+def _flag(key: str):
+    def check(value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise SettingError(key, f"expected true or false, got {value!r}")
+        return value
+    return check
+
+
+def _confidence(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.5 <= value <= 1:
+        raise SettingError("judge_skip_confidence", f"expected a confidence between 0.5 and 1, got {value!r}")
+    return float(value)
+
+
 CHECKS = {
     "overlap": _overlap,
     "gold_rate": _gold_rate,
@@ -143,6 +174,9 @@ CHECKS = {
     "reannotate_after_hours": _hours,
     "source_trust": _trust,
     "arbitration_rule": _arbitration,
+    "rules": _rules,
+    "judge_skips_people": _flag("judge_skips_people"),
+    "judge_skip_confidence": _confidence,
 }
 
 

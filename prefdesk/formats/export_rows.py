@@ -14,7 +14,7 @@ import orjson
 
 from prefdesk.domain import LabelKind
 from prefdesk.quality.aggregate import Vote, margin_of
-from prefdesk.store.snapshot import L_ID, L_ITEM, L_KIND, L_PAYLOAD, Scope, every_label, label_groups
+from prefdesk.store.snapshot import L_ID, L_ITEM, L_KIND, L_PAYLOAD, L_SOURCE, WEAK, Scope, every_label, label_groups
 
 
 FILES = {"trl-preference": "preference.jsonl", "trl-stepwise": "stepwise.jsonl", "scalar": "scalar.jsonl",
@@ -114,47 +114,58 @@ def _response(item: LabelledItem, pos: int, conversational: bool) -> Any:
 
 def preference_rows(scope: Scope, agg: Aggregation, report: ExportReport, conversational: bool = False) -> Iterator[dict]:
     """(prompt, chosen, rejected) rows from pairwise, ranking and rewrite labels."""
+    trust = getattr(agg, "trust", {})
     for group in label_groups(scope, ("pairwise", "ranking", "scalar", "process")):
-        if len(group) == 1 and not conversational and group[0][L_KIND] == "pairwise":
-            row = _one_pairwise_label(group[0])  # most items; the same row the general path makes, built directly
-            if row is not None:
-                yield row
-                continue
-        item = labelled_item(group)
-        by_kind: dict[str, list[ExportLabel]] = {}
-        for lab in item.labels:
-            by_kind.setdefault(lab.kind.value, []).append(lab)
-        base = {"prompt": _prompt(item, conversational)}
-        pairwise = by_kind.get("pairwise", [])
-        if pairwise and len(item.candidates) >= 2:
-            out, why = agg.pairwise(pairwise)
-            if out is None:
-                report.left_out[why] += 1
-            elif out["verdict"] in ("tie", "both_bad"):
-                report.left_out[out["verdict"].replace("_", "-")] += 1
-            else:
-                good, bad = (0, 1) if out["verdict"] == "A" else (1, 0)
-                yield {**base, "chosen": _response(item, good, conversational), "rejected": _response(item, bad, conversational),
-                       "chosen_meta": item.candidate_meta[good], "rejected_meta": item.candidate_meta[bad],
-                       "margin": out["margin"], "weight": out["weight"], "dims": _signed(out["dims"], out["verdict"]),
-                       "reason_tags": out["reason_tags"], "rationales": out["rationales"], "meta": item.meta_fragment,
-                       "label_ids": out["label_ids"]}
-        if by_kind.get("ranking"):
-            pairs = agg.ranking(by_kind["ranking"])
-            if not pairs:
-                report.left_out["ranking without a majority pair"] += 1
-            for better, worse, weight, margin, ids in pairs:
-                yield {**base, "chosen": _response(item, better, conversational), "rejected": _response(item, worse, conversational),
-                       "chosen_meta": item.candidate_meta[better], "rejected_meta": item.candidate_meta[worse],
-                       "margin": margin, "weight": weight, "dims": {}, "reason_tags": [],
-                       "rationales": _rationales(by_kind["ranking"], ids),
-                       "meta": {**item.meta, "pair": [better, worse], "from": "ranking"}, "label_ids": ids}
-        for lab in by_kind.get("rewrite", []):
-            orig, new = lab.payload["original"], lab.payload["rewrite"]
-            yield {**base, "chosen": _response(item, new, conversational), "rejected": _response(item, orig, conversational),
-                   "chosen_meta": item.candidate_meta[new], "rejected_meta": item.candidate_meta[orig],
-                   "margin": 1.0, "weight": 1.0, "dims": {}, "reason_tags": ["human rewrite"], "rationales": [],
-                   "meta": {**item.meta, "from": "rewrite"}, "label_ids": [lab.id]}
+        if group[0][L_SOURCE] in WEAK:  # only a judge or a rule labelled it (`label_groups`): at their trust
+            scale = min(trust.get(row[L_SOURCE], 1.0) for row in group)
+            for row in _preference_rows(group, agg, report, conversational):
+                yield {**row, "weight": round(row["weight"] * scale, 4)}
+            continue
+        yield from _preference_rows(group, agg, report, conversational)
+
+
+def _preference_rows(group: list[tuple], agg: Aggregation, report: ExportReport, conversational: bool) -> Iterator[dict]:
+    """The preference rows of one item's labels."""
+    if len(group) == 1 and not conversational and group[0][L_KIND] == "pairwise":
+        row = _one_pairwise_label(group[0])  # most items; the same row the general path makes, built directly
+        if row is not None:
+            yield row
+            return
+    item = labelled_item(group)
+    by_kind: dict[str, list[ExportLabel]] = {}
+    for lab in item.labels:
+        by_kind.setdefault(lab.kind.value, []).append(lab)
+    base = {"prompt": _prompt(item, conversational)}
+    pairwise = by_kind.get("pairwise", [])
+    if pairwise and len(item.candidates) >= 2:
+        out, why = agg.pairwise(pairwise)
+        if out is None:
+            report.left_out[why] += 1
+        elif out["verdict"] in ("tie", "both_bad"):
+            report.left_out[out["verdict"].replace("_", "-")] += 1
+        else:
+            good, bad = (0, 1) if out["verdict"] == "A" else (1, 0)
+            yield {**base, "chosen": _response(item, good, conversational), "rejected": _response(item, bad, conversational),
+                   "chosen_meta": item.candidate_meta[good], "rejected_meta": item.candidate_meta[bad],
+                   "margin": out["margin"], "weight": out["weight"], "dims": _signed(out["dims"], out["verdict"]),
+                   "reason_tags": out["reason_tags"], "rationales": out["rationales"], "meta": item.meta_fragment,
+                   "label_ids": out["label_ids"]}
+    if by_kind.get("ranking"):
+        pairs = agg.ranking(by_kind["ranking"])
+        if not pairs:
+            report.left_out["ranking without a majority pair"] += 1
+        for better, worse, weight, margin, ids in pairs:
+            yield {**base, "chosen": _response(item, better, conversational), "rejected": _response(item, worse, conversational),
+                   "chosen_meta": item.candidate_meta[better], "rejected_meta": item.candidate_meta[worse],
+                   "margin": margin, "weight": weight, "dims": {}, "reason_tags": [],
+                   "rationales": _rationales(by_kind["ranking"], ids),
+                   "meta": {**item.meta, "pair": [better, worse], "from": "ranking"}, "label_ids": ids}
+    for lab in by_kind.get("rewrite", []):
+        orig, new = lab.payload["original"], lab.payload["rewrite"]
+        yield {**base, "chosen": _response(item, new, conversational), "rejected": _response(item, orig, conversational),
+               "chosen_meta": item.candidate_meta[new], "rejected_meta": item.candidate_meta[orig],
+               "margin": 1.0, "weight": 1.0, "dims": {}, "reason_tags": ["human rewrite"], "rationales": [],
+               "meta": {**item.meta, "from": "rewrite"}, "label_ids": [lab.id]}
 
 
 def _rationales(labels: list[ExportLabel], ids: list[str] | None = None) -> list[str]:

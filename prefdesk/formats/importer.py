@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from prefdesk.formats import parallel
 from prefdesk.formats.base import Format
@@ -39,6 +40,7 @@ class ImportReport:
     duplicate_labels: int = 0
     rejected: list[RecordError] = field(default_factory=list)
     rejects_path: str | None = None
+    rules: Any = None  # the pre-filter's RuleReport, when the project has rules
 
     def summary(self) -> str:
         text = (f"{self.path}: {self.format}, {self.records} records -> {self.items_added} items and "
@@ -47,6 +49,8 @@ class ImportReport:
             text += f"; {len(self.rejected)} bad records skipped (see {self.rejects_path})"
         if self.duplicate_labels:
             text += f"; {self.duplicate_labels} labels already there"
+        if self.rules is not None:
+            text += f"\n{self.rules.summary()}"
         return text
 
 
@@ -179,11 +183,16 @@ def import_file(
         if errors and (not skip_bad or good == 0):
             raise ImportRefused(name, errors)
         ingest.flush()
+        if set_meta or project.settings["rules"]:
+            added = [i for (i,) in conn.execute("SELECT id FROM items WHERE batch_id = ?", (batch_id,))]
         if set_meta:
             from prefdesk.store.item_meta import set_meta as apply_meta
 
-            added = [i for (i,) in conn.execute("SELECT id FROM items WHERE batch_id = ?", (batch_id,))]
             apply_meta(project, added, set_meta, by=f"import of {path.name}")
+        if project.settings["rules"]:  # the pre-filter, in the import's transaction (after --set-meta: `where`)
+            from prefdesk.quality.prefilter import run_rules
+
+            report.rules = run_rules(project, added)
         for c in [ingest.counts] + ([exchange.counts] if exchange else []):
             report.items_added += c.items_added
             report.labels_added += c.labels_added

@@ -20,6 +20,7 @@ from prefdesk.domain import Candidate, ItemKind, NewItem
 from prefdesk.formats.prompts import read_prompts
 from prefdesk.jobs.runtime import INSTALL_HINT, NoRuntime, training_command
 from prefdesk.jobs.train import job_env
+from prefdesk.quality.prefilter import run_rules
 from prefdesk.jobs.watch import EVENTS_FILE, LOG_FILE, RunWatch, mark_launch, run_folder
 from prefdesk.store import prompts as pool
 from prefdesk.store import runs as store_runs
@@ -130,12 +131,12 @@ def ingest(project: Project, run_id: str) -> dict[str, int]:
     done = store_runs.run(project, run_id)
     report = dict(done.report or {})
     if "items_added" in report:
-        return {k: report[k] for k in ("items_added", "duplicate_prompts", "already_items")}
+        return {k: report[k] for k in ("items_added", "duplicate_prompts", "already_items", "rule_hits", "held_back")}
     samples = run_folder(project, run_id) / "model" / SAMPLES_FILE
     by_id = {p.id: p for p in pool.pool(project)}
     lines = [json.loads(line) for line in samples.read_text(encoding="utf-8").splitlines() if line.strip()]
     batch_id = uuid7()
-    counts = {"items_added": 0, "duplicate_prompts": 0, "already_items": 0}
+    counts = {"items_added": 0, "duplicate_prompts": 0, "already_items": 0, "rule_hits": 0, "held_back": 0}
     with project.transaction() as conn:
         start_batch(conn, batch_id, str(samples), KIND)
         ingesting = Ingest(project, batch_id, f"generate {run_id}")
@@ -148,6 +149,10 @@ def ingest(project: Project, run_id: str) -> dict[str, int]:
         counts["items_added"] = ingesting.counts.items_added
         counts["already_items"] = ingesting.counts.duplicate_items
         finish_batch(conn, batch_id, "", KIND, counts["items_added"], 0, counts["already_items"])
+        added = [i for (i,) in conn.execute("SELECT id FROM items WHERE batch_id = ?", (batch_id,))]
+        rules = run_rules(project, added)  # the pre-filter, in the same transaction: items land checked
+        counts["rule_hits"] = sum(rules.hits.values())
+        counts["held_back"] = rules.dropped
         pool.mark_generated(project, [line["key"] for line in lines], run_id)
         conn.execute("UPDATE runs SET report = ? WHERE id = ?", (json.dumps({**report, **counts}), run_id))
     return counts

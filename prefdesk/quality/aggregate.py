@@ -201,13 +201,17 @@ def policy_for(project, name: str, only: frozenset[str] | None = None) -> Policy
 
 def export_policy(project, version=None, aggregate: str | None = None) -> Policy:
     """The one rule of which policy an export, a dry count or a training job reads the labels under: a frozen
-    version's own (with the decisions frozen with it), else the policy named (majority when none is)."""
+    version's own (with the decisions frozen with it), else the policy named (majority when none is). It carries
+    the project's source trust: an item that only a judge or a rule labelled is exported at that weight."""
     if version is None:
-        return policy_for(project, aggregate or "majority")
-    if aggregate and aggregate != version.aggregate:
+        policy = policy_for(project, aggregate or "majority")
+    elif aggregate and aggregate != version.aggregate:
         raise ValueError(f"version {version.name!r} was frozen with --aggregate {version.aggregate}; its export "
                          "uses that policy (leave --aggregate out)")
-    return policy_for_version(project, version)
+    else:
+        policy = policy_for_version(project, version)
+    policy.trust = dict(project.settings["source_trust"])
+    return policy
 
 
 def policy_for_version(project, version) -> Policy:

@@ -18,15 +18,16 @@ from dataclasses import dataclass
 
 from prefdesk.domain.roles import LEADS
 from prefdesk.domain import Label, LabelKind, LabelSource, Rater, RaterRole, Session, Verdict
+from prefdesk.store.overlap import IS_A_VOTE, NOT_VOTES
 from prefdesk.store.project import Project, ProjectError
 from prefdesk.store.rows import LABEL_COLUMNS, label_from_row
 
 ARBITERS = LEADS  # who may decide: see domain.roles
 
 # Items with two or more verdicts among their current first-round labels, or a label off the gold answer.
-_CANDIDATES = """
+_CANDIDATES = f"""
     SELECT l.item_id FROM current_labels l JOIN items i ON i.id = l.item_id
-    WHERE l.kind = 'pairwise' AND l.source NOT IN ('arbitration', 'reference') AND l.round = 1
+    WHERE l.kind = 'pairwise' AND l.{IS_A_VOTE} AND l.round = 1
     GROUP BY l.item_id
     HAVING COUNT(DISTINCT json_extract(l.payload, '$.verdict')) > 1
         OR MAX(i.is_gold = 1 AND json_extract(l.payload, '$.verdict') IS NOT json_extract(i.gold_answer, '$.verdict'))
@@ -60,9 +61,9 @@ def dispute_of(project: Project, item_id: str, rule: str | None = None) -> Dispu
         f"SELECT {LABEL_COLUMNS} FROM current_labels WHERE item_id = ? AND kind = 'pairwise' ORDER BY id", (item_id,))
     labels = [label_from_row(r) for r in rows]
     decision = next((lab for lab in reversed(labels) if lab.source is LabelSource.ARBITRATION), None)
-    # a public dataset's reference label is compared with in the quality report, never disputed with
-    votes = [lab for lab in labels if lab.source not in (LabelSource.ARBITRATION, LabelSource.REFERENCE)
-             and lab.round == 1]
+    # a public dataset's reference label, a judge's or a rule's is compared with in the quality report, never
+    # disputed with
+    votes = [lab for lab in labels if lab.source.value not in NOT_VOTES and lab.round == 1]
     if decision is not None:  # decided: only labels given since, against the decision, reopen it
         if not [v for v in votes if v.id > decision.id and v.payload["verdict"] != decision.payload["verdict"]]:
             return None

@@ -18,7 +18,7 @@ import orjson
 from prefdesk import __version__
 from prefdesk.domain import LabelSource, NewItem, NewLabel, RaterRole
 from prefdesk.store.ids import content_hash, stored_content, utc_now, uuid7, uuid7_block
-from prefdesk.store.overlap import recount_raters
+from prefdesk.store.overlap import NOT_VOTES, recount_raters
 from prefdesk.store.project import Project
 from prefdesk.store.rows import candidates_to_json, steps_to_json
 
@@ -56,7 +56,7 @@ def prepare(item: NewItem, labels: list[NewLabel]) -> Prepared:
         kind, item.prompt, _dumps_or_none(item.prompt_messages), orjson.dumps(meta).decode() if meta else "{}",
         _str(meta.get("scenario")), _str(meta.get("risk_level")), _str(meta.get("bucket")),
         int(item.is_gold), item.priority, item.source, candidates_to_json(item.candidates), steps_to_json(item.steps),
-        len({lab.rater_name for lab in labels}) if len(labels) > 1 else len(labels),
+        len({lab.rater_name for lab in labels if lab.source._value_ not in NOT_VOTES}),
         [(lab.rater_name, lab.source._value_, lab.kind._value_, _dumps(lab.payload), lab.created_at,
           lab.duration_ms, lab.confidence) for lab in labels],
     )

@@ -253,6 +253,18 @@ def m017_prompt_pool(conn: sqlite3.Connection) -> None:
         """)
 
 
+def m018_prefilter(conn: sqlite3.Connection) -> None:
+    """Rule pre-filters and judge routing: `items.held_back` says why an item is kept from people (a rule's drop,
+    a confident judge); `rule_hits` records every hit of a rule with its rule set's version."""
+    _script(conn, """
+        ALTER TABLE items ADD COLUMN held_back TEXT;
+        CREATE TABLE rule_hits (
+            id TEXT PRIMARY KEY, item_id TEXT NOT NULL REFERENCES items(id), rule TEXT NOT NULL,
+            rules_version TEXT NOT NULL, position INTEGER, action TEXT NOT NULL, reason TEXT NOT NULL, at TEXT NOT NULL);
+        CREATE INDEX rule_hits_item ON rule_hits(item_id);
+        """)
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_initial,
     m002_queue_columns,
@@ -271,5 +283,6 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m015_runs_scored_at,
     m016_item_search,
     m017_prompt_pool,
+    m018_prefilter,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

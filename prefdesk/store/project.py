@@ -21,7 +21,7 @@ from prefdesk.store.ids import utc_now, uuid7
 from prefdesk.store.connection import APPLICATION_ID, ProjectBusy, ProjectError, backup_copy, connect, identify
 from prefdesk.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from prefdesk.store.bulk import BulkWrites
-from prefdesk.store.overlap import COUNTS_TOWARD_OVERLAP, VERDICTS_ONLY
+from prefdesk.store.overlap import COUNTS_TOWARD_OVERLAP, NOT_VOTES, OPEN, VERDICTS_ONLY
 from prefdesk.store.people import People
 from prefdesk.store.rows import (LABEL_COLUMNS, candidates_from_json, candidates_to_json, label_from_row,
                                  loads_or_none, steps_from_json)
@@ -174,7 +174,7 @@ class Project(BulkWrites, People):
                     "INSERT INTO settings VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                     (key, json.dumps(checked[key])))
             if "overlap" in changes:
-                self.conn.execute("UPDATE items SET open = n_raters < ?", (checked["overlap"],))
+                self.conn.execute(f"UPDATE items SET open = {OPEN}", (checked["overlap"],))
         self._settings_cache = None
 
     def set_guidelines(self, version: str, text: str, *, clause: str | None = None, item_id: str | None = None) -> None:
@@ -303,8 +303,7 @@ class Project(BulkWrites, People):
             if label.supersedes and conn.execute("SELECT 1 FROM labels WHERE supersedes = ?",
                                                  (label.supersedes,)).fetchone():
                 raise ProjectError(f"label {label.supersedes} was already superseded")
-            counts = label.kind is not LabelKind.REWRITE and label.source not in (LabelSource.ARBITRATION,
-                                                                                   LabelSource.REFERENCE)
+            counts = label.kind is not LabelKind.REWRITE and label.source.value not in NOT_VOTES  # a judge, a rule: no
             first = counts and conn.execute(
                 f"SELECT 1 FROM labels WHERE item_id = ? AND rater_id = ? AND {COUNTS_TOWARD_OVERLAP} LIMIT 1",
                 (label.item_id, label.rater_id)).fetchone() is None
@@ -320,7 +319,7 @@ class Project(BulkWrites, People):
             conn.execute("DELETE FROM leases WHERE item_id = ? AND rater_id = ?", (label.item_id, label.rater_id))
             if first:
                 conn.execute(
-                    "UPDATE items SET n_raters = n_raters + 1, open = n_raters + 1 < ? WHERE id = ?",
+                    "UPDATE items SET n_raters = n_raters + 1, open = n_raters + 1 < ? AND held_back IS NULL WHERE id = ?",
                     (int(self.settings["overlap"]), label.item_id),
                 )
                 self._schedule_reannotation(label)

@@ -38,8 +38,9 @@ L_ID, L_ITEM, L_KIND, L_PAYLOAD, L_SOURCE = range(len(_ITEM_COLS), len(_ITEM_COL
 
 def label_groups(scope: Scope, kinds: tuple[str, ...]) -> Iterator[list[tuple]]:
     """The rows of every current first-round label on items of the given kinds, grouped by item, items in id order,
-    each row the item's columns followed by the label's (one scan). A public dataset's reference labels stand in
-    only on items the team has not labelled: where any team label exists, they are left out.
+    each row the item's columns followed by the label's (one scan). Only an item's strongest labels are read: the
+    team's; where the team has none, a public dataset's reference labels; where neither, the weak layer's (a model
+    judge's, a rule's). A human label outranks a judge or a rule under every policy.
 
     Superseded labels are dropped here against a set read first (edits are few): a third of the
     cost of filtering them in SQL row by row.
@@ -70,18 +71,23 @@ def label_groups(scope: Scope, kinds: tuple[str, ...]) -> Iterator[list[tuple]]:
         if frozen is not None:
             row = _as_frozen(row, frozen[row[L_ITEM]], _CANDIDATES, None, None)
         if group and group[0][L_ITEM] != row[L_ITEM]:
-            yield _team_or_reference(group)
+            yield _strongest(group)
             group = []
         group.append(row)
     if group:
-        yield _team_or_reference(group)
+        yield _strongest(group)
 
 
-def _team_or_reference(group: list[tuple]) -> list[tuple]:
-    """The team's labels of an item, or its reference labels when the team has none."""
+WEAK = ("model-judge", "rule")
+_TIER = {"reference": 1, "model-judge": 2, "rule": 2}  # 0 (the team's) outranks 1, 1 outranks 2
+
+
+def _strongest(group: list[tuple]) -> list[tuple]:
+    """The labels of an item's strongest tier: the team's, else its references, else the weak layer's."""
     if len(group) == 1:
         return group
-    return [row for row in group if row[L_SOURCE] != "reference"] or group
+    best = min(_TIER.get(row[L_SOURCE], 0) for row in group)
+    return [row for row in group if _TIER.get(row[L_SOURCE], 0) == best]
 
 
 def guideline_versions(scope: Scope, label_kinds: tuple[str, ...] | None, every: bool = False) -> dict[str, int]:
