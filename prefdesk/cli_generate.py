@@ -53,6 +53,45 @@ def cmd_rules(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_judge(args: argparse.Namespace) -> int:
+    from prefdesk.jobs import judge
+    from prefdesk.store.project import Project, ProjectError
+    from prefdesk.store.versions import parse_filters
+
+    def progress(event: JobEvent) -> None:
+        if event.kind is Event.PROGRESS and sys.stderr.isatty():
+            print(f"\rreadings {event['step']}/{event['total_steps']}  eta {event.get('eta_s')} s", end="", file=sys.stderr)
+
+    if bool(args.model) == bool(args.run):
+        raise ProjectError("give --model DIR (an LLM judge) or --run RUN (a finished reward run)")
+    with Project.open(args.project) as project:
+        where = parse_filters(args.where)
+        if args.run:
+            report = judge.rm_judge(project, args.run, where, python=args.python)
+        else:
+            report = judge.llm_judge(project, args.model, template_name=args.template, samples=args.samples,
+                                     temperature=args.temperature, where=where, seed=args.seed, device=args.device,
+                                     python=args.python, on_event=progress)
+    print(report.summary())
+    return 0
+
+
+def cmd_judge_template(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from prefdesk.jobs import judge
+    from prefdesk.store.project import Project
+
+    with Project.open(args.project) as project:
+        if args.file:
+            judge.add_template(project, args.name, args.version, Path(args.file).read_text(encoding="utf-8"))
+            print(f"judge template {args.name} {args.version} stored")
+        else:
+            version, text = judge.template(project, args.name)
+            print(f"# {args.name} {version}\n{text}")
+    return 0
+
+
 def _backend(values: list[str]) -> tuple[str, str | None]:
     name, url = values[0], values[1] if len(values) > 1 else None
     if len(values) > 2 or (url and name != "openai"):
@@ -134,6 +173,21 @@ def add_parsers(command, sub) -> None:
     a = actions.add_parser("run", help="check every item the rule set in force has not checked yet")
     a.add_argument("-p", "--project", required=True)
     a.set_defaults(func=cmd_rules)
+    p = command("judge", cmd_judge, "model-judge labels (weak layer): an LLM judge or a finished reward run")
+    p.add_argument("--model", help="a local causal LM folder: the LLM judge")
+    p.add_argument("--run", help="a finished reward run: the reward-model judge")
+    p.add_argument("--template", default="default", help="the judge template's name (its newest version is used)")
+    p.add_argument("--samples", type=int, default=1, help="readings per order (K > 1 needs --temperature > 0)")
+    p.add_argument("--temperature", type=float, default=0.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", choices=["auto", "cuda", "mps", "cpu"])
+    p.add_argument("--where", help="scenario=...,risk_level=...,bucket=... (VALUE|VALUE for several)")
+    p.add_argument("--python", help="the Python of the training runtime")
+    p = command("judge-template", cmd_judge_template, "show a judge template, or store a new version of one")
+    p.add_argument("name", nargs="?", default="default")
+    p.add_argument("--version", help="the new version's name (with --file)")
+    p.add_argument("--file", help="the template text: {prompt} {answer_1} {answer_2}, and {guidelines} "
+                                  "{guideline_version} {dimensions} if wanted")
     p = command("generate", cmd_generate, "sample answers from a local model into items (records the run)")
     p.add_argument("--model", help="a local causal LM folder (for --backend openai: the server's model name)")
     p.add_argument("--adapter", help="a PEFT adapter folder applied on the model")

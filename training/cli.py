@@ -1,4 +1,4 @@
-"""`python -m training run JOB.json | generate SPEC.json | validate JOB.json | score MODEL_DIR IN.jsonl OUT.jsonl`.
+"""`python -m training run JOB | generate SPEC | judge SPEC | validate JOB | score MODEL_DIR IN.jsonl OUT.jsonl`.
 
 Multi-GPU: `accelerate launch -m training run JOB.json` runs the same entry; only rank 0 prints events.
 """
@@ -83,12 +83,32 @@ def _generate(job: str) -> int:
         return 1
 
 
+def _judge(job: str) -> int:
+    import json
+    import traceback
+
+    from training.protocol import emit
+
+    os.environ.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1"})
+    try:
+        spec = json.loads(Path(job).read_text())
+        from training.judge import run_judge
+
+        return run_judge(spec)
+    except Exception as exc:  # every failure reaches the desk as an event
+        traceback.print_exc()
+        emit("failed", error=f"{type(exc).__name__}: {exc}", hint="see the log above")
+        return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="run a job; events on stdout")
     p.add_argument("job")
     p = sub.add_parser("generate", help="sample answers for prompts from a causal LM; events on stdout")
+    p.add_argument("job")
+    p = sub.add_parser("judge", help="an LLM judge over pairs, both orders, parsed strictly; events on stdout")
     p.add_argument("job")
     p = sub.add_parser("validate", help="check a job spec and its dataset without training")
     p.add_argument("job")
@@ -101,9 +121,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from training.protocol import emit, load_spec, reserve_stdout_for_events
 
-    if args.command in ("run", "score", "generate"):
+    if args.command in ("run", "score", "generate", "judge"):
         reserve_stdout_for_events()
-    if args.command in ("run", "generate"):
+    if args.command in ("run", "generate", "judge"):
         if not _hold_job_lock(args.job):
             emit("failed", error=f"{args.job}: this run's job is still running after {LOCK_WAIT_S} s",
                  hint="cancel it first, or wait for it to end")
@@ -118,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "generate":
         return _generate(args.job)
+    if args.command == "judge":
+        return _judge(args.job)
     spec, problems = load_spec(args.job)
     if args.command == "validate":
         if spec is not None:

@@ -7,6 +7,7 @@ honours the same lock and STOP file."""
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import json
 import math
@@ -155,3 +156,19 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def folder_hash(folder: str | Path, names: tuple[str, ...]) -> str:
+    """A content hash of a model folder's config and weights index: the named files, and each safetensors
+    file's size and header (its tensors' names, shapes, dtypes and offsets). Not every weight byte: a 7B model
+    would take a minute to hash at every start."""
+    path = Path(folder)
+    h = hashlib.sha256()
+    for name in names:
+        if (path / name).is_file():
+            h.update(name.encode() + b"\0" + (path / name).read_bytes())
+    for weights in sorted(path.glob("*.safetensors")):
+        with open(weights, "rb") as f:
+            size = int.from_bytes(f.read(8), "little")
+            h.update(weights.name.encode() + b"\0" + str(weights.stat().st_size).encode() + f.read(min(size, 1 << 26)))
+    return h.hexdigest()

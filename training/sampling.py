@@ -17,27 +17,13 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, LogitsProcessor, LogitsProcessorList
 
+from training.gen_spec import folder_hash
+
 
 def sample_seed(seed: int, key: str, index: int, attempt: int) -> int:
     """The seed of sample `index` of prompt `key` (try `attempt`): distinct per sample, the same every run."""
     digest = hashlib.sha256(f"{seed}:{key}:{index}:{attempt}".encode()).digest()
     return int.from_bytes(digest[:8], "big") & (2 ** 63 - 1)
-
-
-def folder_hash(folder: str | Path, names: tuple[str, ...]) -> str:
-    """A content hash of a model folder's config and weights index: the named files, and each safetensors
-    file's size and header (its tensors' names, shapes, dtypes and offsets). Not every weight byte: a 7B model
-    would take a minute to hash at every start."""
-    path = Path(folder)
-    h = hashlib.sha256()
-    for name in names:
-        if (path / name).is_file():
-            h.update(name.encode() + b"\0" + (path / name).read_bytes())
-    for weights in sorted(path.glob("*.safetensors")):
-        with open(weights, "rb") as f:
-            size = int.from_bytes(f.read(8), "little")
-            h.update(weights.name.encode() + b"\0" + str(weights.stat().st_size).encode() + f.read(min(size, 1 << 26)))
-    return h.hexdigest()
 
 
 class SeededSampler(LogitsProcessor):

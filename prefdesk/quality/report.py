@@ -98,10 +98,14 @@ def quality_report(project) -> dict:
     labs = load(project)
     first = labs.round == 1
     use = first & (labs.verdict >= 0)
-    counts = verdict_counts(labs, use)
-    consensus = leave_one_out_majority(labs, use, counts)
+    # a model judge's or a rule's labels are weighed against the people's, never counted among them
+    weak = np.isin(labs.source, [SOURCES.index("model-judge"), SOURCES.index("rule")])
+    votes = use & ~weak
+    counts = verdict_counts(labs, votes)
+    consensus = leave_one_out_majority(labs, votes, counts)
+    _people_majority(labs, np.flatnonzero(use & weak), counts, consensus)
     flips = _Flips(labs)
-    estimated = _estimated_accuracy(labs, use)
+    estimated = _estimated_accuracy(labs, votes)
     gold_of = labs.gold[labs.item]
 
     order = np.argsort(labs.rater, kind="stable")  # each rater's labels together, in time order
@@ -117,16 +121,18 @@ def quality_report(project) -> dict:
             continue
         raters[name] = {"role": labs.roles[r], **_rater_figures(labs, rows, use, consensus, gold_of, n_tests),
                         "estimated_accuracy": estimated.get(r), "flip_rate": rater_flips[r]}
+        if weak[rows].any():  # a judge (or a rule) as a rater: its agreement with people, beyond chance
+            raters[name].update(_judge_figures(project, labs, rows, use, consensus, name))
         drift[name] = _drift(labs, rows, use, consensus, gold_of)
         calib = _calibration(labs, rows, use, consensus, gold_of)
         if calib:
             calibration[name] = calib
 
     decisions = _decisions(project, labs)
-    with_dims = np.flatnonzero(use & labs.has_dims)
+    with_dims = np.flatnonzero(votes & labs.has_dims)
     dims = [(labs.item[row], labs.verdict[row], dim, value) for row, dim, value in _dims(project, labs, with_dims)]
     return {
-        "raters": raters, "agreement": agreement.agreement(labs, use, counts), "flip_rate": flips.rate(),
+        "raters": raters, "agreement": agreement.agreement(labs, votes, counts), "flip_rate": flips.rate(),
         "by_scenario": _by_group(labs, "scenario", counts, flips),
         "by_bucket": _by_group(labs, "bucket", counts, flips),
         "by_risk_level": _by_group(labs, "risk_level", counts, flips),
@@ -136,10 +142,45 @@ def quality_report(project) -> dict:
         "by_source": _by_source(labs, use, consensus, gold_of, project.settings["source_trust"]),
         "drift": drift, "calibration": calibration,
         "disputed_items": int(((counts > 0).sum(axis=1) > 1).sum()),
-        "arbitration": _arbitration_queue(labs, use, counts, gold_of, decisions, project.settings["arbitration_rule"]),
+        "arbitration": _arbitration_queue(labs, votes, counts, gold_of, decisions, project.settings["arbitration_rule"]),
         "labels": int(len(labs)), "items_labelled": int((np.bincount(labs.item, minlength=labs.item_slots) > 0).sum()),
         "reference": reference_agreement(project),  # the team against a public dataset's own labels, apart
     }
+
+
+def _people_majority(labs: Labels, rows: np.ndarray, counts: np.ndarray, consensus: np.ndarray) -> None:
+    """The people's majority verdict on the items of these (weak) labels, written into `consensus`."""
+    if not len(rows):
+        return
+    c = counts[labs.item[rows]]
+    top = c.max(axis=1)
+    unique = (c == top[:, None]).sum(axis=1) == 1
+    consensus[rows] = np.where(unique & (top > 0), c.argmax(axis=1), -1)
+
+
+def _judge_figures(project, labs: Labels, rows: np.ndarray, use: np.ndarray, consensus: np.ndarray, name: str) -> dict:
+    """Cohen's kappa of a judge's verdicts with the people's majority, its position consistency (the share of its
+    pairs where both orders gave the same verdict; None for an order-free judge, a reward model) and its accuracy
+    on the gold items it was asked."""
+    from sklearn.metrics import cohen_kappa_score
+
+    judged = rows[use[rows] & (consensus[rows] >= 0)]
+    kappa = None
+    if len(judged) >= 2 and len(set(labs.verdict[judged]) | set(consensus[judged])) > 1:
+        kappa = round(float(cohen_kappa_score(labs.verdict[judged], consensus[judged],
+                                              labels=list(range(len(VERDICTS))))), 4)
+    both, same = project.conn.execute(
+        "SELECT COUNT(*), SUM(json_extract(l.payload, '$.judge.orders.AB') = json_extract(l.payload, '$.judge.orders.BA')) "
+        "FROM current_labels l JOIN raters r ON r.id = l.rater_id WHERE r.name = ? "
+        "AND json_extract(l.payload, '$.judge.orders') IS NOT NULL", (name,)).fetchone()
+    gold_n, gold_right = project.conn.execute(
+        "SELECT COUNT(*), SUM(correct) FROM judge_gold g JOIN raters r ON r.id = g.rater_id WHERE r.name = ?",
+        (name,)).fetchone()
+    out = {"kappa_with_people": kappa, "compared_with_people": int(len(judged)),
+           "position_consistency": round(same / both, 4) if both else None}
+    if gold_n:  # a judge is asked gold items, never labels them: its gold accuracy comes from `judge_gold`
+        out.update(gold_labels=gold_n, gold_accuracy=round(gold_right / gold_n, 4))
+    return out
 
 
 def _rater_figures(labs: Labels, rows: np.ndarray, use: np.ndarray, consensus: np.ndarray, gold_of: np.ndarray,

@@ -265,6 +265,20 @@ def m018_prefilter(conn: sqlite3.Connection) -> None:
         """)
 
 
+def m019_judge_templates(conn: sqlite3.Connection) -> None:
+    """The LLM judge's prompt templates, versioned like the guidelines (`jobs.judge`): a judge's identity names
+    the template version it read. `judge_gold`: a judge's verdicts on gold items, kept apart from labels (a judge
+    never labels a gold item) for its gold accuracy in the quality report."""
+    _script(conn, """
+        CREATE TABLE judge_templates (
+            name TEXT NOT NULL, version TEXT NOT NULL, text TEXT NOT NULL, created_at TEXT NOT NULL,
+            PRIMARY KEY (name, version));
+        CREATE TABLE judge_gold (
+            rater_id TEXT NOT NULL REFERENCES raters(id), item_id TEXT NOT NULL REFERENCES items(id),
+            verdict TEXT NOT NULL, correct INTEGER NOT NULL, at TEXT NOT NULL, PRIMARY KEY (rater_id, item_id));
+        """)
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_initial,
     m002_queue_columns,
@@ -284,5 +298,6 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m016_item_search,
     m017_prompt_pool,
     m018_prefilter,
+    m019_judge_templates,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
