@@ -21,7 +21,7 @@ def cmd_prompts(args: argparse.Namespace) -> int:
             from prefdesk.formats.prompts import read_prompts
 
             try:
-                read, skipped = read_prompts(args.file, skip_bad=args.skip_bad)
+                read, skipped = read_prompts(args.file, skip_bad=args.skip_bad, project_path=project.path)
             except ImportRefused as exc:
                 print(f"prefdesk: {exc.describe()}", file=sys.stderr)
                 return 2
@@ -84,6 +84,9 @@ def cmd_judge_template(args: argparse.Namespace) -> int:
 
     with Project.open(args.project) as project:
         if args.file:
+            from prefdesk.store.connection import refuse_project_file
+
+            refuse_project_file(args.file, project.path)
             judge.add_template(project, args.name, args.version, Path(args.file).read_text(encoding="utf-8"))
             print(f"judge template {args.name} {args.version} stored")
         else:

@@ -69,3 +69,15 @@ def test_stratified_sampling_follows_the_pool_and_the_quotas_and_is_seeded(proje
     pool.mark_generated(project, [p.id for p in drawn], "run-1")
     fresh = pool.sample(project, None)
     assert len(fresh) == 32 and not {p.id for p in fresh} & {p.id for p in drawn}
+
+
+def test_the_project_file_itself_is_refused_as_input_before_it_is_opened(project, capsys):
+    """A plain open() of the project file in this process would drop its connection's locks (SQLite's "How To
+    Corrupt", 2.2): a prompt or import file that is the project is refused by stat."""
+    path = project.path
+    project.close()
+    for args in (["prompts", "import", str(path), "-p", str(path)], ["import", str(path), "-p", str(path)]):
+        assert main(args) == 2
+        assert "this is the project file itself" in capsys.readouterr().err
+    with Project.open(path) as again:
+        assert again.conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)

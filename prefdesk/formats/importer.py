@@ -19,6 +19,7 @@ from typing import Any
 from prefdesk.formats import parallel
 from prefdesk.formats.base import Format
 from prefdesk.formats.errors import ImportRefused, RecordError
+from prefdesk.store.connection import refuse_project_file
 from prefdesk.formats.reader import apply_mapping, csv_records, json_array_records, jsonl_records, parquet_records
 from prefdesk.formats.registry import BY_NAME, detect
 from prefdesk.store.ids import uuid7
@@ -116,6 +117,7 @@ def import_file(
     path = Path(path)
     if not path.is_file():
         raise ImportRefused(str(path), [RecordError(str(path), 0, "", "no such file")])
+    refuse_project_file(path, project.path)
     if labels_as not in (None, "reference", "votes"):
         raise ImportRefused(str(path), [RecordError(str(path), 0, "--labels-as", f"{labels_as!r}: expected "
                                                     "reference or votes")])

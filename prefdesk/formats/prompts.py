@@ -11,6 +11,7 @@ import orjson
 
 from prefdesk.formats import fields as F
 from prefdesk.formats.errors import FieldError, ImportRefused, RecordError
+from prefdesk.store.connection import refuse_project_file
 from prefdesk.store.prompts import PoolPrompt
 
 _USED = {"prompt", "scenario", "risk_level", "bucket", "source"}
@@ -37,9 +38,13 @@ def is_jsonl(path: Path, head: bytes) -> bool:
     return head.lstrip().startswith(b"{")
 
 
-def read_prompts(path: str | Path, skip_bad: bool = False) -> tuple[list[PoolPrompt], list[RecordError]]:
-    """(the prompts, the bad lines skipped). Raises ImportRefused (nothing read) on a bad line unless `skip_bad`."""
+def read_prompts(path: str | Path, skip_bad: bool = False, project_path: str | Path | None = None
+                 ) -> tuple[list[PoolPrompt], list[RecordError]]:
+    """(the prompts, the bad lines skipped). Raises ImportRefused (nothing read) on a bad line unless `skip_bad`.
+    `project_path`: the open project's file, refused as input before it is opened."""
     path = Path(path)
+    if project_path is not None:
+        refuse_project_file(path, project_path)
     try:
         raw = path.read_bytes()
     except OSError as exc:

@@ -42,7 +42,7 @@ def prepare(project: Project, model: str, *, prompts_file: str | None = None, sa
     the `GenerateSpec` fields (n, temperature, top_p, max_new_tokens, seed, device, backend, url, ...)."""
     seed = int(params.get("seed", 0))
     if prompts_file is not None:
-        read, _ = read_prompts(prompts_file)
+        read, _ = read_prompts(prompts_file, project_path=project.path)
         pool.add(project, read, file=str(prompts_file))
         wanted = {p.content_hash for p in read}
         chosen = [p for p in pool.pool(project) if p.content_hash in wanted]

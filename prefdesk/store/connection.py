@@ -98,6 +98,22 @@ def backup_copy(source: str | Path | sqlite3.Connection, target: Path) -> None:
             src.close()
 
 
+def refuse_project_file(path: str | Path, project_path: str | Path) -> None:
+    """Refuse an input file that is the project file (or its -wal / -shm): reading it with a plain open() in this
+    process would drop the project connection's POSIX locks. Compared by stat, which opens nothing."""
+    try:
+        mine = os.stat(path)
+    except OSError:
+        return  # the reader says what is wrong with it
+    for name in (str(project_path), f"{project_path}-wal", f"{project_path}-shm"):
+        try:
+            other = os.stat(name)
+        except OSError:
+            continue
+        if (mine.st_dev, mine.st_ino) == (other.st_dev, other.st_ino):
+            raise ProjectError(f"{path}: this is the project file itself (or its journal), not a file to read in")
+
+
 def read_connection(path: str | Path) -> sqlite3.Connection:
     """A read-only connection to a project file: the one way code off the main connection reads (workers,
     background counts). It never writes, so it never changes the file or takes its write lock."""
