@@ -161,3 +161,19 @@ def test_the_reward_model_judge_and_routing(tmp_path, fixtures, tiny_encoder, ca
         assert judge["compared_with_people"] == 404 and judge["kappa_with_people"] == pytest.approx(expected, abs=1e-4)
         assert judge["position_consistency"] is None  # a reward model reads each answer alone
         assert report["by_source"]["model-judge"]["labels"] == 404
+
+
+def test_the_uncertain_judge_order_puts_the_judges_least_sure_items_first(project, tmp_path):
+    from prefdesk.domain import LabelKind
+    from prefdesk.formats.importer import import_file
+    from prefdesk.quality.model_queue import queue_in_order
+
+    import_file(project, write_jsonl(tmp_path, [{"prompt": f"q{i}", "response_a": "a", "response_b": f"b{i}"}
+                                                for i in range(4)]))
+    items = [i for (i,) in project.conn.execute("SELECT id FROM items ORDER BY prompt")]
+    judge = project.ensure_rater("judge:x", RaterRole.MODEL_JUDGE)
+    for item, confidence in zip(items[:3], (0.9, 0.55, 0.7)):
+        project.commit_label(item, judge, LabelKind.PAIRWISE, {"verdict": "A"}, source=LabelSource.MODEL_JUDGE,
+                             confidence=confidence)
+    order = [e.item_id for e in queue_in_order(project, "ana", "uncertain-judge")]
+    assert order == [items[1], items[2], items[0], items[3]]

@@ -11,9 +11,10 @@ from prefdesk.store.project import Project
 from prefdesk.store.queue import open_items_for
 from prefdesk.store.runs import labelled_pairwise_items, latest_scored_run, scores_of
 
-ORDERS = ("default", "uncertain", "disagreement")
+ORDERS = ("default", "uncertain", "uncertain-judge", "disagreement")
 ORDER_HELP = {"default": "the project's priority order",
               "uncertain": "pairs the reward model is least sure about first",
+              "uncertain-judge": "items a model judge is least sure about first (then those it has not judged)",
               "disagreement": "labelled pairs the model contradicts most strongly (a review of label noise)"}
 
 
@@ -34,6 +35,8 @@ def queue_in_order(project: Project, rater_name: str, order: str = "default", li
     one unless named); a rater with no labels, or not known yet, gets the whole open queue."""
     if order not in ORDERS:
         raise ValueError(f"unknown order {order!r}; choose one of {', '.join(ORDERS)}")
+    if order == "uncertain-judge":  # the judge's verdicts order the queue; annotators are never shown them
+        return _judge_uncertain(project, rater_name)[:limit] if limit else _judge_uncertain(project, rater_name)
     run_id = run_id or latest_scored_run(project)
     if order != "default" and run_id is None:
         raise ValueError(f"the {order!r} order needs reward-model scores: run `prefdesk score -p P --run ID` first")
@@ -49,6 +52,17 @@ def queue_in_order(project: Project, rater_name: str, order: str = "default", li
         if order == "uncertain":
             entries = sorted((e for e in entries if e.key is not None), key=lambda e: e.key)
     return entries[:limit] if limit else entries
+
+
+def _judge_uncertain(project: Project, rater_name: str) -> list[QueueEntry]:
+    """Open items by the lowest confidence of a model judge's current label on them; unjudged ones after, in the
+    project's order."""
+    confidence = dict(project.conn.execute(
+        "SELECT item_id, MIN(confidence) FROM current_labels WHERE source = 'model-judge' GROUP BY item_id"))
+    rater = project.rater(rater_name)
+    entries = [QueueEntry(item_id, prompt, [], confidence.get(item_id))
+               for item_id, prompt in open_items_for(project, rater.id if rater else None)]
+    return sorted(entries, key=lambda e: (e.key is None, e.key or 0.0))
 
 
 def _disagreements(project: Project, run_id: str) -> list[QueueEntry]:

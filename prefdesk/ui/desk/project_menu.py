@@ -1,4 +1,4 @@
-"""The Project menu: the panels beside the desk (train, quality, versions, items, arbitration), the queue
+"""The Project menu: the panels beside the desk (train, quality, versions, items, generate, arbitration), the queue
 order and the project settings. Each is a registry action on the desk window (`ui.actions`); a panel is
 made once per project and raised when asked again."""
 
@@ -31,6 +31,8 @@ for _name, _keys, _help, _attribute, _module, _cls in (
          "versions.panel", "VersionsPanel"),
         ("items", "Ctrl+Shift+I", "Items: browse, search, filter and edit the project's items…", "items_panel",
          "items.panel", "ItemsPanel"),
+        ("generate", "Ctrl+Shift+G", "Generate: sample answers from your model for prompts, pre-filtered…",
+         "generate_panel", "generate.panel", "GeneratePanel"),
         ("arbitrate", "Ctrl+Shift+A", "Arbitrate disputed items (reviewers and experts)…", "arbitration_panel",
          "arbitration.panel", "ArbitrationPanel")):
     action(_name, GLOBAL, _keys, _help, menu="Pro&ject")(
