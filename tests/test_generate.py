@@ -164,3 +164,85 @@ def test_kill_9_leaves_the_project_intact_and_resume_skips_what_was_done(pooled,
     assert run.report["items_added"] == 12 and run.report["generated_now"] == 12 - len(done_before)
     keys = [json.loads(line)["key"] for line in samples.read_text().splitlines()]
     assert len(keys) == len(set(keys)) == 12
+
+
+class _FakeServer:
+    """An OpenAI-compatible server on 127.0.0.1 answering from the request (its seed), as llama.cpp's does."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        seen = self.requests = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (http.server's name)
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                seen.append((self.path, body))
+                text = f"answer with seed {body['seed']}"
+                choice = {"text": text} if self.path.endswith("/completions") and "messages" not in body else \
+                    {"message": {"role": "assistant", "content": text}}
+                reply = json.dumps({"choices": [{**choice, "finish_reason": "stop"}],
+                                    "usage": {"prompt_tokens": 7, "completion_tokens": 4}}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+
+def test_an_openai_compatible_server_on_this_machine(project, tmp_path):
+    server = _FakeServer()
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text(json.dumps({"prompt": [{"role": "user", "content": "hi"}]}) + "\n" + json.dumps({"prompt": "plain"}) + "\n")
+    path = project.path
+    project.close()
+    try:
+        assert main(["generate", "-p", str(path), "--model", "local-model", "--prompts", str(prompts),
+                     "--backend", "openai", server.url]) == 0
+    finally:
+        server.httpd.shutdown()
+    paths = sorted({p for p, _ in server.requests})
+    assert paths == ["/v1/chat/completions", "/v1/completions"] and len(server.requests) == 4
+    items = _items(path)
+    for item in items:
+        for c in item.candidates:
+            assert c.text == f"answer with seed {c.meta['seed'] % 2 ** 31}" and c.meta["backend"] == "openai"
+            assert c.meta["server"] == server.url and (c.meta["prompt_tokens"], c.meta["finish"]) == (7, "eos")
+
+
+SOCKET_AUDIT = r"""
+import json, os, socket, sys
+seen = []
+def hook(event, args):
+    if event in ("socket.connect", "socket.getaddrinfo", "socket.bind"):
+        seen.append([event, repr(args[1] if event != "socket.getaddrinfo" else args[0])])
+sys.addaudithook(hook)
+import atexit
+atexit.register(lambda: open(os.environ["SOCKET_LOG"], "w").write(json.dumps(seen)))
+sys.argv = ["training", "generate", sys.argv[1]]
+from training.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_the_job_opens_no_socket(project, tiny_lm, tmp_path):
+    """Every socket a Python process opens goes through an audit event: a generation job makes none (and the
+    OpenAI backend only to the loopback address it is given: the test above)."""
+    from prefdesk.jobs import generate
+
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text("".join(json.dumps({"prompt": f"q{i}"}) + "\n" for i in range(3)))
+    _, spec = generate.prepare(project, tiny_lm, prompts_file=str(prompts), max_new_tokens=4)
+    log = tmp_path / "sockets.json"
+    done = subprocess.run([sys.executable, "-c", SOCKET_AUDIT, str(spec)], capture_output=True, text=True,
+                          env={**os.environ, **ENV, "SOCKET_LOG": str(log)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert '"finished"' in done.stdout and json.loads(log.read_text()) == []

@@ -130,3 +130,28 @@ def test_rules_run_checks_what_the_rule_set_in_force_has_not(project, tmp_path, 
     assert "0 items checked" in capsys.readouterr().out  # the same rule set: nothing to do again
     with Project.open(path) as project:
         assert project.conn.execute("SELECT COUNT(*) FROM labels WHERE source = 'rule'").fetchone() == (2,)
+
+
+def test_the_settings_dialog_stores_rules_and_names_a_bad_one(desk, project, monkeypatch):
+    from prefdesk.ui.desk.settings_dialog import SettingsDialog
+
+    window = desk([])
+    refused = []
+    monkeypatch.setattr("prefdesk.ui.forms.tell", lambda *a: refused.append(a[2]))
+
+    def edit(dialog, rules):
+        dialog.rules.setPlainText(rules)
+        dialog.judge_skips.setChecked(True)
+        dialog.save()
+        return dialog.result()
+    monkeypatch.setattr(SettingsDialog, "exec", lambda d: edit(d, '[{"name": "x", "check": "regex", "value": "("}]'))
+    window.run_named("settings")
+    assert "rules[0].value: not a regular expression" in refused[0] and project.settings["rules"] == []
+    assert project.settings["judge_skips_people"] is False  # all or nothing
+    monkeypatch.setattr(SettingsDialog, "exec", lambda d: edit(d, "[{oops"))
+    window.run_named("settings")
+    assert "rules: not JSON" in refused[1]
+    monkeypatch.setattr(SettingsDialog, "exec", lambda d: edit(d, json.dumps(RULES[:2])))
+    window.run_named("settings")
+    assert [r["name"] for r in project.settings["rules"]] == ["no-ai-talk", "doctor"]
+    assert project.settings["rules"][1]["where"] == {"scenario": ["medical"]} and project.settings["judge_skips_people"]

@@ -27,28 +27,61 @@ def sample_seed(seed: int, key: str, index: int, attempt: int) -> int:
 
 
 class SeededSampler(LogitsProcessor):
-    """Temperature and top-p sampling, row by row from each row's own generator; greedy then takes that token."""
+    """Temperature and top-p sampling for a whole batch at once, each row from its own random stream, then
+    greedy takes the chosen token (the only one left).
 
-    def __init__(self, seeds: list[int], temperature: float, top_p: float, device: torch.device) -> None:
-        self.generators = [torch.Generator(device=device).manual_seed(s) for s in seeds]
+    A row's uniforms are drawn up front from its seed (ROUNDS a step), so its answer does not depend on the
+    batch. Top-p without sorting the vocabulary (a sort of every row at every step cost more than the forward
+    pass) by rejection, as FlashInfer samples: draw a token by inverse CDF; it is in the nucleus if the tokens
+    more probable than it hold less than top_p; if not, draw again among the tokens more probable than it.
+    Accepted draws follow the renormalised nucleus exactly; one round is usually enough (it accepts with
+    probability ~top_p). A row still rejected after ROUNDS takes its most probable token."""
+
+    ROUNDS = 16
+
+    def __init__(self, seeds: list[int], temperature: float, top_p: float, device: torch.device, steps: int) -> None:
+        self.uniform = torch.stack([
+            torch.rand(steps * self.ROUNDS, generator=torch.Generator().manual_seed(s), dtype=torch.float64)
+            .view(steps, self.ROUNDS) for s in seeds]).to(device)
         self.temperature = temperature
         self.top_p = top_p
+        self.step = 0
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         scores = scores.float()
         if self.temperature == 0:  # greedy, as asked
             chosen = scores.argmax(dim=-1)
         else:
-            probs = torch.softmax(scores / self.temperature, dim=-1)
-            if self.top_p < 1.0:
-                ordered, order = probs.sort(dim=-1, descending=True)
-                outside = ordered.cumsum(dim=-1) - ordered > self.top_p  # keeps the top token always
-                ordered = ordered.masked_fill(outside, 0.0)
-                probs = torch.zeros_like(probs).scatter(-1, order, ordered)
-            chosen = torch.stack([torch.multinomial(probs[i], 1, generator=g)[0] for i, g in enumerate(self.generators)])
+            chosen = self._sample(torch.softmax(scores / self.temperature, dim=-1))
+        self.step += 1
         out = torch.full_like(scores, float("-inf"))
         out.scatter_(-1, chosen[:, None], 0.0)
         return out
+
+    def _sample(self, probs: torch.Tensor) -> torch.Tensor:
+        rows, vocab = probs.shape
+        chosen = torch.empty(rows, dtype=torch.long, device=probs.device)
+        rest = torch.arange(rows, device=probs.device)  # the rows still drawing
+        current = support = probs  # their probabilities, and what they draw from (a redraw: above the last one)
+        for r in range(self.ROUNDS):
+            cdf = support.cumsum(dim=-1)
+            u = (self.uniform[rest, self.step, r:r + 1] * cdf[:, -1:].double()).float().contiguous()
+            token = torch.searchsorted(cdf, u).clamp(max=vocab - 1)
+            if self.top_p >= 1.0:
+                chosen[rest] = token.squeeze(-1)
+                return chosen
+            pivot = current.gather(-1, token)
+            # the mass of the tokens more probable than the one drawn (sum of (p - pivot)+, plus pivot a token)
+            above = (current - pivot).clamp(min=0).sum(dim=-1) + pivot.squeeze(-1) * (current > pivot).sum(dim=-1)
+            accept = above < self.top_p
+            chosen[rest[accept]] = token.squeeze(-1)[accept]
+            redraw = ~accept
+            if not redraw.any():
+                return chosen
+            rest, current, pivot = rest[redraw], current[redraw], pivot[redraw]
+            support = current.masked_fill(current <= pivot, 0.0)
+        chosen[rest] = current.argmax(dim=-1)  # still rejected after ROUNDS: the most probable token
+        return chosen
 
 
 @dataclass
@@ -111,7 +144,7 @@ class TransformersBackend:
                 continue
             enc = self.tok([rows[i][0] for i in idx], return_tensors="pt", padding=True, add_special_tokens=special)
             enc = {k: v.to(self.device) for k, v in enc.items() if k in ("input_ids", "attention_mask")}
-            sampler = SeededSampler([rows[i][2] for i in idx], temperature, top_p, self.device)
+            sampler = SeededSampler([rows[i][2] for i in idx], temperature, top_p, self.device, max_new_tokens)
             generated = self.model.generate(**enc, do_sample=False, max_new_tokens=max_new_tokens,
                                             logits_processor=LogitsProcessorList([sampler]),
                                             pad_token_id=self.tok.pad_token_id, eos_token_id=self.tok.eos_token_id)

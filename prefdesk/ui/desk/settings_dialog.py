@@ -4,12 +4,24 @@ the same rules as `prefdesk config` (`prefdesk.domain.settings`)."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QComboBox, QDialog, QDoubleSpinBox, QFormLayout, QLineEdit, QPlainTextEdit, QSpinBox, QWidget
+import json
+
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDoubleSpinBox, QFormLayout, QLineEdit, QPlainTextEdit,
+                               QSpinBox, QWidget)
 
 from prefdesk.domain.settings import ARBITRATION_RULES, RATIONALE_RULES, SettingError
 from prefdesk.store.project import Project, ProjectError
 from prefdesk.ui import forms
 from prefdesk.ui.forms import dialog_buttons
+
+
+def _rules(text: str) -> list:
+    if not text.strip():
+        return []
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise SettingError("rules", f"not JSON ({exc})") from None
 
 
 def _lines(text: str) -> list[str]:
@@ -69,6 +81,17 @@ class SettingsDialog(QDialog):
         self.arbitration.setCurrentText(s["arbitration_rule"])
         self.trust = QLineEdit(", ".join(f"{k}: {v:g}" for k, v in s["source_trust"].items()))
         self.trust.setToolTip("The weight of each label source in the `weighted` aggregation (a source not named: 1)")
+        self.rules = QPlainTextEdit(json.dumps(s["rules"], indent=1) if s["rules"] else "")
+        self.rules.setTabChangesFocus(True)
+        self.rules.setPlaceholderText('[{"name": "no-ai", "check": "not_contains", "value": "as an AI", "action": "reject"}]')
+        self.rules.setToolTip("Rule pre-filters: checks regex, not_regex, min_chars, max_chars, json_valid, json_schema, "
+                              "contains, not_contains; actions flag, reject, drop (see the README)")
+        self.judge_skips = QCheckBox("items a judge is sure about skip people (never high-risk ones)")
+        self.judge_skips.setChecked(bool(s["judge_skips_people"]))
+        self.judge_confidence = QDoubleSpinBox()
+        self.judge_confidence.setRange(0.5, 1.0)
+        self.judge_confidence.setSingleStep(0.05)
+        self.judge_confidence.setValue(float(s["judge_skip_confidence"]))
         version, text = project.guidelines()
         self.guideline_text = QPlainTextEdit(text)
         self.guideline_text.setTabChangesFocus(True)
@@ -89,6 +112,9 @@ class SettingsDialog(QDialog):
         form.addRow("Re-annotate &after", self.reannotate_after)
         form.addRow("Arbitrate &when raters…", self.arbitration)
         form.addRow("Source tru&st (source: weight, …)", self.trust)
+        form.addRow("Ru&les (JSON list)", self.rules)
+        form.addRow("Judge routin&g", self.judge_skips)
+        form.addRow("…at judge &confidence", self.judge_confidence)
         form.addRow("G&uidelines (Markdown)", self.guideline_text)
         form.addRow("Guideline &version", self.guideline_version)
         form.addRow(dialog_buttons(self, "save", self.save))
@@ -105,7 +131,9 @@ class SettingsDialog(QDialog):
                 "rationale_required": self.rationale.currentText(),
                 "reannotate_share": round(self.reannotate_share.value(), 4),
                 "reannotate_after_hours": self.reannotate_after.value(), "arbitration_rule": self.arbitration.currentText(),
-                "source_trust": _trust(self.trust.text())}
+                "source_trust": _trust(self.trust.text()), "rules": _rules(self.rules.toPlainText()),
+                "judge_skips_people": self.judge_skips.isChecked(),
+                "judge_skip_confidence": round(self.judge_confidence.value(), 4)}
 
     def save(self) -> None:
         """Store everything or nothing; a refused value is named and the dialog stays open."""
