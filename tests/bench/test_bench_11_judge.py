@@ -1,15 +1,18 @@
 """The reward-model judge (issue 20) on the shared HH-RLHF harmless rows 1-200: a reward run trained on rows
 1-150 (MiniLM, CPU) judges rows 151-200; its agreement with the dataset's own labels, and its accuracy by
-confidence bin (terciles of its Bradley-Terry confidence), which should rise with confidence."""
+confidence bin (terciles of its Bradley-Terry confidence), which should rise with confidence. Five epochs: after
+two, the run's reward gaps were all within 0.07 of each other, its confidence 0.500-0.518 everywhere and the bins
+noise (0.65 / 0.59 / 0.50); `JUDGE_BENCH_EPOCHS` sets it."""
 
 import json
+import os
 from pathlib import Path
 
 from conftest import report
 
 ROOT = Path(__file__).resolve().parents[2]
 HH = ROOT / "tests" / "fixtures" / "hh_rlhf_harmless_200.jsonl"
-HYPER = json.dumps({"epochs": 2, "batch_size": 8, "max_length": 512})
+HYPER = json.dumps({"epochs": float(os.environ.get("JUDGE_BENCH_EPOCHS", "5")), "batch_size": 8, "max_length": 512})
 
 
 def test_reward_judge_on_hh_rows_1_to_200(tmp_path):
