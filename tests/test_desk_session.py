@@ -115,26 +115,3 @@ def test_model_scores_stay_hidden_from_annotators(project, tmp_path):
     work.scores_stored("run-1")
     assert work.scores_run is None
 
-
-def test_the_wal_is_checkpointed_beside_the_desk_not_in_a_labels_commit(project, tmp_path):
-    """The desk's connection never checkpoints in a commit; its own thread does, and every label stays."""
-    import time
-
-    work, clock, seen = started(project, tmp_path, n=6)
-    assert project.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
-    work.checkpoints.every_s = 0.02
-    labels = [work.commit(choose(work, Side.LEFT if i % 2 else Side.RIGHT)) for i in range(6)]
-    runs = work.checkpoints.runs
-    deadline = time.monotonic() + 10
-    while work.checkpoints.runs < runs + 2 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    busy, in_wal, copied = work.checkpoints.last
-    assert work.checkpoints.error is None and busy == 0 and in_wal > 0 and copied == in_wal
-    work.end()
-    assert project.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000  # the default, given back
-    with Project.open(project.path) as again:
-        stored = again.conn.execute("SELECT id, payload, display_order FROM labels ORDER BY created_at").fetchall()
-    assert [row[0] for row in stored] == [label.id for label in labels]
-    assert [json.loads(row[1]) for row in stored] == [label.payload for label in labels]
-    assert [tuple(json.loads(row[2])) for row in stored] == [tuple(label.display_order) for label in labels]
-

@@ -23,7 +23,6 @@ from prefdesk.domain import Item, ItemKind, Label, LabelKind, Rater, Verdict, ro
 from prefdesk.labeling import Draft, ProcessDraft, ReadyLabel, draft_for
 from prefdesk.store import pending
 from prefdesk.store import runs as store_runs
-from prefdesk.store.checkpoint import Checkpointer
 from prefdesk.store.project import Project, ProjectBusy, ProjectError
 from prefdesk.store.queue import Queue
 
@@ -49,8 +48,6 @@ class DeskSession:
         self.last_label: Label | None = None
         self.queue_order = queue_order
         self.queue = Queue(project, self.rater)
-        self.checkpoints = Checkpointer(project)  # the WAL's checkpoints, off the commit of a label
-        self.checkpoints.start()
 
     # -- events ---------------------------------------------------------------------------------------
     def connect(self, event: str, callback: Callable[..., None]) -> None:
@@ -275,7 +272,6 @@ class DeskSession:
             self.show_next()
 
     def end(self) -> None:
-        self.checkpoints.stop()
         try:
             self.project.end_session(self.session)
         except ProjectError:
