@@ -272,3 +272,12 @@ def test_provenance_travels_in_the_labels_and_trl_exports(pooled, tiny_lm, tmp_p
 
     loaded = load_dataset("json", data_files=str(tmp_path / "trl" / "preference.jsonl"), split="train")
     assert loaded[0]["chosen_meta"]["model_hash"] == rows[0]["chosen_meta"]["model_hash"]
+
+
+def test_the_vllm_backend_is_refused_with_the_way_round_before_anything_is_recorded(pooled, tiny_lm, capsys):
+    assert _generate(pooled, tiny_lm, "--from-pool", "--backend", "vllm") == 2
+    assert "vLLM's OpenAI-compatible server" in capsys.readouterr().err
+    with Project.open(pooled) as project:
+        assert store_runs.runs(project) == []
+    runs = pooled.with_name(pooled.stem + ".runs")
+    assert not runs.exists() or not any(runs.iterdir())

@@ -208,3 +208,27 @@ def test_spread_and_closest_pairs_are_chosen_by_the_reward_runs_scores(rewarded,
         else:
             gaps = [scores[ranked[i + 1]] - scores[ranked[i]] for i in range(3)]
             assert abs(scores[a] - scores[b]) == pytest.approx(min(gaps))
+
+
+def test_a_reviewer_sees_the_judges_verdict_with_m_and_an_annotator_never(desk, qtbot, project):
+    from PySide6.QtCore import Qt
+
+    from desktools import pairs, press
+    from prefdesk.domain import ItemKind, LabelKind
+
+    window = desk(pairs(2))
+    judge = project.ensure_rater("judge:abc:default@v1", RaterRole.MODEL_JUDGE)
+    for (item_id,) in project.conn.execute("SELECT id FROM items").fetchall():
+        project.commit_label(item_id, judge, LabelKind.PAIRWISE, {"verdict": "B"}, source=LabelSource.MODEL_JUDGE,
+                             confidence=0.8)
+    view = window.views[ItemKind.PAIRWISE]
+    press(qtbot, window, Qt.Key_M)  # ana is an annotator
+    assert "hidden from annotators" in window.statusBar().currentMessage()
+    assert "judge" not in view.left_caption.text() + view.right_caption.text()
+    window.set_project(project, project.ensure_rater("rita", RaterRole.REVIEWER))
+    press(qtbot, window, Qt.Key_M)
+    b_side = view.left_caption if window.draft.display_order[0] == 1 else view.right_caption
+    a_side = view.right_caption if b_side is view.left_caption else view.left_caption
+    assert "judge ◆ 0.80" in b_side.text() and "judge" not in a_side.text()
+    press(qtbot, window, Qt.Key_M)  # hidden again
+    assert "judge" not in view.left_caption.text() + view.right_caption.text()

@@ -160,9 +160,6 @@ def _backend(spec: GenerateSpec):
         from training.openai_backend import OpenAIBackend
 
         return OpenAIBackend(spec.url, spec.model), "server"
-    if spec.backend == "vllm":
-        raise RuntimeError("backend vllm: not built in this version; use transformers (or vLLM's server with "
-                           "--backend openai URL)")
     import torch
 
     from training.sampling import TransformersBackend

@@ -10,6 +10,7 @@ when the run has finished; the run's report says how many (`items_added`).
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import time
 from collections.abc import Callable
@@ -20,8 +21,8 @@ from prefdesk.domain import Candidate, ItemKind, NewItem
 from prefdesk.formats.prompts import read_prompts
 from prefdesk.jobs.runtime import INSTALL_HINT, NoRuntime, training_command
 from prefdesk.jobs.train import job_env
-from prefdesk.quality.prefilter import run_rules
 from prefdesk.jobs.watch import EVENTS_FILE, LOG_FILE, RunWatch, mark_launch, run_folder
+from prefdesk.quality.prefilter import run_rules
 from prefdesk.store import prompts as pool
 from prefdesk.store import runs as store_runs
 from prefdesk.store.ids import uuid7
@@ -63,6 +64,7 @@ def prepare(project: Project, model: str, *, prompts_file: str | None = None, sa
     spec = GenerateSpec(model=model, prompts=str(prompts_path), output_dir=str(folder / "model"), **params)
     problems = spec.problems()
     if problems:
+        shutil.rmtree(folder)  # the run's folder, made here a moment ago: nothing of a refused run stays
         raise ProjectError("; ".join(problems))
     spec_path = folder / "job.json"
     spec_path.write_text(json.dumps(spec.to_dict(), indent=2) + "\n")
@@ -117,12 +119,13 @@ def _item(prompt: pool.PoolPrompt, line: dict, run_id: str) -> NewItem:
         Candidate(i, c["text"], None, Path(c["meta"].get("model", "")).name or None,
                   {k: c["meta"][k] for k in ("temperature", "top_p", "max_new_tokens", "seed") if k in c["meta"]},
                   SOURCE, c["meta"]) for i, c in enumerate(chosen))
-    meta = {**(prompt.meta or {}), "prompt_id": prompt.id, "generated_by": run_id, "samples": len(cands)}
+    meta = {**(prompt.meta or {}), "prompt_id": prompt.id, "prompt_source": prompt.source, "generated_by": run_id,
+            "samples": len(cands)}
     meta.update((k, v) for k in ("scenario", "risk_level", "bucket") if (v := getattr(prompt, k)) is not None)
     if pair:
         meta["pair"] = {"chosen_from": pair, "scores": line.get("pair_scores")}
     kind = ItemKind.PAIRWISE if len(candidates) == 2 else ItemKind.RANKING
-    return NewItem(kind, prompt.prompt, candidates, prompt.messages, meta=meta, source=prompt.source or SOURCE)
+    return NewItem(kind, prompt.prompt, candidates, prompt.messages, meta=meta, source=SOURCE)
 
 
 def ingest(project: Project, run_id: str) -> dict[str, int]:

@@ -21,7 +21,7 @@ import math
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from prefdesk.domain import LabelKind, LabelSource, RaterRole
@@ -64,7 +64,6 @@ class JudgeReport:
     unreadable: int = 0  # replies that could not be read
     held_back: int = 0  # items the routing kept from people
     gold: int = 0  # gold items judged (for the judge's gold accuracy, not labelled)
-    extra: dict = field(default_factory=dict)
 
     def summary(self) -> str:
         return (f"{self.judge}: {self.pairs} pairs judged ({self.gold} gold, not labelled), {self.labels} labels "

@@ -45,6 +45,7 @@ class DeskSession:
         self.durations = sorted(project.durations_today(self.rater))
         self.held = len(pending.waiting(project))  # labels waiting on disk for the project file
         self.scores_run: str | None = None  # the reward run whose scores a lead chose to see (None: hidden)
+        self.judges_shown = False  # a lead asked to see the model judges' verdicts too (M, with the scores)
         self.last_label: Label | None = None
         self.queue_order = queue_order
         self.queue = Queue(project, self.rater)
@@ -100,6 +101,16 @@ class DeskSession:
 
     def model_scores(self, item: Item) -> list[float | None] | None:
         return store_runs.scores_of(self.project, item.id, self.scores_run) if self.scores_run else None
+
+    def judge_verdicts(self, item: Item) -> list[tuple[str, str, float | None]]:
+        """(judge, verdict A/B/tie/both_bad, confidence) of each model judge's current label on the item, for a
+        lead who shows model signals (never an annotator: `roles.sees_model_scores`)."""
+        if not self.judges_shown:
+            return []
+        return self.project.conn.execute(
+            "SELECT r.name, json_extract(l.payload, '$.verdict'), l.confidence FROM current_labels l "
+            "JOIN raters r ON r.id = l.rater_id WHERE l.item_id = ? AND l.source = 'model-judge' ORDER BY r.name",
+            (item.id,)).fetchall()
 
     # -- actions --------------------------------------------------------------------------------------
     def commit(self, ready: ReadyLabel) -> Label:
@@ -233,11 +244,15 @@ class DeskSession:
         if not roles.sees_model_scores(self.rater.role):
             self._say("Model scores are hidden from annotators: they would bias the labels.")
             return
-        run = None if self.scores_run else store_runs.latest_scored_run(self.project)
-        if run is None and not self.scores_run:
-            self._say("No scores yet: score the project with a reward run (prefdesk score).")
+        showing = self.scores_run is not None or self.judges_shown
+        run = None if showing else store_runs.latest_scored_run(self.project)
+        judged = not showing and self.project.conn.execute(
+            "SELECT 1 FROM labels WHERE source = 'model-judge' LIMIT 1").fetchone() is not None
+        if not showing and run is None and not judged:
+            self._say("No scores or judge verdicts yet: score the project with a reward run (prefdesk score) or "
+                      "run a judge (prefdesk judge).")
             return
-        self.scores_run = run
+        self.scores_run, self.judges_shown = run, judged
         if self.item is not None:
             self.show(self.item, self.draft)
 

@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from prefdesk.domain.roles import LEADS
-from prefdesk.domain import Label, LabelKind, LabelSource, Rater, RaterRole, Session, Verdict
+from prefdesk.domain import Label, LabelKind, LabelSource, Rater, Session, Verdict
 from prefdesk.store.overlap import IS_A_VOTE, NOT_VOTES
 from prefdesk.store.project import Project, ProjectError
 from prefdesk.store.rows import LABEL_COLUMNS, label_from_row

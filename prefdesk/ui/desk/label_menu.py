@@ -12,7 +12,7 @@ from prefdesk.ui.actions import GLOBAL, action
 from prefdesk.ui.operations import Change
 
 
-@action("model_scores", GLOBAL, "M", "Show or hide the reward model's scores (reviewers and experts)")
+@action("model_scores", GLOBAL, "M", "Show or hide the reward model's scores and the judges' verdicts (reviewers and experts)")
 def toggle_model_scores(window) -> None:
     window.work.toggle_scores()
 

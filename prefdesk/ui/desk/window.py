@@ -13,7 +13,7 @@ from PySide6.QtCore import QSettings, Qt, QThreadPool, QTimer
 from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QMessageBox, QStackedWidget, QVBoxLayout, QWidget
 
-from prefdesk.domain import Item, ItemKind, Label, Rater
+from prefdesk.domain import Item, ItemKind, Rater
 from prefdesk.labeling import Draft, Incomplete, ReadyLabel, rationale_needed
 from prefdesk.labeling.session import HELD, ITEM_SHOWN, LABELLED, MESSAGE, PROGRESS, DeskSession
 from prefdesk.store import runs as store_runs
@@ -324,6 +324,7 @@ class MainWindow(QMainWindow):
         view = self.views[item.kind]
         if isinstance(view, PairwiseView):
             view.model_scores = self.work.model_scores(item)
+            view.judge_verdicts = self.work.judge_verdicts(item)
         view.show_draft(draft)
         self.stack.setCurrentWidget(view)
         self.side.rationale.setPlainText(draft.rationale)

@@ -151,7 +151,7 @@ class ItemsPanel(QWidget):
         choices["flagged"] = [(ANY, None), ("flagged", True), ("not flagged", False)]
         overlap = int(project.settings["overlap"])
         choices["raters"] = [(ANY, None), ("none yet", (0, 0)), (f"under the overlap ({overlap})", (0, overlap - 1)),
-                             (f"at the overlap or more", (overlap, None))]
+                             ("at the overlap or more", (overlap, None))]
         choices["status"] = [(ANY, None), ("disputed", "disputed"), ("disputed, never decided", "undecided"),
                              ("decided", "decided")]
         choices["labelled_by"] = [(ANY, None)] + people

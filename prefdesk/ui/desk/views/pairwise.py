@@ -57,6 +57,7 @@ class PairwiseView(ItemView):
         super().__init__()
         self.diff_on = False
         self.model_scores: list[float | None] | None = None  # shown to reviewers and experts who ask (M)
+        self.judge_verdicts: list[tuple[str, str, float | None]] = []  # likewise, each model judge's verdict
         self._tags_shown: list[str] | None = None
         self.prompt = PromptPane()
         self.left, self.right = OfflineBrowser(), OfflineBrowser()
@@ -190,13 +191,22 @@ class PairwiseView(ItemView):
             self.state.setText("")
 
     def _model_notes(self) -> tuple[str, str]:
-        """The reward model's score on each side, and its preferred side, when the rater shows them."""
+        """The reward model's score on each side and its preferred side, and each model judge's preferred side
+        (with its confidence), when a lead shows them."""
+        notes = ["", ""]
         scores = self.model_scores
-        if not scores or len(scores) < 2 or None in scores[:2]:
-            return "", ""
-        left, right = (scores[p] for p in self.draft.display_order)
-        mark = lambda mine, other: f"   · model {mine:+.3g}" + (" ◆ preferred" if mine > other else "")  # noqa: E731
-        return mark(left, right), mark(right, left)
+        if scores and len(scores) >= 2 and None not in scores[:2]:
+            left, right = (scores[p] for p in self.draft.display_order)
+            mark = lambda mine, other: f"   · model {mine:+.3g}" + (" ◆ preferred" if mine > other else "")  # noqa: E731
+            notes = [mark(left, right), mark(right, left)]
+        for _judge, verdict, confidence in self.judge_verdicts:
+            sure = f" {confidence:.2f}" if confidence is not None else ""
+            if verdict in ("A", "B"):
+                side = self.draft.display_order.index("AB".index(verdict))
+                notes[side] += f"   · judge ◆{sure}"
+            else:
+                notes = [n + f"   · judge: {escaped(verdict.replace('_', ' '))}{sure}" for n in notes]
+        return notes[0], notes[1]
 
     def _tag_clicked(self, entry: QListWidgetItem) -> None:
         tag = self.draft.reason_tags[self.tag_list.row(entry)]
