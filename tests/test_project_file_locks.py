@@ -178,6 +178,7 @@ _CHECKED = {
     "prefdesk/jobs/judge.py: open(folder / EVENTS_FILE)", "prefdesk/jobs/judge.py: open(folder / LOG_FILE)",
     "prefdesk/jobs/judge.py: (folder / 'model' / 'verdicts.jsonl').read_text",
     "prefdesk/cli_generate.py: Path(args.file).read_text",
+    "prefdesk/ui/generate/panel.py: (Path(folder) / 'config.json').read_text",  # a model folder's config
 }
 
 
