@@ -96,6 +96,11 @@ def test_rules_run_on_import_with_each_action_recorded(project, tmp_path):
     assert project.conn.execute("SELECT held_back, open FROM items WHERE id = ?", (hi.id,)).fetchone() == (
         "rule:empty-prompt-junk", 0)
     assert "the prompt 2 characters, fewer than 8" in notes[hi.id]
+    from prefdesk.quality import browse  # the lead finds it in Items › Held back
+
+    held = browse.item_rowids(project, browse.ItemQuery(held_back=True))
+    assert browse.ids_of(project, held) == [hi.id]
+    assert len(browse.item_rowids(project, browse.ItemQuery(held_back=False))) == 3
     hits = project.conn.execute("SELECT rule, rules_version, position, action FROM rule_hits ORDER BY rule, position").fetchall()
     assert ("empty-prompt-junk", version, None, "drop") in hits and len(hits) == 7
     # a person's label on the held-back item's neighbour leaves the hold alone; a recount does not reopen it

@@ -47,6 +47,7 @@ class ItemQuery:
     not_labelled_by: str | None = None
     status: str | None = None  # one of STATUSES
     scored: bool | None = None  # has scores from the run scored last
+    held_back: bool | None = None  # kept from people by a rule's drop or a confident judge (`items.held_back`)
     search: str = ""
     sort: str = "added"
     descending: bool = False
@@ -92,6 +93,8 @@ def _where(project: Project, q: ItemQuery) -> tuple[str, list[Any]]:
             args.append(value)
     if q.gold is not None:
         parts.append(f"is_gold = {int(q.gold)}")
+    if q.held_back is not None:
+        parts.append(f"held_back IS {'NOT ' if q.held_back else ''}NULL")
     if q.flagged is not None:
         parts.append(f"id {'' if q.flagged else 'NOT '}IN (SELECT item_id FROM flags)")
     if q.min_raters is not None:

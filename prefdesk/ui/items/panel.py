@@ -85,7 +85,8 @@ class ItemsPanel(QWidget):
         for n, (name, title) in enumerate((("kind", "Kind"), ("scenario", "Scenario"), ("risk_level", "Risk"),
                                            ("bucket", "Bucket"), ("gold", "Gold"), ("flagged", "Flagged"),
                                            ("raters", "Raters"), ("status", "Dispute"), ("labelled_by", "Labelled by"),
-                                           ("not_labelled_by", "Not yet by"), ("scored", "Model scores"))):
+                                           ("not_labelled_by", "Not yet by"), ("scored", "Model scores"),
+                                           ("held_back", "Held back"))):
             box = QComboBox()
             box.setSizeAdjustPolicy(QComboBox.AdjustToContents)
             box.currentIndexChanged.connect(self.requery)
@@ -157,6 +158,7 @@ class ItemsPanel(QWidget):
         choices["labelled_by"] = [(ANY, None)] + people
         choices["not_labelled_by"] = [(ANY, None)] + people
         choices["scored"] = [(ANY, None), ("scored", True), ("not scored", False)]
+        choices["held_back"] = [(ANY, None), ("held back from people", True), ("served to people", False)]
         for name, box in self.filters.items():
             current = box.currentText()
             box.blockSignals(True)
