@@ -11,6 +11,8 @@
     prefdesk prompts import FILE -p P [--skip-bad]     prefdesk prompts list -p P [--json]     prefdesk rules run -p P
     prefdesk generate -p P --model DIR (--prompts FILE | --from-pool [--sample N --by F --quota V=N]) [--n 2]
                       [--temperature T --top-p P --max-new-tokens K --seed S] [--pair random|spread|closest --run R]
+    prefdesk evalset create -p P NAME (--prompts FILE | --from-pool [--sample N --by F --quota V=N]) [--drop-overlap]
+    prefdesk evalset list -p P [--json]
     prefdesk stats -p P [--json]     prefdesk --version
     prefdesk config -p P [--set KEY=JSON ...] [--guidelines FILE.md --guideline-version V]
     prefdesk [-p P] [--rater NAME]   opens the desk (the last project, or the demo)
@@ -305,9 +307,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("quality", cmd_quality, "agreement, gold accuracy, estimated rater accuracy, position and length bias, flips")
     p.add_argument("--json", action="store_true")
     p.add_argument("--html", metavar="FILE", help="also write the report as a self-contained HTML page")
-    from prefdesk.cli_generate import add_parsers
+    from prefdesk import cli_eval, cli_generate
 
-    add_parsers(command, sub)
+    cli_generate.add_parsers(command, sub)
+    cli_eval.add_parsers(sub)
     p = command("stats", cmd_stats, "counts of items and labels")
     p.add_argument("--json", action="store_true")
     return parser

@@ -37,7 +37,8 @@ def cmd_prompts(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({**counts, "by_bucket": dict(by)}, indent=2))
     else:
-        print(f"{counts['prompts']} prompts, {counts['not_generated']} not sampled by a run yet")
+        print(f"{counts['prompts']} prompts, {counts['not_generated']} not sampled by a run yet, "
+              f"{counts['in_eval_sets']} in eval sets (never drawn for generation)")
         for bucket, n in sorted(by.items()):
             print(f"  {bucket}: {n}")
     return 0

@@ -28,7 +28,7 @@ def test_import_keeps_each_prompt_once_with_its_metadata(project, fixtures, tmp_
     assert main(["prompts", "import", str(plain), "-p", str(path)]) == 0
     with Project.open(path) as again:
         rows = pool.pool(again)
-        assert pool.counts(again) == {"prompts": 43, "not_generated": 43}
+        assert pool.counts(again) == {"prompts": 43, "not_generated": 43, "in_eval_sets": 0}
     first = json.loads((fixtures / "prompts-sample.jsonl").read_text().splitlines()[0])
     assert (rows[0].prompt, rows[0].scenario, rows[0].risk_level, rows[0].bucket, rows[0].source) == (
         first["prompt"], first["scenario"], first["risk_level"], first["bucket"], first["source"])

@@ -42,11 +42,13 @@ def prepare(project: Project, model: str, *, prompts_file: str | None = None, sa
     first (deduplicated); without a file they are drawn from the pool, fresh ones unless `reuse`. `params`:
     the `GenerateSpec` fields (n, temperature, top_p, max_new_tokens, seed, device, backend, url, ...)."""
     seed = int(params.get("seed", 0))
+    eval_left_out = 0
     if prompts_file is not None:
         read, _ = read_prompts(prompts_file, project_path=project.path)
         pool.add(project, read, file=str(prompts_file))
         wanted = {p.content_hash for p in read}
-        chosen = [p for p in pool.pool(project) if p.content_hash in wanted]
+        chosen = [p for p in pool.pool(project, for_training=True) if p.content_hash in wanted]  # no eval prompt
+        eval_left_out = len(wanted) - len(chosen)
         if sample is not None or by is not None:
             chosen = [p for p in pool.sample(project, sample, by=by, quotas=quotas, seed=seed, fresh_only=False)
                       if p.content_hash in wanted]
@@ -69,7 +71,7 @@ def prepare(project: Project, model: str, *, prompts_file: str | None = None, sa
     spec_path = folder / "job.json"
     spec_path.write_text(json.dumps(spec.to_dict(), indent=2) + "\n")
     manifest = {"prompts": len(chosen), "from": str(prompts_file) if prompts_file else "pool", "sample": sample,
-                "by": by, "quotas": quotas or {}}
+                "by": by, "quotas": quotas or {}, "eval_prompts_left_out": eval_left_out}
     store_runs.start_run(project, KIND, spec.to_dict(), str(prompts_path), manifest, run_id)
     return run_id, spec_path
 

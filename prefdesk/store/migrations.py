@@ -279,6 +279,15 @@ def m019_judge_templates(conn: sqlite3.Connection) -> None:
         """)
 
 
+def m020_evalsets(conn: sqlite3.Connection) -> None:
+    """Frozen evaluation sets (`store.evalsets`): the pool prompts of each, in order, their hash and manifest."""
+    _script(conn, """
+        CREATE TABLE evalsets (
+            name TEXT PRIMARY KEY, created_at TEXT NOT NULL, prompt_ids TEXT NOT NULL, sha256 TEXT NOT NULL,
+            manifest TEXT NOT NULL);
+        """)
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_initial,
     m002_queue_columns,
@@ -299,5 +308,6 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m017_prompt_pool,
     m018_prefilter,
     m019_judge_templates,
+    m020_evalsets,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

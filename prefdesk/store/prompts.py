@@ -2,7 +2,8 @@
 
 One row per distinct prompt (its text, or its chat turns, hashed: the same prompt imported twice is kept once),
 with scenario / risk level / bucket / source for stratified sampling and for the items made from it. A run that
-samples prompts marks them (`generated_by`), so the next draw from the pool takes fresh ones unless asked not to.
+samples prompts marks them (`generated_by`), so the next draw from the pool takes fresh ones unless asked not to;
+a prompt frozen in an eval set (`store.evalsets`) is never drawn for generation.
 """
 
 from __future__ import annotations
@@ -69,20 +70,26 @@ def _row(r: tuple) -> PoolPrompt:
     return PoolPrompt(r[1], orjson.loads(r[2]) if r[2] else None, r[3], r[4], r[5], r[6], orjson.loads(r[7]), r[0])
 
 
-def pool(project: Project, fresh_only: bool = False) -> list[PoolPrompt]:
-    """Every prompt in the pool (only those no run has sampled yet, if asked), in the order they came."""
-    where = " WHERE generated_by IS NULL" if fresh_only else ""
-    return [_row(r) for r in project.conn.execute(f"SELECT {_COLUMNS} FROM prompts{where} ORDER BY rowid")]
+_IN_EVALSETS = "id IN (SELECT value FROM evalsets, json_each(evalsets.prompt_ids))"
+
+
+def pool(project: Project, fresh_only: bool = False, for_training: bool = False) -> list[PoolPrompt]:
+    """Every prompt in the pool, in the order they came; only those no run has sampled yet (`fresh_only`); none
+    of an eval set's (`for_training`: a prompt the policy is judged on never becomes training data)."""
+    where = [c for c, on in (("generated_by IS NULL", fresh_only), (f"NOT {_IN_EVALSETS}", for_training)) if on]
+    sql = f"SELECT {_COLUMNS} FROM prompts{' WHERE ' + ' AND '.join(where) if where else ''} ORDER BY rowid"
+    return [_row(r) for r in project.conn.execute(sql)]
 
 
 def counts(project: Project) -> dict[str, int]:
-    total, fresh = project.conn.execute(
-        "SELECT COUNT(*), COALESCE(SUM(generated_by IS NULL), 0) FROM prompts").fetchone()
-    return {"prompts": total, "not_generated": fresh}
+    total, fresh, held = project.conn.execute(
+        f"SELECT COUNT(*), COALESCE(SUM(generated_by IS NULL), 0), COALESCE(SUM({_IN_EVALSETS}), 0) FROM prompts"
+    ).fetchone()
+    return {"prompts": total, "not_generated": fresh, "in_eval_sets": held}
 
 
 def sample(project: Project, n: int | None, *, by: str | None = None, quotas: dict[str, int] | None = None,
-           seed: int = 0, fresh_only: bool = True) -> list[PoolPrompt]:
+           seed: int = 0, fresh_only: bool = True, for_training: bool = True) -> list[PoolPrompt]:
     """`n` prompts from the pool (all when None), seeded. With `by`, stratified as `version create` does:
     each stratum's share of `n` follows its share of the pool (largest remainder), and `quotas` cap a stratum
     (`--quota BUCKET=N`). The same pool, arguments and seed draw the same prompts."""
@@ -90,7 +97,7 @@ def sample(project: Project, n: int | None, *, by: str | None = None, quotas: di
         raise ProjectError(f"--by {by!r}: one of {', '.join(STRATA)}")
     if n is not None and n < 1:
         raise ProjectError(f"--sample {n}: give a number of prompts >= 1")
-    rows = pool(project, fresh_only)
+    rows = pool(project, fresh_only, for_training)
     rng = random.Random(seed)
     quotas = quotas or {}
     if by is None:

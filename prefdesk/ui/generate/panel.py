@@ -232,7 +232,8 @@ class GeneratePanel(QWidget):
     def _refresh(self) -> None:
         project = self.desk.project
         counts = pool.counts(project)
-        self.pool_info.setText(f"{counts['prompts']} prompts in the pool, {counts['not_generated']} not sampled yet")
+        self.pool_info.setText(f"{counts['prompts']} prompts in the pool, {counts['not_generated']} not sampled yet"
+                               + (f", {counts['in_eval_sets']} kept for evaluation" if counts["in_eval_sets"] else ""))
         current = self.reward_run.currentData()
         self.reward_run.clear()
         for run in reversed(store_runs.runs(project)):

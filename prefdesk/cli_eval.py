@@ -1,0 +1,73 @@
+"""`prefdesk evalset create | list`: frozen evaluation sets of prompts, kept apart from training (issue 21)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def cmd_evalset(args: argparse.Namespace) -> int:
+    from prefdesk.store import evalsets
+    from prefdesk.store.project import Project, ProjectError
+
+    with Project.open(args.project) as project:
+        if args.action == "list":
+            listed = [e.manifest | {"created_at": e.created_at} for e in evalsets.listing(project)]
+            if args.json:
+                print(json.dumps(listed, indent=2))
+            for e in [] if args.json else listed:
+                print(f"{e['name']}  {e['prompts']} prompts  {e['created_at'][:16]}  sha256 {e['sha256'][:12]}  "
+                      f"buckets {json.dumps(e['by_bucket'])}")
+            return 0
+        if bool(args.prompts) == bool(args.from_pool):
+            raise ProjectError("give --prompts FILE or --from-pool")
+        prompts = _chosen(project, args)
+        source = {"from": args.prompts or "pool", "sample": args.sample, "by": args.by, "quotas": args.quota or [],
+                  "seed": args.seed}
+        evalset, left_out = evalsets.create(project, args.name, prompts, source, drop_overlap=args.drop_overlap)
+    print(f"eval set {evalset.name}: {len(evalset.prompt_ids)} prompts frozen, sha256 {evalset.sha256[:12]}"
+          + (f"; {len(left_out)} training prompts left out" if left_out else ""))
+    return 0
+
+
+def _chosen(project, args: argparse.Namespace):
+    from prefdesk.store import prompts as pool
+    from prefdesk.store.versions import parse_quotas
+
+    quotas = parse_quotas(args.quota)
+    if args.prompts:
+        from prefdesk.formats.prompts import read_prompts
+
+        read, _ = read_prompts(args.prompts, project_path=project.path)
+        pool.add(project, read, file=args.prompts)
+        wanted = {p.content_hash for p in read}
+        rows = [p for p in pool.pool(project) if p.content_hash in wanted]
+        if args.sample is None and args.by is None:
+            return rows
+        drawn = pool.sample(project, args.sample, by=args.by, quotas=quotas, seed=args.seed, fresh_only=False,
+                            for_training=False)
+        return [p for p in drawn if p.content_hash in wanted]
+    # from the pool: prompts no generation run has sampled (those may be training data already)
+    return pool.sample(project, args.sample, by=args.by, quotas=quotas, seed=args.seed, fresh_only=True,
+                       for_training=False)
+
+
+def add_parsers(sub) -> None:
+    p = sub.add_parser("evalset", help="frozen evaluation sets of prompts, kept apart from training")
+    actions = p.add_subparsers(dest="action", required=True)
+    a = actions.add_parser("create", help="freeze a set of prompts (a file, or a draw from the pool) under a name")
+    a.add_argument("name")
+    a.add_argument("-p", "--project", required=True)
+    a.add_argument("--prompts", help="a prompt file (it joins the pool)")
+    a.add_argument("--from-pool", action="store_true", help="draw from the pool's prompts no run has sampled")
+    a.add_argument("--sample", type=int, help="how many prompts (default: all)")
+    a.add_argument("--by", choices=["bucket", "scenario", "risk_level"], help="stratify the draw by this field")
+    a.add_argument("--quota", nargs="+", metavar="VALUE=N", help="at most N prompts with this --by value")
+    a.add_argument("--seed", type=int, default=0)
+    a.add_argument("--drop-overlap", action="store_true",
+                   help="leave out prompts that are training prompts of a dataset version (else refused)")
+    a.set_defaults(func=cmd_evalset)
+    a = actions.add_parser("list", help="every eval set, oldest first")
+    a.add_argument("-p", "--project", required=True)
+    a.add_argument("--json", action="store_true")
+    a.set_defaults(func=cmd_evalset)
