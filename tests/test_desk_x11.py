@@ -163,3 +163,23 @@ def test_the_items_window_searches_from_real_key_events_and_the_desks_commands_w
     assert "PANEL FITS items_panel True" in proc.stdout and "PANEL FITS quality_panel" in proc.stdout, proc.stdout
     with Project.open(path) as project:
         assert project.conn.execute("SELECT COUNT(*) FROM labels").fetchone()[0] == 0
+
+
+def test_the_generate_panel_opens_and_takes_a_model_folder_from_real_key_events(x_display, tmp_path, tiny_lm):
+    """Ctrl+Shift+G opens Project › Generate; Alt+M goes to the model folder field (its label's mnemonic), where
+    the typed path is checked from the folder's files at once; at scale 2 the panel fits the screen."""
+    from prefdesk.domain import RaterRole
+    from prefdesk.formats.prompts import read_prompts
+    from prefdesk.store import prompts as pool
+
+    path = tmp_path / "gen.prefdesk"
+    with Project.create(path) as project:
+        pool.add(project, read_prompts(Path(__file__).parent / "fixtures" / "prompts-sample.jsonl")[0])
+        project.ensure_rater("lea", RaterRole.REVIEWER)
+    keys = ["ctrl+shift+g", "focus:generate_panel", "alt+m", f"type:{tiny_lm}", "wait:300"]
+    env = {**os.environ, "DISPLAY": x_display, "QT_QPA_PLATFORM": "xcb", "QT_SCALE_FACTOR": "2"}
+    proc = subprocess.run([sys.executable, str(SCRIPT), str(path), "lea", str(tmp_path / "gen.png"), *keys],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"GENERATE MODEL {tiny_lm!r} True" in proc.stdout and "LlamaForCausalLM" in proc.stdout, proc.stdout
+    assert "PANEL FITS generate_panel True" in proc.stdout, proc.stdout

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication
 from prefdesk.store.project import Project
 from prefdesk.ui.desk.window import MainWindow
 
-PANELS = ("train_panel", "quality_panel", "arbitration_panel", "versions_panel", "items_panel")
+PANELS = ("train_panel", "quality_panel", "arbitration_panel", "versions_panel", "items_panel", "generate_panel")
 
 
 def main() -> int:
@@ -38,6 +38,9 @@ def main() -> int:
                 if panel is not None:  # opened by a key
                     if name == "items_panel":
                         print("ITEMS ROWS", panel.model.rowCount(), repr(panel.search.text()), flush=True)
+                    if name == "generate_panel":
+                        print("GENERATE MODEL", repr(panel.model.text()), panel.start_button.isEnabled(),
+                              repr(panel.model_info.text()), flush=True)
                     panel.grab().save(screenshot.replace(".png", f"-{name.split('_')[0]}.png"))
                     print("PANEL FITS", name, panel.isVisible() and panel.width() <= area.width()
                           and panel.height() <= area.height(), panel.width(), panel.height(), flush=True)
