@@ -160,3 +160,22 @@ def test_the_settings_dialog_stores_rules_and_names_a_bad_one(desk, project, mon
     window.run_named("settings")
     assert [r["name"] for r in project.settings["rules"]] == ["no-ai-talk", "doctor"]
     assert project.settings["rules"][1]["where"] == {"scenario": ["medical"]} and project.settings["judge_skips_people"]
+
+
+def test_the_open_item_view_says_why_an_item_is_held_back_and_what_the_rules_found(qtbot, qt_prefs, project, tmp_path):
+    from PySide6.QtWidgets import QLabel
+
+    from desktools import shown
+    from prefdesk.ui.desk.window import MainWindow
+    from prefdesk.ui.items.dialogs import ItemDialog
+
+    project.set_settings({"rules": RULES})
+    import_file(project, _pairs(tmp_path))
+    (hi,) = project.conn.execute("SELECT id FROM items WHERE prompt = 'hi'").fetchone()
+    window = shown(qtbot, MainWindow(project, project.ensure_rater("lea", RaterRole.REVIEWER)))
+    window.run_named("items")
+    dialog = ItemDialog(window.items_panel, window, hi)
+    texts = [label.text() for label in dialog.findChildren(QLabel)]
+    assert any("held back from people (rule:empty-prompt-junk)" in t for t in texts)
+    assert any("rule empty-prompt-junk (drop, rules-" in t and "the prompt 2 characters, fewer than 8" in t for t in texts)
+    dialog.close()

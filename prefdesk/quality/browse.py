@@ -238,3 +238,12 @@ def raters_overview(project: Project) -> list[RaterRow]:
 def _median(values: list[float]) -> float:
     ordered, mid = sorted(values), len(values) // 2
     return ordered[mid] if len(values) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def prefilter_of(project: Project, item_id: str) -> tuple[str | None, list[tuple[str, int | None, str, str, str]]]:
+    """(why the item is held back from people, or None; its rule hits: rule, answer position or None for the
+    prompt, action, reason, rule set version), for the open-item view."""
+    (held,) = project.conn.execute("SELECT held_back FROM items WHERE id = ?", (item_id,)).fetchone()
+    hits = project.conn.execute("SELECT rule, position, action, reason, rules_version FROM rule_hits WHERE item_id = ? "
+                                "ORDER BY at, rule, position", (item_id,)).fetchall()
+    return held, hits

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog,
                                QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from prefdesk.domain import Label, roles
+from prefdesk.quality import browse
 from prefdesk.store import item_meta
 from prefdesk.ui import forms
 from prefdesk.ui.actions import keys_text
@@ -55,8 +56,10 @@ class ItemDialog(QDialog):
                        if lead or lab.rater_id == desk.rater.id]
         superseded = {lab.supersedes for lab in self.labels if lab.supersedes}
         item = self.item
+        held, hits = browse.prefilter_of(project, item_id)
         facts = [item.kind.value, f"scenario {item.scenario or '—'}", f"risk {item.risk_level or '—'}",
-                 f"bucket {item.bucket or '—'}", f"priority {item.priority:g}"] + (["gold"] if item.is_gold else [])
+                 f"bucket {item.bucket or '—'}", f"priority {item.priority:g}"] + (["gold"] if item.is_gold else []) \
+            + ([f"held back from people ({held})"] if held else [])
         self.setWindowTitle(f"Item {item.id}")
         head = QLabel(" · ".join(facts))
         head.setTextInteractionFlags(Qt.TextSelectableByMouse)
@@ -65,6 +68,11 @@ class ItemDialog(QDialog):
         for cand in item.candidates:
             origin = f" ({cand.source})" if cand.source else ""
             texts.addTab(self._text(cand.text), f"&{chr(ord('A') + cand.position)}{origin}")
+            if cand.meta:  # a sampled answer: where it came from
+                m = cand.meta
+                texts.setTabToolTip(texts.count() - 1, f"{m.get('model')} · seed {m.get('seed')} · temperature "
+                                                       f"{m.get('temperature')} · top-p {m.get('top_p')} · "
+                                                       f"{m.get('answer_tokens')} tokens, {m.get('finish')}")
         if item.steps:
             texts.addTab(self._text("\n\n".join(f"Step {s.position + 1}: {s.text}" for s in item.steps)), "S&teps")
         self.table = QTableWidget(len(self.labels), len(LABEL_HEADERS))
@@ -87,9 +95,12 @@ class ItemDialog(QDialog):
                 cell.setToolTip(text)
                 self.table.setItem(r, c, cell)
         edits = item_meta.edits(project, item_id)
-        history = QLabel("<br>".join(f"{e['at'][:19].replace('T', ' ')} {e['by']}: {e['field']} {e['old'] or '—'} → "
-                                     f"{e['new'] or '—'}" for e in edits) or "No metadata edits.")
-        history.setTextFormat(Qt.RichText)
+        lines = [f"{e['at'][:19].replace('T', ' ')} {e['by']}: {e['field']} {e['old'] or '—'} → {e['new'] or '—'}"
+                 for e in edits] or ["No metadata edits."]
+        lines += [f"rule {rule} ({action}, {version}): {'the prompt' if pos is None else f'answer {pos + 1}'} {reason}"
+                  for rule, pos, action, reason, version in hits]
+        history = QLabel("\n".join(lines))  # imported and generated text: plain, never HTML
+        history.setTextFormat(Qt.PlainText)
         whose = "every label on it" if lead else "your labels on it (other raters' stay hidden from annotators)"
         split = QSplitter(Qt.Vertical)
         split.addWidget(texts)
