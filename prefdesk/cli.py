@@ -13,6 +13,7 @@
                       [--temperature T --top-p P --max-new-tokens K --seed S] [--pair random|spread|closest --run R]
     prefdesk evalset create -p P NAME (--prompts FILE | --from-pool [--sample N --by F --quota V=N]) [--drop-overlap]
     prefdesk evalset list -p P [--json]
+    prefdesk evaluate -p P --policy DIR|RUN --reference DIR --evalset NAME --judge RUN [--json]
     prefdesk stats -p P [--json]     prefdesk --version
     prefdesk config -p P [--set KEY=JSON ...] [--guidelines FILE.md --guideline-version V]
     prefdesk [-p P] [--rater NAME]   opens the desk (the last project, or the demo)

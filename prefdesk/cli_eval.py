@@ -1,4 +1,5 @@
-"""`prefdesk evalset create | list`: frozen evaluation sets of prompts, kept apart from training (issue 21)."""
+"""`prefdesk evalset create | list` (frozen evaluation sets, kept apart from training) and `prefdesk evaluate`
+(a policy against its reference on one, judged by a reward run): issue 21."""
 
 from __future__ import annotations
 
@@ -27,6 +28,31 @@ def cmd_evalset(args: argparse.Namespace) -> int:
         evalset, left_out = evalsets.create(project, args.name, prompts, source, drop_overlap=args.drop_overlap)
     print(f"eval set {evalset.name}: {len(evalset.prompt_ids)} prompts frozen, sha256 {evalset.sha256[:12]}"
           + (f"; {len(left_out)} training prompts left out" if left_out else ""))
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from prefdesk.jobs.evaluate import evaluate
+    from prefdesk.store.project import Project
+
+    with Project.open(args.project) as project:
+        report = evaluate(project, args.policy, args.reference, args.evalset, args.judge,
+                          temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens,
+                          seed=args.seed, device=args.device, python=args.python)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"policy {report['policy']} against reference {report['reference']} on eval set {report['evalset']}, "
+          f"judged by reward run {report['judge_run']} (run {report['run']})")
+    for name in ["REGRESSION: " + r for r in report["regressions"]]:
+        print(name)
+    for dim, groups in report["results"].items():
+        for where, s in groups.items():
+            lc = s.get("length_controlled_win_rate")
+            print(f"{dim:<14} {where:<28} n={s['n']:<4} win {s['win_rate']:.3f} [{s['interval'][0]:.3f}, "
+                  f"{s['interval'][1]:.3f}]  LC {'–' if lc is None else f'{lc:.3f}'}  length "
+                  f"{s['mean_length']['policy']:.0f} vs {s['mean_length']['reference']:.0f}"
+                  f"{'  REGRESSION' if s['regression'] else ''}")
     return 0
 
 
@@ -71,3 +97,17 @@ def add_parsers(sub) -> None:
     a.add_argument("-p", "--project", required=True)
     a.add_argument("--json", action="store_true")
     a.set_defaults(func=cmd_evalset)
+    p = sub.add_parser("evaluate", help="a policy against its reference on an eval set, judged by a reward run")
+    p.add_argument("-p", "--project", required=True)
+    p.add_argument("--policy", required=True, help="a model folder, or a finished run of this project")
+    p.add_argument("--reference", required=True, help="the model folder it started from")
+    p.add_argument("--evalset", required=True)
+    p.add_argument("--judge", required=True, help="a finished reward run (per dimension too for a multi-head run)")
+    p.add_argument("--temperature", type=float, default=0.7)
+    p.add_argument("--top-p", type=float, default=0.95)
+    p.add_argument("--max-new-tokens", type=int, default=256)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", choices=["auto", "cuda", "mps", "cpu"])
+    p.add_argument("--python", help="the Python of the training runtime")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_evaluate)

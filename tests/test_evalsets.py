@@ -64,3 +64,57 @@ def test_a_training_prompt_is_refused_or_left_out_when_asked(project, tmp_path, 
         ev = evalsets.get(again, "ev")
         assert [p.prompt for p in evalsets.prompts_of(again, ev)] == ["A fresh question?"]
         assert ev.manifest["left_out_as_training_prompts"] == 2
+
+
+def test_evaluate_a_policy_against_its_reference_with_a_reward_judge(tmp_path, fixtures, tiny_encoder, capsys):
+    """Two tiny causal LMs answer a frozen eval set with the same seeds; a reward run scores both answers; the win
+    rates per dimension and bucket match a count by hand from the scores stored in the report."""
+    import pytest
+
+    pytest.importorskip("torch")
+    from conftest import make_tiny_lm
+    from prefdesk.quality.winrate import bootstrap_interval
+
+    policy, reference = make_tiny_lm(tmp_path / "policy"), make_tiny_lm(tmp_path / "reference")
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    other = AutoModelForCausalLM.from_pretrained(policy)  # a different policy: its weights moved a little
+    with torch.no_grad():
+        for weights in other.parameters():
+            weights.add_(torch.randn_like(weights) * 0.5)
+    other.save_pretrained(policy)
+    path = tmp_path / "e.prefdesk"
+    assert main(["new", str(path)]) == 0
+    assert main(["import", str(fixtures / "rule_pairs.jsonl"), "-p", str(path)]) == 0
+    hyper = json.dumps({"max_steps": 20, "batch_size": 16, "learning_rate": 1e-3, "max_length": 64})
+    assert main(["train", "-p", str(path), "--kind", "reward", "--base-model", tiny_encoder, "--hyper", hyper]) == 0
+    assert main(["prompts", "import", str(fixtures / "prompts-sample.jsonl"), "-p", str(path)]) == 0
+    assert main(["evalset", "create", "general", "-p", str(path), "--from-pool", "--sample", "12", "--by", "bucket"]) == 0
+    with Project.open(path) as project:
+        judge = project.conn.execute("SELECT id FROM runs WHERE kind = 'reward'").fetchone()[0]
+        items_before = project.item_count()
+    capsys.readouterr()
+    assert main(["evaluate", "-p", str(path), "--policy", policy, "--reference", reference, "--evalset", "general",
+                 "--judge", judge, "--max-new-tokens", "12", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    scores = report["scores"]
+    by_hand = [1.0 if s["policy"] > s["reference"] else 0.0 if s["policy"] < s["reference"] else 0.5 for s in scores]
+    overall = report["results"]["overall"]["all"]
+    assert len(scores) == overall["n"] == 12 and overall["win_rate"] == round(sum(by_hand) / 12, 4)
+    assert overall["interval"] == [round(x, 4) for x in bootstrap_interval(by_hand)]
+    assert overall["regression"] == (overall["interval"][1] < 0.5) and "length_controlled_win_rate" in overall
+    buckets = {k: v["n"] for k, v in report["results"]["overall"].items() if k.startswith("bucket=")}
+    assert buckets == {"bucket=general": 8, "bucket=high-risk": 4}  # 7.5 : 4.5, the equal remainder to the first name
+    with Project.open(path) as project:
+        kinds = [k for (k,) in project.conn.execute("SELECT kind FROM runs ORDER BY started_at")]
+        assert kinds == ["reward", "eval-generate", "eval-generate", "evaluate"]
+        assert project.item_count() == items_before  # an evaluation's answers are never training items
+        seeds = [json.loads(line)["candidates"][0]["meta"]["seed"] for run in (report["policy_run"], report["reference_run"])
+                 for line in (path.with_name("e.runs") / run / "model" / "samples.jsonl").read_text().splitlines()]
+        assert seeds[:12] and sorted(seeds[:12]) == sorted(seeds[12:])  # the same seeds for both models
+    # the reference against itself: the same seeds give the same answers, so every prompt is a tie
+    assert main(["evaluate", "-p", str(path), "--policy", reference, "--reference", reference, "--evalset", "general",
+                 "--judge", judge, "--max-new-tokens", "12", "--json"]) == 0
+    same = json.loads(capsys.readouterr().out)["results"]["overall"]["all"]
+    assert same["win_rate"] == 0.5 and same["interval"] == [0.5, 0.5] and not same["regression"]

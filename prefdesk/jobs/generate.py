@@ -57,11 +57,19 @@ def prepare(project: Project, model: str, *, prompts_file: str | None = None, sa
     if not chosen:
         raise ProjectError("no prompts to generate for: the pool has none left that no run has sampled "
                            "(import some with `prefdesk prompts import`, or pass --reuse)")
+    manifest = {"prompts": len(chosen), "from": str(prompts_file) if prompts_file else "pool", "sample": sample,
+                "by": by, "quotas": quotas or {}, "eval_prompts_left_out": eval_left_out}
+    return write_run(project, model, chosen, KIND, manifest, **params)
+
+
+def write_run(project: Project, model: str, prompts: list[pool.PoolPrompt], kind: str, manifest: dict,
+              **params: Any) -> tuple[str, Path]:
+    """The run's folder (its prompts and spec) and its record; refused, leaving nothing, on a bad spec."""
     run_id = uuid7()
     folder = run_folder(project, run_id)
     folder.mkdir(parents=True, exist_ok=True)
     prompts_path = folder / "prompts.jsonl"
-    prompts_path.write_text("".join(json.dumps(p.as_json(), ensure_ascii=False) + "\n" for p in chosen),
+    prompts_path.write_text("".join(json.dumps(p.as_json(), ensure_ascii=False) + "\n" for p in prompts),
                             encoding="utf-8")
     spec = GenerateSpec(model=model, prompts=str(prompts_path), output_dir=str(folder / "model"), **params)
     problems = spec.problems()
@@ -70,9 +78,7 @@ def prepare(project: Project, model: str, *, prompts_file: str | None = None, sa
         raise ProjectError("; ".join(problems))
     spec_path = folder / "job.json"
     spec_path.write_text(json.dumps(spec.to_dict(), indent=2) + "\n")
-    manifest = {"prompts": len(chosen), "from": str(prompts_file) if prompts_file else "pool", "sample": sample,
-                "by": by, "quotas": quotas or {}, "eval_prompts_left_out": eval_left_out}
-    store_runs.start_run(project, KIND, spec.to_dict(), str(prompts_path), manifest, run_id)
+    store_runs.start_run(project, kind, spec.to_dict(), str(prompts_path), manifest, run_id)
     return run_id, spec_path
 
 
@@ -98,8 +104,8 @@ def run(project: Project, run_id: str, spec_path: Path, on_event: Callable[[dict
                 if on_event:
                     on_event(event)
             time.sleep(0.2)
-    if watch.status == RunStatus.FINISHED:
-        ingest(project, run_id)
+    if watch.status == RunStatus.FINISHED and store_runs.run(project, run_id).kind == KIND:
+        ingest(project, run_id)  # (an evaluation's answers are read by `jobs.evaluate`, never made items)
     return store_runs.run(project, run_id)
 
 
