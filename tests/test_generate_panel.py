@@ -89,3 +89,15 @@ def test_cancel_then_resume_skips_the_prompts_done(gen_desk, qtbot, tiny_lm, pro
     events = [json.loads(e) for e in project.conn.execute("SELECT events FROM runs").fetchone()[0].splitlines()]
     started = [e for e in events if e["event"] == "started"]
     assert started[-1]["already_done"] >= done > 0
+
+
+def test_the_train_panel_lists_training_runs_only(gen_desk, qtbot, project):
+    """A generation, judge or evaluation run is not a training run: the Train panel neither lists nor follows it."""
+    from prefdesk.store import runs as store_runs
+
+    window, _ = gen_desk
+    store_runs.start_run(project, "generate", {"model": "m"}, "prompts.jsonl", None)  # left running
+    store_runs.start_run(project, "judge", {"model": "m"}, "pairs.jsonl", None)
+    window.run_named("train")
+    panel = window.train_panel
+    assert panel.history.rowCount() == 0 and panel.watch is None

@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel, QProgressBar,
                                QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from prefdesk.jobs import report, train
+from prefdesk.jobs import KINDS, report, train
 from prefdesk.jobs.runtime import NoRuntime
 from prefdesk.store import runs as store_runs
 from prefdesk.store.project import Project
@@ -73,7 +73,8 @@ class HistoryPart:
         return page
 
     def refresh_history(self) -> None:
-        self.runs = list(reversed(store_runs.runs(self.desk.project)))
+        # training runs only: generation, judge and evaluation runs are the Generate panel's and the CLI's
+        self.runs = [r for r in reversed(store_runs.runs(self.desk.project)) if r.kind in KINDS]
         selected = {r.id for r in self.selected_runs()} if hasattr(self, "runs_shown") else set()
         self.runs_shown = self.runs
         self.history.setRowCount(len(self.runs))

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton, QSplitter,
                                QVBoxLayout, QWidget)
 
-from prefdesk.jobs import plan, train
+from prefdesk.jobs import KINDS, plan, train
 from prefdesk.jobs.watch import LOG_FILE, RunWatch, log_tail, request_stop, run_folder
 from prefdesk.store import runs as store_runs
 from prefdesk.ui.charts import LiveChart
@@ -155,4 +155,4 @@ class LivePart:
         self._launch(self.watch.run_id, spec_path, resumed=True)
 
     def _running(self) -> list[str]:
-        return [r.id for r in store_runs.runs(self.desk.project) if r.status == RunStatus.RUNNING]
+        return [r.id for r in store_runs.runs(self.desk.project) if r.status == RunStatus.RUNNING and r.kind in KINDS]
