@@ -101,3 +101,24 @@ def test_the_train_panel_lists_training_runs_only(gen_desk, qtbot, project):
     window.run_named("train")
     panel = window.train_panel
     assert panel.history.rowCount() == 0 and panel.watch is None
+
+
+def test_the_panel_judges_the_pairs_with_an_llm_judge_off_the_gui_thread(gen_desk, qtbot, tiny_lm, project, tmp_path):
+    """The judge from the panel, as `prefdesk judge`: a tiny random LM writes no readable verdict, so every reply
+    is counted as unreadable and no label is written (the strict reading, through the window)."""
+    from desktools import pairs, write_jsonl
+    from prefdesk.formats.importer import import_file
+
+    import_file(project, write_jsonl(tmp_path, pairs(2)))
+    window, panel = gen_desk
+    box = panel.judge
+    assert not box.button.isEnabled() and "train a reward model first" in box.status.text()
+    box.kind.setCurrentIndex(box.kind.findData("llm"))
+    qtbot.keyClicks(box.model, tiny_lm)
+    assert box.button.isEnabled(), box.status.text()
+    qtbot.mouseClick(box.button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: "pairs judged" in box.status.text() or "did not run" in box.status.text(), timeout=120_000)
+    assert "2 pairs judged (0 gold, not labelled), 0 labels written" in box.status.text()
+    assert "4 unreadable replies" in box.status.text()
+    assert project.conn.execute("SELECT COUNT(*) FROM labels").fetchone() == (0,)
+    assert project.conn.execute("SELECT kind, status FROM runs").fetchall() == [("judge", "finished")]

@@ -1,5 +1,5 @@
 """The Generate panel (Project › Generate): from a prompt file or the pool and a model folder to a queue of
-pre-filtered pairs, without leaving the desk.
+pre-filtered, pre-judged pairs, without leaving the desk (the judge: `judge_box`).
 
 The model folder is checked from its files before start (a causal LM, a tokenizer, safetensors weights, a chat
 template or not), every sampling parameter is on the form, and the job (`python -m training generate`) runs as
@@ -24,6 +24,7 @@ from prefdesk.store import prompts as pool
 from prefdesk.store import runs as store_runs
 from prefdesk.store.versions import parse_quotas
 from prefdesk.ui.forms import browse_row, fit_to_screen
+from prefdesk.ui.generate.judge_box import JudgeBox
 from prefdesk.ui.operations import Change
 from prefdesk.ui.train.setup import default_threads, job_process
 from prefdesk.ui.worker import describe
@@ -220,6 +221,8 @@ class GeneratePanel(QWidget):
         column.addWidget(QLabel("The last answers"))
         column.addWidget(self.preview, 1)
         column.addLayout(buttons)
+        self.judge = JudgeBox(self.desk)
+        column.addWidget(self.judge)
         self._buttons()
         return column
 
@@ -228,6 +231,7 @@ class GeneratePanel(QWidget):
         """The one way the panel hears of the project: reward runs and the pool listed again."""
         if change & (Change.RUNS | Change.PROJECT | Change.ITEMS):
             self._refresh()
+            self.judge.refresh()
 
     def _refresh(self) -> None:
         project = self.desk.project
