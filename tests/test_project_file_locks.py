@@ -179,6 +179,9 @@ _CHECKED = {
     "prefdesk/jobs/judge.py: (folder / 'model' / 'verdicts.jsonl').read_text",
     "prefdesk/cli_generate.py: Path(args.file).read_text",
     "prefdesk/ui/generate/panel.py: (Path(folder) / 'config.json').read_text",  # a model folder's config
+    # an evaluation: its generation runs' samples, and the scoring job's files in a temporary folder
+    "prefdesk/jobs/evaluate.py: (run_folder(project, run_id) / 'model' / SAMPLES_FILE).read_text",
+    "prefdesk/jobs/evaluate.py: out.read_text", "prefdesk/jobs/evaluate.py: src.write_text",
 }
 
 
