@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHBoxLayout, QLineEdit, QMessageBox, QPushButton, QWidget
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QHBoxLayout, QLineEdit, QMessageBox, QPushButton,
+                               QWidget)
 
 
 def dialog_buttons(dialog: QDialog, accept: str = "ok", on_accept: Callable[[], None] | None = None) -> QDialogButtonBox:
@@ -25,6 +26,12 @@ def browse_row(edit: QLineEdit, choose: Callable[[str], str]) -> QHBoxLayout:
     row.addWidget(edit, 1)
     row.addWidget(browse)
     return row
+
+
+def compact(box: QComboBox) -> None:
+    """A choice box as wide as the room it gets (a long entry is cut, and shown whole when the box opens)."""
+    box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+    box.setMinimumContentsLength(12)
 
 
 def tell(parent: QWidget | None, title: str, text: str, icon: QMessageBox.Icon = QMessageBox.Warning) -> None:

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayo
                                QPushButton, QSpinBox)
 
 from prefdesk.store import runs as store_runs
-from prefdesk.ui.forms import browse_row
+from prefdesk.ui.forms import browse_row, compact
 from prefdesk.ui.operations import Change
 from prefdesk.ui.worker import describe
 from training.gen_spec import model_folder_problems
@@ -36,7 +36,7 @@ def _judge(path: Path, choices: dict, python: str | None):
 
 class JudgeBox(QGroupBox):
     def __init__(self, desk) -> None:
-        super().__init__("Pre-label the pairs with a &judge (weak layer)")
+        super().__init__("Pre-label the pairs with a model judge (the weak layer: never shown to annotators)")
         self.desk = desk
         form = QFormLayout(self)
         self.kind = QComboBox()
@@ -70,6 +70,7 @@ class JudgeBox(QGroupBox):
         form.addRow(self.status)
         for widget in (self.kind, self.run):
             widget.currentIndexChanged.connect(self.check)
+            compact(widget)
         for widget in (self.model, self.where):
             widget.textChanged.connect(self.check)
         self.samples.valueChanged.connect(self.check)

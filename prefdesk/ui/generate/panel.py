@@ -16,14 +16,14 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
                                QLineEdit, QPlainTextEdit, QProgressBar, QPushButton, QScrollArea, QSpinBox, QSplitter,
-                               QVBoxLayout, QWidget)
+                               QTabWidget, QVBoxLayout, QWidget)
 
 from prefdesk.jobs import generate
 from prefdesk.jobs.watch import EVENTS_FILE, LOG_FILE, RunWatch, log_tail, mark_launch, request_stop, run_folder
 from prefdesk.store import prompts as pool
 from prefdesk.store import runs as store_runs
 from prefdesk.store.versions import parse_quotas
-from prefdesk.ui.forms import browse_row, fit_to_screen
+from prefdesk.ui.forms import browse_row, compact, fit_to_screen
 from prefdesk.ui.generate.judge_box import JudgeBox
 from prefdesk.ui.operations import Change
 from prefdesk.ui.train.setup import default_threads, job_process
@@ -87,7 +87,16 @@ class GeneratePanel(QWidget):
         split.addWidget(scroll)
         split.addWidget(live)
         split.setStretchFactor(1, 1)
-        QHBoxLayout(self).addWidget(split)
+        self.judge = JudgeBox(self.desk)
+        judge_page = QWidget()
+        column = QVBoxLayout(judge_page)
+        column.addWidget(self.judge)
+        column.addStretch(1)
+        tabs = QTabWidget()  # the judge on a page of its own: each page fits a small screen at scale 2
+        tabs.addTab(split, "&Generate")
+        tabs.addTab(judge_page, "&Judge the pairs")
+        self.tabs = tabs
+        QHBoxLayout(self).addWidget(tabs)
         fit_to_screen(self, 1200, 760)
         self._refresh()
         going = [r for r in store_runs.runs(desk.project) if r.kind == generate.KIND and r.status == RunStatus.RUNNING]
@@ -165,8 +174,9 @@ class GeneratePanel(QWidget):
         form.addRow("Re&ward run", self.reward_run)
         for widget in (self.model, self.adapter, self.prompts_file, self.quota, self.url):
             widget.textChanged.connect(self.check)
-        for widget in (self.source, self.by, self.backend, self.pair, self.reward_run):
+        for widget in (self.source, self.by, self.backend, self.pair, self.reward_run, self.device):
             widget.currentIndexChanged.connect(self.check)
+            compact(widget)
         for widget in (self.n, self.sample):
             widget.valueChanged.connect(self.check)
         self.problems = QLabel()
@@ -221,8 +231,6 @@ class GeneratePanel(QWidget):
         column.addWidget(QLabel("The last answers"))
         column.addWidget(self.preview, 1)
         column.addLayout(buttons)
-        self.judge = JudgeBox(self.desk)
-        column.addWidget(self.judge)
         self._buttons()
         return column
 
