@@ -171,11 +171,11 @@ _CHECKED = {
     "prefdesk/store/pending.py: open(path)", "prefdesk/store/pending.py: path.read_bytes",
     # a prompt file (refused by stat when it is the project: store.connection.refuse_project_file), and a
     # generation or judge run's folder beside the project (spec, prompts, events, log, samples, pairs)
-    "prefdesk/formats/prompts.py: path.read_bytes", "prefdesk/jobs/generate.py: open(folder / EVENTS_FILE)",
-    "prefdesk/jobs/generate.py: open(folder / LOG_FILE)", "prefdesk/jobs/generate.py: prompts_path.write_text",
+    "prefdesk/formats/prompts.py: path.read_bytes", 
+    "prefdesk/jobs/generate.py: prompts_path.write_text",
     "prefdesk/jobs/generate.py: samples.read_text", "prefdesk/jobs/generate.py: spec_path.write_text",
     "prefdesk/jobs/judge.py: open(folder / 'pairs.jsonl')", "prefdesk/jobs/judge.py: (folder / 'job.json').write_text",
-    "prefdesk/jobs/judge.py: open(folder / EVENTS_FILE)", "prefdesk/jobs/judge.py: open(folder / LOG_FILE)",
+    
     "prefdesk/jobs/judge.py: (folder / 'model' / 'verdicts.jsonl').read_text",
     "prefdesk/cli_generate.py: Path(args.file).read_text",
     "prefdesk/ui/generate/panel.py: (Path(folder) / 'config.json').read_text",  # a model folder's config

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,8 +18,8 @@ from typing import Any
 from prefdesk.domain import Candidate, ItemKind, NewItem
 from prefdesk.formats.prompts import read_prompts
 from prefdesk.jobs.runtime import INSTALL_HINT, NoRuntime, training_command
-from prefdesk.jobs.train import job_env
-from prefdesk.jobs.watch import EVENTS_FILE, LOG_FILE, RunWatch, mark_launch, run_folder
+from prefdesk.jobs.train import follow
+from prefdesk.jobs.watch import run_folder
 from prefdesk.quality.prefilter import run_rules
 from prefdesk.store import prompts as pool
 from prefdesk.store import runs as store_runs
@@ -94,17 +92,8 @@ def run(project: Project, run_id: str, spec_path: Path, on_event: Callable[[dict
     except NoRuntime as exc:
         store_runs.finish_run(project, run_id, RunStatus.FAILED, {"error": str(exc), "hint": INSTALL_HINT})
         raise
-    folder = spec_path.parent
-    watch = RunWatch(project, run_id)
-    mark_launch(folder, resumed)
-    with open(folder / EVENTS_FILE, "ab") as events, open(folder / LOG_FILE, "ab") as log, \
-            subprocess.Popen(cmd, stdout=events, stderr=log, env=job_env()) as proc:
-        while watch.status == RunStatus.RUNNING:
-            for event in watch.poll(alive=proc.poll() is None):
-                if on_event:
-                    on_event(event)
-            time.sleep(0.2)
-    if watch.status == RunStatus.FINISHED and store_runs.run(project, run_id).kind == KIND:
+    done = follow(project, run_id, cmd, spec_path.parent, on_event, resumed)
+    if done.status == RunStatus.FINISHED and done.kind == KIND:
         ingest(project, run_id)  # (an evaluation's answers are read by `jobs.evaluate`, never made items)
     return store_runs.run(project, run_id)
 

@@ -18,16 +18,14 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from prefdesk.domain import LabelKind, LabelSource, RaterRole
 from prefdesk.jobs.runtime import training_command
-from prefdesk.jobs.train import job_env
-from prefdesk.jobs.watch import EVENTS_FILE, LOG_FILE, RunWatch, mark_launch, run_folder
+from prefdesk.jobs.train import follow
+from prefdesk.jobs.watch import run_folder
 from prefdesk.store import runs as store_runs
 from prefdesk.store.ids import utc_now, uuid7
 from prefdesk.store.project import Project, ProjectError
@@ -144,18 +142,8 @@ def llm_judge(project: Project, model: str, *, template_name: str = "default", s
     (folder / "job.json").write_text(json.dumps(spec, indent=2) + "\n")
     store_runs.start_run(project, "judge", {**spec, "judge": identity, "template": [template_name, version]},
                          str(folder / "pairs.jsonl"), {"pairs": len(todo)}, run_id)
-    watch = RunWatch(project, run_id)
-    mark_launch(folder)
-    with open(folder / EVENTS_FILE, "ab") as events, open(folder / LOG_FILE, "ab") as log, \
-            subprocess.Popen([*training_command(python), "judge", str(folder / "job.json")], stdout=events,
-                             stderr=log, env=job_env()) as proc:
-        while watch.status == RunStatus.RUNNING:
-            for event in watch.poll(alive=proc.poll() is None):
-                if on_event:
-                    on_event(event)
-            time.sleep(0.2)
-    if watch.status != RunStatus.FINISHED:
-        done = store_runs.run(project, run_id)
+    done = follow(project, run_id, [*training_command(python), "judge", str(folder / "job.json")], folder, on_event)
+    if done.status != RunStatus.FINISHED:
         raise RuntimeError(f"judge run {run_id} {done.status.value}: {(done.report or {}).get('error', '')}")
     report = JudgeReport(identity)
     known = {item_id: (risk, gold) for item_id, _, _, _, risk, gold in todo}

@@ -98,7 +98,13 @@ def run(project: Project, run_id: str, spec_path: Path, on_event: Callable[[dict
     except NoRuntime as exc:
         store_runs.finish_run(project, run_id, "failed", {"error": str(exc), "hint": INSTALL_HINT})
         raise
-    folder = spec_path.parent
+    return follow(project, run_id, command, spec_path.parent, on_event, resumed)
+
+
+def follow(project: Project, run_id: str, command: list[str], folder: Path,
+           on_event: Callable[[dict], None] | None = None, resumed: bool = False) -> store_runs.Run:
+    """Launch a job (training, generation, judge) into its run folder and record its events until it ends: the
+    one loop the CLI's jobs share (the desk's panels launch the same command with QProcess and poll)."""
     watch = RunWatch(project, run_id)
     mark_launch(folder, resumed)
     with open(folder / EVENTS_FILE, "ab") as events, open(folder / LOG_FILE, "ab") as log, \
