@@ -1,5 +1,6 @@
-"""`prefdesk evalset create | list` (frozen evaluation sets, kept apart from training) and `prefdesk evaluate`
-(a policy against its reference on one, judged by a reward run): issue 21."""
+"""`prefdesk evalset create | list` (frozen evaluation sets, kept apart from training), `prefdesk evaluate` (a
+policy against its reference on one, judged by a reward run or an LLM judge, a blind arena, the HTML release
+report) and `prefdesk leaderboard`: issue 21."""
 
 from __future__ import annotations
 
@@ -32,18 +33,29 @@ def cmd_evalset(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from prefdesk.jobs.evaluate import evaluate
-    from prefdesk.store.project import Project
+    from prefdesk.jobs.evaluate import evaluate, stored
+    from prefdesk.store.project import Project, ProjectError
 
     with Project.open(args.project) as project:
-        report = evaluate(project, args.policy, args.reference, args.evalset, args.judge,
-                          temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens,
-                          seed=args.seed, device=args.device, python=args.python)
+        if args.show:
+            report = stored(project, args.show)
+        else:
+            missing = [f"--{n}" for n in ("policy", "reference", "evalset") if not getattr(args, n)]
+            if missing:
+                raise ProjectError(f"evaluate needs {', '.join(missing)} (or --show RUN to read an evaluation back)")
+            judge_args = {"template_name": args.judge_template, "samples": args.judge_samples,
+                          "temperature": args.judge_temperature}
+            report = evaluate(project, args.policy, args.reference, args.evalset, args.judge,
+                              judge_model=args.judge_model, arena=args.arena, temperature=args.temperature,
+                              top_p=args.top_p, max_new_tokens=args.max_new_tokens, seed=args.seed,
+                              device=args.device, python=args.python, judge_args=judge_args)
+        if args.html:
+            _write_html(project, report["run"], args.html)
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
     print(f"policy {report['policy']} against reference {report['reference']} on eval set {report['evalset']}, "
-          f"judged by reward run {report['judge_run']} (run {report['run']})")
+          f"judged by {report['judge']} (run {report['run']})")
     for name in ["REGRESSION: " + r for r in report["regressions"]]:
         print(name)
     for dim, groups in report["results"].items():
@@ -53,6 +65,50 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                   f"{s['interval'][1]:.3f}]  LC {'–' if lc is None else f'{lc:.3f}'}  length "
                   f"{s['mean_length']['policy']:.0f} vs {s['mean_length']['reference']:.0f}"
                   f"{'  REGRESSION' if s['regression'] else ''}")
+    arena = report.get("arena")
+    if arena:
+        print(f"arena: {arena['items']} blind pairs" + (f", {arena['voted']} voted" if "voted" in arena else ""))
+        for dim, v in arena.get("dims", {}).items():
+            print(f"  people, {dim:<10} votes={v['votes']:<4} win {v['win_rate']:.3f} [{v['interval'][0]:.3f}, "
+                  f"{v['interval'][1]:.3f}]{'  REGRESSION' if v['regression'] else ''}")
+        if arena.get("judge_agreement", {}).get("pairs"):
+            a = arena["judge_agreement"]
+            print(f"  the judge agrees with people on {a['agreement']:.3f} of {a['pairs']} pairs"
+                  + (f" (kappa {a['kappa']:.3f})" if "kappa" in a else ""))
+    if args.html:
+        print(f"release report: {args.html}")
+    return 0
+
+
+def _write_html(project, run_id: str, path: str) -> None:
+    from pathlib import Path
+
+    from prefdesk.quality.leaderboard import leaderboard
+    from prefdesk.quality.release import release_html
+    from prefdesk.store.connection import refuse_project_file
+
+    refuse_project_file(path, project.path)
+    Path(path).write_text(release_html(project, run_id, leaderboard(project)), encoding="utf-8")
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from prefdesk.quality.leaderboard import leaderboard
+    from prefdesk.store.project import Project
+
+    with Project.open(args.project) as project:
+        board = leaderboard(project, args.source)
+    if args.json:
+        print(json.dumps(board, indent=2))
+        return 0
+    if not board["models"]:
+        print("fewer than two models evaluated: no leaderboard yet (prefdesk evaluate)")
+        return 0
+    dims = list(board["dims"])
+    print(f"{'model':<32}" + "".join(f"{d:>22}" for d in dims) + "  Pareto")
+    for m in board["models"]:
+        cells = [f"{s[m['model']]['score']:.0f} [{s[m['model']]['low']:.0f}, {s[m['model']]['high']:.0f}]"
+                 if m["model"] in s else "–" for s in board["dims"].values()]
+        print(f"{m['name'][:31]:<32}" + "".join(f"{c:>22}" for c in cells) + f"  {'yes' if m['pareto'] else 'no'}")
     return 0
 
 
@@ -97,12 +153,21 @@ def add_parsers(sub) -> None:
     a.add_argument("-p", "--project", required=True)
     a.add_argument("--json", action="store_true")
     a.set_defaults(func=cmd_evalset)
-    p = sub.add_parser("evaluate", help="a policy against its reference on an eval set, judged by a reward run")
+    p = sub.add_parser("evaluate", help="a policy against its reference on an eval set, judged by a reward run or "
+                                        "an LLM judge; --show RUN reads one back")
+    p.set_defaults(func=cmd_evaluate)
     p.add_argument("-p", "--project", required=True)
-    p.add_argument("--policy", required=True, help="a model folder, or a finished run of this project")
-    p.add_argument("--reference", required=True, help="the model folder it started from")
-    p.add_argument("--evalset", required=True)
-    p.add_argument("--judge", required=True, help="a finished reward run (per dimension too for a multi-head run)")
+    p.add_argument("--policy", help="a model folder, or a finished run of this project")
+    p.add_argument("--reference", help="the model folder it started from")
+    p.add_argument("--evalset")
+    judge = p.add_mutually_exclusive_group()
+    judge.add_argument("--judge", help="a finished reward run (per dimension too for a multi-head run)")
+    judge.add_argument("--judge-model", help="an LLM judge's model folder, asked in both orders")
+    p.add_argument("--judge-template", default="default", help="the LLM judge's template (prefdesk judge-template)")
+    p.add_argument("--judge-samples", type=int, default=1, help="the LLM judge's readings per order")
+    p.add_argument("--judge-temperature", type=float, default=0.0)
+    p.add_argument("--arena", type=int, default=0, metavar="N", help="N blind pairs for people to judge in the desk")
+    p.add_argument("--html", metavar="FILE", help="write the release report (one self-contained HTML page)")
     p.add_argument("--temperature", type=float, default=0.7)
     p.add_argument("--top-p", type=float, default=0.95)
     p.add_argument("--max-new-tokens", type=int, default=256)
@@ -110,4 +175,10 @@ def add_parsers(sub) -> None:
     p.add_argument("--device", default="auto", choices=["auto", "cuda", "mps", "cpu"])
     p.add_argument("--python", help="the Python of the training runtime")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_evaluate)
+    p.add_argument("--show", metavar="RUN", help="read a finished evaluation back, with the arena's votes so far")
+    p = sub.add_parser("leaderboard", help="every evaluated model: Bradley-Terry scores per dimension, Pareto front")
+    p.add_argument("-p", "--project", required=True)
+    p.add_argument("--source", choices=["all", "judge", "people"], default="all",
+                   help="the comparisons to count: the judges', people's arena votes, or both")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_leaderboard)

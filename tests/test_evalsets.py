@@ -98,8 +98,8 @@ def test_evaluate_a_policy_against_its_reference_with_a_reward_judge(tmp_path, f
     assert main(["evaluate", "-p", str(path), "--policy", policy, "--reference", reference, "--evalset", "general",
                  "--judge", judge, "--max-new-tokens", "12", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    scores = report["scores"]
-    by_hand = [1.0 if s["policy"] > s["reference"] else 0.0 if s["policy"] < s["reference"] else 0.5 for s in scores]
+    scores = [row["scores"] for row in report["per_prompt"]]
+    by_hand = [1.0 if mine > theirs else 0.0 if mine < theirs else 0.5 for mine, theirs in scores]
     overall = report["results"]["overall"]["all"]
     assert len(scores) == overall["n"] == 12 and overall["win_rate"] == round(sum(by_hand) / 12, 4)
     assert overall["interval"] == [round(x, 4) for x in bootstrap_interval(by_hand)]

@@ -103,7 +103,7 @@ def pairs(project: Project, where: dict[str, list[str]] | None = None) -> list[t
     item is judged for the judge's gold accuracy (`judge_gold`), never labelled."""
     sql = ("SELECT id, prompt, json_extract(candidates, '$[0].text'), json_extract(candidates, '$[1].text'), "
            "risk_level, CASE WHEN is_gold = 1 THEN json_extract(gold_answer, '$.verdict') END FROM items "
-           "WHERE kind = 'pairwise' AND json_array_length(candidates) >= 2")
+           "WHERE kind = 'pairwise' AND json_array_length(candidates) >= 2 AND eval_run IS NULL")
     args: list[str] = []
     for column, values in (where or {}).items():
         if column not in ("scenario", "risk_level", "bucket"):
@@ -113,29 +113,34 @@ def pairs(project: Project, where: dict[str, list[str]] | None = None) -> list[t
     return project.conn.execute(sql + " ORDER BY id", args).fetchall()
 
 
-def llm_judge(project: Project, model: str, *, template_name: str = "default", samples: int = 1,
-              temperature: float = 0.0, where: dict | None = None, seed: int = 0, max_new_tokens: int = 96,
-              device: str = "auto", python: str | None = None,
-              on_event: Callable[[dict], None] | None = None) -> JudgeReport:
+def identity_of(model: str, template_name: str, version: str) -> str:
+    """The rater name of an LLM judge: its model's config hash and the template version it read."""
+    return f"judge:{folder_hash(model, ('config.json',))[:12]}:{template_name}@{version}"
+
+
+def ask(project: Project, model: str, todo: list[tuple[str, str, str, str]], *, template_name: str = "default",
+        samples: int = 1, temperature: float = 0.0, seed: int = 0, max_new_tokens: int = 96, device: str = "auto",
+        python: str | None = None, on_event: Callable[[dict], None] | None = None) -> tuple[str, list[dict]]:
+    """The LLM judge job on (key, prompt, answer A, answer B) pairs, each asked in both orders K times, recorded
+    as a run of kind `judge`: (the judge's identity, one verdict a pair in the pair's terms, `training.judge`)."""
     problems = model_folder_problems(model)
     if problems:
         raise ProjectError("; ".join(problems))
     if samples < 1 or (samples > 1 and temperature <= 0):
         raise ProjectError("--samples K > 1 needs --temperature > 0 (K greedy readings are one reading K times)")
     version, text = template(project, template_name)
-    identity = f"judge:{folder_hash(model, ('config.json',))[:12]}:{template_name}@{version}"
+    identity = identity_of(model, template_name, version)
     guideline_version, guidelines = project.guidelines()
     fill = {"guidelines": guidelines.strip(), "guideline_version": guideline_version,
             "dimensions": ", ".join(project.settings["dimensions"])}
-    todo = pairs(project, where)
     run_id = uuid7()
     folder = run_folder(project, run_id)
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / "pairs.jsonl", "w", encoding="utf-8") as f:
-        for item_id, prompt, a, b, _, _ in todo:
+        for key, prompt, a, b in todo:
             texts = {"AB": text.format(**fill, prompt=prompt, answer_1=a, answer_2=b),
                      "BA": text.format(**fill, prompt=prompt, answer_1=b, answer_2=a)}
-            f.write(json.dumps({"key": item_id, "texts": texts}, ensure_ascii=False) + "\n")
+            f.write(json.dumps({"key": key, "texts": texts}, ensure_ascii=False) + "\n")
     spec = {"model": str(Path(model).resolve()), "pairs": str(folder / "pairs.jsonl"), "output_dir": str(folder / "model"),
             "samples": samples, "temperature": temperature, "seed": seed, "max_new_tokens": max_new_tokens,
             "device": device}
@@ -145,9 +150,19 @@ def llm_judge(project: Project, model: str, *, template_name: str = "default", s
     done = follow(project, run_id, [*training_command(python), "judge", str(folder / "job.json")], folder, on_event)
     if done.status != RunStatus.FINISHED:
         raise RuntimeError(f"judge run {run_id} {done.status.value}: {(done.report or {}).get('error', '')}")
+    return identity, [json.loads(line) for line in (folder / "model" / "verdicts.jsonl").read_text().splitlines() if line]
+
+
+def llm_judge(project: Project, model: str, *, template_name: str = "default", samples: int = 1,
+              temperature: float = 0.0, where: dict | None = None, seed: int = 0, max_new_tokens: int = 96,
+              device: str = "auto", python: str | None = None,
+              on_event: Callable[[dict], None] | None = None) -> JudgeReport:
+    todo = pairs(project, where)
+    identity, verdicts = ask(project, model, [(item_id, prompt, a, b) for item_id, prompt, a, b, _, _ in todo],
+                             template_name=template_name, samples=samples, temperature=temperature, seed=seed,
+                             max_new_tokens=max_new_tokens, device=device, python=python, on_event=on_event)
     report = JudgeReport(identity)
     known = {item_id: (risk, gold) for item_id, _, _, _, risk, gold in todo}
-    verdicts = [json.loads(line) for line in (folder / "model" / "verdicts.jsonl").read_text().splitlines() if line]
     with project.transaction():
         for v in verdicts:
             report.unreadable += v["unreadable"]

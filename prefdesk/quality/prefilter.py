@@ -52,7 +52,7 @@ def run_rules(project: Project, item_ids: list[str] | None = None) -> RuleReport
     with project.transaction() as conn:
         if item_ids is None:
             rows = conn.execute("SELECT id, kind, prompt, candidates, scenario, risk_level, bucket, is_gold FROM items "
-                                "WHERE json_extract(meta, '$.prefilter.rules') IS NOT ?", (version,)).fetchall()
+                                "WHERE json_extract(meta, '$.prefilter.rules') IS NOT ? AND eval_run IS NULL", (version,)).fetchall()
         else:
             rows = conn.execute("SELECT id, kind, prompt, candidates, scenario, risk_level, bucket, is_gold FROM items "
                                 "WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(item_ids),)).fetchall()

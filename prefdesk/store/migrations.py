@@ -288,6 +288,19 @@ def m020_evalsets(conn: sqlite3.Connection) -> None:
         """)
 
 
+def m021_arena(conn: sqlite3.Connection) -> None:
+    """Blind arena items of an evaluation (`jobs.arena`): `items.eval_run` marks an item made to evaluate a model
+    (never training data: exports and dataset versions skip it); `arena_items` keeps which side the policy's
+    answer is on, apart from the item, so nothing a rater sees names a model."""
+    _script(conn, """
+        ALTER TABLE items ADD COLUMN eval_run TEXT;
+        CREATE TABLE arena_items (
+            item_id TEXT PRIMARY KEY REFERENCES items(id), run_id TEXT NOT NULL, prompt_id TEXT NOT NULL,
+            policy_position INTEGER NOT NULL);
+        CREATE INDEX arena_items_run ON arena_items(run_id);
+        """)
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_initial,
     m002_queue_columns,
@@ -309,5 +322,6 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m018_prefilter,
     m019_judge_templates,
     m020_evalsets,
+    m021_arena,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

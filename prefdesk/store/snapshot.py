@@ -50,7 +50,8 @@ def label_groups(scope: Scope, kinds: tuple[str, ...]) -> Iterator[list[tuple]]:
         "SELECT supersedes FROM labels WHERE supersedes IS NOT NULL AND rowid <= ?", (scope.last_label,))}
     only, frozen = scope.only, scope.items
     # a re-annotation (round 2) measures a rater's consistency; it is not a second vote of theirs
-    where = [f"i.kind IN ({','.join('?' * len(kinds))})", "l.rowid <= ?", "l.round = 1"]
+    # an evaluation's arena items are never training data (`jobs.arena`)
+    where = [f"i.kind IN ({','.join('?' * len(kinds))})", "l.rowid <= ?", "l.round = 1", "i.eval_run IS NULL"]
     args = [*kinds, scope.last_label]
     if scope.lo is not None:
         where.append("l.item_id >= ?")

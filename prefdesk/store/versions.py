@@ -118,7 +118,8 @@ def create(project: Project, name: str, *, parent: str | None = None, aggregate:
         raise ProjectError(f"unknown aggregation {aggregate!r}; choose one of {', '.join(POLICY_NAMES)}")
     filters, quotas = filters or {}, quotas or {}
     layers = {**dict.fromkeys(LAYERS, 1.0), **(layers or {})}
-    where, args = ["l.id NOT IN (SELECT supersedes FROM labels WHERE supersedes IS NOT NULL)"], []
+    # an evaluation's arena items are never training data (`jobs.arena`)
+    where, args = ["l.id NOT IN (SELECT supersedes FROM labels WHERE supersedes IS NOT NULL)", "i.eval_run IS NULL"], []
     for key, values in filters.items():
         if key not in FILTER_KEYS:
             raise ProjectError(f"unknown filter {key!r}; known: {', '.join(FILTER_KEYS)}")

@@ -1,0 +1,115 @@
+"""The blind arena of an evaluation (issue 21): pairs of a policy's and its reference's answers to the same eval
+prompt, judged by people in the desk like any pairwise item.
+
+- Blind: the answers carry no model, no sampling record and no run; which side is the policy's is kept in
+  `arena_items`, apart from the item, and drawn at random (seeded) per item. The desk shows the two answers in
+  its own random screen order on top and records it on every label (`display_order`), as it does everywhere.
+- Never training data: the items carry `eval_run` (the evaluation's run), which exports, dataset versions, the
+  rule pre-filter and the model judges skip (`store.snapshot`, `store.versions`).
+- Their content hash includes the run, so an import of the same texts never lands its labels on them.
+
+`results` reads people's verdicts back: the policy's human win rate per dimension (every current vote a
+comparison, ties and both-bad as 1/2) with its bootstrap interval, and the automatic judge's agreement with
+people's majority on the same pairs (share and Cohen's kappa).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import defaultdict
+
+from prefdesk.domain import Candidate, ItemKind, NewItem
+from prefdesk.store.ids import content_hash, utc_now, uuid7
+from prefdesk.store.ingest import prepare
+from prefdesk.store.overlap import IS_A_VOTE
+from prefdesk.store.project import Project
+
+SOURCE = "evaluation"
+PRIORITY = 1.0  # arena items come before the training queue: a release waits on them
+
+
+def make(project: Project, run_id: str, prompts: list, mine: dict[str, str], theirs: dict[str, str], n: int,
+         seed: int = 0) -> list[str]:
+    """N arena items (fewer when fewer prompts have two different answers) for evaluation run `run_id`; their
+    ids. `mine` / `theirs`: prompt id -> the policy's / the reference's answer."""
+    rng = random.Random(f"arena:{run_id}:{seed}")
+    usable = [p for p in prompts if mine.get(p.id) and theirs.get(p.id) and mine[p.id] != theirs[p.id]]
+    chosen = sorted(rng.sample(usable, min(n, len(usable))), key=lambda p: prompts.index(p))
+    now, made = utc_now(), []
+    with project.transaction() as conn:
+        for p in chosen:
+            policy_position = rng.randrange(2)
+            texts = [mine[p.id], theirs[p.id]] if policy_position == 0 else [theirs[p.id], mine[p.id]]
+            meta = {"evaluation": run_id, "prompt_id": p.id}
+            meta.update((k, v) for k in ("scenario", "risk_level", "bucket") if (v := getattr(p, k)) is not None)
+            item = NewItem(ItemKind.PAIRWISE, p.prompt, tuple(Candidate(i, t, source=SOURCE) for i, t in enumerate(texts)),
+                           p.messages, meta=meta, priority=PRIORITY, source=SOURCE)
+            row = prepare(item, [])
+            item_id = uuid7()
+            conn.execute(
+                "INSERT INTO items (id, kind, prompt, prompt_messages, meta, scenario, risk_level, bucket, is_gold, "
+                "priority, source, content_hash, created_at, n_raters, open, candidates, eval_run) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, 0, 1, ?, ?)",
+                (item_id, row.kind, row.prompt, row.prompt_messages, row.meta, row.scenario, row.risk_level,
+                 row.bucket, row.priority, SOURCE, content_hash(row.kind, row.prompt, [*texts, f"arena:{run_id}"]),
+                 now, row.candidates, run_id))
+            conn.execute("INSERT INTO arena_items VALUES (?, ?, ?, ?)", (item_id, run_id, p.id, policy_position))
+            made.append(item_id)
+    return made
+
+
+_FOR_POLICY = ({"A": 1.0, "B": 0.0}, {"A": 0.0, "B": 1.0})  # by the policy's position; tie and both bad: 1/2
+
+
+def votes(project: Project, run_id: str) -> dict[str, dict[str, list[float]]]:
+    """Prompt id -> dimension ('overall' and each dimension a voter gave) -> the policy's outcome in each current
+    human vote on the run's arena items."""
+    out: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for prompt_id, position, payload in project.conn.execute(
+            "SELECT a.prompt_id, a.policy_position, l.payload FROM arena_items a JOIN current_labels l "
+            f"ON l.item_id = a.item_id WHERE a.run_id = ? AND l.kind = 'pairwise' AND l.round = 1 AND l.{IS_A_VOTE}",
+            (run_id,)):
+        p = json.loads(payload)
+        side = _FOR_POLICY[position]
+        out[prompt_id]["overall"].append(side.get(p.get("verdict"), 0.5))
+        for dim, verdict in (p.get("dims") or {}).items():
+            out[prompt_id][dim].append(side.get(verdict, 0.5))
+    return out
+
+
+def results(project: Project, run_id: str, judged: dict[str, dict[str, float]]) -> dict:
+    """People's verdicts on the run's arena: {items, voted, dims: {dim: win rate, interval, votes},
+    judge_agreement: {pairs, agreement, kappa}}; `judged`: prompt id -> dimension -> the automatic judge's outcome."""
+    from prefdesk.quality.winrate import bootstrap_interval, win_rate
+
+    items = project.conn.execute("SELECT COUNT(*) FROM arena_items WHERE run_id = ?", (run_id,)).fetchone()[0]
+    got = votes(project, run_id)
+    per_dim: dict[str, list[float]] = defaultdict(list)
+    for by_dim in got.values():
+        for dim, outcomes in by_dim.items():
+            per_dim[dim] += outcomes
+    dims = {}
+    for dim, outcomes in sorted(per_dim.items()):
+        low, high = bootstrap_interval(outcomes)
+        dims[dim] = {"votes": len(outcomes), "win_rate": round(win_rate(outcomes), 4),
+                     "interval": [round(low, 4), round(high, 4)], "regression": high < 0.5}
+    return {"items": items, "voted": len(got), "dims": dims, "judge_agreement": agreement(got, judged)}
+
+
+def _side(x: float) -> str:
+    return "policy" if x > 0.5 else "reference" if x < 0.5 else "tie"
+
+
+def agreement(people: dict[str, dict[str, list[float]]], judged: dict[str, dict[str, float]]) -> dict:
+    """The automatic judge against people's majority on the same pairs, overall: share agreeing, Cohen's kappa."""
+    pairs = [(_side(sum(v["overall"]) / len(v["overall"])), _side(judged[pid]["overall"]))
+             for pid, v in sorted(people.items()) if v.get("overall") and pid in judged]
+    if not pairs:
+        return {"pairs": 0}
+    out = {"pairs": len(pairs), "agreement": round(sum(a == b for a, b in pairs) / len(pairs), 4)}
+    if len({x for pair in pairs for x in pair}) > 1:
+        from sklearn.metrics import cohen_kappa_score
+
+        out["kappa"] = round(float(cohen_kappa_score(*zip(*pairs))), 4)
+    return out
