@@ -143,12 +143,17 @@ def _generate(args: argparse.Namespace) -> int:
                 reward = store_runs.run(project, args.run).model_dir
             elif args.run:
                 raise ProjectError("--run names the reward run that --pair spread or closest scores with")
+            if (args.pair == "reference") != bool(args.reference):
+                raise ProjectError("--pair reference needs --reference DIR, and --reference goes with --pair reference")
+            pair = None if args.pair == "reference" else args.pair
             run_id, spec = generate.prepare(
                 project, args.model, prompts_file=args.prompts, sample=args.sample, by=args.by,
-                quotas=parse_quotas(args.quota), reuse=args.reuse, adapter=args.adapter, n=args.n,
+                quotas=parse_quotas(args.quota), reuse=args.reuse, adapter=args.adapter,
+                n=args.n or (1 if args.reference else 2),
                 temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens, seed=args.seed,
                 device=args.device, backend=backend, url=url, allow_remote=args.allow_remote,
-                batch_size=args.batch_size, max_resample=args.max_resample, pair=args.pair, reward_model=reward)
+                batch_size=args.batch_size, max_resample=args.max_resample, pair=pair, reward_model=reward,
+                reference=args.reference)
         print(f"run {run_id}: generate, spec {spec}", file=sys.stderr)
         done = generate.run(project, run_id, spec, progress, python=args.python, resumed=bool(args.resume))
     print(json.dumps(done.as_json(), indent=2))
@@ -201,7 +206,8 @@ def add_parsers(command, sub) -> None:
     p.add_argument("--by", choices=["bucket", "scenario", "risk_level"], help="stratify the draw by this field")
     p.add_argument("--quota", nargs="+", metavar="VALUE=N", help="at most N prompts with this --by value")
     p.add_argument("--reuse", action="store_true", help="draw prompts a run has sampled before too")
-    p.add_argument("--n", type=int, default=2, help="answers a prompt: 2 makes a pair, more a ranking")
+    p.add_argument("--n", type=int, help="answers a prompt: 2 (the default) makes a pair, more a ranking; "
+                                         "1 a model with --pair reference")
     p.add_argument("--temperature", type=float, default=0.8)
     p.add_argument("--top-p", type=float, default=0.95)
     p.add_argument("--max-new-tokens", type=int, default=256)
@@ -212,7 +218,10 @@ def add_parsers(command, sub) -> None:
     p.add_argument("--allow-remote", action="store_true", help="let --backend openai use a server on another machine")
     p.add_argument("--batch-size", type=int, default=16, help="prompts a batch")
     p.add_argument("--max-resample", type=int, default=2, help="rounds of re-sampling near-duplicate answers")
-    p.add_argument("--pair", choices=["random", "spread", "closest"], help="one pair out of the n answers")
+    p.add_argument("--pair", choices=["random", "spread", "closest", "reference"],
+                   help="one pair out of the n answers; `reference`: an on-policy pair, one answer of --model and one "
+                        "of --reference with the same seeds (the next round of iterative DPO)")
+    p.add_argument("--reference", metavar="DIR", help="the reference model folder of --pair reference")
     p.add_argument("--run", help="the reward run that --pair spread or closest ranks the answers with")
     p.add_argument("--resume", metavar="RUN", help="go on with a cancelled or failed generation run")
     p.add_argument("--python", help="the Python of the training runtime")

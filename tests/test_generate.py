@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -120,6 +121,40 @@ def test_one_random_pair_out_of_n_samples(pooled, tiny_lm):
         a, b = item.meta["pair"]["chosen_from"]
         assert 0 <= a < b < 4 and item.meta["samples"] == 4
         assert [c.meta["seed"] for c in item.candidates] != [None, None]
+
+
+def test_an_on_policy_pair_is_one_answer_of_the_policy_and_one_of_the_reference(pooled, tiny_lm, tmp_path, capsys):
+    """`--pair reference`: the next round's pairs, one answer from the new policy and one from the reference, the
+    same seeds for both, sides drawn at random and recorded; each answer says which model it came from."""
+    policy = make_tiny_lm(tmp_path / "policy")
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    moved = AutoModelForCausalLM.from_pretrained(policy)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for weights in moved.parameters():
+            weights.add_(torch.randn_like(weights) * 0.5)
+    moved.save_pretrained(policy)
+    assert _generate(pooled, policy, "--from-pool", "--sample", "4", "--pair", "reference") == 2
+    assert "--pair reference needs --reference DIR" in capsys.readouterr().err
+    assert _generate(pooled, policy, "--from-pool", "--sample", "6", "--pair", "reference", "--reference", tiny_lm,
+                     "--temperature", "1.0", "--seed", "4") == 0
+    items = _items(pooled)
+    with Project.open(pooled) as project:
+        runs = {r.kind: r for r in store_runs.runs(project)}
+    assert set(runs) == {"generate", "generate-reference"}
+    assert runs["generate"].dataset_manifest["reference_run"] == runs["generate-reference"].id
+    assert len(items) + runs["generate"].report["duplicate_prompts"] == 6 and items
+    sides = []
+    for item in items:
+        side = item.meta["pair"]["policy_position"]
+        assert item.kind == ItemKind.PAIRWISE and item.meta["pair"]["on_policy"]
+        mine, theirs = item.candidates[side], item.candidates[1 - side]
+        assert mine.meta["model"] == str(Path(policy).resolve()) and theirs.meta["model"] == str(Path(tiny_lm).resolve())
+        assert mine.meta["seed"] == theirs.meta["seed"] and mine.text != theirs.text  # same seed, other model
+        sides.append(side)
+    assert len(set(sides)) == 2 or len(sides) < 4  # both sides drawn (6 draws: 1 in 32 to miss)
 
 
 def test_bad_spec_is_refused_before_anything_is_recorded(pooled, tmp_path, capsys):

@@ -102,6 +102,35 @@ def test_an_llm_judge_that_always_prefers_the_first_answer_gives_ties(tmp_path, 
         assert version == "v1" and "{guidelines}" in template
 
 
+def test_evaluate_with_an_llm_judge_asks_both_orders_and_reads_its_position_bias_as_ties(tmp_path, always_first,
+                                                                                        tiny_lm, fixtures, capsys):
+    """`prefdesk evaluate --judge-model`: the policy's answer is the pair's A, asked in both orders; a judge that
+    always says "the first" disagrees with itself across orders on every prompt, so the policy neither wins nor
+    loses (1/2 everywhere), and each prompt's orders are kept in the report."""
+    path = tmp_path / "e.prefdesk"
+    assert main(["new", str(path)]) == 0
+    assert main(["prompts", "import", str(fixtures / "prompts-sample.jsonl"), "-p", str(path)]) == 0
+    assert main(["evalset", "create", "small", "-p", str(path), "--from-pool", "--sample", "4"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", "-p", str(path), "--policy", tiny_lm, "--reference", tiny_lm, "--evalset", "small",
+                 "--judge-model", always_first, "--max-new-tokens", "8", "--temperature", "1.0", "--seed", "1",
+                 "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["judge"].startswith("judge:") and report["judge_model"] == always_first
+    assert [r["orders"] for r in report["per_prompt"]] == [{"AB": "A", "BA": "B"}] * 4
+    assert report["results"]["overall"]["all"]["win_rate"] == 0.5 and report["no_verdict"] == 0
+    with Project.open(path) as project:
+        kinds = [k for (k,) in project.conn.execute("SELECT kind FROM runs ORDER BY started_at")]
+        assert kinds == ["eval-generate", "eval-generate", "judge", "evaluate"]
+        assert project.conn.execute("SELECT COUNT(*) FROM labels").fetchone()[0] == 0  # the judge labels nothing here
+    with pytest.raises(SystemExit):  # one judge or the other
+        main(["evaluate", "-p", str(path), "--policy", tiny_lm, "--reference", tiny_lm, "--evalset", "small",
+              "--judge-model", str(tmp_path), "--judge", "x"])
+    assert "not allowed with argument" in capsys.readouterr().err
+    assert main(["evaluate", "-p", str(path), "--policy", tiny_lm, "--reference", tiny_lm, "--evalset", "small"]) == 2
+    assert "give one judge" in capsys.readouterr().err
+
+
 def test_an_unreadable_judge_is_counted_and_makes_no_label(tmp_path, tiny_lm, capsys):
     path, _ = _project(tmp_path, n=3)
     assert main(["judge", "-p", str(path), "--model", tiny_lm, "--samples", "2", "--temperature", "1.0"]) == 0

@@ -10,6 +10,7 @@ when the run has finished; the run's report says how many (`items_added`).
 from __future__ import annotations
 
 import json
+import random
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -30,15 +31,21 @@ from training.gen_spec import SAMPLES_FILE, GenerateSpec
 from training.protocol import RunStatus
 
 KIND = "generate"
+REFERENCE_KIND = "generate-reference"  # the reference model's half of on-policy pairs (`prepare(reference=...)`)
 SOURCE = "generated"  # the candidates' source: sampled by a generation run
 
 
 def prepare(project: Project, model: str, *, prompts_file: str | None = None, sample: int | None = None,
             by: str | None = None, quotas: dict[str, int] | None = None, reuse: bool = False,
-            **params: Any) -> tuple[str, Path]:
+            reference: str | None = None, **params: Any) -> tuple[str, Path]:
     """Choose the prompts and write the spec of a new run; (run id, spec path). Prompts from a file join the pool
     first (deduplicated); without a file they are drawn from the pool, fresh ones unless `reuse`. `params`:
-    the `GenerateSpec` fields (n, temperature, top_p, max_new_tokens, seed, device, backend, url, ...)."""
+    the `GenerateSpec` fields (n, temperature, top_p, max_new_tokens, seed, device, backend, url, ...).
+
+    `reference`: an on-policy pair a prompt, one answer from `model` (the new policy) and one from the reference
+    model, with the same sampling parameters and seeds; the reference's answers are a run of kind
+    `generate-reference` that `run` follows after the policy's, and each item puts the two answers on sides drawn
+    at random (seeded), recorded in its meta."""
     seed = int(params.get("seed", 0))
     eval_left_out = 0
     if prompts_file is not None:
@@ -57,7 +64,14 @@ def prepare(project: Project, model: str, *, prompts_file: str | None = None, sa
                            "(import some with `prefdesk prompts import`, or pass --reuse)")
     manifest = {"prompts": len(chosen), "from": str(prompts_file) if prompts_file else "pool", "sample": sample,
                 "by": by, "quotas": quotas or {}, "eval_prompts_left_out": eval_left_out}
-    return write_run(project, model, chosen, KIND, manifest, **params)
+    if reference is None:
+        return write_run(project, model, chosen, KIND, manifest, **params)
+    if params.get("n", 1) != 1 or params.get("pair"):
+        raise ProjectError("an on-policy pair is one answer from each model: no --n, no --pair random|spread|closest")
+    params["n"] = 1
+    partner, _ = write_run(project, reference, chosen, REFERENCE_KIND, manifest, **params)
+    return write_run(project, model, chosen, KIND, {**manifest, "reference_run": partner,
+                                                    "reference": str(Path(reference).resolve())}, **params)
 
 
 def write_run(project: Project, model: str, prompts: list[pool.PoolPrompt], kind: str, manifest: dict,
@@ -93,6 +107,18 @@ def run(project: Project, run_id: str, spec_path: Path, on_event: Callable[[dict
         store_runs.finish_run(project, run_id, RunStatus.FAILED, {"error": str(exc), "hint": INSTALL_HINT})
         raise
     done = follow(project, run_id, cmd, spec_path.parent, on_event, resumed)
+    partner = (done.dataset_manifest or {}).get("reference_run")
+    if done.status == RunStatus.FINISHED and partner:  # the reference's half of on-policy pairs
+        other = store_runs.run(project, partner)
+        if other.status != RunStatus.FINISHED:
+            if other.status != RunStatus.RUNNING:
+                store_runs.reopen_run(project, partner)
+            folder = run_folder(project, partner)
+            other = follow(project, partner, command(folder / "job.json", python), folder, on_event, True)
+        if other.status != RunStatus.FINISHED:
+            store_runs.finish_run(project, run_id, RunStatus.FAILED, {
+                "error": f"the reference's run {partner} {other.status.value}; resume this run to go on"})
+            return store_runs.run(project, run_id)
     if done.status == RunStatus.FINISHED and done.kind == KIND:
         ingest(project, run_id)  # (an evaluation's answers are read by `jobs.evaluate`, never made items)
     return store_runs.run(project, run_id)
@@ -108,10 +134,14 @@ def resume(project: Project, run_id: str) -> Path:
     return run_folder(project, run_id) / "job.json"
 
 
-def _item(prompt: pool.PoolPrompt, line: dict, run_id: str) -> NewItem:
+def _item(prompt: pool.PoolPrompt, line: dict, run_id: str, partner: dict | None = None) -> NewItem:
     cands = line["candidates"]
     pair = line.get("pair")
     chosen = [cands[i] for i in pair] if pair else cands
+    policy_side = None
+    if partner is not None:  # an on-policy pair: the policy's answer and the reference's, sides drawn at random
+        policy_side = random.Random(f"{run_id}:{prompt.id}").randrange(2)
+        chosen = [cands[0], partner["candidates"][0]][::1 if policy_side == 0 else -1]
     candidates = tuple(
         Candidate(i, c["text"], None, Path(c["meta"].get("model", "")).name or None,
                   {k: c["meta"][k] for k in ("temperature", "top_p", "max_new_tokens", "seed") if k in c["meta"]},
@@ -121,8 +151,20 @@ def _item(prompt: pool.PoolPrompt, line: dict, run_id: str) -> NewItem:
     meta.update((k, v) for k in ("scenario", "risk_level", "bucket") if (v := getattr(prompt, k)) is not None)
     if pair:
         meta["pair"] = {"chosen_from": pair, "scores": line.get("pair_scores")}
+    if policy_side is not None:
+        meta["pair"] = {"on_policy": True, "policy_position": policy_side}
     kind = ItemKind.PAIRWISE if len(candidates) == 2 else ItemKind.RANKING
     return NewItem(kind, prompt.prompt, candidates, prompt.messages, meta=meta, source=SOURCE)
+
+
+def _same(line: dict, other: dict) -> bool:
+    """Whether the two models gave the same answer (whitespace and case aside): no pair to judge."""
+    a, b = (" ".join(x["candidates"][0]["text"].split()).lower() for x in (line, other))
+    return a == b
+
+
+def _lines(samples: Path) -> list[dict]:
+    return [json.loads(line) for line in samples.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def ingest(project: Project, run_id: str) -> dict[str, int]:
@@ -134,17 +176,20 @@ def ingest(project: Project, run_id: str) -> dict[str, int]:
         return {k: report[k] for k in ("items_added", "duplicate_prompts", "already_items", "rule_hits", "held_back")}
     samples = run_folder(project, run_id) / "model" / SAMPLES_FILE
     by_id = {p.id: p for p in pool.pool(project)}
-    lines = [json.loads(line) for line in samples.read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines = _lines(samples)
+    partner = (done.dataset_manifest or {}).get("reference_run")
+    theirs = {line["key"]: line for line in _lines(run_folder(project, partner) / "model" / SAMPLES_FILE)} if partner else None
     batch_id = uuid7()
     counts = {"items_added": 0, "duplicate_prompts": 0, "already_items": 0, "rule_hits": 0, "held_back": 0}
     with project.transaction() as conn:
         start_batch(conn, batch_id, str(samples), KIND)
         ingesting = Ingest(project, batch_id, f"generate {run_id}")
         for line in lines:
-            if line.get("duplicate"):
+            other = theirs.get(line["key"]) if theirs is not None else None
+            if line.get("duplicate") or (theirs is not None and (other is None or _same(line, other))):
                 counts["duplicate_prompts"] += 1
                 continue
-            ingesting.add(_item(by_id[line["key"]], line, run_id), [])
+            ingesting.add(_item(by_id[line["key"]], line, run_id, other), [])
         ingesting.flush()
         counts["items_added"] = ingesting.counts.items_added
         counts["already_items"] = ingesting.counts.duplicate_items
