@@ -183,3 +183,27 @@ def test_the_generate_panel_opens_and_takes_a_model_folder_from_real_key_events(
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"GENERATE MODEL {tiny_lm!r} True" in proc.stdout and "LlamaForCausalLM" in proc.stdout, proc.stdout
     assert "PANEL FITS generate_panel True" in proc.stdout, proc.stdout
+
+
+def test_the_evaluate_panel_takes_policy_reference_and_judge_folders_from_real_key_events(x_display, tmp_path,
+                                                                                         tiny_lm):
+    """Ctrl+Shift+E opens Project › Evaluate; Alt+F, Alt+R and Alt+M reach the policy, reference and LLM judge
+    folders through their labels' mnemonics (each letter once in the window), the typed folders are checked at
+    once and Evaluate can start; at scale 2 the panel fits the screen."""
+    from prefdesk.cli import main
+    from prefdesk.domain import RaterRole
+
+    path = tmp_path / "eval.prefdesk"
+    assert main(["new", str(path)]) == 0
+    assert main(["prompts", "import", str(Path(__file__).parent / "fixtures" / "prompts-sample.jsonl"), "-p", str(path)]) == 0
+    assert main(["evalset", "create", "general", "-p", str(path), "--from-pool", "--sample", "8"]) == 0
+    with Project.open(path) as project:
+        project.ensure_rater("lea", RaterRole.REVIEWER)
+    keys = ["ctrl+shift+e", "focus:evaluate_panel", "alt+f", f"type:{tiny_lm}", "alt+r", f"type:{tiny_lm}",
+            "alt+m", f"type:{tiny_lm}", "wait:300"]
+    env = {**os.environ, "DISPLAY": x_display, "QT_QPA_PLATFORM": "xcb", "QT_SCALE_FACTOR": "2"}
+    proc = subprocess.run([sys.executable, str(SCRIPT), str(path), "lea", str(tmp_path / "eval.png"), *keys],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"EVALUATE {tiny_lm!r} {tiny_lm!r} {tiny_lm!r} True ''" in proc.stdout, proc.stdout
+    assert "PANEL FITS evaluate_panel True" in proc.stdout, proc.stdout

@@ -67,6 +67,27 @@ def test_a_regression_in_one_bucket_is_reported_first_with_the_pairs_it_lost():
     _self_contained(page)
 
 
+def test_a_bucket_of_a_few_prompts_all_lost_is_too_few_to_call_not_a_regression():
+    """The percentile bootstrap of one loss is [0, 0]: a scenario that holds one prompt of the set would be
+    reported as a regression on every evaluation. Below MIN_FOR_VERDICT prompts a group is marked too few."""
+    from prefdesk.quality.winrate import MIN_FOR_VERDICT
+
+    prompts, mine, theirs, _ = _planted(n=40)
+    prompts = [p._replace(scenario="rare" if k < MIN_FOR_VERDICT - 1 else "common-lost" if k < 2 * MIN_FOR_VERDICT
+                          else "other") for k, p in enumerate(prompts)]
+    judged = {p.id: {"overall": 0.0 if p.scenario != "other" else 1.0} for p in prompts}
+    report = compare(prompts, mine, theirs, judged)
+    rare, lost = report["results"]["overall"]["scenario=rare"], report["results"]["overall"]["scenario=common-lost"]
+    assert rare["n"] == MIN_FOR_VERDICT - 1 and rare["interval"] == [0.0, 0.0]
+    assert rare["too_few"] and not rare["regression"]
+    assert lost["n"] == MIN_FOR_VERDICT + 1 and lost["regression"] and not lost["too_few"]
+    assert report["regressions"] == ["overall scenario=common-lost"]
+    page = render({**report, "run": "r", "evalset": "s", "judge": "j", "sampling": {}, "policy": "/m/p",
+                   "reference": "/m/r", "models": {"policy": "/m/p", "reference": "/m/r"}, "per_prompt": [{"prompt_id": p.id, "scenario": p.scenario, "outcomes": judged[p.id]}
+                                  for p in prompts]}, {p.id: p.prompt for p in prompts}, mine, theirs, [])
+    assert re.search(r"<td>scenario=rare</td>.*too few to call", page)
+
+
 def _self_contained(page: str) -> None:
     assert "<script" not in page.lower() and "javascript:" not in page.lower()
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page, re.I) and "@import" not in page
@@ -133,11 +154,11 @@ def evaluated(tmp_path_factory, tiny_encoder):
     html = tmp / "release.html"
     assert main(["evaluate", "-p", str(path), "--policy", policy, "--reference", reference, "--evalset", "general",
                  "--judge", judge, "--max-new-tokens", "12", "--arena", "6", "--html", str(html), "--json"]) == 0
-    return path, html, judge
+    return path, html, judge, policy, reference
 
 
 def test_arena_pairs_are_blind_their_sides_recorded_and_never_training_data(evaluated, tmp_path, capsys):
-    path, html, judge = evaluated
+    path, html, judge, _, _ = evaluated
     capsys.readouterr()
     with Project.open(path) as project:
         run_id = project.conn.execute("SELECT id FROM runs WHERE kind = 'evaluate'").fetchone()[0]
@@ -203,7 +224,57 @@ def test_arena_pairs_are_blind_their_sides_recorded_and_never_training_data(eval
 
 
 def test_the_release_report_file_is_self_contained(evaluated):
-    _, html, _ = evaluated
+    html = evaluated[1]
     page = html.read_text()
     assert "Release report" in page and "What produced this policy" in page and "eval set" in page
     _self_contained(page)
+
+
+def test_the_evaluate_panel_through_the_window(evaluated, qtbot, qt_prefs, tmp_path):
+    """Project › Evaluate (Ctrl+Shift+E) on a lead's desk: the evaluation already made is shown with the
+    leaderboard; a new one is filled in with keys, run off the GUI thread, stored with the form's settings and
+    shown; its release report is saved."""
+    from PySide6.QtCore import Qt
+
+    from desktools import press, shown
+    from prefdesk.domain import RaterRole
+    from prefdesk.ui.desk.window import MainWindow
+
+    path, _, judge, policy, reference = evaluated
+    project = Project.open(path)
+    try:
+        window = shown(qtbot, MainWindow(project, project.ensure_rater("lead", RaterRole.REVIEWER)))
+        press(qtbot, window, (Qt.Key_E, Qt.ControlModifier | Qt.ShiftModifier))
+        panel = window.evaluate_panel
+        assert panel is not None and panel.isVisible()
+        qtbot.waitUntil(lambda: panel.results.rowCount() > 0 and panel.board.rowCount() == 2, timeout=30_000)
+        assert panel.judge_run.currentData() == judge and panel.evalset.currentData() == "general"
+        assert not panel.start_button.isEnabled() and "choose the policy" in panel.problems.text()
+        press(qtbot, panel, (Qt.Key_F, Qt.AltModifier))
+        assert panel.policy_folder.hasFocus()
+        qtbot.keyClicks(panel.policy_folder, policy)
+        press(qtbot, panel, (Qt.Key_R, Qt.AltModifier))
+        assert panel.reference.hasFocus()
+        qtbot.keyClicks(panel.reference, reference)
+        panel.max_new.setValue(10)
+        panel.seed.setValue(3)
+        panel.arena.setValue(2)
+        assert panel.start_button.isEnabled(), panel.problems.text()
+        press(qtbot, panel, (Qt.Key_V, Qt.AltModifier))
+        qtbot.waitUntil(lambda: panel.busy, timeout=2_000)  # a mnemonic clicks the button after its animation
+        assert not panel.start_button.isEnabled()
+        qtbot.waitUntil(lambda: not panel.busy, timeout=180_000)
+        assert panel.status.text().startswith("Done:") and "2 arena pairs wait for people" in panel.status.text(), \
+            panel.status.text()
+        runs = [r for r in store_runs.runs(project) if r.kind == "evaluate"]
+        assert len(runs) == 2 and runs[-1].spec["sampling"]["max_new_tokens"] == 10
+        assert runs[-1].spec["sampling"]["seed"] == 3 and runs[-1].report["arena"] == {"items": 2}
+        qtbot.waitUntil(lambda: panel.shown_run == runs[-1].id and panel.report and panel.report["run"] == runs[-1].id)
+        rows = panel.results.rowCount()
+        assert rows == sum(len(g) for g in runs[-1].report["results"].values())
+        marked = [panel.results.item(r, 5).text() == "regression" for r in range(rows)]
+        assert marked == sorted(marked, reverse=True)  # regressions first
+        saved = panel.save_report(str(tmp_path / "release.html"))
+        _self_contained(open(saved).read())
+    finally:
+        project.close()

@@ -16,7 +16,8 @@ from PySide6.QtWidgets import QApplication
 from prefdesk.store.project import Project
 from prefdesk.ui.desk.window import MainWindow
 
-PANELS = ("train_panel", "quality_panel", "arbitration_panel", "versions_panel", "items_panel", "generate_panel")
+PANELS = ("train_panel", "quality_panel", "arbitration_panel", "versions_panel", "items_panel", "generate_panel",
+          "evaluate_panel")
 
 
 def main() -> int:
@@ -41,6 +42,10 @@ def main() -> int:
                     if name == "generate_panel":
                         print("GENERATE MODEL", repr(panel.model.text()), panel.start_button.isEnabled(),
                               repr(panel.model_info.text()), flush=True)
+                    if name == "evaluate_panel":
+                        print("EVALUATE", repr(panel.policy_folder.text()), repr(panel.reference.text()),
+                              repr(panel.judge_model.text()), panel.start_button.isEnabled(),
+                              repr(panel.problems.text()), flush=True)
                     panel.grab().save(screenshot.replace(".png", f"-{name.split('_')[0]}.png"))
                     print("PANEL FITS", name, panel.isVisible() and panel.width() <= area.width()
                           and panel.height() <= area.height(), panel.width(), panel.height(), flush=True)

@@ -81,7 +81,7 @@ def votes(project: Project, run_id: str) -> dict[str, dict[str, list[float]]]:
 def results(project: Project, run_id: str, judged: dict[str, dict[str, float]]) -> dict:
     """People's verdicts on the run's arena: {items, voted, dims: {dim: win rate, interval, votes},
     judge_agreement: {pairs, agreement, kappa}}; `judged`: prompt id -> dimension -> the automatic judge's outcome."""
-    from prefdesk.quality.winrate import bootstrap_interval, win_rate
+    from prefdesk.quality.winrate import summary
 
     items = project.conn.execute("SELECT COUNT(*) FROM arena_items WHERE run_id = ?", (run_id,)).fetchone()[0]
     got = votes(project, run_id)
@@ -91,9 +91,8 @@ def results(project: Project, run_id: str, judged: dict[str, dict[str, float]]) 
             per_dim[dim] += outcomes
     dims = {}
     for dim, outcomes in sorted(per_dim.items()):
-        low, high = bootstrap_interval(outcomes)
-        dims[dim] = {"votes": len(outcomes), "win_rate": round(win_rate(outcomes), 4),
-                     "interval": [round(low, 4), round(high, 4)], "regression": high < 0.5}
+        s = summary(outcomes)
+        dims[dim] = {"votes": s.pop("n"), **s}
     return {"items": items, "voted": len(got), "dims": dims, "judge_agreement": agreement(got, judged)}
 
 

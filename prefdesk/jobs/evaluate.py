@@ -7,7 +7,8 @@
    (`jobs.judge.ask`; a pair it cannot read is counted and left out).
 3. `compare` reports, overall and per bucket / scenario / risk level, for each dimension: the win rate with its
    95% bootstrap interval, the length-controlled win rate, each model's mean answer length (characters), and
-   `regression` where the interval lies below 1/2.
+   `regression` where the interval lies below 1/2 (a group of fewer than `winrate.MIN_FOR_VERDICT` prompts is
+   marked `too_few` and never called one).
 4. `--arena N` makes N blind pairwise items for people (`jobs.arena`).
 
 The report is stored as a run of kind `evaluate`, with each prompt's outcomes and the two models' names for the
@@ -29,7 +30,8 @@ from prefdesk.jobs import judge as llm
 from prefdesk.jobs.runtime import training_command
 from prefdesk.jobs.train import job_env
 from prefdesk.jobs.watch import run_folder
-from prefdesk.quality.winrate import bootstrap_interval, length_controlled_win_rate, win_rate
+from prefdesk.quality.winrate import length_controlled_win_rate
+from prefdesk.quality.winrate import summary as win_summary
 from prefdesk.store import evalsets
 from prefdesk.store import runs as store_runs
 from prefdesk.store.project import Project, ProjectError
@@ -143,10 +145,8 @@ def llm_judge(project: Project, model: str, python: str | None = None, on_event:
 
 
 def summary(outcomes: list[float], policy_len: list[int], reference_len: list[int]) -> dict:
-    low, high = bootstrap_interval(outcomes)
-    out = {"n": len(outcomes), "win_rate": round(win_rate(outcomes), 4), "interval": [round(low, 4), round(high, 4)],
-           "regression": high < 0.5, "mean_length": {"policy": round(sum(policy_len) / len(policy_len), 1),
-                                                     "reference": round(sum(reference_len) / len(reference_len), 1)}}
+    out = {**win_summary(outcomes), "mean_length": {"policy": round(sum(policy_len) / len(policy_len), 1),
+                                                    "reference": round(sum(reference_len) / len(reference_len), 1)}}
     if len(outcomes) >= MIN_FOR_LENGTH_CONTROL:
         out["length_controlled_win_rate"] = round(length_controlled_win_rate(outcomes, policy_len, reference_len), 4)
     return out

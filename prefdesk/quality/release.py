@@ -10,6 +10,7 @@ from html import escape
 
 from prefdesk.jobs.evaluate import samples_of, stored
 from prefdesk.quality.html import _fmt
+from prefdesk.quality.winrate import MIN_FOR_VERDICT
 from prefdesk.store import prompts as pool
 from prefdesk.store import runs as store_runs
 from prefdesk.store.project import Project
@@ -29,12 +30,16 @@ def _interval(s: dict) -> str:
             f'<circle cx="{x(s["win_rate"]):.1f}" cy="7" r="4" fill="{colour}"/></svg>')
 
 
+def _mark(s: dict) -> str:
+    return ("<b class=bad>regression</b>" if s["regression"] else
+            f"<span class=muted>too few to call (under {MIN_FOR_VERDICT})</span>" if s.get("too_few") else "")
+
+
 def _row(dim: str, where: str, s: dict) -> str:
-    mark = "<b class=bad>regression</b>" if s["regression"] else ""
     return (f"<tr><td>{escape(dim)}</td><td>{escape(where)}</td><td>{s['n']}</td><td>{s['win_rate']:.3f}</td>"
             f"<td>[{s['interval'][0]:.3f}, {s['interval'][1]:.3f}]</td><td>{_interval(s)}</td>"
             f"<td>{_fmt(s.get('length_controlled_win_rate'))}</td><td>{s['mean_length']['policy']:.0f}</td>"
-            f"<td>{s['mean_length']['reference']:.0f}</td><td>{mark}</td></tr>")
+            f"<td>{s['mean_length']['reference']:.0f}</td><td>{_mark(s)}</td></tr>")
 
 
 def _examples(report: dict, regression: str, prompts: dict, mine: dict, theirs: dict) -> str:
@@ -70,7 +75,7 @@ def _arena(arena: dict | None) -> str:
         return "<p>No arena for this evaluation (<code>--arena N</code> makes one).</p>"
     rows = "".join(f"<tr><td>{escape(d)}</td><td>{v['votes']}</td><td>{v['win_rate']:.3f}</td>"
                    f"<td>[{v['interval'][0]:.3f}, {v['interval'][1]:.3f}]</td><td>{_interval({**v})}</td>"
-                   f"<td>{'<b class=bad>regression</b>' if v['regression'] else ''}</td></tr>"
+                   f"<td>{_mark(v)}</td></tr>"
                    for d, v in arena.get("dims", {}).items())
     agree = arena.get("judge_agreement", {})
     return (f"<p>{arena['items']} blind pairs; {arena.get('voted', 0)} have people's votes. The judge agrees with "
@@ -116,7 +121,7 @@ def render(report: dict, prompts: dict[str, str], mine: dict[str, str], theirs: 
 <html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>
 <style>body{{font:14px system-ui,sans-serif;margin:2em;color:#222;max-width:70em}}
 table{{border-collapse:collapse;margin:1em 0}} td,th{{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}}
-th{{background:#f3f3f3}} svg{{vertical-align:middle}} .bad{{color:#b00}} .pair{{display:flex;flex-wrap:wrap;gap:1em;
+th{{background:#f3f3f3}} svg{{vertical-align:middle}} .bad{{color:#b00}} .muted{{color:#666}} .pair{{display:flex;flex-wrap:wrap;gap:1em;
 border-top:1px solid #ccc;padding-top:.5em}} .prompt{{flex-basis:100%;font-weight:600;white-space:pre-wrap}}
 .side{{flex:1;min-width:20em}} pre{{white-space:pre-wrap;background:#f7f7f7;padding:.5em}}</style>
 </head><body>
@@ -124,7 +129,8 @@ border-top:1px solid #ccc;padding-top:.5em}} .prompt{{flex-basis:100%;font-weigh
 <p>Evaluation run {escape(run_id)} on eval set {escape(report['evalset'])}; judged by {escape(report['judge'])}.
 Win rate: the policy's share of prompts won against the reference, ties as 1/2, with a 95% bootstrap interval
 (the dot and the line; the tick is 1/2). Length-controlled (LC): the win rate at equal answer length, from a logistic
-fit on the length difference, as AlpacaEval's. A group whose whole interval lies below 1/2 is a regression.
+fit on the length difference, as AlpacaEval's. A group whose whole interval lies below 1/2 is a regression; a group
+of fewer than {MIN_FOR_VERDICT} prompts is shown but too few to call.
 {report.get('no_verdict', 0)} prompts had no verdict from the judge and are left out.</p>
 {verdict}
 <table><tr><th>dimension</th><th>where</th><th>prompts</th><th>win rate</th><th>95% interval</th><th></th>

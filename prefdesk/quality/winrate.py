@@ -2,7 +2,9 @@
 interval, the length-controlled win rate, and Bradley-Terry scores over many models' comparisons.
 
 - Win rate: the mean outcome, a win 1, a tie 1/2, a loss 0; the 95% interval is the percentile bootstrap
-  (resampling the comparisons). A dimension or bucket whose interval lies below 1/2 is a regression.
+  (resampling the comparisons). A dimension or bucket whose interval lies below 1/2 is a regression, once it
+  has MIN_FOR_VERDICT comparisons: the percentile bootstrap of one or two losses is [0, 0], and a bucket that
+  holds one prompt of the eval set is not a finding.
 - Length-controlled win rate (after AlpacaEval's): a judge that likes long answers rewards a policy that only
   talks more. The outcomes are fitted with a logistic model on the length difference,
   P(win) = sigmoid(theta + phi * tanh(d / sd(d))), d = policy length - reference length; the rate is
@@ -22,6 +24,15 @@ from collections.abc import Sequence
 import numpy as np
 
 ELO_SCALE = 400 / math.log(10)
+MIN_FOR_VERDICT = 8  # fewer comparisons: the group is shown, marked too few, and never called a regression
+
+
+def summary(outcomes: Sequence[float]) -> dict:
+    """{n, win_rate, interval, regression, too_few}: a group's win rate as the reports show it."""
+    low, high = bootstrap_interval(outcomes)
+    too_few = len(outcomes) < MIN_FOR_VERDICT
+    return {"n": len(outcomes), "win_rate": round(win_rate(outcomes), 4), "interval": [round(low, 4), round(high, 4)],
+            "regression": high < 0.5 and not too_few, "too_few": too_few}
 
 
 def win_rate(outcomes: Sequence[float]) -> float:

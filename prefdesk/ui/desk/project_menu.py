@@ -1,5 +1,5 @@
-"""The Project menu: the panels beside the desk (train, quality, versions, items, generate, arbitration), the queue
-order and the project settings. Each is a registry action on the desk window (`ui.actions`); a panel is
+"""The Project menu: the panels beside the desk (train, quality, versions, items, generate, evaluate,
+arbitration), the queue order and the project settings. Each is a registry action on the desk window (`ui.actions`); a panel is
 made once per project and raised when asked again."""
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ for _name, _keys, _help, _attribute, _module, _cls in (
          "items.panel", "ItemsPanel"),
         ("generate", "Ctrl+Shift+G", "Generate: sample answers from your model for prompts, pre-filtered…",
          "generate_panel", "generate.panel", "GeneratePanel"),
+        ("evaluate", "Ctrl+Shift+E", "Evaluate: the trained policy against its reference, arena, leaderboard…",
+         "evaluate_panel", "evaluate.panel", "EvaluatePanel"),
         ("arbitrate", "Ctrl+Shift+A", "Arbitrate disputed items (reviewers and experts)…", "arbitration_panel",
          "arbitration.panel", "ArbitrationPanel")):
     action(_name, GLOBAL, _keys, _help, menu="Pro&ject")(

@@ -34,7 +34,8 @@ VIEW_CLASSES = {ItemKind.PAIRWISE: PairwiseView, ItemKind.RANKING: RankingView,
                 ItemKind.SCALAR: ScalarView, ItemKind.PROCESS: ProcessView}
 MENUS = {"pairwise": "&Pairwise", "ranking": "&Ranking", "scalar": "&Scalar", "process": "P&rocess", GLOBAL: "&Label"}
 CLOSE_WAIT_MS = 60_000  # how long closing waits for work off the GUI thread (a 1M-item quality report: ~15 s)
-PANELS = ("train_panel", "quality_panel", "arbitration_panel", "versions_panel", "items_panel", "generate_panel")  # windows beside the desk
+PANELS = ("train_panel", "quality_panel", "arbitration_panel", "versions_panel", "items_panel", "generate_panel",
+          "evaluate_panel")  # windows beside the desk
 MENU_ORDER = ("&File", "&Label", "&Pairwise", "&Ranking", "&Scalar", "P&rocess", "Pro&ject", "&Help")
 
 
@@ -75,6 +76,7 @@ class MainWindow(QMainWindow):
         self.versions_panel = None
         self.items_panel = None
         self.generate_panel = None
+        self.evaluate_panel = None
         self.retry = QTimer(self)
         self.retry.setInterval(1000)
         self.retry.timeout.connect(self._write_held)
