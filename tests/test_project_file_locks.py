@@ -184,6 +184,8 @@ _CHECKED = {
     "prefdesk/jobs/evaluate.py: out.read_text", "prefdesk/jobs/evaluate.py: src.write_text",
     # the HTML release report, refused by stat when it would be the project (store.connection.refuse_project_file)
     "prefdesk/cli_eval.py: Path(path).write_text", "prefdesk/ui/evaluate/panel.py: Path(path).write_text",
+    # an export's own files in its staging folder: the dataset card, and the Parquet copy it hashes
+    "prefdesk/formats/export.py: (staging / CARD_FILE).write_text", "prefdesk/formats/parquet.py: open(out)",
 }
 
 

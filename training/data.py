@@ -51,6 +51,22 @@ def split_by_prompt(rows: list[dict], eval_fraction: float, seed: int) -> tuple[
     return train, held
 
 
+def test_file(data_file: Path) -> Path:
+    """The held-out split an export wrote beside its data (`export --test-fraction`): preference-test.jsonl."""
+    data_file = Path(data_file)
+    return data_file.with_name(f"{data_file.stem}-test{data_file.suffix}")
+
+
+def held_out(rows: list[dict], data_file: Path, eval_fraction: float, seed: int) -> tuple[list[dict], list[dict], str]:
+    """(train rows, held-out rows, where the held-out rows came from): the export's own test split when the folder
+    has one (the lead chose it, so every run on the folder is evaluated on the same prompts), else a split of
+    the rows by prompt."""
+    test = test_file(data_file)
+    if test.is_file():
+        return rows, read_jsonl(test), f"the export's test split ({test.name})"
+    return (*split_by_prompt(rows, eval_fraction, seed), f"a split by prompt (eval_fraction {eval_fraction})")
+
+
 def as_text(value: Any) -> str:
     """Text of a prompt or response given as text or as chat messages."""
     if isinstance(value, str):

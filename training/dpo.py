@@ -16,22 +16,24 @@ from trl import DPOConfig, DPOTrainer
 
 from training.callbacks import StopRequest
 from training.common import train_with_events, training_arguments, write_report
-from training.data import DataError, read_jsonl, split_by_prompt
+from training.data import DataError, held_out, read_jsonl, test_file
 from training.device import DeviceChoice
 from training.protocol import JobSpec
 
 COLUMNS = ("prompt", "chosen", "rejected")
 
 
-def _rows(spec: JobSpec) -> tuple[list[dict], list[dict]]:
-    rows = read_jsonl(spec.data_file)
-    clean = []
-    for n, row in enumerate(rows, start=1):
-        for key in COLUMNS:
-            if key not in row:
-                raise DataError(f"{spec.data_file}:{n}: {key}: missing")
-        clean.append({k: row[k] for k in COLUMNS})
-    return split_by_prompt(clean, spec.eval_fraction, spec.seed)
+def _rows(spec: JobSpec) -> tuple[list[dict], list[dict], str]:
+    train, held, held_from = held_out(read_jsonl(spec.data_file), spec.data_file, spec.eval_fraction, spec.seed)
+
+    def clean(path, rows):
+        for n, row in enumerate(rows, start=1):
+            for key in COLUMNS:
+                if key not in row:
+                    raise DataError(f"{path}:{n}: {key}: missing")
+        return [{k: row[k] for k in COLUMNS} for row in rows]
+
+    return clean(spec.data_file, train), clean(test_file(spec.data_file), held), held_from
 
 
 def run(spec: JobSpec, device: DeviceChoice, stop: StopRequest) -> dict[str, Any]:
@@ -48,7 +50,7 @@ def run(spec: JobSpec, device: DeviceChoice, stop: StopRequest) -> dict[str, Any
 
         peft_config = LoraConfig(r=spec.hyper.lora_r, lora_alpha=spec.hyper.lora_alpha,
                                  target_modules=spec.hyper.lora_targets, task_type="CAUSAL_LM")
-    train_rows, eval_rows = _rows(spec)
+    train_rows, eval_rows, held_from = _rows(spec)
     args = training_arguments(DPOConfig, spec, device, lora=lora, beta=spec.hyper.beta,
                               loss_type=[spec.hyper.loss_type], max_length=spec.hyper.max_length,
                               padding_free=False, precompute_ref_log_probs=not lora, disable_dropout=True)
@@ -76,7 +78,7 @@ def run(spec: JobSpec, device: DeviceChoice, stop: StopRequest) -> dict[str, Any
         "loss": metrics.get("eval_loss"),
     }
     report = {"job": "dpo", "base_model": base, "lora": lora, "merged_dir": str(merged) if merged else None,
-              "train_pairs": len(train_rows), "eval_pairs": len(eval_rows), "train_loss": result.training_loss,
+              "train_pairs": len(train_rows), "eval_pairs": len(eval_rows), "held_out": held_from, "train_loss": result.training_loss,
               "train_runtime_s": result.metrics.get("train_runtime"), "steps": trainer.state.global_step,
               "eval": evaluation}
     return {"output_dir": str(out), "report": report, "report_path": str(write_report(spec, report))}

@@ -18,7 +18,7 @@ from transformers import (AutoModelForTokenClassification, AutoTokenizer, DataCo
 
 from training.callbacks import StopRequest
 from training.common import default_base, train_with_events, training_arguments, write_report
-from training.data import DataError, as_text, read_jsonl, split_by_prompt
+from training.data import DataError, as_text, held_out, read_jsonl, test_file
 from training.device import DeviceChoice
 from training.protocol import JobSpec, emit
 
@@ -59,10 +59,11 @@ def run(spec: JobSpec, device: DeviceChoice, stop: StopRequest) -> dict[str, Any
     model.config.pad_token_id = tok.pad_token_id
     encode = StepEncoder(tok)
     rows = read_jsonl(spec.data_file)
-    for n, row in enumerate(rows, start=1):
-        if len(row.get("labels", [])) != len(row.get("completions", [])) or "prompt" not in row:
-            raise DataError(f"{spec.data_file}:{n}: needs prompt, and one label per completion")
-    train_rows, eval_rows = split_by_prompt(rows, spec.eval_fraction, spec.seed)
+    train_rows, eval_rows, held_from = held_out(rows, spec.data_file, spec.eval_fraction, spec.seed)
+    for path, subset in ((spec.data_file, train_rows), (test_file(spec.data_file), eval_rows)):
+        for n, row in enumerate(subset, start=1):
+            if len(row.get("labels", [])) != len(row.get("completions", [])) or "prompt" not in row:
+                raise DataError(f"{path}:{n}: needs prompt, and one label per completion")
 
     def encoded(subset):
         records, truncated = [], 0
@@ -91,6 +92,7 @@ def run(spec: JobSpec, device: DeviceChoice, stop: StopRequest) -> dict[str, Any
     trainer.save_model(str(out))
     tok.save_pretrained(str(out))
     report = {"job": "prm", "base_model": base, "train_examples": len(train), "eval_examples": len(held),
+              "held_out": held_from,
               "truncated": {"train": truncated_train, "eval": truncated_eval}, "train_loss": result.training_loss,
               "steps": trainer.state.global_step, "eval": evaluate_steps(model, held, tok.pad_token_id)}
     emit("eval", step=trainer.state.global_step, **report["eval"])

@@ -24,7 +24,7 @@ from trl.trainer.reward_trainer import DataCollatorForPreference
 
 from training.callbacks import StopRequest
 from training.common import default_base, is_encoder, train_with_events, training_arguments, write_report
-from training.data import DataError, as_text, read_jsonl, split_by_prompt
+from training.data import DataError, as_text, held_out, read_jsonl, test_file
 from training.device import DeviceChoice
 from training.protocol import JobSpec, emit
 
@@ -266,11 +266,12 @@ def run(spec: JobSpec, device: DeviceChoice, stop: StopRequest) -> dict[str, Any
     model.config.pad_token_id = tok.pad_token_id
     encode = PairEncoder(tok, is_encoder(model.config), fitting_length(spec.hyper.max_length, model.config))
 
-    for n, row in enumerate(rows, start=1):
-        for key in ("prompt", "chosen", "rejected"):
-            if key not in row:
-                raise DataError(f"{spec.data_file}:{n}: {key}: missing")
-    train_rows, eval_rows = split_by_prompt(rows, spec.eval_fraction, spec.seed)
+    train_rows, eval_rows, held_from = held_out(rows, spec.data_file, spec.eval_fraction, spec.seed)
+    for path, subset in ((spec.data_file, train_rows), (test_file(spec.data_file), eval_rows)):
+        for n, row in enumerate(subset, start=1):
+            for key in ("prompt", "chosen", "rejected"):
+                if key not in row:
+                    raise DataError(f"{path}:{n}: {key}: missing")
 
     def encoded(subset):
         pairs, cut = [], Counter()
@@ -312,6 +313,7 @@ def run(spec: JobSpec, device: DeviceChoice, stop: StopRequest) -> dict[str, Any
     tok.save_pretrained(str(out))
     encode.save(out)
     report = {"job": "reward", "base_model": base, "train_pairs": len(train_pairs), "eval_pairs": len(eval_pairs),
+              "held_out": held_from,
               "truncated": truncated,  # pairs cut to max_length: {"prompt": n, "answer": n} in each split
               "train_loss": result.training_loss, "train_runtime_s": result.metrics.get("train_runtime"),
               "steps": trainer.state.global_step,

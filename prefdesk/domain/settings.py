@@ -6,6 +6,7 @@ desk's Settings dialog, `prefdesk config --set` and the store refuse the same va
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 RATIONALE_RULES = ("never", "high-risk", "always")
@@ -47,6 +48,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # level is not high (off by default: people see every item)
     "judge_skips_people": False,
     "judge_skip_confidence": 0.9,
+    # the license of exported datasets, as the Hugging Face Hub names them (e.g. "cc-by-4.0", "mit"); "other"
+    # until the lead sets it. It goes into each export folder's dataset card.
+    "license": "other",
 }
 ARBITRATION_RULES = ("disagreement", "no-majority")
 
@@ -161,6 +165,13 @@ def _confidence(value: Any) -> float:
     return float(value)
 
 
+def _license(value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[a-z0-9][a-z0-9.+-]{0,63}", value):
+        raise SettingError("license", f"expected a license identifier as the Hugging Face Hub names it, e.g. "
+                                      f"\"cc-by-4.0\", \"apache-2.0\", \"other\"; got {value!r}")
+    return value
+
+
 CHECKS = {
     "overlap": _overlap,
     "gold_rate": _gold_rate,
@@ -177,6 +188,7 @@ CHECKS = {
     "rules": _rules,
     "judge_skips_people": _flag("judge_skips_people"),
     "judge_skip_confidence": _confidence,
+    "license": _license,
 }
 
 

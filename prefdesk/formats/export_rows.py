@@ -37,9 +37,12 @@ class ExportReport:
     path: str
     written: int = 0
     left_out: Counter = field(default_factory=Counter)
+    test_rows: int = 0  # rows of the held-out split (export --test-fraction), beside the `written` train rows
 
     def summary(self) -> str:
         text = f"{self.format}: {self.written} rows written to {self.path}"
+        if self.test_rows:
+            text += f" and {self.test_rows} held-out rows to its test split"
         if self.left_out:
             text += "; left out: " + ", ".join(f"{n} {why}" for why, n in self.left_out.most_common())
         return text

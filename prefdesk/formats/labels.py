@@ -1,6 +1,6 @@
 """The `labels` exchange format: one JSON object a line, an item and one label with all its metadata.
 
-    {"item": {"id", "kind", "prompt", "prompt_messages", "candidates": [text, ...], "candidate_meta": [{...} | null, ...],
+    {"item": {"id", "kind", "prompt", "prompt_messages", "candidates": [text, ...], "candidate_meta": [{...}, ...],
               "steps", "meta", "gold"},
      "label": {"id", "kind", "payload", "rater": {"name", "role", "level"}, "session", "created_at",
                "duration_ms", "guideline_version", "app_version", "round", "display_order", "source",
@@ -8,7 +8,9 @@
 
 Export writes every label ever written, superseded ones too, oldest first. Import needs only
 `item.prompt` + `item.candidates` (or `item.id`), `label.kind`, `label.payload` and `label.rater.name`;
-the rest defaults. Payloads are checked against their kind (`prefdesk.domain.payloads`). This is how
+the rest defaults. A candidate with no provenance has `{}` in `candidate_meta`, not null: pyarrow's JSON reader
+(26.0, what `datasets` reads JSONL with) builds an invalid table from a list that holds nulls in one row and
+values in another. Payloads are checked against their kind (`prefdesk.domain.payloads`). This is how
 labels move between tools and machines.
 """
 
@@ -43,7 +45,7 @@ def exchange_row(row: tuple) -> dict:
     cands = orjson.loads(cands)
     return {
         "item": {"id": item_id, "kind": kind, "prompt": prompt, "prompt_messages": _json(messages),
-                 "candidates": [c["text"] for c in cands], "candidate_meta": [c.get("meta") for c in cands],
+                 "candidates": [c["text"] for c in cands], "candidate_meta": [c.get("meta") or {} for c in cands],
                  "steps": [{"text": s["text"], "state": s.get("state")} for s in (_json(steps) or [])],
                  "meta": orjson.Fragment(meta), "gold": gold},
         "label": {"id": label_id, "kind": lkind, "payload": orjson.Fragment(payload),

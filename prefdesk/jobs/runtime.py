@@ -10,7 +10,9 @@ import shutil
 import sys
 from pathlib import Path
 
-INSTALL_HINT = 'install the training runtime: python -m pip install "prefdesk[train]" (or name a Python that has it)'
+INSTALL_HINT = ('install the training runtime: `make train` in a source checkout, or python -m pip install '
+                '"prefdesk[train]" (on a CUDA workstation install torch\'s CUDA build first, as pytorch.org says), '
+                'or the prefdesk-train bundle beside the desk, or name a Python that has it in Preferences')
 BUNDLE_NAME = "prefdesk-train"
 
 

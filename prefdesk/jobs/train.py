@@ -34,7 +34,8 @@ _JOB_ENV = {"HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "TOKENIZERS_
 
 def prepare(project: Project, kind: str, *, base_model: str | None = None, epochs: float | None = None,
             device: str = "auto", aggregate: str = "majority", hyper: dict | None = None,
-            version: str | None = None, eval_fraction: float | None = None) -> tuple[str, Path]:
+            version: str | None = None, eval_fraction: float | None = None,
+            test_fraction: float = 0.0) -> tuple[str, Path]:
     """Freeze the dataset (the project's labels now, or exactly a dataset version's, with its own policy)
     and write the job spec for a new run; returns (run id, spec path)."""
     if kind not in KINDS:
@@ -50,7 +51,7 @@ def prepare(project: Project, kind: str, *, base_model: str | None = None, epoch
     folder = run_folder(project, run_id)
     dataset = folder / "dataset"
     export_dataset(project, "trl-stepwise" if job == "prm" else "trl-preference", dataset,
-                   export_policy(project, frozen, aggregate), version=frozen)
+                   export_policy(project, frozen, aggregate), version=frozen, test_fraction=test_fraction)
     spec = {"kind": job, "dataset": str(dataset), "output_dir": str(folder / "model"), "base_model": base_model or None,
             "device": device, "hyper": {**({"epochs": epochs} if epochs else {}), **(hyper or {})}}
     if eval_fraction is not None:

@@ -91,22 +91,32 @@ def _strongest(group: list[tuple]) -> list[tuple]:
     return [row for row in group if _TIER.get(row[L_SOURCE], 0) == best]
 
 
-def guideline_versions(scope: Scope, label_kinds: tuple[str, ...] | None, every: bool = False) -> dict[str, int]:
-    """How many labels of these kinds (None: all) of each guideline version the scope reads: its current
-    first-round labels (`every`: all of them, superseded and round 2 too; a frozen version: exactly its own)."""
-    kinds = f" AND kind IN ({','.join('?' * len(label_kinds))})" if label_kinds else ""
-    counts: dict[str, int] = {}
+def label_breakdown(scope: Scope, label_kinds: tuple[str, ...] | None, every: bool = False,
+                    layers: dict[str, str] | None = None) -> dict[str, dict]:
+    """How many labels of these kinds (None: all) the scope reads, by guideline version, by source and by the
+    rater's role, in one scan: its current first-round labels (`every`: all of them, superseded and round 2 too;
+    a frozen version: exactly its own). For a version, `layers` (label id -> layer, as frozen) replaces the rater's
+    role, which a lead may change after: a version's counts never change."""
+    kinds = f" AND l.kind IN ({','.join('?' * len(label_kinds))})" if label_kinds else ""
+    counts: dict[str, dict] = {"guideline_version": {}, "source": {}, "layer" if layers is not None else "rater_role": {}}
     if scope.only is not None:
-        for version, n in rows_in(scope.conn, f"SELECT guideline_version, COUNT(*) FROM labels WHERE id IN ({{marks}})"
-                                  f"{kinds} GROUP BY 1", sorted(scope.only), tuple(label_kinds or ())):
-            counts[version] = counts.get(version, 0) + n
-        return dict(sorted(counts.items(), key=lambda kv: str(kv[0])))
-    where = "rowid <= ?" if every else ("rowid <= ? AND round = 1 AND id NOT IN (SELECT supersedes FROM labels "
-                                        "WHERE supersedes IS NOT NULL AND rowid <= ?)")
-    args = [scope.last_label] if every else [scope.last_label, scope.last_label]
-    return {v: n for v, n in scope.conn.execute(
-        f"SELECT guideline_version, COUNT(*) FROM labels WHERE {where}{kinds} GROUP BY 1 ORDER BY 1",
-        [*args, *(label_kinds or ())])}
+        third = "l.id" if layers is not None else "r.role"
+        rows = rows_in(scope.conn, f"SELECT l.guideline_version, l.source, {third}, COUNT(*) FROM labels l JOIN raters r "
+                                   f"ON r.id = l.rater_id WHERE l.id IN ({{marks}}){kinds} GROUP BY 1, 2, 3",
+                       sorted(scope.only), tuple(label_kinds or ()))
+        if layers is not None:
+            rows = ((version, source, layers[label_id], n) for version, source, label_id, n in rows)
+    else:
+        where = "l.rowid <= ?" if every else ("l.rowid <= ? AND l.round = 1 AND l.id NOT IN (SELECT supersedes FROM "
+                                              "labels WHERE supersedes IS NOT NULL AND rowid <= ?)")
+        args = [scope.last_label] if every else [scope.last_label, scope.last_label]
+        rows = scope.conn.execute(f"SELECT l.guideline_version, l.source, r.role, COUNT(*) FROM labels l JOIN raters r "
+                                  f"ON r.id = l.rater_id WHERE {where}{kinds} GROUP BY 1, 2, 3",
+                                  [*args, *(label_kinds or ())])
+    for version, source, third, n in rows:
+        for key, value in zip(counts, (version, source, third)):
+            counts[key][value] = counts[key].get(value, 0) + n
+    return {key: dict(sorted(c.items(), key=lambda kv: str(kv[0]))) for key, c in counts.items()}
 
 
 def sampled_item_ids(scope: Scope, step: int) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QHBoxLayout, QLineEdit, QMessageBox, QPushButton,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDoubleSpinBox, QDialogButtonBox, QHBoxLayout, QLineEdit, QMessageBox, QPushButton,
                                QWidget)
 
 
@@ -49,3 +49,20 @@ def fit_to_screen(window: QWidget, width: int, height: int) -> None:
     screen = (window.parentWidget().screen() if window.parentWidget() else None) or QGuiApplication.primaryScreen()
     area = screen.availableGeometry()
     window.resize(min(width, int(area.width() * 0.92)), min(height, int(area.height() * 0.92)))
+
+
+class SplitOptions:
+    """An export dialog's held-out split and Parquet choice (`export --test-fraction F --parquet`), added to its form."""
+
+    def __init__(self, form) -> None:
+        self.test_fraction = QDoubleSpinBox()
+        self.test_fraction.setRange(0.0, 0.5)
+        self.test_fraction.setSingleStep(0.05)
+        self.test_fraction.setSpecialValueText("none")
+        self.test_fraction.setToolTip("The share of prompts held out as the dataset's test split (no prompt in both)")
+        self.parquet = QCheckBox("A Parquet copy of each split beside its JSONL")
+        form.addRow("Test split", self.test_fraction)
+        form.addRow("", self.parquet)
+
+    def chosen(self) -> dict:
+        return {"test_fraction": round(self.test_fraction.value(), 4), "parquet": self.parquet.isChecked()}

@@ -155,6 +155,7 @@ class ExportDialog(QDialog):
         form.addRow("Aggregation", self.aggregate)
         form.addRow("", self.conversational)
         form.addRow("Folder", row)
+        self.split = forms.SplitOptions(form)
         form.addRow(dialog_buttons(self))
 
 
@@ -169,10 +170,12 @@ def export_dialog(window) -> None:
         return
     fmt, folder = dialog.format.currentText(), dialog.folder.text().strip()
     policy, conversational = dialog.aggregate.currentText(), dialog.conversational.isChecked()
+    split = dialog.split.chosen()
 
     def work():
         with Project.open(project_path) as project:
-            return export_dataset(project, fmt, folder, export_policy(project, aggregate=policy), conversational)
+            return export_dataset(project, fmt, folder, export_policy(project, aggregate=policy), conversational,
+                                  **split)
 
     window.ops.run(work, Change(0), lambda r: forms.tell(window, "Exported", r.summary(), QMessageBox.Information),
                    lambda exc: forms.tell(window, "Export failed", describe(exc)))

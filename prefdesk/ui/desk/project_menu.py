@@ -23,7 +23,7 @@ def _opener(attribute: str, module: str, cls: str, leads_only: bool = False):
     return open_panel
 
 
-for _name, _keys, _help, _attribute, _module, _cls in (
+PANELS = (  # (action, keys, menu text, the window's attribute, module under prefdesk.ui, class)
         ("train", "Ctrl+T", "Train a reward model, DPO or PRM on the labels…", "train_panel", "train.panel", "TrainPanel"),
         ("quality", "Ctrl+Shift+Q", "Quality: agreement, gold, bias, drift, arbitration…", "quality_panel",
          "quality.panel", "QualityPanel"),
@@ -36,7 +36,8 @@ for _name, _keys, _help, _attribute, _module, _cls in (
         ("evaluate", "Ctrl+Shift+E", "Evaluate: the trained policy against its reference, arena, leaderboard…",
          "evaluate_panel", "evaluate.panel", "EvaluatePanel"),
         ("arbitrate", "Ctrl+Shift+A", "Arbitrate disputed items (reviewers and experts)…", "arbitration_panel",
-         "arbitration.panel", "ArbitrationPanel")):
+         "arbitration.panel", "ArbitrationPanel"))
+for _name, _keys, _help, _attribute, _module, _cls in PANELS:
     action(_name, GLOBAL, _keys, _help, menu="Pro&ject")(
         _opener(_attribute, f"prefdesk.ui.{_module}", _cls, leads_only=_name == "arbitrate"))
 

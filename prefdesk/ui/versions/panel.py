@@ -250,16 +250,17 @@ class VersionsPanel(QWidget):
         form = QFormLayout(dialog)
         form.addRow("Format", fmt)
         form.addRow("Folder", browse_row(folder, lambda current: QFileDialog.getExistingDirectory(dialog, "Folder", current)))
+        split = forms.SplitOptions(form)
         form.addRow(dialog_buttons(dialog))
         self.export_dialog = dialog
         if not dialog.exec() or not folder.text().strip():
             return
-        path, chosen, out = self.desk.project.path, fmt.currentText(), folder.text().strip()
+        path, chosen, out, options = self.desk.project.path, fmt.currentText(), folder.text().strip(), split.chosen()
 
         def work():
             with Project.open(path) as project:
                 version = versions.get(project, name)
-                return export_dataset(project, chosen, out, export_policy(project, version), version=version)
+                return export_dataset(project, chosen, out, export_policy(project, version), version=version, **options)
 
         self.desk.ops.run(work, Change(0), lambda r: forms.tell(self, "Exported", r.summary(), QMessageBox.Information),
                           lambda exc: forms.tell(self, "Export failed", describe(exc)))
