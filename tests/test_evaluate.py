@@ -278,3 +278,22 @@ def test_the_evaluate_panel_through_the_window(evaluated, qtbot, qt_prefs, tmp_p
         _self_contained(open(saved).read())
     finally:
         project.close()
+
+
+def test_without_a_training_runtime_evaluate_and_generate_say_what_to_install(project, qtbot, qt_prefs, monkeypatch):
+    """`make run` installs the desk alone: the panels that start jobs say how to get the runtime, Start stays off."""
+    from PySide6.QtCore import Qt
+
+    from desktools import press, shown
+    from prefdesk.domain import RaterRole
+    from prefdesk.ui.desk.window import MainWindow
+
+    monkeypatch.setenv("PREFDESK_TRAIN_PYTHON", "/nowhere/python3")
+    window = shown(qtbot, MainWindow(project, project.ensure_rater("lead", RaterRole.REVIEWER)))
+    press(qtbot, window, (Qt.Key_E, Qt.ControlModifier | Qt.ShiftModifier))
+    window.activateWindow()  # back to the desk, as a click on it does
+    qtbot.waitUntil(window.isActiveWindow)
+    press(qtbot, window, (Qt.Key_G, Qt.ControlModifier | Qt.ShiftModifier))
+    for panel in (window.evaluate_panel, window.generate_panel):
+        assert "install the training runtime" in panel.problems.text() and "make train" in panel.problems.text()
+        assert not panel.start_button.isEnabled()

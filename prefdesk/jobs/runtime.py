@@ -34,3 +34,12 @@ def training_command(python: str | None = None) -> list[str]:
     if bundle.is_file():
         return [str(bundle)]
     raise NoRuntime(f"no training runtime: {INSTALL_HINT}")
+
+
+def runtime_problems(python: str | None = None) -> list[str]:
+    """[] where a training runtime is found, else what to install: a panel shows it before Start."""
+    try:
+        training_command(python)
+    except NoRuntime as exc:
+        return [str(exc)]
+    return []

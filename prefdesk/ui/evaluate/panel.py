@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayo
                                QLineEdit, QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QTabWidget,
                                QVBoxLayout, QWidget)
 
+from prefdesk.jobs.runtime import runtime_problems
 from prefdesk.store import evalsets
 from prefdesk.store import runs as store_runs
 from prefdesk.ui.forms import browse_row, compact, fit_to_screen
@@ -173,6 +174,7 @@ class EvaluatePanel(QWidget):
         if c["judge_run"] is None:
             problems += [f"judge: {p}" for p in model_folder_problems(c["judge_model"])] if c["judge_model"] else \
                 ["choose a judge: a finished reward run, or an LLM judge's folder"]
+        problems += runtime_problems(self.desk.train_python())
         self.problems.setText("\n".join(f"• {p}" for p in problems))
         self.start_button.setEnabled(not problems and not self.busy)
         return problems + (["evaluating…"] if self.busy else [])

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
                                QTabWidget, QVBoxLayout, QWidget)
 
 from prefdesk.jobs import generate
+from prefdesk.jobs.runtime import runtime_problems
 from prefdesk.jobs.watch import EVENTS_FILE, LOG_FILE, RunWatch, log_tail, mark_launch, request_stop, run_folder
 from prefdesk.store import prompts as pool
 from prefdesk.store import runs as store_runs
@@ -292,6 +293,7 @@ class GeneratePanel(QWidget):
             problems.append(describe(exc))
         if self.running():
             problems.append("a generation run is going: cancel it, or wait for it to end")
+        problems += runtime_problems(self.desk.train_python())
         self.problems.setText("\n".join(f"• {p}" for p in problems))
         self.start_button.setEnabled(not problems)
         return problems
