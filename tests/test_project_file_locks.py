@@ -156,7 +156,7 @@ _CHECKED = {
     "prefdesk/demo.py: (source / 'labels.jsonl').read_text", "prefdesk/demo.py: (source / 'raters.jsonl').read_text",
     "prefdesk/demo.py: (source / 'settings.json').read_text",
     "prefdesk/formats/export.py: (staging / 'manifest.json').write_text", "prefdesk/formats/export.py: path.read_text",
-    "prefdesk/formats/export.py: open(staging / FILES[fmt])",
+    "prefdesk/formats/export.py: open(staging / names['train'])", "prefdesk/formats/export.py: open(staging / names['test'])",
     "prefdesk/formats/folder.py: open(path)", "prefdesk/formats/folder.py: shutil.copy2(old)",
     "prefdesk/formats/importer.py: hashlib.file_digest(f)", "prefdesk/formats/importer.py: open(out)",
     "prefdesk/formats/importer.py: open(path)", "prefdesk/formats/parallel.py: open(path)",
@@ -186,6 +186,7 @@ _CHECKED = {
     "prefdesk/cli_eval.py: Path(path).write_text", "prefdesk/ui/evaluate/panel.py: Path(path).write_text",
     # an export's own files in its staging folder: the dataset card, and the Parquet copy it hashes
     "prefdesk/formats/export.py: (staging / CARD_FILE).write_text", "prefdesk/formats/parquet.py: open(out)",
+    "prefdesk/formats/parquet.py: hashlib.file_digest(f)",
 }
 
 

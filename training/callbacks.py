@@ -27,6 +27,21 @@ class StopRequest:
         return self.signalled or self.stop_file.exists()
 
 
+def _everyone(asked: bool) -> bool:
+    """Whether any process was asked to stop, agreed by all (`accelerate launch`: a process that stopped alone
+    would leave the others waiting for it in the next gradient all-reduce)."""
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return asked
+    import torch
+
+    device = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else "cpu"
+    flag = torch.tensor([int(asked)], device=device)
+    dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+    return bool(flag.item())
+
+
 class EventCallback(TrainerCallback):
     """progress / metrics / eval / checkpoint events; a stop request ends training at the next step."""
 
@@ -46,7 +61,7 @@ class EventCallback(TrainerCallback):
             emit("progress", step=state.global_step, total_steps=state.max_steps, epoch=round(state.epoch or 0, 4),
                  eta_s=round((state.max_steps - state.global_step) / rate, 1) if rate else None,
                  samples_per_s=round(rate * self.examples_per_step, 2))
-        if self.stop.asked:
+        if _everyone(self.stop.asked):
             self.stopped = True
             control.should_save = True
             control.should_training_stop = True

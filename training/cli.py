@@ -119,11 +119,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, default=32)
     args = parser.parse_args(argv)
 
-    from training.protocol import emit, load_spec, reserve_stdout_for_events
+    from training.protocol import emit, is_main_process, load_spec, reserve_stdout_for_events
 
     if args.command in ("run", "score", "generate", "judge"):
         reserve_stdout_for_events()
-    if args.command in ("run", "generate", "judge"):
+    if args.command in ("run", "generate", "judge") and is_main_process():  # rank 0 holds it for all ranks
         if not _hold_job_lock(args.job):
             emit("failed", error=f"{args.job}: this run's job is still running after {LOCK_WAIT_S} s",
                  hint="cancel it first, or wait for it to end")

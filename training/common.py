@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from training.device import DeviceChoice
-from training.protocol import JobSpec
+from training.protocol import JobSpec, is_main_process
 
 ENCODER_TYPES = {"bert", "roberta", "deberta", "deberta-v2", "distilbert", "electra", "xlm-roberta", "albert",
                  "mpnet", "modernbert"}
@@ -37,6 +37,13 @@ def training_arguments(cls, spec: JobSpec, device: DeviceChoice, lora: bool, **e
     h = spec.hyper
     lr = h.learning_rate or (DEFAULT_LORA_LR if lora else DEFAULT_LR[spec.kind])
     batch = h.batch_size or (16 if device.kind == "cuda" else 8)
+    # hyper.batch_size is the global batch: under `accelerate launch --num_processes N` each process takes 1/N of it,
+    # so N processes train the model one process would
+    processes = int(os.environ.get("WORLD_SIZE", "1"))
+    if batch % processes:
+        raise ValueError(f"hyper.batch_size {batch} is the batch of all {processes} processes together: "
+                         f"give a multiple of {processes}")
+    batch //= processes
     # transformers renamed gradient_checkpointing to activation_checkpointing within 5.x (seen: 5.17 has only the
     # old name, 5.23 warns on it): use whichever this version has
     names = {f.name for f in dataclasses.fields(cls)}
@@ -63,8 +70,10 @@ def offline_env(spec: JobSpec) -> None:
 
 
 def write_report(spec: JobSpec, report: dict[str, Any]) -> Path:
+    """The job's report.json (by the main process only, when several train)."""
     path = Path(spec.output_dir) / "report.json"
-    path.write_text(json.dumps(report, indent=2, default=float) + "\n")
+    if is_main_process():
+        path.write_text(json.dumps(report, indent=2, default=float) + "\n")
     return path
 
 

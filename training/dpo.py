@@ -7,6 +7,8 @@ tokenizer's chat template (TRL does this when the rows are message lists). paddi
 
 from __future__ import annotations
 
+import os
+
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,13 @@ def _rows(spec: JobSpec) -> tuple[list[dict], list[dict], str]:
     return clean(spec.data_file, train), clean(test_file(spec.data_file), held), held_from
 
 
+def _processes() -> int:
+    """How many processes train together (`accelerate launch`). TRL precomputes the reference's log-probabilities
+    into a cache file of the in-memory dataset, a temporary folder of the main process's own that the others
+    cannot find (TRL 1.16): with several processes the reference runs beside the policy instead."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
 def run(spec: JobSpec, device: DeviceChoice, stop: StopRequest) -> dict[str, Any]:
     out = Path(spec.output_dir)
     base = spec.base_model
@@ -53,7 +62,7 @@ def run(spec: JobSpec, device: DeviceChoice, stop: StopRequest) -> dict[str, Any
     train_rows, eval_rows, held_from = _rows(spec)
     args = training_arguments(DPOConfig, spec, device, lora=lora, beta=spec.hyper.beta,
                               loss_type=[spec.hyper.loss_type], max_length=spec.hyper.max_length,
-                              padding_free=False, precompute_ref_log_probs=not lora, disable_dropout=True)
+                              padding_free=False, precompute_ref_log_probs=not lora and _processes() == 1, disable_dropout=True)
     trainer = DPOTrainer(model=model if lora else base, args=args, train_dataset=Dataset.from_list(train_rows),
                          eval_dataset=Dataset.from_list(eval_rows) if eval_rows else None,
                          processing_class=tok, peft_config=peft_config)
@@ -61,14 +70,17 @@ def run(spec: JobSpec, device: DeviceChoice, stop: StopRequest) -> dict[str, Any
                                           train_pairs=len(train_rows), eval_pairs=len(eval_rows), lora=lora)
     if cancelled:
         return cancelled
-    trainer.save_model(str(out))  # LoRA: the adapter (safetensors); full: the model
-    tok.save_pretrained(str(out))
+    trainer.save_model(str(out))  # LoRA: the adapter (safetensors); full: the model (main process only)
+    main = trainer.is_world_process_zero()
+    if main:
+        tok.save_pretrained(str(out))
     metrics = trainer.evaluate() if eval_rows else {}  # before any merge: the reference is the adapter switched off
     merged = None
     if lora and spec.merge_lora:
         merged = out / "merged"
-        trainer.model.merge_and_unload().save_pretrained(str(merged))
-        tok.save_pretrained(str(merged))
+        if main:
+            trainer.model.merge_and_unload().save_pretrained(str(merged))
+            tok.save_pretrained(str(merged))
     evaluation = {
         "n_pairs": len(eval_rows),
         "reward_accuracy": metrics.get("eval_rewards/accuracies"),

@@ -89,8 +89,9 @@ def run(spec: JobSpec, device: DeviceChoice, stop: StopRequest) -> dict[str, Any
                                           eval_examples=len(held), truncated=truncated_train + truncated_eval)
     if cancelled:
         return cancelled
-    trainer.save_model(str(out))
-    tok.save_pretrained(str(out))
+    trainer.save_model(str(out))  # the main process only
+    if trainer.is_world_process_zero():
+        tok.save_pretrained(str(out))
     report = {"job": "prm", "base_model": base, "train_examples": len(train), "eval_examples": len(held),
               "held_out": held_from,
               "truncated": {"train": truncated_train, "eval": truncated_eval}, "train_loss": result.training_loss,

@@ -74,12 +74,13 @@ class Hyper:
     save_steps: int = 0  # 0: save only at the end (and when stopped)
     bf16: bool | None = None  # None: on where the GPU supports it
     gradient_checkpointing: bool | None = None  # None: on for a GPU, off on CPU
+    group_by_length: bool = True  # reward: batch pairs of like length together (seeded); false: plain shuffle
 
 
 _WHOLE = {"max_steps", "batch_size", "grad_accum", "max_length", "lora_r", "lora_alpha", "logging_steps",
           "save_steps", "seed"}
 _REAL = {"epochs", "learning_rate", "warmup_ratio", "weight_decay", "beta", "eval_fraction"}
-_FLAG = {"lora", "bf16", "gradient_checkpointing", "use_weights", "use_margin", "merge_lora", "resume",
+_FLAG = {"lora", "bf16", "gradient_checkpointing", "group_by_length", "use_weights", "use_margin", "merge_lora", "resume",
          "allow_download", "allow_pickle_weights"}
 _TEXT = {"kind", "dataset", "output_dir", "device", "heads", "loss_type"}
 _LIMIT = 2 ** 31  # a whole number past this is a typo or an overflow (max_steps 1e400 reads as infinity)

@@ -4,23 +4,24 @@ The job tokenizes the pairs itself and hands TRL `chosen_ids`/`rejected_ids`, be
 preparation (a) appends an EOS by string concatenation, which fails for BERT-like encoders that have
 none, and (b) silently drops pairs longer than max_length; here a long pair is cut to fit (the prompt's
 oldest tokens first, never the answer while it fits alone: `PairEncoder`), and the cuts are counted and reported.
-TRL has no per-row weights: `WeightedRewardTrainer` adds them to the loss when the spec asks.
+TRL has no per-row weights: `bt_trainers.WeightedRewardTrainer` adds them to the loss when the spec asks, batches
+pairs of like length together, and normalises the loss over every process's share of the batch.
 """
 
 from __future__ import annotations
 
 import json
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from datasets import Dataset
-from transformers import AutoModelForSequenceClassification, AutoTokenizer, Trainer
-from trl import RewardConfig, RewardTrainer
-from trl.trainer.reward_trainer import DataCollatorForPreference
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from trl import RewardConfig
+
+from training.bt_trainers import MultiHeadCollator, MultiHeadRewardTrainer, WeightedCollator, WeightedRewardTrainer
 
 from training.callbacks import StopRequest
 from training.common import default_base, is_encoder, train_with_events, training_arguments, write_report
@@ -109,83 +110,6 @@ class PairEncoder:
         meta = json.loads((folder / SCORING_FILE).read_text()) if (folder / SCORING_FILE).exists() else {}
         limit = meta.get("max_length") or min(int(getattr(tokenizer, "model_max_length", 512) or 512), 512)
         return cls(tokenizer, bool(meta.get("encoder", tokenizer.eos_token is None)), int(limit))
-
-
-class WeightedCollator(DataCollatorForPreference):
-    def torch_call(self, examples):
-        out = super().torch_call(examples)
-        if "weight" in examples[0]:
-            out["weight"] = torch.tensor([e["weight"] for e in examples], dtype=torch.float)
-        return out
-
-
-class WeightedRewardTrainer(RewardTrainer):
-    """TRL's Bradley-Terry loss, with each pair's loss scaled by its export weight."""
-
-    def _set_signature_columns_if_needed(self):
-        if self._signature_columns is None:
-            self._signature_columns = ["chosen_ids", "rejected_ids", "margin", "weight"]
-
-    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        weights = inputs.pop("weight", None)
-        if weights is None:
-            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
-        margin = inputs.pop("margin", None)
-        outputs = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], use_cache=False)
-        chosen, rejected = torch.chunk(outputs.logits.squeeze(-1), chunks=2)
-        diff = chosen - rejected - (margin if margin is not None else 0.0)
-        loss = (-F.logsigmoid(diff) * weights).sum() / weights.sum().clamp_min(1e-8)
-        mode = "train" if model.training else "eval"
-        with torch.no_grad():
-            self._metrics[mode]["accuracy"].append((chosen > rejected).float().mean().item())
-            self._metrics[mode]["margin"].append((chosen - rejected).mean().item())
-        return (loss, outputs) if return_outputs else loss
-
-
-class MultiHeadCollator(WeightedCollator):
-    """Adds `dims`: one column a dimension, +1 chosen better / -1 rejected better / 0 unknown or tie."""
-
-    def torch_call(self, examples):
-        out = super().torch_call(examples)
-        out["dims"] = torch.tensor([e["dims"] for e in examples], dtype=torch.float)
-        return out
-
-
-class MultiHeadRewardTrainer(Trainer):
-    """Head 0 is the overall reward; head k+1 the reward on dimension k. Each head gets the Bradley-Terry
-    loss on the rows that carry a verdict for it. On transformers' Trainer, because TRL's RewardTrainer
-    refuses a model with more than one output."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._metrics = {"train": defaultdict(list), "eval": defaultdict(list)}
-
-    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
-        mode = "train" if self.model.training else "eval"
-        logs = {**logs, **{k: sum(v) / len(v) for k, v in self._metrics[mode].items() if v}}
-        self._metrics[mode].clear()
-        super().log(logs, start_time)
-
-    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        dims = inputs.pop("dims")
-        weights = inputs.pop("weight", None)
-        margin = inputs.pop("margin", None)
-        outputs = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], use_cache=False)
-        chosen, rejected = torch.chunk(outputs.logits, chunks=2)  # (batch, 1 + n_dims) each
-        w = weights if weights is not None else torch.ones(chosen.shape[0], device=chosen.device)
-        overall = -F.logsigmoid(chosen[:, 0] - rejected[:, 0] - (margin if margin is not None else 0.0))
-        loss = (overall * w).sum() / w.sum().clamp_min(1e-8)
-        mask = dims != 0
-        if mask.any():
-            per_dim = -F.logsigmoid(dims * (chosen[:, 1:] - rejected[:, 1:]))
-            loss = loss + (per_dim * mask * w[:, None]).sum() / (mask * w[:, None]).sum().clamp_min(1e-8)
-        mode = "train" if model.training else "eval"
-        with torch.no_grad():
-            self._metrics[mode]["accuracy"].append((chosen[:, 0] > rejected[:, 0]).float().mean().item())
-            if mask.any():
-                agree = (torch.sign(chosen[:, 1:] - rejected[:, 1:]) == dims)[mask]
-                self._metrics[mode]["dim_accuracy"].append(agree.float().mean().item())
-        return (loss, outputs) if return_outputs else loss
 
 
 @torch.no_grad()
@@ -302,16 +226,18 @@ def run(spec: JobSpec, device: DeviceChoice, stop: StopRequest) -> dict[str, Any
     if dim_names:
         trainer = MultiHeadRewardTrainer(**common, data_collator=MultiHeadCollator(pad_token_id=tok.pad_token_id))
     else:
-        trainer_cls = WeightedRewardTrainer if spec.use_weights else RewardTrainer
-        trainer = trainer_cls(**common, data_collator=WeightedCollator(pad_token_id=tok.pad_token_id))
+        trainer = WeightedRewardTrainer(**common, data_collator=WeightedCollator(pad_token_id=tok.pad_token_id))
+    if spec.hyper.group_by_length:  # pairs of like length in a batch (less padding); seeded
+        trainer.pair_lengths = [max(len(c), len(r)) for c, r in train_pairs]
     result, cancelled = train_with_events(
         trainer, spec, stop, "reward", device, base_model=base, train_pairs=len(train_pairs),
         eval_pairs=len(eval_pairs), truncated=truncated, heads=["overall", *dim_names])
     if cancelled:
         return cancelled
-    trainer.save_model(str(out))
-    tok.save_pretrained(str(out))
-    encode.save(out)
+    trainer.save_model(str(out))  # the main process only (transformers' should_save)
+    if trainer.is_world_process_zero():
+        tok.save_pretrained(str(out))
+        encode.save(out)
     report = {"job": "reward", "base_model": base, "train_pairs": len(train_pairs), "eval_pairs": len(eval_pairs),
               "held_out": held_from,
               "truncated": truncated,  # pairs cut to max_length: {"prompt": n, "answer": n} in each split

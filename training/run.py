@@ -58,6 +58,9 @@ def run_job(spec: JobSpec) -> int:
             from training import dpo as job
         else:
             from training import prm as job
+        from transformers import set_seed
+
+        set_seed(spec.seed)  # a new head's weights too: the same spec trains the same model, in 1 process or N
         result = job.run(spec, device, stop)
     except Exception as exc:  # every failure reaches the desk as an event
         traceback.print_exc()

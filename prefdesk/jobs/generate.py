@@ -134,13 +134,14 @@ def resume(project: Project, run_id: str) -> Path:
     return run_folder(project, run_id) / "job.json"
 
 
-def _item(prompt: pool.PoolPrompt, line: dict, run_id: str, partner: dict | None = None) -> NewItem:
+def _item(prompt: pool.PoolPrompt, line: dict, run_id: str, partner: dict | None = None, seed: int = 0) -> NewItem:
     cands = line["candidates"]
     pair = line.get("pair")
     chosen = [cands[i] for i in pair] if pair else cands
     policy_side = None
     if partner is not None:  # an on-policy pair: the policy's answer and the reference's, sides drawn at random
-        policy_side = random.Random(f"{run_id}:{prompt.id}").randrange(2)
+        # from the run's seed and the prompt's content: the same seed and prompts put the same answers on the same sides
+        policy_side = random.Random(f"{seed}:{prompt.content_hash}").randrange(2)
         chosen = [cands[0], partner["candidates"][0]][::1 if policy_side == 0 else -1]
     candidates = tuple(
         Candidate(i, c["text"], None, Path(c["meta"].get("model", "")).name or None,
@@ -189,7 +190,7 @@ def ingest(project: Project, run_id: str) -> dict[str, int]:
             if line.get("duplicate") or (theirs is not None and (other is None or _same(line, other))):
                 counts["duplicate_prompts"] += 1
                 continue
-            ingesting.add(_item(by_id[line["key"]], line, run_id, other), [])
+            ingesting.add(_item(by_id[line["key"]], line, run_id, other, int((done.spec or {}).get("seed", 0))), [])
         ingesting.flush()
         counts["items_added"] = ingesting.counts.items_added
         counts["already_items"] = ingesting.counts.duplicate_items
