@@ -11,6 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
+
+from desktools import press
 
 from prefdesk.cli import main
 from prefdesk.formats.card import FIELDS as FIELDS_DESCRIBED
@@ -168,3 +171,33 @@ def test_a_folder_exported_again_loads_the_new_rows_not_the_cached_old_ones(tmp_
     assert main(export) == 0
     after = datasets.load_dataset(str(out), cache_dir=str(tmp_path / "hf"))["train"][0]
     assert (after["chosen"], after["rejected"]) == (before["rejected"], before["chosen"])
+
+
+def test_file_export_in_the_desk_offers_the_test_split_and_parquet(desk, qtbot, project, tmp_path, monkeypatch):
+    """File › Export (Ctrl+E): the dialog's Test split and Parquet choices reach the folder."""
+    from desktools import pairs
+    from prefdesk.ui.desk.file_menu import ExportDialog
+
+    window = desk(pairs(1))
+    press(qtbot, window, Qt.Key_1)
+    offered = {}
+    monkeypatch.setattr("prefdesk.ui.forms.tell", lambda *a: offered.setdefault("done", a[2]))
+
+    def split_export(dialog):  # a training format with a held-out split and Parquet copies
+        dialog.format.setCurrentText("trl-preference")
+        dialog.folder.setText(str(tmp_path / "ex"))
+        dialog.split.test_fraction.setValue(0.5)
+        dialog.split.parquet.setChecked(True)
+        return True
+    monkeypatch.setattr(ExportDialog, "exec", split_export)
+    press(qtbot, window, (Qt.Key_E, Qt.ControlModifier))
+    qtbot.waitUntil(lambda: "done" in offered, timeout=10000)
+    written = {p.name for p in (tmp_path / "ex").iterdir()}
+    assert {"preference.jsonl", "README.md", "manifest.json"} <= written and list(
+        (tmp_path / "ex").glob("*.parquet"))
+    manifest = json.loads((tmp_path / "ex" / "manifest.json").read_text())
+    # one labelled pair: it lands on one side, and the other side has no file
+    assert manifest["test_fraction"] == 0.5 and manifest["files"]["preference.jsonl"]["split"] == "train"
+    assert sum(f["rows"] for name, f in manifest["files"].items() if name.startswith("preference")
+               and name.endswith(".jsonl")) == 1
+

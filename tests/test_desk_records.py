@@ -306,25 +306,6 @@ def test_import_dialog_takes_format_mapping_and_skip_bad_and_export_dialog_every
     assert offered["folder"].startswith(str(project.path.parent))
     assert len((tmp_path / "ex" / "labels.jsonl").read_text().splitlines()) == 1
 
-    def split_export(dialog):  # a training format with a held-out split and Parquet copies
-        dialog.format.setCurrentText("trl-preference")
-        dialog.folder.setText(str(tmp_path / "ex"))
-        dialog.split.test_fraction.setValue(0.5)
-        dialog.split.parquet.setChecked(True)
-        return True
-    monkeypatch.setattr(ExportDialog, "exec", split_export)
-    offered.pop("done")
-    window.run_named("export")
-    qtbot.waitUntil(lambda: "done" in offered, timeout=10000)
-    written = {p.name for p in (tmp_path / "ex").iterdir()}
-    assert {"labels.jsonl", "preference.jsonl", "README.md", "manifest.json"} <= written and list(
-        (tmp_path / "ex").glob("*.parquet"))
-    manifest = json.loads((tmp_path / "ex" / "manifest.json").read_text())
-    # one labelled pair: it lands on one side, and the other side has no file
-    assert manifest["test_fraction"] == 0.5 and manifest["files"]["preference.jsonl"]["split"] == "train"
-    assert sum(f["rows"] for name, f in manifest["files"].items() if name.startswith("preference")
-               and name.endswith(".jsonl")) == 1
-
 
 def test_project_settings_dialog_saves_all_or_nothing_and_applies_to_the_next_item(desk, qtbot, project, monkeypatch):
     from prefdesk.ui.desk.settings_dialog import SettingsDialog

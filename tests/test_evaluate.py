@@ -12,7 +12,6 @@ import pytest
 
 from prefdesk.cli import main
 from prefdesk.domain import LabelKind
-from prefdesk.jobs import arena
 from prefdesk.jobs.evaluate import compare, samples_of
 from prefdesk.quality.release import render
 from prefdesk.store import runs as store_runs

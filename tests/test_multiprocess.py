@@ -51,7 +51,7 @@ def _run(tmp_path: Path, name: str, spec: dict, processes: int) -> tuple[list[di
                  "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"] if processes > 1
                 else [sys.executable])
     proc = subprocess.run([*launcher, "-m", "training", "run", str(job)], capture_output=True, text=True, env=ENV,
-                          cwd=tmp_path, timeout=600)
+                          cwd=tmp_path, timeout=180)  # ~10 s each: a hang fails fast
     events = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     # a cancelled job exits 3; accelerate's launcher turns any non-zero exit into 1: the events say what happened
     assert proc.returncode == 0 or events and events[-1]["event"] == "cancelled", proc.stderr[-4000:]

@@ -22,11 +22,34 @@ from trl.trainer.reward_trainer import DataCollatorForPreference
 
 
 class WeightedCollator(DataCollatorForPreference):
+    """TRL's pairs (chosen rows, then rejected rows, padded together), with the weights, and the longest chosen
+    and rejected sequence: the trainers cut each half to its own length (`_pair_logits`)."""
+
     def torch_call(self, examples):
         out = super().torch_call(examples)
         if "weight" in examples[0]:
             out["weight"] = torch.tensor([e["weight"] for e in examples], dtype=torch.float)
+        out["lengths"] = (max(len(e["chosen_ids"]) for e in examples), max(len(e["rejected_ids"]) for e in examples))
         return out
+
+
+def _pair_logits(model, inputs) -> tuple[torch.Tensor, torch.Tensor, object]:
+    """(chosen logits, rejected logits, outputs): one forward each, cut to its own longest sequence (a short answer
+    is not padded to its rival's length; the lengths come from the collator, so no host sync)."""
+    ids, mask = inputs["input_ids"], inputs["attention_mask"]
+    half = ids.shape[0] // 2
+    n_chosen, n_rejected = inputs.pop("lengths", (ids.shape[1], ids.shape[1]))
+    # one forward where both halves are as long; never under several processes, where DDP broadcasts buffers at
+    # every forward and all ranks must make as many (a rank making one while another made two waited forever)
+    import torch.distributed as dist
+
+    if n_chosen == n_rejected and not (dist.is_available() and dist.is_initialized()):
+        outputs = model(input_ids=ids, attention_mask=mask, use_cache=False)
+        chosen, rejected = torch.chunk(outputs.logits, chunks=2)
+        return chosen, rejected, outputs
+    chosen = model(input_ids=ids[:half, :n_chosen], attention_mask=mask[:half, :n_chosen], use_cache=False).logits
+    rejected = model(input_ids=ids[half:, :n_rejected], attention_mask=mask[half:, :n_rejected], use_cache=False).logits
+    return chosen, rejected, type("Outputs", (), {"logits": torch.cat([chosen, rejected])})()
 
 
 class MultiHeadCollator(WeightedCollator):
@@ -88,8 +111,8 @@ class WeightedRewardTrainer(_FastPairs, RewardTrainer):
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         weights = inputs.pop("weight", None)
         margin = inputs.pop("margin", None)
-        outputs = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], use_cache=False)
-        chosen, rejected = torch.chunk(outputs.logits.squeeze(-1), chunks=2)
+        chosen, rejected, outputs = _pair_logits(model, inputs)
+        chosen, rejected = chosen.squeeze(-1), rejected.squeeze(-1)
         diff = chosen - rejected - (margin if margin is not None else 0.0)
         loss = self._weighted_mean(-F.logsigmoid(diff), weights if weights is not None else torch.ones_like(diff))
         with torch.no_grad():
@@ -114,8 +137,7 @@ class MultiHeadRewardTrainer(_FastPairs, Trainer):
         dims = inputs.pop("dims")
         weights = inputs.pop("weight", None)
         margin = inputs.pop("margin", None)
-        outputs = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], use_cache=False)
-        chosen, rejected = torch.chunk(outputs.logits, chunks=2)  # (batch, 1 + n_dims) each
+        chosen, rejected, outputs = _pair_logits(model, inputs)  # (batch, 1 + n_dims) each
         w = weights if weights is not None else torch.ones(chosen.shape[0], device=chosen.device)
         overall = -F.logsigmoid(chosen[:, 0] - rejected[:, 0] - (margin if margin is not None else 0.0))
         loss = self._weighted_mean(overall, w)
