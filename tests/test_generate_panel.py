@@ -73,9 +73,9 @@ def test_a_run_from_the_pool_makes_items_with_their_provenance(gen_desk, qtbot, 
 def test_cancel_then_resume_skips_the_prompts_done(gen_desk, qtbot, tiny_lm, project):
     window, panel = gen_desk
     qtbot.keyClicks(panel.model, tiny_lm)
-    panel.sample.setValue(12)
+    panel.sample.setValue(30)  # enough that the job is still going when Cancel arrives (12 finished first once)
     panel.batch.setValue(1)
-    panel.max_new.setValue(48)
+    panel.max_new.setValue(64)
     qtbot.mouseClick(panel.start_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: panel.progress.value() >= 2, timeout=120_000)
     qtbot.mouseClick(panel.cancel_button, Qt.LeftButton)
@@ -85,7 +85,7 @@ def test_cancel_then_resume_skips_the_prompts_done(gen_desk, qtbot, tiny_lm, pro
     assert project.conn.execute("SELECT COUNT(*) FROM items").fetchone() == (0,)  # nothing half-written
     qtbot.mouseClick(panel.resume_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: panel.status.text().startswith("Done:"), timeout=120_000)
-    assert "12 items added" in panel.status.text()
+    assert "30 items added" in panel.status.text()
     events = [json.loads(e) for e in project.conn.execute("SELECT events FROM runs").fetchone()[0].splitlines()]
     started = [e for e in events if e["event"] == "started"]
     assert started[-1]["already_done"] >= done > 0
