@@ -61,7 +61,7 @@ class SplitOptions:
         self.test_fraction.setSpecialValueText("none")
         self.test_fraction.setToolTip("The share of prompts held out as the dataset's test split (no prompt in both)")
         self.parquet = QCheckBox("A Parquet copy of each split beside its JSONL")
-        form.addRow("Test split", self.test_fraction)
+        form.addRow("Test split (share of prompts)", self.test_fraction)
         form.addRow("", self.parquet)
 
     def chosen(self) -> dict:
