@@ -3,26 +3,25 @@ millions of labels.
 
 Each column is coded in SQL and a range of labels comes back as one comma-separated string
 (`group_concat`), parsed by numpy: no Python object per label. Ranges are read on several read-only
-connections at once (SQLite runs a statement without Python's lock held), so the read scales with cores.
+connections at once (SQLite runs a statement without Python's lock held), so the read scales with cores, and
+ranges that can no longer change are kept coded in the project (`store.column_cache`): a report reads only the
+newest labels through SQL. Which answer of a pair is longer comes from `items.longer`'s index.
 Items are addressed by their rowid (arrays over items are indexed by it); raters by their order of name.
 Arbitration decisions are not rater labels and are left out (`quality.arbitration` reads them).
 """
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
 from prefdesk.domain import LabelSource
-from prefdesk.store.connection import read_connection
+from prefdesk.store.column_cache import read_columns
 
 VERDICTS = ("A", "B", "tie", "both_bad")
 CODE = {v: i for i, v in enumerate(VERDICTS)}
 SOURCES = tuple(s.value for s in LabelSource)
-RANGE_ROWS = 250_000  # labels a range; a project smaller than two ranges is read on one connection
 
 _VERDICT = ("CASE json_extract(l.payload, '$.verdict') WHEN 'A' THEN 0 WHEN 'B' THEN 1 WHEN 'tie' THEN 2 "
             "WHEN 'both_bad' THEN 3 ELSE -1 END")
@@ -46,14 +45,6 @@ _LABELS = ("SELECT " + ", ".join(f"group_concat({sql})" for sql in _LABEL_COLUMN
            " WHERE l.rowid BETWEEN ? AND ? AND l.kind IN ('pairwise', 'scalar')"
            " AND l.source NOT IN ('arbitration', 'reference')")  # references: `quality.reference`, not team votes
 GROUP_COLUMNS = ("scenario", "bucket", "risk_level")
-
-
-_LONGER = """
-    SELECT group_concat(rowid), group_concat(CASE WHEN a > b THEN 0 WHEN b > a THEN 1 ELSE -1 END) FROM (
-        SELECT rowid, length(json_extract(candidates, '$[0].text')) AS a,
-               length(json_extract(candidates, '$[1].text')) AS b
-        FROM items WHERE rowid BETWEEN ? AND ? AND kind = 'pairwise')
-"""
 
 
 @dataclass
@@ -83,36 +74,35 @@ class Labels:
         return len(self.rowid)
 
 
-def _ranges(conn, table: str) -> list[tuple[int, int]]:
-    lo, hi = conn.execute(f"SELECT COALESCE(MIN(rowid), 0), COALESCE(MAX(rowid), -1) FROM {table}").fetchone()
-    return [(a, min(hi, a + RANGE_ROWS - 1)) for a in range(lo, hi + 1, RANGE_ROWS)]
+def _coded(conn, sql: str, bounds: tuple[int, int], width: int) -> np.ndarray:
+    """`width` integer columns from `sql` (one group_concat a column) over a rowid range, one row a column."""
+    texts = conn.execute(sql, bounds).fetchone()
+    if texts[0] is None:
+        return np.empty((width, 0), np.int64)
+    return np.stack([np.fromstring(t, dtype=np.int64, sep=",") for t in texts])
 
 
-def _read(path, sql: str, ranges: list[tuple[int, int]], width: int) -> np.ndarray:
-    """`width` integer columns from `sql` (one group_concat a column) run over each rowid range, in range order."""
-    def one(bounds: tuple[int, int]) -> np.ndarray:
-        conn = read_connection(path)
-        try:
-            texts = conn.execute(sql, bounds).fetchone()
-        finally:
-            conn.close()
-        if texts[0] is None:
-            return np.empty((0, width), np.int64)
-        return np.stack([np.fromstring(t, dtype=np.int64, sep=",") for t in texts], axis=1)
+def _read_labels(project) -> np.ndarray:
+    width = len(_LABEL_COLUMNS)
+    table = read_columns(project.conn, project.path, _LABELS, lambda conn, bounds: _coded(conn, _LABELS, bounds, width))
+    return table if table.size else np.empty((width, 0), np.int64)
 
-    workers = min(len(ranges), os.cpu_count() or 1)
-    if workers <= 1:
-        parts = [one(r) for r in ranges]
-    else:
-        with ThreadPoolExecutor(workers) as pool:
-            parts = list(pool.map(one, ranges))
-    return np.concatenate(parts) if parts else np.empty((0, width), np.int64)
+
+def _longer(conn, slots: int) -> np.ndarray:
+    """Per item rowid: 0 when A is the longer answer, 1 when B is, -1 equal or not a pair (`items.longer`, read
+    from its index)."""
+    longer = np.full(slots, -1, np.int64)
+    rowids, codes = conn.execute(
+        "SELECT group_concat(rowid), group_concat(longer) FROM items INDEXED BY items_longer WHERE longer >= 0").fetchone()
+    if rowids:
+        longer[np.fromstring(rowids, dtype=np.int64, sep=",")] = np.fromstring(codes, dtype=np.int64, sep=",")
+    return longer
 
 
 def load(project, only: frozenset[str] | None = None) -> Labels:
     """Read the project's current pairwise labels (see module), or exactly the labels `only` (a frozen
     version's: superseded since or not)."""
-    conn, path = project.conn, project.path
+    conn = project.conn
     names, roles, rater_rowids = [], [], []
     for rowid, name, role in conn.execute("SELECT rowid, name, role FROM raters ORDER BY name"):
         rater_rowids.append(rowid)
@@ -121,26 +111,24 @@ def load(project, only: frozenset[str] | None = None) -> Labels:
     rater_index = np.full(max(rater_rowids, default=0) + 1, -1, np.int64)
     rater_index[rater_rowids] = np.arange(len(rater_rowids))
 
-    table = _read(path, _LABELS, _ranges(conn, "labels"), len(_LABEL_COLUMNS))
+    table = _read_labels(project)  # one row a column
     if only is not None:
-        table = table[np.array([i in only for i in label_ids(project, table[:, 0])], dtype=bool)]
+        table = table[:, np.array([i in only for i in label_ids(project, table[0])], dtype=bool)]
     else:
         superseded = [r for (r,) in conn.execute(
             "SELECT rowid FROM labels WHERE id IN (SELECT supersedes FROM labels WHERE supersedes IS NOT NULL)")]
         if superseded:
-            table = table[~np.isin(table[:, 0], np.array(superseded, np.int64))]
-    scalar = table[table[:, list(_LABEL_COLUMNS).index("score")] >= 0]
-    table = table[table[:, list(_LABEL_COLUMNS).index("score")] < 0]
-    col = dict(zip(_LABEL_COLUMNS, table.T))
-    scalar_col = dict(zip(_LABEL_COLUMNS, scalar.T))
+            table = table[:, ~np.isin(table[0], np.array(superseded, np.int64))]
+    is_scalar = table[list(_LABEL_COLUMNS).index("score")] >= 0
+    scalar_col = {k: v[is_scalar] for k, v in zip(_LABEL_COLUMNS, table)}
+    col = dict(zip(_LABEL_COLUMNS, table)) if not is_scalar.any() else {
+        k: v[~is_scalar] for k, v in zip(_LABEL_COLUMNS, table)}
     if len(col["time"]) and np.any(np.diff(col["time"]) < 0):  # time order (ties: as written)
         order = np.lexsort((col["rowid"], col["time"]))
         col = {k: v[order] for k, v in col.items()}
 
     slots = conn.execute("SELECT COALESCE(MAX(rowid), 0) + 1 FROM items").fetchone()[0]
-    items = _read(path, _LONGER, _ranges(conn, "items"), 2)
-    longer = np.full(slots, -1, np.int64)
-    longer[items[:, 0]] = items[:, 1]
+    longer = _longer(conn, slots)
     groups = {column: _groups(conn, column, slots) for column in GROUP_COLUMNS}
     gold = np.full(slots, -1, np.int64)
     for rowid, verdict in conn.execute(

@@ -4,13 +4,20 @@ not inside it."""
 
 from __future__ import annotations
 
-_AGAINST_REFERENCE = """
-    SELECT r.name, COUNT(*), SUM(json_extract(l.payload, '$.verdict') = json_extract(ref.payload, '$.verdict'))
-    FROM current_labels l
+# The references first (few, read by their own index), then each one's item's labels (by `labels_item_rater`).
+_REFERENCES = """
+    WITH ref AS MATERIALIZED (
+        SELECT item_id, json_extract(payload, '$.verdict') AS verdict FROM labels INDEXED BY labels_reference
+        WHERE source = 'reference' AND kind = 'pairwise' AND json_extract(payload, '$.verdict') IN ('A', 'B')
+          AND id NOT IN (SELECT supersedes FROM labels WHERE supersedes IS NOT NULL))
+"""
+_AGAINST_REFERENCE = _REFERENCES + """
+    SELECT r.name, COUNT(*), SUM(json_extract(l.payload, '$.verdict') = ref.verdict)
+    FROM ref
+    JOIN labels l ON l.item_id = ref.item_id
     JOIN raters r ON r.id = l.rater_id
-    JOIN current_labels ref ON ref.item_id = l.item_id AND ref.source = 'reference' AND ref.kind = 'pairwise'
     WHERE l.kind = 'pairwise' AND l.source NOT IN ('reference', 'arbitration') AND l.round = 1
-      AND json_extract(ref.payload, '$.verdict') IN ('A', 'B')
+      AND l.id NOT IN (SELECT supersedes FROM labels WHERE supersedes IS NOT NULL)
     GROUP BY r.name ORDER BY r.name
 """
 
@@ -19,9 +26,7 @@ def reference_agreement(project) -> dict:
     """Items with a decisive reference verdict; per rater and for the team, labels compared with it and the
     share that agree (ties and both-bad count as not agreeing: the reference chose a side)."""
     rows = project.conn.execute(_AGAINST_REFERENCE).fetchall()
-    items = project.conn.execute(
-        "SELECT COUNT(DISTINCT item_id) FROM current_labels WHERE source = 'reference' AND kind = 'pairwise' "
-        "AND json_extract(payload, '$.verdict') IN ('A', 'B')").fetchone()[0]
+    items = project.conn.execute(_REFERENCES + "SELECT COUNT(DISTINCT item_id) FROM ref").fetchone()[0]
     compared = sum(n for _, n, _ in rows)
     agreed = sum(a for _, _, a in rows)
     return {"items_with_reference": items,

@@ -301,6 +301,27 @@ def m021_arena(conn: sqlite3.Connection) -> None:
         """)
 
 
+_LENGTH = "length(json_extract(candidates, '$[{}].text'))"
+
+
+def m022_report_reads(conn: sqlite3.Connection) -> None:
+    """What the quality report reads over millions of labels, kept ready: `items.longer` (which pairwise answer is
+    longer: 0 A, 1 B, -1 equal or not a pair), a generated column whose index holds the value, so SQLite keeps it
+    current on every insert and candidate change and the report reads the index, not the items' answers;
+    `column_cache`, the labels' columns coded as integers a range of rowids at a time (`store.column_cache`); and
+    an index on the few reference labels (`quality.reference` read them by scanning all labels)."""
+    a, b = _LENGTH.format(0), _LENGTH.format(1)
+    _script(conn, f"""
+        ALTER TABLE items ADD COLUMN longer INTEGER GENERATED ALWAYS AS (
+            CASE WHEN kind != 'pairwise' THEN -1 WHEN {a} > {b} THEN 0 WHEN {b} > {a} THEN 1 ELSE -1 END) VIRTUAL;
+        CREATE INDEX items_longer ON items(longer) WHERE longer >= 0;
+        CREATE TABLE column_cache (
+            name TEXT NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL, rows INTEGER NOT NULL,
+            check_row TEXT NOT NULL, dtypes TEXT NOT NULL, data BLOB NOT NULL, PRIMARY KEY (name, first));
+        CREATE INDEX labels_reference ON labels(item_id) WHERE source = 'reference';
+        """)
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_initial,
     m002_queue_columns,
@@ -323,5 +344,6 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m019_judge_templates,
     m020_evalsets,
     m021_arena,
+    m022_report_reads,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
