@@ -107,6 +107,29 @@ def test_reward_model_trains_on_an_export_folder_and_reports(tmp_path, fixtures,
     assert scores[0] > scores[1]  # the rule it learnt
 
 
+def test_a_second_run_on_a_folder_reads_its_token_ids_back_and_trains_the_same_model(tmp_path, fixtures, tiny_encoder):
+    """Tokenisation once per dataset: the ids are kept beside the export (`training.token_cache`), keyed by the data, the
+    tokenizer and the cut; a run with another cut, or on the folder exported again, tokenizes afresh."""
+    dataset = Path(export_folder(tmp_path, fixtures / "hh_rlhf_20.jsonl"))
+    reports = []
+    for name, max_length in (("first", 96), ("second", 96), ("other-cut", 128)):
+        (tmp_path / name).mkdir()
+        job = write_job(tmp_path / name, kind="reward", dataset=str(dataset), base_model=tiny_encoder, eval_fraction=0.25,
+                        hyper={"max_steps": 2, "batch_size": 4, "max_length": max_length})
+        code, events, err = run_job(job)
+        assert code == 0, err[-3000:]
+        reports.append(events[-1]["report"])
+    first, second, other = reports
+    assert (first["tokens_from_cache"], second["tokens_from_cache"], other["tokens_from_cache"]) == (False, True, False)
+    assert second["truncated"] == first["truncated"] and first["truncated"]["train"]["prompt"] > 0
+    assert second["train_loss"] == first["train_loss"] and second["eval"]["accuracy"] == first["eval"]["accuracy"]
+    assert len(list((dataset / ".tokens").glob("*.npz"))) == 2
+    from prefdesk.cli import main
+
+    assert main(["export", "-p", str(tmp_path / "p.prefdesk"), "--format", "trl-preference", "--out", str(dataset)]) == 0
+    assert not (dataset / ".tokens").exists()  # a new export is a new folder: the old ids went with the old one
+
+
 def test_the_default_base_is_the_offline_minilm_encoder(tmp_path, fixtures):
     dataset = export_folder(tmp_path, fixtures / "seed-formats.jsonl")
     (Path(dataset) / "preference.jsonl").write_text((Path(dataset) / "preference.jsonl").read_text() * 1)
@@ -130,6 +153,9 @@ def test_dpo_with_lora_trains_saves_the_adapter_and_a_merged_copy(tmp_path, fixt
     assert metrics and "rewards/chosen" in metrics[0] and "rewards/rejected" in metrics[0]
     report = events[-1]["report"]
     assert report["eval"]["reward_accuracy"] is not None and report["eval"]["reward_margin"] is not None
+    # HH transcripts run past 128 tokens: cut from the prompt's oldest end, none dropped (TRL alone drops them)
+    assert report["trained_pairs"] == report["train_pairs"] and report["truncated"]["train"]["prompt"] > 0
+    assert report["truncated"] == events[0]["truncated"] and report["truncated"]["max_length"] == 128
     assert (tmp_path / "model" / "adapter_config.json").exists()
     from transformers import AutoModelForCausalLM
 

@@ -2,13 +2,15 @@
 
 LoRA by default: the base with adapters switched off is the reference, so no second model is held.
 Full fine-tuning precomputes the reference log-probs instead. Conversational rows go through the
-tokenizer's chat template (TRL does this when the rows are message lists). padding_free is forced off.
+tokenizer's chat template (TRL does this when the rows are message lists). padding_free is forced off (TRL 1.16
+disables it). Batches hold pairs of like length (`GroupedDPOTrainer`).
 """
 
 from __future__ import annotations
 
 import os
-
+import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from datasets import Dataset
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from trl import DPOConfig, DPOTrainer
 
+from training.bt_trainers import LengthGrouped
 from training.callbacks import StopRequest
 from training.common import train_with_events, training_arguments, write_report
 from training.data import DataError, held_out, read_jsonl, test_file
@@ -23,6 +26,57 @@ from training.device import DeviceChoice
 from training.protocol import JobSpec
 
 COLUMNS = ("prompt", "chosen", "rejected")
+
+
+class GroupedDPOTrainer(LengthGrouped, DPOTrainer):
+    """TRL's DPOTrainer with two changes, both for long multi-turn transcripts:
+
+    - a pair longer than `cut_to` tokens is cut, never dropped (TRL drops a pair whose prompt fills max_length and
+      cuts the answers' ends of the rest): the prompt loses its oldest tokens first, the answers are cut at their
+      end only when the longer one alone does not fit; `cut` counts what was cut in each split;
+    - batches hold pairs of like length (`hyper.group_by_length`): TRL pads a batch's chosen and rejected sequences
+      to its longest one, and HH-style transcripts range from tens to thousands of tokens.
+    """
+
+    def __init__(self, *args, cut_to: int | None = None, **kwargs) -> None:
+        self.cut_to = cut_to  # TRL is given no max_length: it neither drops nor cuts
+        self.cut: dict[str, dict[str, int]] = {}
+        super().__init__(*args, **kwargs)
+
+    def _prepare_dataset(self, dataset, processing_class, args, dataset_name):
+        dataset = super()._prepare_dataset(dataset, processing_class, args, dataset_name)
+        if not self.cut_to:
+            return dataset
+        bos = getattr(processing_class, "bos_token_id", None)
+        columns = ("prompt_ids", "chosen_ids", "rejected_ids")
+        fitted = [fit_pair(p, c, r, self.cut_to, bos) for p, c, r in zip(*(dataset[k] for k in columns))]
+        self.cut[dataset_name] = dict(Counter(what for *_, what in fitted if what))
+        if self.cut[dataset_name]:
+            for k, name in enumerate(columns):
+                dataset = dataset.remove_columns(name).add_column(name, [f[k] for f in fitted])
+        return dataset
+
+
+def fit_pair(prompt: list[int], chosen: list[int], rejected: list[int], limit: int,
+             bos: int | None = None) -> tuple[list[int], list[int], list[int], str | None]:
+    """(prompt, chosen, rejected, what was cut: None, "prompt" or "answer") within `limit` tokens for the prompt and
+    the longer answer. The prompt keeps its newest tokens (and its BOS); answers are cut at their end only when the
+    longer one does not fit with the BOS alone."""
+    longest = max(len(chosen), len(rejected))
+    if len(prompt) + longest <= limit:
+        return prompt, chosen, rejected, None
+    lead = prompt[:1] if prompt and bos is not None and prompt[0] == bos else []
+    room = limit - len(lead) - longest
+    if room >= 0:
+        return lead + (prompt[len(prompt) - room:] if room else []), chosen, rejected, "prompt"
+    keep = limit - len(lead)
+    return lead, chosen[:keep], rejected[:keep], "answer"
+
+
+def pair_lengths(dataset) -> list[int]:
+    """Each tokenized pair's padded length in a batch: its prompt and its longer answer."""
+    return [len(p) + max(len(c), len(r)) for p, c, r in zip(dataset["prompt_ids"], dataset["chosen_ids"],
+                                                             dataset["rejected_ids"])]
 
 
 def _rows(spec: JobSpec) -> tuple[list[dict], list[dict], str]:
@@ -61,13 +115,20 @@ def run(spec: JobSpec, device: DeviceChoice, stop: StopRequest) -> dict[str, Any
                                  target_modules=spec.hyper.lora_targets, task_type="CAUSAL_LM")
     train_rows, eval_rows, held_from = _rows(spec)
     args = training_arguments(DPOConfig, spec, device, lora=lora, beta=spec.hyper.beta,
-                              loss_type=[spec.hyper.loss_type], max_length=spec.hyper.max_length,
+                              loss_type=[spec.hyper.loss_type], max_length=None,
                               padding_free=False, precompute_ref_log_probs=not lora and _processes() == 1, disable_dropout=True)
-    trainer = DPOTrainer(model=model if lora else base, args=args, train_dataset=Dataset.from_list(train_rows),
-                         eval_dataset=Dataset.from_list(eval_rows) if eval_rows else None,
-                         processing_class=tok, peft_config=peft_config)
+    began = time.perf_counter()
+    trainer = GroupedDPOTrainer(model=model if lora else base, args=args, train_dataset=Dataset.from_list(train_rows),
+                                eval_dataset=Dataset.from_list(eval_rows) if eval_rows else None,
+                                processing_class=tok, peft_config=peft_config, cut_to=spec.hyper.max_length)
+    setup_s = time.perf_counter() - began  # tokenizing, cutting, and the reference's log-probs when precomputed
+    if spec.hyper.group_by_length:
+        trainer.pair_lengths = pair_lengths(trainer.train_dataset)
+    truncated = {"max_length": spec.hyper.max_length, "train": trainer.cut.get("train", {}),
+                 "eval": trainer.cut.get("eval", {})}
     result, cancelled = train_with_events(trainer, spec, stop, "dpo", device, base_model=base,
-                                          train_pairs=len(train_rows), eval_pairs=len(eval_rows), lora=lora)
+                                          train_pairs=len(train_rows), eval_pairs=len(eval_rows), lora=lora,
+                                          truncated=truncated)
     if cancelled:
         return cancelled
     trainer.save_model(str(out))  # LoRA: the adapter (safetensors); full: the model (main process only)
@@ -90,7 +151,13 @@ def run(spec: JobSpec, device: DeviceChoice, stop: StopRequest) -> dict[str, Any
         "loss": metrics.get("eval_loss"),
     }
     report = {"job": "dpo", "base_model": base, "lora": lora, "merged_dir": str(merged) if merged else None,
-              "train_pairs": len(train_rows), "eval_pairs": len(eval_rows), "held_out": held_from, "train_loss": result.training_loss,
+              "train_pairs": len(train_rows), "eval_pairs": len(eval_rows), "held_out": held_from,
+              "trained_pairs": len(trainer.train_dataset),  # what TRL kept of train_pairs: all of them
+              "train_tokens_per_epoch": sum(2 * len(p) + len(c) + len(r) for p, c, r in zip(*(
+                  trainer.train_dataset[k] for k in ("prompt_ids", "chosen_ids", "rejected_ids")))),
+              "setup_s": setup_s,
+              "truncated": truncated,  # pairs cut to max_length: {"prompt": n, "answer": n} in each split
+              "train_loss": result.training_loss,
               "train_runtime_s": result.metrics.get("train_runtime"), "steps": trainer.state.global_step,
               "eval": evaluation}
     return {"output_dir": str(out), "report": report, "report_path": str(write_report(spec, report))}

@@ -74,7 +74,7 @@ class Hyper:
     save_steps: int = 0  # 0: save only at the end (and when stopped)
     bf16: bool | None = None  # None: on where the GPU supports it
     gradient_checkpointing: bool | None = None  # None: on for a GPU, off on CPU
-    group_by_length: bool = True  # reward: batch pairs of like length together (seeded); false: plain shuffle
+    group_by_length: bool = True  # reward and DPO: batch pairs of like length together (seeded); false: plain shuffle
 
 
 _WHOLE = {"max_steps", "batch_size", "grad_accum", "max_length", "lora_r", "lora_alpha", "logging_steps",

@@ -28,6 +28,7 @@ from training.common import default_base, is_encoder, train_with_events, trainin
 from training.data import DataError, as_text, held_out, read_jsonl, test_file
 from training.device import DeviceChoice
 from training.protocol import JobSpec, emit
+from training.token_cache import cached_pairs, cut_counts
 
 SCORING_FILE = "prefdesk_scoring.json"
 
@@ -197,16 +198,26 @@ def run(spec: JobSpec, device: DeviceChoice, stop: StopRequest) -> dict[str, Any
                 if key not in row:
                     raise DataError(f"{path}:{n}: {key}: missing")
 
-    def encoded(subset):
-        pairs, cut = [], Counter()
+    def encode_rows(subset: list[dict]) -> tuple[list[tuple[list[int], list[int]]], list[int]]:
+        pairs, marks = [], []
         for row in subset:
             (c, cut_c), (r, cut_r) = encode.encode(row["prompt"], row["chosen"]), encode.encode(row["prompt"], row["rejected"])
-            cut.update(x for x in {cut_c, cut_r} if x)  # a pair counts once for the prompt and once for an answer
+            cuts = {cut_c, cut_r}
+            marks.append(("prompt" in cuts) | ("answer" in cuts) << 1)  # a pair counts once for each
             pairs.append((c, r))
-        return pairs, dict(cut)
+        return pairs, marks
 
-    train_pairs, cut_train = encoded(train_rows)
-    eval_pairs, cut_eval = encoded(eval_rows)
+    def tokenized(path: Path, file_rows: list[dict]):  # every row of a file, from the cache beside it when it has them
+        return cached_pairs(path, tok, [encode.encoder, encode.max_length], lambda: encode_rows(file_rows))
+
+    every, every_marks, from_cache = tokenized(spec.data_file, rows)
+    at = {id(row): k for k, row in enumerate(rows)}
+    train_pairs, train_marks = [every[at[id(r)]] for r in train_rows], [every_marks[at[id(r)]] for r in train_rows]
+    if test_file(spec.data_file).is_file():  # the export's own test split: a file of its own
+        eval_pairs, eval_marks, _ = tokenized(test_file(spec.data_file), eval_rows)
+    else:
+        eval_pairs, eval_marks = [every[at[id(r)]] for r in eval_rows], [every_marks[at[id(r)]] for r in eval_rows]
+    cut_train, cut_eval = cut_counts(train_marks), cut_counts(eval_marks)
     if not train_pairs:
         raise DataError(f"{spec.data_file}: no rows to train on after the held-out split")
     truncated = {"max_length": encode.max_length, "train": cut_train, "eval": cut_eval}
@@ -239,7 +250,7 @@ def run(spec: JobSpec, device: DeviceChoice, stop: StopRequest) -> dict[str, Any
         tok.save_pretrained(str(out))
         encode.save(out)
     report = {"job": "reward", "base_model": base, "train_pairs": len(train_pairs), "eval_pairs": len(eval_pairs),
-              "held_out": held_from,
+              "held_out": held_from, "tokens_from_cache": from_cache,  # `training.token_cache`
               "truncated": truncated,  # pairs cut to max_length: {"prompt": n, "answer": n} in each split
               "train_loss": result.training_loss, "train_runtime_s": result.metrics.get("train_runtime"),
               "steps": trainer.state.global_step,

@@ -19,3 +19,34 @@ def report(name: str, value: float, budget: float, unit: str, at_least: bool = F
     ok = value >= budget if at_least else value <= budget
     bound = ">=" if at_least else "<="
     print(f"\n[bench] {name}: {value:.3f} {unit} (budget {bound} {budget} {unit}: {'within' if ok else 'MISSED'})")
+
+
+ROOT = Path(__file__).resolve().parents[2]
+HH = ROOT / "tests" / "fixtures" / "hh_rlhf_harmless_200.jsonl"
+JOB_ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "TOKENIZERS_PARALLELISM": "false"}
+
+
+def hh_export(tmp_path: Path) -> Path:
+    """The shared HH-RLHF rows (long multi-turn transcripts of very different lengths) imported and exported as a
+    lead does, with a test split of a fifth of the prompts: the training speed benchmarks' data."""
+    from prefdesk.cli import main
+
+    project, out = tmp_path / "p.prefdesk", tmp_path / "ds"
+    assert main(["new", str(project)]) == 0
+    assert main(["import", str(HH), "-p", str(project)]) == 0
+    assert main(["export", "-p", str(project), "--format", "trl-preference", "--out", str(out),
+                 "--test-fraction", "0.2"]) == 0
+    return out
+
+
+def run_job(tmp_path: Path, name: str, spec: dict) -> dict:
+    """Run a training job spec as the desk does (`python -m training run`); its `finished` report."""
+    import json
+    import subprocess
+    import sys
+
+    job = tmp_path / f"{name}.json"
+    job.write_text(json.dumps({"output_dir": str(tmp_path / name), "device": "cpu", **spec}))
+    out = subprocess.run([sys.executable, "-m", "training", "run", str(job)], cwd=ROOT, env=JOB_ENV,
+                         capture_output=True, text=True, check=True).stdout
+    return [json.loads(line) for line in out.splitlines() if line.startswith('{"event": "finished"')][0]["report"]

@@ -4,41 +4,18 @@ fp32, no checkpointing, the same held-out split (the export's test split, by pro
 each and their ratio (budget >= 1.5x), and held-out accuracy of each (ours must not be lower); and the job without
 length grouping, to show what the grouping buys."""
 
-import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import report
+from conftest import hh_export, report, run_job
 
-ROOT = Path(__file__).resolve().parents[2]
-HH = ROOT / "tests" / "fixtures" / "hh_rlhf_harmless_200.jsonl"
-ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "TOKENIZERS_PARALLELISM": "false"}
 HYPER = {"epochs": 1, "batch_size": 8, "max_length": 512, "learning_rate": 5e-5}
 
 
-def _export(tmp_path: Path) -> Path:
-    from prefdesk.cli import main
-
-    project, out = tmp_path / "p.prefdesk", tmp_path / "ds"
-    assert main(["new", str(project)]) == 0
-    assert main(["import", str(HH), "-p", str(project)]) == 0
-    assert main(["export", "-p", str(project), "--format", "trl-preference", "--out", str(out),
-                 "--test-fraction", "0.2"]) == 0
-    return out
-
-
 def _job(tmp_path: Path, name: str, dataset: Path, **hyper) -> dict:
-    job = tmp_path / f"{name}.json"
-    job.write_text(json.dumps({"kind": "reward", "dataset": str(dataset), "output_dir": str(tmp_path / name),
-                               "device": "cpu", "hyper": {**HYPER, **hyper}}))
-    out = subprocess.run([sys.executable, "-m", "training", "run", str(job)], cwd=ROOT, env=ENV, capture_output=True,
-                         text=True, check=True).stdout
-    return [json.loads(line) for line in out.splitlines() if line.startswith('{"event": "finished"')][0]["report"]
+    return run_job(tmp_path, name, {"kind": "reward", "dataset": str(dataset), "hyper": {**HYPER, **hyper}})
 
 
 def _trl(tmp_path: Path, dataset: Path) -> tuple[float, float, int, int]:
@@ -71,7 +48,7 @@ def _trl(tmp_path: Path, dataset: Path) -> tuple[float, float, int, int]:
 
 def test_reward_job_pairs_per_second_against_trl_hand_configured(tmp_path):
     pytest.importorskip("trl")
-    dataset = _export(tmp_path)
+    dataset = hh_export(tmp_path)
     ours = _job(tmp_path, "grouped", dataset)
     plain = _job(tmp_path, "ungrouped", dataset, group_by_length=False)
     trl_rate, trl_accuracy, trl_pairs, trl_held = _trl(tmp_path, dataset)
