@@ -38,22 +38,28 @@ class GroupedDPOTrainer(LengthGrouped, DPOTrainer):
       to its longest one, and HH-style transcripts range from tens to thousands of tokens.
     """
 
-    def __init__(self, *args, cut_to: int | None = None, **kwargs) -> None:
+    def __init__(self, *args, cut_to: int | None = None, by_length: bool = False, **kwargs) -> None:
         self.cut_to = cut_to  # TRL is given no max_length: it neither drops nor cuts
+        self.by_length = by_length
         self.cut: dict[str, dict[str, int]] = {}
         super().__init__(*args, **kwargs)
 
     def _prepare_dataset(self, dataset, processing_class, args, dataset_name):
         dataset = super()._prepare_dataset(dataset, processing_class, args, dataset_name)
-        if not self.cut_to:
-            return dataset
-        bos = getattr(processing_class, "bos_token_id", None)
         columns = ("prompt_ids", "chosen_ids", "rejected_ids")
-        fitted = [fit_pair(p, c, r, self.cut_to, bos) for p, c, r in zip(*(dataset[k] for k in columns))]
-        self.cut[dataset_name] = dict(Counter(what for *_, what in fitted if what))
-        if self.cut[dataset_name]:
-            for k, name in enumerate(columns):
-                dataset = dataset.remove_columns(name).add_column(name, [f[k] for f in fitted])
+        if self.cut_to:
+            bos = getattr(processing_class, "bos_token_id", None)
+            fitted = [fit_pair(p, c, r, self.cut_to, bos) for p, c, r in zip(*(dataset[k] for k in columns))]
+            self.cut[dataset_name] = dict(Counter(what for *_, what in fitted if what))
+            if self.cut[dataset_name]:
+                for k, name in enumerate(columns):
+                    dataset = dataset.remove_columns(name).add_column(name, [f[k] for f in fitted])
+        if self.by_length:
+            # stored shortest first: TRL precomputes the reference's log-probs in stored order, so its batches are of
+            # like length too (the training order is the sampler's, whatever the stored one): 30 s -> 16 s on the
+            # shared HH rows
+            lengths = pair_lengths(dataset)
+            dataset = dataset.select(sorted(range(len(dataset)), key=lengths.__getitem__))
         return dataset
 
 
@@ -120,7 +126,8 @@ def run(spec: JobSpec, device: DeviceChoice, stop: StopRequest) -> dict[str, Any
     began = time.perf_counter()
     trainer = GroupedDPOTrainer(model=model if lora else base, args=args, train_dataset=Dataset.from_list(train_rows),
                                 eval_dataset=Dataset.from_list(eval_rows) if eval_rows else None,
-                                processing_class=tok, peft_config=peft_config, cut_to=spec.hyper.max_length)
+                                processing_class=tok, peft_config=peft_config, cut_to=spec.hyper.max_length,
+                                by_length=spec.hyper.group_by_length)
     setup_s = time.perf_counter() - began  # tokenizing, cutting, and the reference's log-probs when precomputed
     if spec.hyper.group_by_length:
         trainer.pair_lengths = pair_lengths(trainer.train_dataset)

@@ -11,7 +11,6 @@ pairs of like length together, and normalises the loss over every process's shar
 from __future__ import annotations
 
 import json
-from collections import Counter
 from pathlib import Path
 from typing import Any
 

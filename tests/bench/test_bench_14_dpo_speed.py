@@ -52,7 +52,7 @@ def test_dpo_job_tokens_per_second_against_trl_hand_configured(tmp_path):
     ours = run_job(tmp_path, "dpo", {"kind": "dpo", "dataset": str(dataset), "base_model": base, "hyper": HYPER})
     rate = ours["train_tokens_per_epoch"] / (ours["setup_s"] + ours["train_runtime_s"])
     trl = _trl(tmp_path, dataset, base)
-    print(f"\n[bench] HH-RLHF harmless 200 rows, Llama 4x128, CPU, full fine-tuning, batch 8, max_length 512, 1 epoch")
+    print("\n[bench] HH-RLHF harmless 200 rows, Llama 4x128, CPU, full fine-tuning, batch 8, max_length 512, 1 epoch")
     print(f"[bench]   DPO job: {rate:.0f} tokens/s on {ours['trained_pairs']} of {ours['train_pairs']} pairs (cut to "
           f"fit: {ours['truncated']['train']}; setup with the reference's log-probs {ours['setup_s']:.1f} s, training "
           f"{ours['train_runtime_s']:.1f} s), held-out reward accuracy {ours['eval']['reward_accuracy']:.3f} on "
