@@ -91,22 +91,27 @@ def test_a_change_of_coding_drops_the_columns_coded_the_old_way(team, monkeypatc
         assert len(names) == 1 and not names & old_names
 
 
-def test_a_project_that_cannot_be_written_is_reported_on_all_the_same(team, tmp_path):
-    """A report on a copy opened read-only (a lead reading a rater's file): nothing stored, the same figures."""
-    from prefdesk.quality import labels_table
-    from prefdesk.store.column_cache import read_columns
-    from prefdesk.store.connection import read_connection
+def test_a_project_busy_with_a_writer_is_reported_on_all_the_same(team):
+    """Another process holds the write lock (a big import): the report reads as ever and stores nothing, at once."""
+    import time
+
     from prefdesk.store.project import Project
 
     with Project.open(team) as project:
+        fresh = _report(project, cached=False)
         project.conn.execute("DELETE FROM column_cache")
-        expected = labels_table._read_labels(project)
-        project.conn.execute("DELETE FROM column_cache")
-    conn = read_connection(team)
-    width = len(labels_table._LABEL_COLUMNS)
-    got = read_columns(conn, team, labels_table._LABELS,
-                       lambda c, bounds: labels_table._coded(c, labels_table._LABELS, bounds, width))
-    assert (got == expected).all() and conn.execute("SELECT COUNT(*) FROM column_cache").fetchone()[0] == 0
+        importer = sqlite3.connect(team, isolation_level=None)
+        importer.execute("BEGIN IMMEDIATE")
+        try:
+            began = time.perf_counter()
+            assert _report(project, cached=True) == fresh
+            assert time.perf_counter() - began < 4  # not the connections' 5 s busy timeout
+        finally:
+            importer.execute("ROLLBACK")
+            importer.close()
+        assert _stored(project) == []
+        _report(project, cached=True)
+        assert _stored(project)  # stored by the next report, once the writer is done
 
 
 def test_which_answer_is_longer_is_kept_by_sqlite_as_candidates_come_and_change(project, tmp_path):

@@ -73,6 +73,42 @@ def test_filters_search_and_rows_follow_the_projects_rules(project, team):
     assert browse.page(project, browse.item_rowids(project, browse.ItemQuery()))[0].status == "decided"
 
 
+def test_a_rater_with_many_labels_is_filtered_from_the_coded_labels_exactly_as_sql_filters(tmp_path, monkeypatch):
+    """"Labelled by" a rater who judged most of a big project reads the labels' coded (item, rater) columns
+    (`store.column_cache`), not SQL: the same items in the same order, for every rater, with other filters, orders and
+    a first screen's limit; a rewrite, a judge's label and an edit count as SQL counts them."""
+    from simteam import simulate
+
+    from prefdesk.domain import LabelSource
+    from prefdesk.store import column_cache
+    from prefdesk.store.project import Project
+
+    monkeypatch.setattr(column_cache, "CHUNK", 64)
+    simulate(tmp_path / "team.jsonl")
+    with Project.create(tmp_path / "team.prefdesk") as project:
+        import_file(project, tmp_path / "team.jsonl", format_name="labels")
+        items = [i for (i,) in project.conn.execute("SELECT id FROM items ORDER BY rowid")]
+        zed = project.ensure_rater("zed")
+        project.commit_label(items[0], zed, LabelKind.REWRITE, {"original": 0, "rewrite": 1})  # not a verdict
+        judge = project.ensure_rater("judge:tiny", RaterRole.MODEL_JUDGE)
+        project.commit_label(items[1], judge, LabelKind.PAIRWISE, {"verdict": "A"}, source=LabelSource.MODEL_JUDGE)
+        first = project.commit_label(items[2], zed, LabelKind.PAIRWISE, {"verdict": "A"})
+        project.commit_label(items[2], zed, LabelKind.PAIRWISE, {"verdict": "B"}, supersedes=first)
+        raters = [r for (r,) in project.conn.execute("SELECT id FROM raters ORDER BY name")]
+        queries = [dict(), dict(scenario="medical"), dict(sort="raters", descending=True), dict(sort="scenario")]
+        for many in (10**9, 1):  # SQL, then the coded columns
+            monkeypatch.setattr(browse, "MANY_LABELS", many)
+            got = [(browse.item_rowids(project, browse.ItemQuery(**{key: rater, **extra})),
+                    browse.item_rowids(project, browse.ItemQuery(**{key: rater, **extra}), limit=5))
+                   for rater in raters for key in ("labelled_by", "not_labelled_by") for extra in queries]
+            if many > 1:
+                expected = got
+        assert got == expected and any(full for full, _ in got) and any(not full for full, _ in got)
+        assert project.conn.execute("SELECT COUNT(*) FROM column_cache WHERE name LIKE 'rater-items:%'").fetchone()[0]
+        assert matching_ids(project, labelled_by=zed.id) == [items[2]] and \
+            matching_ids(project, labelled_by=judge.id) == []
+
+
 def test_the_search_index_follows_a_rewrite_and_new_items(project, team, tmp_path):
     search.catch_up(project)
     project.commit_rewrite(team[2], project.ensure_rater("ann"), 1, "Seventeen times twenty-three is 391")

@@ -84,7 +84,8 @@ def _coded(conn, sql: str, bounds: tuple[int, int], width: int) -> np.ndarray:
 
 def _read_labels(project) -> np.ndarray:
     width = len(_LABEL_COLUMNS)
-    table = read_columns(project.conn, project.path, _LABELS, lambda conn, bounds: _coded(conn, _LABELS, bounds, width))
+    table = read_columns(project.conn, project.path, "labels", _LABELS,
+                         lambda conn, bounds: _coded(conn, _LABELS, bounds, width))
     return table if table.size else np.empty((width, 0), np.int64)
 
 

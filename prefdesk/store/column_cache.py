@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from prefdesk.store.connection import read_connection
+from prefdesk.store.connection import ProjectError, connect, read_connection
 
 CHUNK = 1 << 16  # labels a stored range: the newest, not yet stored, are at most this many
 _CHECK = ("SELECT l.id || ' ' || i.rowid || ' ' || r.rowid FROM labels l JOIN items i ON i.id = l.item_id "
@@ -31,8 +31,9 @@ _CHECK = ("SELECT l.id || ' ' || i.rowid || ' ' || r.rowid FROM labels l JOIN it
 _DTYPES = (np.int8, np.int16, np.int32, np.int64)
 
 
-def cache_name(table_sql: str) -> str:
-    return "labels:" + hashlib.sha256(table_sql.encode()).hexdigest()[:16]
+def cache_name(coding: str, table_sql: str) -> str:
+    """A coding's name in the cache: what it is for, and a hash of the SQL that codes it."""
+    return f"{coding}:{hashlib.sha256(table_sql.encode()).hexdigest()[:16]}"
 
 
 def _encode(table: np.ndarray) -> tuple[str, bytes]:
@@ -56,14 +57,15 @@ def _decode(dtypes: str, data: bytes, rows: int) -> np.ndarray:
     return out
 
 
-def read_columns(conn: sqlite3.Connection, path: str | Path, table_sql: str,
+def read_columns(conn: sqlite3.Connection, path: str | Path, coding: str, table_sql: str,
                  read: Callable[[sqlite3.Connection, tuple[int, int]], np.ndarray]) -> np.ndarray:
     """Every label's coded columns (one row a column), labels in rowid order: `read(connection, (lo, hi))` codes
     the labels with rowids in
     [lo, hi] (on a read-only connection of its own, in a thread); ranges already stored are taken from the cache,
     and the ranges complete by now are stored for the next read (skipped, and read again next time, where the
-    project cannot be written: read-only, or busy for longer than the busy timeout)."""
-    name = cache_name(table_sql)
+    project cannot be written: read-only, or another connection holds the write lock for more than 0.2 s). `coding` names what the columns
+    are for (the quality report's, the item browser's): each is kept apart."""
+    name = cache_name(coding, table_sql)
     top = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM labels").fetchone()[0]
     stored = {first: (last, rows, check, dtypes, data) for first, last, rows, check, dtypes, data in conn.execute(
         "SELECT first, last, rows, check_row, dtypes, data FROM column_cache WHERE name = ? ORDER BY first", (name,))}
@@ -90,7 +92,7 @@ def read_columns(conn: sqlite3.Connection, path: str | Path, table_sql: str,
         parts.update((r[0], one(r)) for r in missing)
     complete = [(lo, hi) for lo, hi in missing if hi == lo + CHUNK - 1 and hi < top]
     if complete:
-        _store(conn, name, [(lo, hi, parts[lo]) for lo, hi in complete])
+        _store(conn, path, coding, name, [(lo, hi, parts[lo]) for lo, hi in complete])
     return np.concatenate([parts[lo] for lo, _ in ranges], axis=1) if ranges else np.empty((0, 0), np.int64)
 
 
@@ -99,19 +101,26 @@ def _check(conn: sqlite3.Connection, last: int) -> str:
     return row[0] if row else ""
 
 
-def _store(conn: sqlite3.Connection, name: str, chunks: list[tuple[int, int, np.ndarray]]) -> None:
-    """Store complete ranges, replacing any stale ones; old codings (other names) go. Never fails a read."""
+def _store(conn: sqlite3.Connection, path: str | Path, coding: str, name: str,
+           chunks: list[tuple[int, int, np.ndarray]]) -> None:
+    """Store complete ranges, replacing stale ones and this coding's older versions, on a connection of its own (the
+    caller's may be in a transaction, or shared with a thread that writes labels). Never fails a read."""
     rows = [(name, lo, hi, table.shape[1], _check(conn, hi), *_encode(table)) for lo, hi, table in chunks]
     try:
-        if conn.in_transaction:  # a caller's transaction: the cache waits for a read of its own
-            return
-        conn.execute("BEGIN IMMEDIATE")
+        writer = connect(Path(path))
+    except ProjectError:
+        return
+    try:
+        writer.execute("PRAGMA busy_timeout = 200")  # optional work: never wait long behind an import or a merge
+        writer.execute("BEGIN IMMEDIATE")
         try:
-            conn.execute("DELETE FROM column_cache WHERE name != ?", (name,))
-            conn.executemany("INSERT OR REPLACE INTO column_cache VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-            conn.execute("COMMIT")
+            writer.execute("DELETE FROM column_cache WHERE name LIKE ? AND name != ?", (f"{coding}:%", name))
+            writer.executemany("INSERT OR REPLACE INTO column_cache VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            writer.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            writer.execute("ROLLBACK")
             raise
     except sqlite3.OperationalError:  # read-only, or busy: this read stays correct, the next one codes it again
         pass
+    finally:
+        writer.close()
