@@ -72,8 +72,8 @@ def item_rowids(project: Project, query: ItemQuery, limit: int | None = None) ->
         import numpy as np
 
         rowids = np.array(item_rowids(project, replace(query, labelled_by=None, not_labelled_by=None)), np.int64)
-        keep = np.isin(rowids, _rater_items(project, rater), invert=query.labelled_by is None)
-        return rowids[keep][:limit].tolist()
+        judged = _rater_items(project, rater, int(rowids.max(initial=0)) + 1)[rowids]
+        return rowids[judged if query.labelled_by is not None else ~judged][:limit].tolist()
     where, args = _where(project, query)
     direction = " DESC" if query.descending else ""
     order = f"{SORTS[query.sort]}{direction}, rowid{direction}" if query.sort != "added" else f"rowid{direction}"
@@ -90,9 +90,9 @@ def item_rowids(project: Project, query: ItemQuery, limit: int | None = None) ->
     return rowids[:limit] if limit is not None else rowids
 
 
-def _rater_items(project: Project, rater_id: str):
-    """The rowids of the items a rater gave a verdict on that counts toward the overlap (edited ones too), from the
-    labels' (item, rater) columns kept coded in the project."""
+def _rater_items(project: Project, rater_id: str, slots: int):
+    """Per item rowid below `slots`: whether the rater gave it a verdict that counts toward the overlap (an edited one
+    too), from the labels' (item, rater) columns kept coded in the project."""
     import numpy as np
 
     from prefdesk.store.column_cache import read_columns
@@ -103,11 +103,13 @@ def _rater_items(project: Project, rater_id: str):
             return np.empty((2, 0), np.int64)
         return np.stack([np.fromstring(items, np.int64, sep=","), np.fromstring(raters, np.int64, sep=",")])
 
+    judged = np.zeros(slots, bool)
     table = read_columns(project.conn, project.path, "rater-items", _RATER_ITEMS, coded)
     row = project.conn.execute("SELECT rowid FROM raters WHERE id = ?", (rater_id,)).fetchone()
-    if row is None or not table.size:
-        return np.empty(0, np.int64)
-    return np.unique(table[0][table[1] == row[0]])
+    if row is not None and table.size:
+        items = table[0][table[1] == row[0]]
+        judged[items[items < slots]] = True
+    return judged
 
 
 def ids_of(project: Project, rowids: list[int]) -> list[str]:

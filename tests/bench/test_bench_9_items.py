@@ -1,5 +1,6 @@
 """Items panel figures on the queue benchmark's project (N items x 3 labels): first rows on screen <= 0.3 s,
-a filter <= 0.5 s; the search index's one-time build and a search after it, reported."""
+a filter <= 0.5 s (also on a rater who labelled every item); the search index's one-time build and a search after
+it, and the one-time coding of the labels for big raters' filters, reported."""
 
 import time
 
@@ -48,6 +49,13 @@ def test_items_panel_first_rows_and_filters(bench_dir, qtbot, qt_prefs):
     panel = desk.items_panel
     qtbot.waitUntil(lambda: panel.finished == panel._generation, timeout=30_000)
     timings = {}
+    # the first filter ever on a rater with many labels codes every label's (item, rater) once per project
+    # (`store.column_cache`); every later one reads them back and codes only the newest
+    with project.transaction() as conn:
+        conn.execute("DELETE FROM column_cache WHERE name LIKE 'rater-items:%'")
+    first = _timed(qtbot, panel, lambda: panel.set_filter("labelled_by", "r1"))
+    _timed(qtbot, panel, panel.clear_filters)
+    print(f"\n[bench] Items: the first filter ever on a rater with 1M labels (codes 3M labels, once): {first:.3f} s")
     # a rater with the 2,000 labels of the queue benchmark, as most raters are; r0 labelled every item
     for name, text in (("labelled_by", "bench-rater"), ("not_labelled_by", "bench-rater"), ("raters", "none yet"),
                        ("labelled_by", "r0"), ("not_labelled_by", "r0")):
@@ -61,5 +69,4 @@ def test_items_panel_first_rows_and_filters(bench_dir, qtbot, qt_prefs):
     assert panel.model.rowCount() == 1
     report("Items: a search with the index built", search, 0.5, "s")
     project.close()
-    typical = [t for name, t in timings.items() if not name.endswith(" r0")]
-    assert min(firsts) <= 0.3 and max(typical) <= 0.5 and search <= 0.5
+    assert min(firsts) <= 0.3 and max(timings.values()) <= 0.5 and search <= 0.5
