@@ -90,13 +90,13 @@ def _read_labels(project) -> np.ndarray:
 
 
 def _longer(conn, slots: int) -> np.ndarray:
-    """Per item rowid: 0 when A is the longer answer, 1 when B is, -1 equal or not a pair (`items.longer`, read
-    from its index)."""
+    """Per item rowid: 0 when A is the longer answer, 1 when B is, -1 equal or not a pair (`items.longer`, the sign of
+    their difference, read from its index)."""
     longer = np.full(slots, -1, np.int64)
-    rowids, codes = conn.execute(
-        "SELECT group_concat(rowid), group_concat(longer) FROM items INDEXED BY items_longer WHERE longer >= 0").fetchone()
+    rowids, signs = conn.execute(
+        "SELECT group_concat(rowid), group_concat(longer) FROM items INDEXED BY items_longer WHERE longer != 0").fetchone()
     if rowids:
-        longer[np.fromstring(rowids, dtype=np.int64, sep=",")] = np.fromstring(codes, dtype=np.int64, sep=",")
+        longer[np.fromstring(rowids, dtype=np.int64, sep=",")] = np.fromstring(signs, dtype=np.int64, sep=",") < 0
     return longer
 
 
