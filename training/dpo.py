@@ -24,6 +24,7 @@ from training.common import train_with_events, training_arguments, write_report
 from training.data import DataError, held_out, read_jsonl, test_file
 from training.device import DeviceChoice
 from training.protocol import JobSpec
+from training.token_cache import cached, rows_digest
 
 COLUMNS = ("prompt", "chosen", "rejected")
 
@@ -38,15 +39,28 @@ class GroupedDPOTrainer(LengthGrouped, DPOTrainer):
       to its longest one, and HH-style transcripts range from tens to thousands of tokens.
     """
 
-    def __init__(self, *args, cut_to: int | None = None, by_length: bool = False, **kwargs) -> None:
+    def __init__(self, *args, cut_to: int | None = None, by_length: bool = False,
+                 token_cache: tuple[Path, dict[str, str]] | None = None, **kwargs) -> None:
         self.cut_to = cut_to  # TRL is given no max_length: it neither drops nor cuts
         self.by_length = by_length
+        self.token_cache = token_cache  # (the export folder, each split's rows digest): TRL's token ids kept there
+        self.tokens_from_cache: dict[str, bool] = {}
         self.cut: dict[str, dict[str, int]] = {}
         super().__init__(*args, **kwargs)
 
     def _prepare_dataset(self, dataset, processing_class, args, dataset_name):
-        dataset = super()._prepare_dataset(dataset, processing_class, args, dataset_name)
         columns = ("prompt_ids", "chosen_ids", "rejected_ids")
+        tokenize = super()._prepare_dataset
+        if self.token_cache is not None and dataset_name in self.token_cache[1]:
+            import trl
+
+            folder, digests = self.token_cache
+            key = ["dpo", trl.__version__, args.max_length, args.truncation_mode, digests[dataset_name]]
+            ids, self.tokens_from_cache[dataset_name] = cached(folder, processing_class, key, lambda: {
+                k: v for k, v in tokenize(dataset, processing_class, args, dataset_name).to_dict().items() if k in columns})
+            dataset = Dataset.from_dict(ids)
+        else:
+            dataset = tokenize(dataset, processing_class, args, dataset_name)
         if self.cut_to:
             bos = getattr(processing_class, "bos_token_id", None)
             fitted = [fit_pair(p, c, r, self.cut_to, bos) for p, c, r in zip(*(dataset[k] for k in columns))]
@@ -124,10 +138,11 @@ def run(spec: JobSpec, device: DeviceChoice, stop: StopRequest) -> dict[str, Any
                               loss_type=[spec.hyper.loss_type], max_length=None,
                               padding_free=False, precompute_ref_log_probs=not lora and _processes() == 1, disable_dropout=True)
     began = time.perf_counter()
+    digests = {"train": rows_digest(train_rows), **({"eval": rows_digest(eval_rows)} if eval_rows else {})}
     trainer = GroupedDPOTrainer(model=model if lora else base, args=args, train_dataset=Dataset.from_list(train_rows),
                                 eval_dataset=Dataset.from_list(eval_rows) if eval_rows else None,
                                 processing_class=tok, peft_config=peft_config, cut_to=spec.hyper.max_length,
-                                by_length=spec.hyper.group_by_length)
+                                by_length=spec.hyper.group_by_length, token_cache=(spec.data_file.parent, digests))
     setup_s = time.perf_counter() - began  # tokenizing, cutting, and the reference's log-probs when precomputed
     if spec.hyper.group_by_length:
         trainer.pair_lengths = pair_lengths(trainer.train_dataset)
@@ -160,6 +175,7 @@ def run(spec: JobSpec, device: DeviceChoice, stop: StopRequest) -> dict[str, Any
     report = {"job": "dpo", "base_model": base, "lora": lora, "merged_dir": str(merged) if merged else None,
               "train_pairs": len(train_rows), "eval_pairs": len(eval_rows), "held_out": held_from,
               "trained_pairs": len(trainer.train_dataset),  # what TRL kept of train_pairs: all of them
+              "tokens_from_cache": trainer.tokens_from_cache.get("train", False),  # `training.token_cache`
               "train_tokens_per_epoch": sum(2 * len(p) + len(c) + len(r) for p, c, r in zip(*(
                   trainer.train_dataset[k] for k in ("prompt_ids", "chosen_ids", "rejected_ids")))),
               "setup_s": setup_s,

@@ -27,7 +27,7 @@ from training.common import default_base, is_encoder, train_with_events, trainin
 from training.data import DataError, as_text, held_out, read_jsonl, test_file
 from training.device import DeviceChoice
 from training.protocol import JobSpec, emit
-from training.token_cache import cached_pairs, cut_counts
+from training.token_cache import cached, cut_counts, file_digest
 
 SCORING_FILE = "prefdesk_scoring.json"
 
@@ -207,7 +207,12 @@ def run(spec: JobSpec, device: DeviceChoice, stop: StopRequest) -> dict[str, Any
         return pairs, marks
 
     def tokenized(path: Path, file_rows: list[dict]):  # every row of a file, from the cache beside it when it has them
-        return cached_pairs(path, tok, [encode.encoder, encode.max_length], lambda: encode_rows(file_rows))
+        def build():
+            pairs, marks = encode_rows(file_rows)
+            return {"chosen": [c for c, _ in pairs], "rejected": [r for _, r in pairs], "marks": marks}
+
+        columns, hit = cached(path.parent, tok, ["reward", file_digest(path), encode.encoder, encode.max_length], build)
+        return list(zip(columns["chosen"], columns["rejected"])), columns["marks"], hit
 
     every, every_marks, from_cache = tokenized(spec.data_file, rows)
     at = {id(row): k for k, row in enumerate(rows)}

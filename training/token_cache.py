@@ -1,10 +1,11 @@
 """A dataset's token ids, made once and kept beside it: `<folder>/.tokens/<key>.npz`.
 
-The key is a hash of everything the ids depend on: the data file's bytes, the tokenizer (its full definition, special
-tokens and chat template, not its folder's name), the cut (`max_length`, the layout) and `VERSION`, raised whenever
-the encoding changes. An export folder is written whole or not at all, so a new export of the folder drops the ids
-of the old one with it; a frozen version's folder keeps them for every run on it. A folder that cannot be written (a
-shared, read-only one) is tokenized every time, as it would be without the cache.
+The key is a hash of everything the ids depend on: the rows (the data file's bytes, or the rows themselves where a
+job tokenizes a subset), the tokenizer (its full definition, special tokens and chat template, not its folder's
+name), the job's own choices (the cut, the layout, TRL's version for DPO) and `VERSION`, raised whenever an encoding
+changes. An export folder is written whole or not at all, so a new export of the folder drops the ids of the old one
+with it; a frozen version's folder keeps them for every run on it. A folder that cannot be written (a shared,
+read-only one) is tokenized every time, as it would be without the cache.
 """
 
 from __future__ import annotations
@@ -18,8 +19,7 @@ from pathlib import Path
 import numpy as np
 
 VERSION = 1
-Pairs = list[tuple[list[int], list[int]]]  # (chosen ids, rejected ids) a row
-Marks = list[int]  # a row: 1 when its prompt was cut to fit, 2 when an answer was, 3 both
+Columns = dict[str, list]  # a column a name: token-id lists (one a row), or one whole number a row
 
 
 def tokenizer_fingerprint(tok) -> str | None:
@@ -27,58 +27,70 @@ def tokenizer_fingerprint(tok) -> str | None:
     backend = getattr(tok, "backend_tokenizer", None)
     if backend is None:
         return None
-    return json.dumps([type(tok).__name__, backend.to_str(), tok.special_tokens_map, tok.chat_template,
+    definition = json.loads(backend.to_str())
+    for state in ("truncation", "padding"):  # set by the last call that padded or cut, not part of the ids
+        definition.pop(state, None)
+    return json.dumps([type(tok).__name__, definition, tok.special_tokens_map, tok.chat_template,
                        getattr(tok, "truncation_side", None)], sort_keys=True, default=str)
 
 
-def _digest(data_file: Path, parts: list) -> str:
-    h = hashlib.sha256(json.dumps([VERSION, *parts], sort_keys=True, default=str).encode())
-    with open(data_file, "rb") as f:
+def file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
         while block := f.read(1 << 20):
             h.update(block)
-    return h.hexdigest()[:32]
+    return h.hexdigest()
 
 
-def _pack(seqs: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
-    offsets = np.zeros(len(seqs) + 1, np.int64)
-    np.cumsum([len(s) for s in seqs], out=offsets[1:])
-    flat = np.fromiter((t for s in seqs for t in s), np.int32, count=int(offsets[-1]))
-    return flat, offsets
+def rows_digest(rows: list[dict]) -> str:
+    return hashlib.sha256(json.dumps(rows, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def _unpack(flat: np.ndarray, offsets: np.ndarray) -> list[list[int]]:
+def _pack(values: list) -> dict[str, np.ndarray]:
+    if values and isinstance(values[0], list):
+        offsets = np.zeros(len(values) + 1, np.int64)
+        np.cumsum([len(v) for v in values], out=offsets[1:])
+        return {"ids": np.fromiter((t for v in values for t in v), np.int32, count=int(offsets[-1])), "at": offsets}
+    return {"n": np.array(values, np.int64)}
+
+
+def _unpack(z, name: str) -> list:
+    if f"{name}.n" in z:
+        return z[f"{name}.n"].tolist()
+    flat, offsets = z[f"{name}.ids"], z[f"{name}.at"]
     return [flat[a:b].tolist() for a, b in zip(offsets[:-1], offsets[1:])]
 
 
-def cached_pairs(data_file: Path, tok, parts: list, build: Callable[[], tuple[Pairs, Marks]]) -> tuple[Pairs, Marks, bool]:
-    """(token ids of every row of `data_file`, in file order, what was cut in each, whether they came from the cache):
-    read from the cache when it holds them for this key, else `build()` and kept for the next run."""
+def cached(folder: Path, tok, key: list, build: Callable[[], Columns]) -> tuple[Columns, bool]:
+    """(the columns `build()` makes, whether they came from the cache): read from `folder/.tokens` when it holds them
+    for this key (with the tokenizer's fingerprint), else built and kept for the next run."""
     fingerprint = tokenizer_fingerprint(tok)
     if fingerprint is None:
-        return *build(), False
-    path = Path(data_file).parent / ".tokens" / f"{_digest(Path(data_file), [fingerprint, *parts])}.npz"
+        return build(), False
+    digest = hashlib.sha256(json.dumps([VERSION, fingerprint, *key], sort_keys=True, default=str).encode())
+    path = Path(folder) / ".tokens" / f"{digest.hexdigest()[:32]}.npz"
     if path.is_file():
         try:
             with np.load(path) as z:
-                chosen, rejected = _unpack(z["chosen"], z["chosen_at"]), _unpack(z["rejected"], z["rejected_at"])
-                marks = z["marks"].tolist()
-            if len(chosen) == len(rejected) == len(marks):
-                return list(zip(chosen, rejected)), marks, True
+                names = json.loads(str(z["names"]))
+                columns = {name: _unpack(z, name) for name in names}
+            if len({len(v) for v in columns.values()}) <= 1:
+                return columns, True
         except (OSError, ValueError, KeyError):  # a damaged cache file: tokenize again, and replace it
             pass
-    pairs, marks = build()
+    columns = build()
     try:
         path.parent.mkdir(exist_ok=True)
         tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
-        (c, c_at), (r, r_at) = _pack([p[0] for p in pairs]), _pack([p[1] for p in pairs])
-        np.savez(tmp, chosen=c, chosen_at=c_at, rejected=r, rejected_at=r_at, marks=np.array(marks, np.int8))
+        arrays = {f"{name}.{part}": a for name, values in columns.items() for part, a in _pack(values).items()}
+        np.savez(tmp, names=np.array(json.dumps(list(columns))), **arrays)
         os.replace(tmp, path)  # whole or not at all, also when two processes of one job write it at once
     except OSError:
         pass
-    return pairs, marks, False
+    return columns, False
 
 
-def cut_counts(marks: Marks) -> dict[str, int]:
-    """How many rows had their prompt cut, and how many an answer (a row can count in both)."""
+def cut_counts(marks: list[int]) -> dict[str, int]:
+    """How many rows had their prompt cut (mark bit 1), and how many an answer (bit 2): a row can count in both."""
     out = {"prompt": sum(1 for m in marks if m & 1), "answer": sum(1 for m in marks if m & 2)}
     return {k: n for k, n in out.items() if n}
