@@ -30,13 +30,15 @@ COLUMNS = ("prompt", "chosen", "rejected")
 
 
 class GroupedDPOTrainer(LengthGrouped, DPOTrainer):
-    """TRL's DPOTrainer with two changes, both for long multi-turn transcripts:
+    """TRL's DPOTrainer, changed for long multi-turn transcripts and repeated runs:
 
     - a pair longer than `cut_to` tokens is cut, never dropped (TRL drops a pair whose prompt fills max_length and
       cuts the answers' ends of the rest): the prompt loses its oldest tokens first, the answers are cut at their
       end only when the longer one alone does not fit; `cut` counts what was cut in each split;
     - batches hold pairs of like length (`hyper.group_by_length`): TRL pads a batch's chosen and rejected sequences
-      to its longest one, and HH-style transcripts range from tens to thousands of tokens.
+      to its longest one, and HH-style transcripts range from tens to thousands of tokens; the pairs are stored
+      shortest first, so the reference's precomputed log-probabilities come in like-length batches too;
+    - TRL's token ids are kept beside the export (`token_cache`), so the next run on the folder reads them back.
     """
 
     def __init__(self, *args, cut_to: int | None = None, by_length: bool = False,
