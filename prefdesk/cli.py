@@ -6,8 +6,8 @@
                     [--test-fraction F] [--parquet]
     prefdesk version create -p P NAME [--parent V] [--aggregate POLICY] [--where K=V,...] [--layer L=W ...] [--quota B=N ...]
     prefdesk version list -p P [--json]      prefdesk version diff -p P A B [--json]
-    prefdesk split -p P --raters ana,ben [--overlap K] [--where K=V,...] --out DIR
-    prefdesk merge -p LEAD FILE... [--json]
+    prefdesk split -p P --raters ana,ben [--overlap K] [--where K=V,...] [--relabel] --out DIR
+    prefdesk merge -p LEAD FILE... [--json]     prefdesk check -p P [--repair [--by NAME]] [--json]
     prefdesk items set -p P [--where K=V,...] [--by NAME] FIELD=VALUE...
     prefdesk prompts import FILE -p P [--skip-bad]     prefdesk prompts list -p P [--json]     prefdesk rules run -p P
     prefdesk generate -p P --model DIR (--prompts FILE | --from-pool [--sample N --by F --quota V=N]) [--n 2]
@@ -130,9 +130,11 @@ def cmd_split(args: argparse.Namespace) -> int:
     from prefdesk.store.versions import parse_filters
 
     with Project.open(args.project) as project:
-        files = team.split(project, args.raters.split(","), args.out, args.overlap, parse_filters(args.where))
+        files = team.split(project, args.raters.split(","), args.out, args.overlap, parse_filters(args.where),
+                           relabel=args.relabel)
     for f in files:
-        print(f"{f['path']}: {f['items']} items for {f['rater']} (+ {f['gold_items']} gold)")
+        again = f" (+ {f['relabel_items']} to re-label)" if args.relabel else ""
+        print(f"{f['path']}: {f['items']} items for {f['rater']} (+ {f['gold_items']} gold){again}")
     return 0
 
 
@@ -175,6 +177,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
     print(f"superseded labels: {stats['superseded_labels']}; flagged items: {stats['flagged_items']}")
     print(f"items short of overlap ({stats['overlap_target']} raters): {stats['items_short_of_overlap']}; "
           f"over it: {stats['items_over_overlap']}")
+    if stats["double_votes"]:
+        print(f"double votes: {stats['double_votes']} (a rater with two current votes on an item; prefdesk check)")
     return 0
 
 
@@ -211,6 +215,7 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from prefdesk.cli_check import add_check_command
     from prefdesk.cli_jobs import cmd_quality, cmd_queue, cmd_runs, cmd_score, cmd_train
     from prefdesk.formats.export_rows import EXPORT_FORMATS
     from prefdesk.jobs import KINDS as JOB_KINDS
@@ -280,6 +285,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overlap", type=int, default=1, help="raters per item (gold items go to all)")
     p.add_argument("--where", help="scenario=...,risk_level=...,bucket=...")
     p.add_argument("--out", required=True, help="the folder for NAME.prefdesk files")
+    p.add_argument("--relabel", action="store_true",
+                   help="also give each rater the items (matching --where) they voted on, to label again (a drift "
+                        "check); on merge the new label supersedes their earlier one")
     p = command("items", cmd_items, "set item metadata in bulk: prefdesk items set -p P --where ... risk_level=high")
     p.add_argument("action", choices=["set"])
     p.add_argument("assignments", nargs="+", metavar="FIELD=VALUE",
@@ -290,6 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("merge", cmd_merge, "merge rater files into this project (one transaction, after a backup)")
     p.add_argument("files", nargs="+")
     p.add_argument("--json", action="store_true")
+    add_check_command(command)
     p = command("config", cmd_config, "show the project settings as JSON, or change them")
     p.add_argument("--set", nargs="+", action="extend", metavar="KEY=JSON", help="e.g. overlap=3 'reason_tags=[\"too long\"]'")
     p.add_argument("--guidelines", metavar="FILE.md", help="add a guideline version from a Markdown file and put it in force")

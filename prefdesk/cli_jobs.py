@@ -94,6 +94,10 @@ def cmd_quality(args: argparse.Namespace) -> int:
     print(f"{report['labels']} pairwise labels on {report['items_labelled']} items; {report['disputed_items']} disputed; "
           f"agreement {fmt(agreement['percent'])}, Fleiss kappa {fmt(agreement['fleiss_kappa'])}, "
           f"Krippendorff alpha {fmt(agreement['krippendorff_alpha'])}, flip rate {fmt(report['flip_rate'])}")
+    if report["double_votes"]:
+        from prefdesk.store.votes import doubles_text
+
+        print(doubles_text(report["double_votes"], most=5))
     arbitration = report["arbitration"]
     print(f"{arbitration['waiting']} items wait for arbitration ({arbitration['high_risk']} high-risk, "
           f"{arbitration['gold_misses']} gold misses); {arbitration['decided']} decided")

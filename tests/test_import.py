@@ -208,14 +208,20 @@ def test_labels_from_a_second_file_on_the_same_items_are_added_once_and_count_to
     assert project.conn.execute("SELECT n_raters, open FROM items").fetchone() == (2, 0)
 
 
-def test_one_item_twice_in_a_file_keeps_both_differing_labels_and_one_of_two_equal_ones(project, tmp_path):
+def test_one_item_three_times_in_a_file_keeps_one_vote_of_a_rater_and_each_other_raters(project, tmp_path):
+    """One vote per rater and item: a rater's second, differing vote is refused and named; another rater's counts."""
     rec = {"type": "scalar", "prompt": "p", "response": "r", "score": 2, "meta": {}}
     src = tmp_path / "twice.jsonl"
-    src.write_text("\n".join(json.dumps(r) for r in (rec, {**rec, "score": 4}, rec)) + "\n")
+    lines = (rec, {**rec, "score": 4}, rec, {**rec, "score": 5, "meta": {"rater": "ben"}})
+    src.write_text("\n".join(json.dumps(r) for r in lines) + "\n")
     report = import_file(project, src)
-    assert (report.items_added, report.labels_added, report.duplicate_items, report.duplicate_labels) == (1, 2, 2, 1)
-    scores = sorted(json.loads(p)["score"] for (p,) in project.conn.execute("SELECT payload FROM labels"))
-    assert scores == [2, 4]
+    assert (report.items_added, report.labels_added, report.duplicate_items, report.duplicate_labels) == (1, 2, 3, 1)
+    (item_id,) = project.conn.execute("SELECT id FROM items").fetchone()
+    assert report.second_votes == [(item_id, "import")] and "import on item" in report.summary()
+    stored = sorted((r, json.loads(p)["score"]) for r, p in project.conn.execute(
+        "SELECT r.name, l.payload FROM labels l JOIN raters r ON r.id = l.rater_id"))
+    assert stored == [("ben", 5), ("import", 2)]
+    assert import_file(project, src).labels_added == 0
 
 
 def test_items_whose_content_hashes_collide_stay_apart(project, tmp_path, monkeypatch):

@@ -30,11 +30,13 @@ def team(project, tmp_path, cli):
 
 
 def tamper(path, *statements):
-    """Change a rater file as a hostile rater can: with sqlite3, its guards (triggers) dropped first."""
+    """Change a rater file as a hostile rater can: with sqlite3, its guards (triggers, the one-vote index) dropped
+    first."""
     conn = sqlite3.connect(path)
     with conn:
         for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
             conn.execute(f'DROP TRIGGER "{name}"')
+        conn.execute("DROP INDEX IF EXISTS labels_one_vote")
         for sql, *args in statements:
             conn.execute(sql, *args)
     conn.close()

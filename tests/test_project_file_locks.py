@@ -169,6 +169,7 @@ _CHECKED = {
     "prefdesk/jobs/watch.py: open(folder / EVENTS_FILE)", "prefdesk/jobs/watch.py: open(folder / LOCK_FILE)",
     "prefdesk/jobs/watch.py: open(self.folder / EVENTS_FILE)", "prefdesk/jobs/watch.py: report.read_text",
     "prefdesk/store/pending.py: open(path)", "prefdesk/store/pending.py: path.read_bytes",
+    "prefdesk/store/pending.py: open(project.path.with_name(project.path.name + '.pending-refused.jsonl'))",
     # a prompt file (refused by stat when it is the project: store.connection.refuse_project_file), and a
     # generation or judge run's folder beside the project (spec, prompts, events, log, samples, pairs)
     "prefdesk/formats/prompts.py: path.read_bytes", 

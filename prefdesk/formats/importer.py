@@ -39,6 +39,8 @@ class ImportReport:
     labels_added: int = 0
     duplicate_items: int = 0
     duplicate_labels: int = 0
+    second_votes: list = field(default_factory=list)  # (item id, rater) of each vote refused as a rater's second
+    relabelled: int = 0  # labels-format votes that superseded their rater's earlier vote on the item
     rejected: list[RecordError] = field(default_factory=list)
     rejects_path: str | None = None
     rules: Any = None  # the pre-filter's RuleReport, when the project has rules
@@ -50,6 +52,14 @@ class ImportReport:
             text += f"; {len(self.rejected)} bad records skipped (see {self.rejects_path})"
         if self.duplicate_labels:
             text += f"; {self.duplicate_labels} labels already there"
+        if self.relabelled:
+            text += (f"; {self.relabelled} labels re-label an item their rater had voted on (the later vote is current, "
+                     "both kept)")
+        if self.second_votes:
+            shown = ", ".join(f"{rater} on item {item}" for item, rater in self.second_votes[:5])
+            more = f" and {len(self.second_votes) - 5} more" if len(self.second_votes) > 5 else ""
+            text += (f"; {len(self.second_votes)} labels refused as a rater's second vote on an item (one vote per "
+                     f"rater and item; the first is kept): {shown}{more}")
         if self.rules is not None:
             text += f"\n{self.rules.summary()}"
         return text
@@ -200,6 +210,8 @@ def import_file(
             report.labels_added += c.labels_added
             report.duplicate_items += c.duplicate_items
             report.duplicate_labels += c.duplicate_labels
+        report.second_votes = ingest.counts.second_votes + (exchange.counts.second_votes if exchange else [])
+        report.relabelled = exchange.counts.relabelled if exchange else 0
         report.rejected = errors
         finish_batch(conn, batch_id, digest.result(), report.format, report.items_added, report.labels_added,
                      report.duplicate_items)

@@ -18,6 +18,7 @@ import numpy as np
 
 from prefdesk.domain import LabelSource
 from prefdesk.store.column_cache import read_columns
+from prefdesk.store.votes import SUPERSEDED
 
 VERDICTS = ("A", "B", "tie", "both_bad")
 CODE = {v: i for i, v in enumerate(VERDICTS)}
@@ -117,7 +118,7 @@ def load(project, only: frozenset[str] | None = None) -> Labels:
         table = table[:, np.array([i in only for i in label_ids(project, table[0])], dtype=bool)]
     else:
         superseded = [r for (r,) in conn.execute(
-            "SELECT rowid FROM labels WHERE id IN (SELECT supersedes FROM labels WHERE supersedes IS NOT NULL)")]
+            f"SELECT rowid FROM labels WHERE id IN ({SUPERSEDED})")]
         if superseded:
             table = table[:, ~np.isin(table[0], np.array(superseded, np.int64))]
     is_scalar = table[list(_LABEL_COLUMNS).index("score")] >= 0

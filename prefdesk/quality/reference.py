@@ -4,20 +4,22 @@ not inside it."""
 
 from __future__ import annotations
 
+from prefdesk.store.votes import SUPERSEDED
+
 # The references first (few, read by their own index), then each one's item's labels (by `labels_item_rater`).
-_REFERENCES = """
+_REFERENCES = f"""
     WITH ref AS MATERIALIZED (
         SELECT item_id, json_extract(payload, '$.verdict') AS verdict FROM labels INDEXED BY labels_reference
         WHERE source = 'reference' AND kind = 'pairwise' AND json_extract(payload, '$.verdict') IN ('A', 'B')
-          AND id NOT IN (SELECT supersedes FROM labels WHERE supersedes IS NOT NULL))
+          AND id NOT IN ({SUPERSEDED}))
 """
-_AGAINST_REFERENCE = _REFERENCES + """
+_AGAINST_REFERENCE = _REFERENCES + f"""
     SELECT r.name, COUNT(*), SUM(json_extract(l.payload, '$.verdict') = ref.verdict)
     FROM ref
     JOIN labels l ON l.item_id = ref.item_id
     JOIN raters r ON r.id = l.rater_id
     WHERE l.kind = 'pairwise' AND l.source NOT IN ('reference', 'arbitration') AND l.round = 1
-      AND l.id NOT IN (SELECT supersedes FROM labels WHERE supersedes IS NOT NULL)
+      AND l.id NOT IN ({SUPERSEDED})
     GROUP BY r.name ORDER BY r.name
 """
 

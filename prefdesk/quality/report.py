@@ -24,6 +24,7 @@ import numpy as np
 from prefdesk.quality import agreement
 from prefdesk.quality.labels_table import CODE, SOURCES, VERDICTS, Labels, dims_of, load
 from prefdesk.quality.reference import reference_agreement
+from prefdesk.store.votes import SUPERSEDED, doubles_on_open
 
 __all__ = ["CODE", "VERDICTS", "Labels", "load", "quality_report", "leave_one_out_majority"]
 
@@ -145,6 +146,8 @@ def quality_report(project) -> dict:
         "arbitration": _arbitration_queue(labs, votes, counts, gold_of, decisions, project.settings["arbitration_rule"]),
         "labels": int(len(labs)), "items_labelled": int((np.bincount(labs.item, minlength=labs.item_slots) > 0).sum()),
         "reference": reference_agreement(project),  # the team against a public dataset's own labels, apart
+        # a rater's second current vote on an item (a file from before the one-vote rule): counted twice until repaired
+        "double_votes": doubles_on_open(project.conn),
     }
 
 
@@ -349,7 +352,7 @@ def _decisions(project, labs: Labels) -> tuple[np.ndarray, np.ndarray]:
     for item, rowid, code in project.conn.execute(
             "SELECT i.rowid, l.rowid, json_extract(l.payload, '$.verdict') FROM labels l "
             "JOIN items i ON i.id = l.item_id WHERE l.source = 'arbitration' AND l.kind = 'pairwise' "
-            "AND l.id NOT IN (SELECT supersedes FROM labels WHERE supersedes IS NOT NULL) ORDER BY l.rowid"):
+            f"AND l.id NOT IN ({SUPERSEDED}) ORDER BY l.rowid"):
         decision[item], verdict[item] = rowid, CODE.get(code, -1)
     return decision, verdict
 

@@ -20,6 +20,7 @@ from prefdesk.store.ingest import IngestCounts
 from prefdesk.store.overlap import recount_raters
 from prefdesk.store.project import Project
 from prefdesk.store.rows import candidates_from_json, candidates_to_json, steps_to_json
+from prefdesk.store.votes import current_vote, is_vote, later
 
 class ExchangeConflict(Exception):
     """A record that contradicts the project (a candidate changed, a label superseded twice); `field` names
@@ -146,26 +147,46 @@ class LabelExchange:
                     self.counts.duplicate_labels += 1
                     return
         supersedes = label.get("supersedes")
+        label_id = label.get("id") or uuid7()
         if supersedes:
-            row = self.conn.execute("SELECT item_id, rater_id FROM labels WHERE id = ?", (supersedes,)).fetchone()
+            row = self.conn.execute("SELECT item_id, rater_id, round, kind FROM labels WHERE id = ?",
+                                    (supersedes,)).fetchone()
             if row is None:
                 raise ExchangeConflict("label.supersedes", f"no label {supersedes} in the project or earlier in the file")
-            if row != (item_id, rater_id):
+            if row[:2] != (item_id, rater_id):
                 raise ExchangeConflict("label.supersedes", f"label {supersedes} is another rater's or another item's")
-            if self.conn.execute("SELECT 1 FROM labels WHERE supersedes = ?", (supersedes,)).fetchone():
+            if row[2:] != (label["round"], label["kind"]):
+                raise ExchangeConflict("label.supersedes", f"label {supersedes} is of another round or kind")
+            if self.conn.execute("SELECT 1 FROM labels WHERE supersedes = ? UNION ALL SELECT 1 FROM vote_repairs "
+                                 "WHERE label_id = ?", (supersedes, supersedes)).fetchone():
                 raise ExchangeConflict("label.supersedes", f"label {supersedes} is already superseded in the project")
+        elif is_vote(label["kind"], label["source"]):
+            supersedes = self._second_vote(label_id, item_id, rater_id, label, created_at)
         if label.get("session"):
             self._session(label["session"], rater_id, label)
         self.conn.execute(
             "INSERT INTO labels (id, item_id, rater_id, session_id, kind, payload, created_at, duration_ms, "
             "guideline_version, app_version, round, display_order, source, confidence, supersedes) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (label.get("id") or uuid7(), item_id, rater_id, label.get("session"), label["kind"], payload, created_at,
+            (label_id, item_id, rater_id, label.get("session"), label["kind"], payload, created_at,
              label.get("duration_ms"), label.get("guideline_version"), label.get("app_version") or __version__,
              label["round"], json.dumps(label["display_order"]) if label.get("display_order") is not None else None,
              label["source"], label.get("confidence"), supersedes))
         self.counts.labels_added += 1
         recount_raters(self.conn, [item_id], self._overlap)
+
+    def _second_vote(self, label_id: str, item_id: str, rater_id: str, label: dict, created_at: str) -> str | None:
+        """One vote per rater and item (`store.votes`): a vote of a rater who already holds one on the item in its
+        round supersedes it when it is the later (a re-label, both kept), and is refused when it is the earlier."""
+        current = current_vote(self.conn, item_id, rater_id, label["round"])
+        if current is None:
+            return None
+        if not later((created_at, label_id), (current[1], current[0])):
+            raise ExchangeConflict("label", f"{label['rater']['name']} already holds a later current vote on item "
+                                            f"{item_id} (label {current[0]}, {current[1]}); one vote per rater and "
+                                            "item: this earlier one is refused")
+        self.counts.relabelled += 1
+        return current[0]
 
 
 def _str(value: object) -> str | None:

@@ -10,7 +10,7 @@ the project only if that rater has no identical label there, so importing a file
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import orjson
@@ -21,6 +21,7 @@ from prefdesk.store.ids import content_hash, stored_content, utc_now, uuid7, uui
 from prefdesk.store.overlap import NOT_VOTES, recount_raters
 from prefdesk.store.project import Project
 from prefdesk.store.rows import candidates_to_json, steps_to_json
+from prefdesk.store.votes import SUPERSEDED, is_vote, vote_sql
 
 BATCH = 4000
 REFERENCE = LabelSource.REFERENCE.value
@@ -79,6 +80,9 @@ class IngestCounts:
     labels_added: int = 0
     duplicate_items: int = 0
     duplicate_labels: int = 0
+    # (item id, rater name) of each vote refused as a rater's second on an item (`store.votes`)
+    second_votes: list = field(default_factory=list)
+    relabelled: int = 0  # labels-format votes that superseded the rater's earlier vote on the item (later by their clock)
 
 
 def _dumps(value: object) -> str:
@@ -207,13 +211,13 @@ class Ingest:
         if not pairs:
             return []
         touched = sorted({item_id for item_id, _ in pairs})
-        have = {
-            (item_id, rater_id, kind, _dumps(json.loads(payload)))
-            for item_id, rater_id, kind, payload in self.conn.execute(
-                "SELECT item_id, rater_id, kind, payload FROM labels WHERE item_id IN (SELECT value FROM json_each(?))",
-                (json.dumps(touched),),
-            )
-        }
+        have, voted = set(), set()
+        for item_id, rater_id, kind, payload, vote in self.conn.execute(
+                f"SELECT item_id, rater_id, kind, payload, round = 1 AND {vote_sql()} AND id NOT IN ({SUPERSEDED}) "
+                "FROM labels WHERE item_id IN (SELECT value FROM json_each(?))", (json.dumps(touched),)):
+            have.add((item_id, rater_id, kind, _dumps(json.loads(payload))))
+            if vote:
+                voted.add((item_id, rater_id))
         rows = []
         for item_id, (name, lsource, kind, payload, created_at, duration_ms, confidence) in pairs:
             rater_id = self._rater_id(name, lsource)
@@ -221,6 +225,11 @@ class Ingest:
             if key in have:
                 self.counts.duplicate_labels += 1
                 continue
+            if is_vote(kind, lsource):  # one vote per rater and item: a second one is refused and reported
+                if (item_id, rater_id) in voted:
+                    self.counts.second_votes.append((item_id, name))
+                    continue
+                voted.add((item_id, rater_id))
             have.add(key)
             rows.append((next(ids), item_id, rater_id, kind, payload, created_at or now,
                          _number(duration_ms), self._version, lsource, _number(confidence)))

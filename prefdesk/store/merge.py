@@ -8,7 +8,10 @@ desk's own writes obey:
   or one made apart);
 - labels by that rater only, as source `human`, on items assigned to them whose content is the lead's, with
   a payload valid for its kind and item, a display order of the item's candidates, a guideline version the
-  lead knows, and a `supersedes` naming that rater's own, not yet superseded label on the same item;
+  lead knows, and a `supersedes` naming that rater's own, still current label on the same item;
+- one vote per rater and item (`store.votes`): a vote on an item where the lead already holds a current vote of
+  that rater supersedes it (a re-label: both kept, the new one current) when the file was split to re-label that
+  item (`split --relabel`) or when it is the later by the rater's clock and sequence; an earlier one is refused;
 - an item gains a candidate only as that rater's rewrite (source human-rewrite, named by their rewrite label);
 - the rater's role is the one the lead gave them; the file's raters, items, guidelines, runs and versions
   are never taken.
@@ -35,11 +38,12 @@ from prefdesk.store.migrations import SCHEMA_VERSION
 from prefdesk.store.overlap import recount_raters
 from prefdesk.store.project import Project, ProjectError
 from prefdesk.store.rows import candidates_from_json, candidates_to_json, rows_in
+from prefdesk.store import votes
 from prefdesk.store.team import FINGERPRINT_COLUMNS, fingerprint
 
 LABEL_COLUMNS = ("id", "item_id", "rater_id", "session_id", "kind", "payload", "created_at", "duration_ms",
                  "guideline_version", "app_version", "round", "display_order", "source", "confidence", "supersedes")
-COUNTS = ("labels_added", "labels_already_present", "labels_refused", "items_matched_by_id", "items_refused",
+COUNTS = ("labels_added", "labels_relabelled", "labels_already_present", "labels_refused", "items_matched_by_id", "items_refused",
           "candidates_added", "sessions_added", "flags_added", "runs_not_merged", "versions_not_merged")
 
 
@@ -79,7 +83,8 @@ def merge(lead: Project, files: list[str | Path]) -> dict:
 
 def merge_summary(out: dict, most: int = 20) -> str:
     """A merge's result as a lead reads it (the CLI and the desk)."""
-    lines = [f"{out['labels_added']} labels added ({out['labels_already_present']} already here, "
+    lines = [f"{out['labels_added']} labels added ({out['labels_relabelled']} re-labels superseding the rater's "
+             f"earlier vote, {out['labels_already_present']} already here, "
              f"{out['labels_refused']} refused), {out['candidates_added']} rewritten answers added, "
              f"{out['sessions_added']} sessions, {out['flags_added']} flags. "
              f"A copy of the project as it was: {out['backup']}"]
@@ -148,6 +153,7 @@ class _Merge:
         self.lead, self.conn, self.src, self.path = lead, conn, src, path
         self.counts, self.conflicts = counts, conflicts
         _, self.rater_id, self.rater_name, self.assigned = record
+        self.relabel = {i for i, given in self.assigned.items() if given[2:] == ["relabel"]}  # `split --relabel`
         self.shape: dict[str, tuple[str, int, int]] = {}  # item id -> (kind, candidates, steps) as merged
         self.rewrites: set[tuple[str, int]] = set()  # (item, candidate position) the rater's rewrite labels name
         self.sessions: set[str] = set()  # the rater's sessions, in the lead once `_sessions` ran
@@ -202,7 +208,7 @@ class _Merge:
                 self.counts["items_refused"] += 1
                 self._refuse(f"item {item_id}: not one the lead gave {self.rater_name}", item=item_id)
                 continue
-            given, n_given = self.assigned[item_id]
+            given, n_given = self.assigned[item_id][:2]
             theirs = _candidates(row[7])
             if theirs is None or len(theirs) < n_given or fingerprint(row, n_given) != given:
                 self.counts["items_refused"] += 1
@@ -260,7 +266,8 @@ class _Merge:
         accepted = []
         for row in rows:
             if row[0] in present:
-                if present[row[0]] == row:
+                mine = present[row[0]]  # a re-label's `supersedes` is the lead's, set when it was merged
+                if mine[:-1] == row[:-1] and row[-1] in (None, mine[-1]):
                     self.counts["labels_already_present"] += 1
                 else:
                     self.counts["labels_refused"] += 1
@@ -271,6 +278,12 @@ class _Merge:
                 self.counts["labels_refused"] += 1
                 self._refuse(f"label {row[0]}: {problem}", label=row[0])
                 continue
+            if row[4] != "rewrite" and row[-1] is None:
+                row, problem = self._one_vote(row)
+                if problem:
+                    self.counts["labels_refused"] += 1
+                    self._refuse(f"label {row[0]}: {problem}", label=row[0], item=row[1])
+                    continue
             self.conn.execute(f"INSERT INTO labels ({cols}) VALUES ({', '.join('?' * len(LABEL_COLUMNS))})", row)
             accepted.append(row)
         self.counts["labels_added"] += len(accepted)
@@ -282,6 +295,21 @@ class _Merge:
         if over:  # the rater did the work given to them; others (or the lead) filled the items meanwhile
             self._report("overlap", f"{over} item(s) given to {self.rater_name} now have more raters than the "
                          f"overlap ({overlap}): labelled meanwhile by others; all labels are kept", items=over)
+
+    def _one_vote(self, row: tuple) -> tuple[tuple, str | None]:
+        """A vote superseding none, against the lead's current vote of the rater on the item (see module): the row
+        to write (superseding that vote), or why it is refused."""
+        current = votes.current_vote(self.conn, row[1], self.rater_id, row[10])
+        if current is None:
+            return row, None
+        if row[1] not in self.relabel and not votes.later((row[6], row[0]), (current[1], current[0])):
+            return row, (f"{self.rater_name} already holds a later current vote on item {row[1]} (label {current[0]}, "
+                         f"{current[1]}); one vote per rater and item: the earlier is refused")
+        self.counts["labels_relabelled"] += 1
+        if row[1] not in self.relabel:
+            self._report("relabel", f"item {row[1]}: {self.rater_name} labelled it again (not split for a re-label); "
+                         f"their later label {row[0]} supersedes {current[0]}, both kept", item=row[1], label=row[0])
+        return (*row[:-1], current[0]), None
 
     def _label_problem(self, row: tuple) -> str | None:
         """Why a label cannot come in, or None: the rules the desk's own writes obey."""
@@ -318,10 +346,14 @@ class _Merge:
         if session_id is not None and session_id not in self.sessions:
             return "its session is not one of the rater's"
         if supersedes is not None:
-            target = self.conn.execute("SELECT rater_id, item_id FROM labels WHERE id = ?", (supersedes,)).fetchone()
-            if target != (self.rater_id, item_id):
+            target = self.conn.execute("SELECT rater_id, item_id, round, kind FROM labels WHERE id = ?",
+                                       (supersedes,)).fetchone()
+            if target is None or target[:2] != (self.rater_id, item_id):
                 return f"re-does label {supersedes}, which is not the rater's own on this item"
-            if self.conn.execute("SELECT 1 FROM labels WHERE supersedes = ?", (supersedes,)).fetchone():
+            if target[2:] != (round_, kind):
+                return f"re-does label {supersedes}, which is of another round or kind"
+            if self.conn.execute("SELECT 1 FROM labels WHERE supersedes = ? UNION ALL SELECT 1 FROM vote_repairs "
+                                 "WHERE label_id = ?", (supersedes, supersedes)).fetchone():
                 return f"re-does label {supersedes}, which was re-done already; the one there is kept"
         return None
 

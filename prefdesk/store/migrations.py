@@ -323,6 +323,37 @@ def m022_report_reads(conn: sqlite3.Connection) -> None:
         """)
 
 
+def m023_one_vote(conn: sqlite3.Connection) -> None:
+    """One current vote per rater, item and round, held by the schema (`store.votes`): the partial unique index on
+    root votes and the trigger on what a label may supersede; `vote_repairs`, the recorded repair of a double vote
+    (append-only like labels), which `current_labels` now leaves out too; and `double_vote_roots`, the older roots
+    of the doubles this file already holds (a rater's file split twice, say), which the index leaves out so the
+    file opens, is reported and can be repaired."""
+    from prefdesk.store import votes
+
+    _script(conn, """
+        CREATE TABLE vote_repairs (
+            label_id TEXT PRIMARY KEY REFERENCES labels(id), kept_label TEXT NOT NULL REFERENCES labels(id),
+            by TEXT NOT NULL, at TEXT NOT NULL) WITHOUT ROWID;
+        CREATE TRIGGER vote_repairs_no_update BEFORE UPDATE ON vote_repairs
+            BEGIN SELECT RAISE(ABORT, 'vote repairs are a record: nothing is changed'); END;
+        CREATE TRIGGER vote_repairs_no_delete BEFORE DELETE ON vote_repairs
+            BEGIN SELECT RAISE(ABORT, 'vote repairs are a record: nothing is deleted'); END;
+        CREATE TABLE double_vote_roots (label_id TEXT PRIMARY KEY REFERENCES labels(id)) WITHOUT ROWID;
+        DROP VIEW current_labels;
+        CREATE VIEW current_labels AS
+            SELECT * FROM labels WHERE id NOT IN (
+                SELECT supersedes FROM labels WHERE supersedes IS NOT NULL UNION ALL SELECT label_id FROM vote_repairs);
+        """)
+    older_roots = [i for (i,) in conn.execute(
+        f"SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY item_id, rater_id, round "
+        f"ORDER BY created_at DESC, id DESC) AS nth FROM labels WHERE supersedes IS NULL AND {votes.vote_sql()}) "
+        "WHERE nth > 1")]
+    conn.executemany("INSERT INTO double_vote_roots VALUES (?)", [(i,) for i in older_roots])
+    conn.execute(votes.index_sql(older_roots))
+    conn.execute(votes.TRIGGER_SQL)
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_initial,
     m002_queue_columns,
@@ -346,5 +377,6 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m020_evalsets,
     m021_arena,
     m022_report_reads,
+    m023_one_vote,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

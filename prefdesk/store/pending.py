@@ -23,6 +23,7 @@ import orjson
 
 from prefdesk.domain import Label, LabelKind, LabelSource
 from prefdesk.store.project import Project, ProjectBusy
+from prefdesk.store.votes import SecondVote
 
 
 def pending_path(project: Project) -> Path:
@@ -75,11 +76,24 @@ def write_waiting(project: Project) -> int:
     with _locked(path, "r+b") as f:
         labels = _parse(f.read())
         with project.transaction():
-            written = sum(project.write_label(label) for label in labels)
+            written = 0
+            for label in labels:
+                try:
+                    written += project.write_label(label)
+                except SecondVote as exc:  # the rater's later vote is there (another desk of theirs): kept beside
+                    _keep_refused(project, label, str(exc))
         f.truncate(0)  # emptied, not removed: a desk waiting on the lock appends to this same file
         f.flush()
         os.fsync(f.fileno())
     return written
+
+
+def _keep_refused(project: Project, label: Label, why: str) -> None:
+    """An acknowledged label the project refuses (an earlier second vote) is never lost: FILE.pending-refused.jsonl."""
+    with open(project.path.with_name(project.path.name + ".pending-refused.jsonl"), "ab") as f:
+        f.write(orjson.dumps({**label._asdict(), "refused": why}) + b"\n")
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def write_waiting_if_free(project: Project) -> int:

@@ -23,6 +23,7 @@ from prefdesk.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from prefdesk.store.bulk import BulkWrites
 from prefdesk.store.overlap import COUNTS_TOWARD_OVERLAP, NOT_VOTES, OPEN, VERDICTS_ONLY
 from prefdesk.store.people import People
+from prefdesk.store import votes
 from prefdesk.store.rows import (LABEL_COLUMNS, candidates_from_json, candidates_to_json, label_from_row,
                                  loads_or_none, steps_from_json)
 
@@ -45,6 +46,7 @@ class Project(BulkWrites, People):
         self.conn = conn
         self.closed = False
         self._settings_cache: dict[str, Any] | None = None
+        self.double_votes: list[dict] = []  # found on open (`store.votes`); `prefdesk check --repair` mends them
 
     @property
     def db(self):
@@ -83,6 +85,7 @@ class Project(BulkWrites, People):
         from prefdesk.store.pending import write_waiting_if_free
 
         write_waiting_if_free(project)  # labels a desk held while the file was busy, then closed or crashed
+        project.double_votes = votes.doubles_on_open(conn)  # only a file from before the one-vote rule holds any
         return project
 
     def close(self) -> None:
@@ -296,7 +299,11 @@ class Project(BulkWrites, People):
         )
 
     def write_label(self, label: Label) -> bool:
-        """Write a label made by `new_label`, fsynced, in one transaction; False if it is there already."""
+        """Write a label made by `new_label`, fsynced, in one transaction; False if it is there already.
+
+        One current vote per rater, item and round (`store.votes`): a vote made while the rater already holds one
+        there (two desks of one rater, a held label written late) supersedes it when it is the later; an earlier
+        one is refused with `SecondVote`."""
         with self.transaction() as conn:
             if conn.execute("SELECT 1 FROM labels WHERE id = ?", (label.id,)).fetchone():
                 return False
@@ -304,18 +311,22 @@ class Project(BulkWrites, People):
                                                  (label.supersedes,)).fetchone():
                 raise ProjectError(f"label {label.supersedes} was already superseded")
             counts = label.kind is not LabelKind.REWRITE and label.source.value not in NOT_VOTES  # a judge, a rule: no
+            if counts and label.supersedes is None:
+                label = votes.attach_to_current(conn, label)
             first = counts and conn.execute(
                 f"SELECT 1 FROM labels WHERE item_id = ? AND rater_id = ? AND {COUNTS_TOWARD_OVERLAP} LIMIT 1",
                 (label.item_id, label.rater_id)).fetchone() is None
-            conn.execute(
-                "INSERT INTO labels (id, item_id, rater_id, session_id, kind, payload, created_at, duration_ms, "
-                "guideline_version, app_version, round, display_order, source, confidence, supersedes) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (label.id, label.item_id, label.rater_id, label.session_id, label.kind.value, json.dumps(label.payload),
-                 label.created_at, label.duration_ms, label.guideline_version, label.app_version, label.round,
-                 json.dumps(list(label.display_order)) if label.display_order is not None else None,
-                 label.source.value, label.confidence, label.supersedes),
-            )
+            with votes.refused_as_second_vote(label.id):
+                conn.execute(
+                    "INSERT INTO labels (id, item_id, rater_id, session_id, kind, payload, created_at, duration_ms, "
+                    "guideline_version, app_version, round, display_order, source, confidence, supersedes) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (label.id, label.item_id, label.rater_id, label.session_id, label.kind.value,
+                     json.dumps(label.payload), label.created_at, label.duration_ms, label.guideline_version,
+                     label.app_version, label.round,
+                     json.dumps(list(label.display_order)) if label.display_order is not None else None,
+                     label.source.value, label.confidence, label.supersedes),
+                )
             conn.execute("DELETE FROM leases WHERE item_id = ? AND rater_id = ?", (label.item_id, label.rater_id))
             if first:
                 conn.execute(

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import orjson
 
 from prefdesk.store.rows import rows_in
+from prefdesk.store.votes import SUPERSEDED_UPTO
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ def label_groups(scope: Scope, kinds: tuple[str, ...]) -> Iterator[list[tuple]]:
     """
     conn = scope.conn
     superseded = set() if scope.only is not None else {r[0] for r in conn.execute(
-        "SELECT supersedes FROM labels WHERE supersedes IS NOT NULL AND rowid <= ?", (scope.last_label,))}
+        SUPERSEDED_UPTO, (scope.last_label,))}
     only, frozen = scope.only, scope.items
     # a re-annotation (round 2) measures a rater's consistency; it is not a second vote of theirs
     # an evaluation's arena items are never training data (`jobs.arena`)
@@ -107,8 +108,7 @@ def label_breakdown(scope: Scope, label_kinds: tuple[str, ...] | None, every: bo
         if layers is not None:
             rows = ((version, source, layers[label_id], n) for version, source, label_id, n in rows)
     else:
-        where = "l.rowid <= ?" if every else ("l.rowid <= ? AND l.round = 1 AND l.id NOT IN (SELECT supersedes FROM "
-                                              "labels WHERE supersedes IS NOT NULL AND rowid <= ?)")
+        where = "l.rowid <= ?" if every else f"l.rowid <= ? AND l.round = 1 AND l.id NOT IN ({SUPERSEDED_UPTO})"
         args = [scope.last_label] if every else [scope.last_label, scope.last_label]
         rows = scope.conn.execute(f"SELECT l.guideline_version, l.source, r.role, COUNT(*) FROM labels l JOIN raters r "
                                   f"ON r.id = l.rater_id WHERE {where}{kinds} GROUP BY 1, 2, 3",

@@ -17,6 +17,7 @@ def project_stats(project: Project) -> dict:
             "SELECT r.name, COUNT(*) FROM current_labels l JOIN raters r ON r.id = l.rater_id "
             "GROUP BY r.name ORDER BY r.name").fetchall()),
         "superseded_labels": conn.execute("SELECT COUNT(*) FROM labels WHERE supersedes IS NOT NULL").fetchone()[0],
+        "double_votes": len(project.double_votes),  # found on open; `prefdesk check --repair` mends them
         "flagged_items": conn.execute("SELECT COUNT(DISTINCT item_id) FROM flags").fetchone()[0],
         "overlap_target": project.settings["overlap"],
         "items_short_of_overlap": conn.execute("SELECT COUNT(*) FROM items WHERE open = 1 AND is_gold = 0").fetchone()[0],

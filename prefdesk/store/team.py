@@ -5,6 +5,11 @@ in their own desk, and the lead merges the files back (`store.merge`).
 assigned to them (each open item to `overlap` raters, in turn; gold items to all), with the lead's item
 ids. The lead's project records each file (`team_files`: its id, the rater, the items given), and the file
 holds the same record: the merge takes from a file only what its rater did on those items.
+
+One vote per rater and item (`store.votes`): a rater is never given an item they hold a current vote on in the
+lead (their file does not hold their earlier label, so their desk would offer it as new); the item goes to the
+next rater in turn. `relabel` asks for it on purpose (a drift check): each rater is also given the items matching
+the filters that they voted on, marked `relabel` in the record, and the merge lets the new label supersede the old.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from pathlib import Path
 
 from prefdesk.store.ids import utc_now, uuid7
 from prefdesk.store.project import Project, ProjectError
+from prefdesk.store import votes
 from prefdesk.store.rows import rows_in
 
 _ITEM_COLUMNS = ("id", "kind", "prompt", "prompt_messages", "meta", "scenario", "risk_level", "bucket", "is_gold",
@@ -25,7 +31,7 @@ _ITEM_COLUMNS = ("id", "kind", "prompt", "prompt_messages", "meta", "scenario", 
 
 # -- split ----------------------------------------------------------------------------------------------
 def split(project: Project, raters: list[str], out_dir: str | Path, overlap: int = 1,
-          filters: dict[str, list[str]] | None = None) -> list[dict]:
+          filters: dict[str, list[str]] | None = None, relabel: bool = False) -> list[dict]:
     """One project file per rater (see module); returns each file's rater, path and item counts."""
     raters = [r.strip() for r in raters if r.strip()]
     if not raters or len(set(raters)) != len(raters):
@@ -37,27 +43,39 @@ def split(project: Project, raters: list[str], out_dir: str | Path, overlap: int
     taken = [str(p) for p in targets.values() if p.exists()]
     if taken:
         raise ProjectError(f"{', '.join(taken)}: already there; split into an empty folder")
-    where, args = ["is_gold = 0", "open = 1"], []
+    where, args = ["is_gold = 0"], []
     for key, values in (filters or {}).items():
         where.append(f"{key} IN ({', '.join('?' * len(values))})")
         args += values
-    open_items = [i for (i,) in project.conn.execute(
-        f"SELECT id FROM items WHERE {' AND '.join(where)} ORDER BY priority DESC, id", args)]
+    matching = f"SELECT id FROM items WHERE {' AND '.join(where)}"
+    open_items = [i for (i,) in project.conn.execute(f"{matching} AND open = 1 ORDER BY priority DESC, id", args)]
     gold = [i for (i,) in project.conn.execute("SELECT id FROM items WHERE is_gold = 1 ORDER BY id")]
+    ids = {name: project.ensure_rater(name).id for name in raters}  # the lead knows whom it gives work to
+    voted = {name: votes.voted_items(project.conn, rid) for name, rid in ids.items()}
     assigned: dict[str, list[str]] = {name: [] for name in raters}
-    for j, item_id in enumerate(open_items):
-        for t in range(overlap):
-            assigned[raters[(j * overlap + t) % len(raters)]].append(item_id)
+    turn = 0
+    for item_id in open_items:  # each to the next `overlap` raters in turn who have not voted on it
+        free = [raters[(turn + t) % len(raters)] for t in range(len(raters))]
+        free = [name for name in free if item_id not in voted[name]][:overlap]
+        for name in free:
+            assigned[name].append(item_id)
+        turn = (turn + overlap) % len(raters)
+    again: dict[str, list[str]] = {name: [] for name in raters}
+    if relabel:
+        wanted = {i for (i,) in project.conn.execute(matching, args)}
+        again = {name: sorted(voted[name] & wanted) for name in raters}
     out = []
     for name in raters:
-        rater = project.ensure_rater(name)  # the lead knows whom it gives work to, and their role stays its own
-        given = fingerprints(project.conn, assigned[name] + gold)
-        record = (uuid7(), rater.id, utc_now(), str(targets[name]), zlib.compress(json.dumps(given).encode()))
-        _write_rater_file(project, name, targets[name], assigned[name] + gold, record)
+        gold_for = [i for i in gold if i not in voted[name]]
+        given = fingerprints(project.conn, assigned[name] + gold_for + again[name])
+        for item_id in again[name]:
+            given[item_id].append("relabel")
+        record = (uuid7(), ids[name], utc_now(), str(targets[name]), zlib.compress(json.dumps(given).encode()))
+        _write_rater_file(project, name, targets[name], list(given), record)
         with project.transaction() as conn:  # after the file is whole: a record is never of a missing file
             conn.execute("INSERT INTO team_files (id, rater_id, created_at, path, items) VALUES (?, ?, ?, ?, ?)", record)
-        out.append({"rater": name, "path": str(targets[name]), "items": len(assigned[name]), "gold_items": len(gold),
-                    "file_id": record[0]})
+        out.append({"rater": name, "path": str(targets[name]), "items": len(assigned[name]), "gold_items": len(gold_for),
+                    "relabel_items": len(again[name]), "file_id": record[0]})
     return out
 
 

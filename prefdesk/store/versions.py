@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from prefdesk.store.ids import utc_now
 from prefdesk.store.project import Project, ProjectError
 from prefdesk.store.rows import rows_in
+from prefdesk.store.votes import SUPERSEDED
 
 LAYERS = ("gold", "expert", "online", "weak", "main")
 FILTER_KEYS = ("scenario", "risk_level", "bucket")
@@ -119,7 +120,7 @@ def create(project: Project, name: str, *, parent: str | None = None, aggregate:
     filters, quotas = filters or {}, quotas or {}
     layers = {**dict.fromkeys(LAYERS, 1.0), **(layers or {})}
     # an evaluation's arena items are never training data (`jobs.arena`)
-    where, args = ["l.id NOT IN (SELECT supersedes FROM labels WHERE supersedes IS NOT NULL)", "i.eval_run IS NULL"], []
+    where, args = [f"l.id NOT IN ({SUPERSEDED})", "i.eval_run IS NULL"], []
     for key, values in filters.items():
         if key not in FILTER_KEYS:
             raise ProjectError(f"unknown filter {key!r}; known: {', '.join(FILTER_KEYS)}")

@@ -121,6 +121,9 @@ class MainWindow(QMainWindow):
 
         settle_running_runs(project)  # runs that ended, or were killed, while no desk was watching
         self.on_changed(Change.ALL)
+        if project.double_votes:  # a file from before the one-vote rule (`store.votes`)
+            self.statusBar().showMessage(f"This project holds {len(project.double_votes)} double vote(s), a rater "
+                                         "with two current votes on an item: prefdesk check --repair mends them", 0)
 
     def on_changed(self, change: Change) -> None:
         """Refresh what `change` touched. Every write (here or in an operation) ends here."""
