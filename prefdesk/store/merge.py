@@ -104,9 +104,7 @@ def _why(exc: Exception) -> str:
         return f"a file is damaged ({text})"
     if "readonly" in text or "read-only" in text or "unable to open" in text:
         return f"a file cannot be opened ({text}); copy rater files from read-only media to a folder first"
-    if "full" in text:
-        return f"the disk is full ({text}); free space and merge again"
-    return text
+    return f"the disk is full ({text}); free space and merge again" if "full" in text else text
 
 
 def _readable(path: Path, tmp: Path) -> Path:
@@ -278,12 +276,11 @@ class _Merge:
                 self.counts["labels_refused"] += 1
                 self._refuse(f"label {row[0]}: {problem}", label=row[0])
                 continue
-            if row[4] != "rewrite" and row[-1] is None:
-                row, problem = self._one_vote(row)
-                if problem:
-                    self.counts["labels_refused"] += 1
-                    self._refuse(f"label {row[0]}: {problem}", label=row[0], item=row[1])
-                    continue
+            row, problem = self._one_vote(row) if row[4] != "rewrite" and row[-1] is None else (row, None)
+            if problem:
+                self.counts["labels_refused"] += 1
+                self._refuse(f"label {row[0]}: {problem}", label=row[0], item=row[1])
+                continue
             self.conn.execute(f"INSERT INTO labels ({cols}) VALUES ({', '.join('?' * len(LABEL_COLUMNS))})", row)
             accepted.append(row)
         self.counts["labels_added"] += len(accepted)
@@ -307,8 +304,8 @@ class _Merge:
                          f"{current[1]}); one vote per rater and item: the earlier is refused")
         self.counts["labels_relabelled"] += 1
         if row[1] not in self.relabel:
-            self._report("relabel", f"item {row[1]}: {self.rater_name} labelled it again (not split for a re-label); "
-                         f"their later label {row[0]} supersedes {current[0]}, both kept", item=row[1], label=row[0])
+            self._report("relabel", f"item {row[1]}: {self.rater_name} labelled it again, unasked; their later "
+                         f"label {row[0]} supersedes {current[0]}, both kept", item=row[1], label=row[0])
         return (*row[:-1], current[0]), None
 
     def _label_problem(self, row: tuple) -> str | None:
