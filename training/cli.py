@@ -78,6 +78,10 @@ def _generate(job: str) -> int:
     try:
         return run_generate(spec)
     except Exception as exc:  # every failure reaches the desk as an event
+        if type(exc).__name__ == "ServerError":  # training.openai_backend's: what the server did, said as it is
+            emit("failed", error=str(exc), hint="the server did not answer as an OpenAI-compatible one should: check "
+                                                "it (its log, its address, its model name) and run again")
+            return 1
         traceback.print_exc()
         emit("failed", error=f"{type(exc).__name__}: {exc}", hint="see the log above")
         return 1

@@ -36,6 +36,7 @@ class GenerateSpec:
     backend: str = "transformers"
     url: str | None = None  # the OpenAI-compatible server, for `openai`
     allow_remote: bool = False  # a server on another machine (otherwise loopback only)
+    max_response_bytes: int = 16 * 2 ** 20  # a server's answer is read to this size and refused past it
     batch_size: int = 16  # prompts a batch (each with its n samples)
     max_resample: int = 2  # rounds of re-sampling a prompt's duplicate answers before it is given up
     near_duplicate: float = 0.9  # word 3-shingle Jaccard at or above this: the same answer
@@ -59,7 +60,7 @@ class GenerateSpec:
     def problems(self) -> list[str]:
         out = []
         for name, lo, hi in (("n", 1, 64), ("max_new_tokens", 1, 1 << 16), ("batch_size", 1, 4096),
-                             ("max_resample", 0, 100)):
+                             ("max_resample", 0, 100), ("max_response_bytes", 1024, 1 << 32)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
                 out.append(f"{name}: expected a whole number from {lo} to {hi}, got {value!r}")

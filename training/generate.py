@@ -72,7 +72,7 @@ def choose_pair(spec: GenerateSpec, key: str, scores: list[float] | None) -> tup
 
 
 def run_generate(spec: GenerateSpec) -> int:
-    from training.sampling import load_prompts, sample_seed
+    from training.sampling import Cancelled, load_prompts, sample_seed
 
     out_dir = Path(spec.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -80,7 +80,7 @@ def run_generate(spec: GenerateSpec) -> int:
     prompts = load_prompts(spec.prompts)
     done = done_keys(samples_path)
     todo = [p for p in prompts if p["key"] not in done]
-    backend, device = _backend(spec)
+    backend, device = _backend(spec, lambda: (out_dir / STOP_FILE).exists())
     identity = backend.identity()
     emit("started", prompts=len(prompts), already_done=len(done), backend=backend.name, device=device,
          model=identity.get("model"))
@@ -101,7 +101,12 @@ def run_generate(spec: GenerateSpec) -> int:
             by_key = {r[0]["key"]: r for r in batch}
             for round_ in range(spec.max_resample + 1):
                 rows = [(by_key[k][1], by_key[k][2], sample_seed(spec.seed, k, j, attempts[(k, j)])) for k, j in pending]
-                for (k, j), got in zip(pending, backend.sample(rows, spec.temperature, spec.top_p, spec.max_new_tokens)):
+                try:  # a cancel ends a batch within a token (a model here) or POLL_S (a server): nothing of it is kept
+                    got_all = backend.sample(rows, spec.temperature, spec.top_p, spec.max_new_tokens)
+                except Cancelled:
+                    emit("cancelled", step=len(done) + start, checkpoint=str(samples_path))
+                    return 3
+                for (k, j), got in zip(pending, got_all):
                     answers[(k, j)] = got
                     tokens += got.answer_tokens
                 pending = [(k, j) for k in by_key
@@ -155,11 +160,11 @@ def _candidate(spec: GenerateSpec, identity: dict, template: str, got, seed: int
     return {"text": got.text, "meta": meta}
 
 
-def _backend(spec: GenerateSpec):
+def _backend(spec: GenerateSpec, stop):
     if spec.backend == "openai":
         from training.openai_backend import OpenAIBackend
 
-        return OpenAIBackend(spec.url, spec.model), "server"
+        return OpenAIBackend(spec.url, spec.model, spec.max_response_bytes, stop=stop), "server"
     import torch
 
     from training.sampling import TransformersBackend
@@ -167,7 +172,7 @@ def _backend(spec: GenerateSpec):
     device = spec.device
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    backend = TransformersBackend(spec.model, spec.adapter, device)
+    backend = TransformersBackend(spec.model, spec.adapter, device, stop=stop)
     return backend, device
 
 

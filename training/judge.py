@@ -53,7 +53,7 @@ _AS_IS = {"1": "A", "2": "B", "tie": "tie"}
 
 
 def run_judge(spec: dict) -> int:
-    from training.sampling import TransformersBackend, sample_seed
+    from training.sampling import Cancelled, TransformersBackend, sample_seed
 
     import torch
 
@@ -63,7 +63,7 @@ def run_judge(spec: dict) -> int:
     device = spec.get("device", "auto")
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    backend = TransformersBackend(spec["model"], None, device)
+    backend = TransformersBackend(spec["model"], None, device, stop=lambda: (out_dir / STOP_FILE).exists())
     k, temperature = int(spec.get("samples", 1)), float(spec.get("temperature", 0.0))
     emit("started", pairs=len(pairs), backend=backend.name, device=device, model=spec["model"])
     rows = []  # (pair index, order, sample) -> the text the judge reads
@@ -83,7 +83,11 @@ def run_judge(spec: dict) -> int:
             emit("cancelled", step=start)
             return 3
         chunk = rows[start:start + batch]
-        got = backend.sample([(r[2], r[3], r[4]) for r in chunk], temperature, 1.0, int(spec.get("max_new_tokens", 64)))
+        try:  # a cancel ends the batch at the next token
+            got = backend.sample([(r[2], r[3], r[4]) for r in chunk], temperature, 1.0, int(spec.get("max_new_tokens", 64)))
+        except Cancelled:
+            emit("cancelled", step=start)
+            return 3
         for r, g in zip(chunk, got):
             reading = parse(g.text)
             mapped = (_AS_IS if r[1] == "AB" else _BACK)[reading] if reading else None

@@ -15,9 +15,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer, LogitsProcessor, LogitsProcessorList
+from transformers import (AutoModelForCausalLM, AutoTokenizer, LogitsProcessor, LogitsProcessorList, StoppingCriteria,
+                          StoppingCriteriaList)
 
 from training.gen_spec import folder_hash
+
+
+class Cancelled(Exception):
+    """The job was asked to stop (its STOP file) in the middle of a batch: nothing of the batch is kept."""
+
+
+class _StopAsked(StoppingCriteria):
+    """Ends `generate` at the next token once the job is asked to stop (a batch can take minutes on a CPU)."""
+
+    def __init__(self, stop) -> None:
+        self.stop = stop
+
+    def __call__(self, input_ids, scores, **kwargs) -> torch.Tensor:
+        return torch.full((input_ids.shape[0],), bool(self.stop()), dtype=torch.bool, device=input_ids.device)
 
 
 def sample_seed(seed: int, key: str, index: int, attempt: int) -> int:
@@ -95,9 +110,10 @@ class Sampled:
 class TransformersBackend:
     name = "transformers"
 
-    def __init__(self, model_dir: str, adapter: str | None, device: str) -> None:
+    def __init__(self, model_dir: str, adapter: str | None, device: str, stop=lambda: False) -> None:
         import transformers
 
+        self.stop = stop  # asked once a token; True ends the batch with `Cancelled`
         self.version = transformers.__version__
         self.tok = AutoTokenizer.from_pretrained(model_dir)
         self.tok.padding_side = "left"
@@ -147,7 +163,10 @@ class TransformersBackend:
             sampler = SeededSampler([rows[i][2] for i in idx], temperature, top_p, self.device, max_new_tokens)
             generated = self.model.generate(**enc, do_sample=False, max_new_tokens=max_new_tokens,
                                             logits_processor=LogitsProcessorList([sampler]),
+                                            stopping_criteria=StoppingCriteriaList([_StopAsked(self.stop)]),
                                             pad_token_id=self.tok.pad_token_id, eos_token_id=self.tok.eos_token_id)
+            if self.stop():
+                raise Cancelled()
             width = enc["input_ids"].shape[1]
             prompt_lens = enc["attention_mask"].sum(dim=1).tolist()
             for j, i in enumerate(idx):
