@@ -157,7 +157,7 @@ def test_an_endless_answer_is_cut_at_the_limit_with_bounded_memory(job, tmp_path
 def test_a_garbled_answer_fails_the_run_naming_what_the_server_sent(job, tmp_path, project, raw, said):
     server = HostileServer(lambda h, body: send(h, 200, raw))
     try:
-        run_id, spec = job(server.url)
+        _, spec = job(server.url)
         done, _, _, _ = run_job(spec, tmp_path)
     finally:
         server.close()

@@ -121,6 +121,29 @@ def _plain(text: str, line_breaks: bool) -> str | None:
                       for p in _PARAGRAPHS.split(text.strip("\n")) if p.strip())
 
 
+# A pane lays out at most this many characters of a text: Qt lays a document out whole, and an endless imported
+# line (a prompt read from /dev/zero) took 2.2 GB and aborted the desk. The rest is one key away (W: whole texts).
+SHOWN_MOST = 200_000
+DISPLAY_LINE = 10_000  # the whole-text viewer breaks longer lines for display (one huge block is laid out at once)
+
+
+def cut_for_display(text: str, most: int = SHOWN_MOST) -> str:
+    """The text as a pane shows it: whole, or its first `most` characters and a marker saying what is left out;
+    a line over `DISPLAY_LINE` characters broken (Qt shapes a line whole: one of 200,000 took seconds)."""
+    if len(text) <= most:
+        return display_lines(text)
+    return (display_lines(text[:most]) + f"\n\n[… cut here for the screen: the text has {len(text):,} characters, the first "
+            f"{most:,} are shown. Press W to read the whole text.]")
+
+
+def display_lines(text: str, width: int = DISPLAY_LINE) -> str:
+    """The text with each line longer than `width` broken every `width` characters (for display only)."""
+    if len(text) <= width:
+        return text
+    return "\n".join(line if len(line) <= width else "\n".join(line[i:i + width] for i in range(0, len(line), width))
+                     for line in text.split("\n"))
+
+
 def to_html(text: str, dark: bool = False, line_breaks: bool = True) -> str:
     """Markdown -> HTML; raw HTML in the text is escaped, links shown but never fetched. `dark` picks code
     colours for a dark page; `line_breaks` keeps single line breaks (answers) or joins them (documents)."""

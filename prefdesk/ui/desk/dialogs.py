@@ -6,14 +6,40 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QKeySequence, QShortcut, QTextCursor
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout,
                                QKeySequenceEdit, QLabel, QLineEdit, QPlainTextEdit, QScrollArea, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget, QGridLayout, QPushButton)
+                               QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget, QGridLayout, QPushButton)
 
 from prefdesk.domain import RaterRole
+from prefdesk.ui.desk.content import DISPLAY_LINE, display_lines
 from prefdesk.ui.forms import dialog_buttons, fit_to_screen, tell
 from prefdesk.ui.actions import GLOBAL, PANEL_SCOPES, all_actions, conflicts, default_bindings, key_label
 from prefdesk.ui.theme import THEMES
 
 KEYS_PER_ACTION = 3
+
+
+def whole_text_box(text: str) -> QPlainTextEdit:
+    """A read-only plain-text view of a whole text, however long (its long lines broken for display only)."""
+    box = QPlainTextEdit(display_lines(text))
+    box.setReadOnly(True)
+    return box
+
+
+class WholeTexts(QDialog):
+    """W: the item's prompt, candidates and steps in full, where a pane shows at most `SHOWN_MOST` characters."""
+
+    def __init__(self, parent: QWidget, texts: list[tuple[str, str]]) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("The whole texts")
+        self.tabs = QTabWidget()
+        for title, text in texts:
+            self.tabs.addTab(whole_text_box(text), f"{title} ({len(text):,} characters)")
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(f"Lines over {DISPLAY_LINE:,} characters are broken here for the screen only."))
+        layout.addWidget(self.tabs)
+        close = QDialogButtonBox(QDialogButtonBox.Close)
+        close.rejected.connect(self.reject)
+        layout.addWidget(close)
+        fit_to_screen(self, 1000, 760)
 
 
 class CheatSheet(QDialog):

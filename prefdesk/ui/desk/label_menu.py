@@ -45,6 +45,21 @@ def toggle_flag(window) -> None:
         window.ops.changed.emit(Change.FLAGS)
 
 
+@action("whole_text", GLOBAL, "W", "Read the item's texts whole (a pane shows the first 200,000 characters of a text)")
+def whole_text(window) -> None:
+    from prefdesk.ui.desk.dialogs import WholeTexts
+
+    if not window.item:
+        return
+    item = window.item
+    order = getattr(window.draft, "display_order", None) or tuple(range(len(item.candidates)))
+    names = ("Left", "Right") if len(order) == 2 else tuple(f"[{n + 1}]" for n in range(len(order)))  # as on screen
+    texts = [("Prompt", item.prompt)] + [(name, item.candidates[pos].text) for name, pos in zip(names, order)]
+    texts += [(f"Step {s.position + 1}", s.text) for s in item.steps]
+    window.whole_texts = WholeTexts(window, texts)  # kept: a test (or the rater) reads it while it is open
+    window.whole_texts.open()
+
+
 @action("rewrite", GLOBAL, "R", "Rewrite a candidate (process: replace the current step)")
 def rewrite(window) -> None:
     from prefdesk.ui.desk.dialogs import RewriteDialog

@@ -126,9 +126,9 @@ class ItemDialog(QDialog):
 
     @staticmethod
     def _text(text: str) -> QPlainTextEdit:
-        box = QPlainTextEdit(text)
-        box.setReadOnly(True)
-        return box
+        from prefdesk.ui.desk.dialogs import whole_text_box
+
+        return whole_text_box(text)
 
 
 class BulkEditDialog(QDialog):

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QFrame, QLabel, QSplitter, QTextBrowser, QVBoxLayo
 
 from prefdesk.domain import Item
 from prefdesk.labeling import Draft, ReadyLabel
-from prefdesk.ui.desk.content import to_html
+from prefdesk.ui.desk.content import SHOWN_MOST, cut_for_display, to_html
 from prefdesk.ui.theme import is_dark
 from prefdesk.ui.worker import run_in_background
 
@@ -39,8 +39,10 @@ class OfflineBrowser(QTextBrowser):
         self._job = None
 
     def show_markdown(self, text: str, line_breaks: bool = True) -> None:
-        """Show text as formatted Markdown; a long text paints at once as plain text, formatted when ready."""
+        """Show text as formatted Markdown; a long text paints at once as plain text, formatted when ready; past
+        `SHOWN_MOST` characters it is cut with a marker (the whole text: W)."""
         self._shown += 1
+        text = cut_for_display(text)
         dark = is_dark()
         if len(text) <= LONG_TEXT:
             self.setHtml(to_html(text, dark, line_breaks))
@@ -95,7 +97,8 @@ class PromptPane(QWidget):
             dark = is_dark()
             self.browser.setHtml("".join(
                 f"<p style='margin-bottom:0'><b>{escaped(str(m.get('role', '')).capitalize())}</b></p>"
-                f"{to_html(str(m.get('content', '')), dark)}" for m in item.prompt_messages))
+                f"{to_html(cut_for_display(str(m.get('content', '')), SHOWN_MOST // len(item.prompt_messages)), dark)}"
+                for m in item.prompt_messages))
         else:
             self.browser.show_markdown(item.prompt)
 

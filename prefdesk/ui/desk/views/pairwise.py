@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QHBoxLayout, QListWidget, QListWidgetItem, QSizePo
 from prefdesk.domain import Strength, Verdict
 from prefdesk.labeling import PairwiseDraft, ReadyLabel, Side
 from prefdesk.ui.actions import action, keys_text
-from prefdesk.ui.desk.content import to_html
+from prefdesk.ui.desk.content import cut_for_display, to_html
 from prefdesk.ui.desk.views.base import ItemView, OfflineBrowser, PromptPane, caption, escaped
 
 SIDE_TEXT = {Side.LEFT: "◀ left", Side.RIGHT: "right ▶", Side.TIE: "tie", None: "—"}
@@ -143,7 +143,7 @@ class PairwiseView(ItemView):
     def _render_candidates(self) -> None:
         a, b = self._texts()
         if self.diff_on:
-            left, right = word_diff(rendered_text(a), rendered_text(b))
+            left, right = word_diff(rendered_text(cut_for_display(a)), rendered_text(cut_for_display(b)))
             self.left.setHtml(left)
             self.right.setHtml(right)
         else:

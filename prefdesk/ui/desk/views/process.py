@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QLabel
 
 from prefdesk.labeling import ProcessDraft
 from prefdesk.ui.actions import action, keys_text
-from prefdesk.ui.desk.content import to_html
+from prefdesk.ui.desk.content import SHOWN_MOST, cut_for_display, to_html
 from prefdesk.ui.theme import is_dark
 from prefdesk.ui.desk.views.base import ItemView, OfflineBrowser, PromptPane, caption, escaped
 
@@ -40,10 +40,11 @@ class ProcessView(ItemView):
         d = self.draft
         dark = is_dark()
         rows = []
+        most = SHOWN_MOST // max(1, len(d.item.steps))  # every step shows, the whole within what a pane lays out
         for i, step in enumerate(d.item.steps):
             label, fg, bg = BADGE[d.ratings[i]]
             border = "2px solid #3b82f6" if i == d.cursor else "1px solid #8a939e"
-            state = f"<div style='color:#8a939e'>{escaped(step.state)}</div>" if step.state else ""
+            state = f"<div style='color:#8a939e'>{escaped(cut_for_display(step.state, most))}</div>" if step.state else ""
             replaced = ""
             if d.replacement and d.replacement["step"] == i:
                 replaced = f"<div><i>Your replacement:</i> {escaped(d.replacement['text'])}</div>"
@@ -51,7 +52,7 @@ class ProcessView(ItemView):
                 f"<table width='100%' cellpadding='6' style='border:{border}; margin-bottom:4px'><tr>"
                 f"<td width='28' valign='top'>{i + 1}</td>"
                 f"<td width='40' valign='top' align='center' style='background:{bg}; color:{fg}; font-weight:600'>{label}</td>"
-                f"<td>{state}{to_html(step.text, dark)}{replaced}</td></tr></table>")
+                f"<td>{state}{to_html(cut_for_display(step.text, most), dark)}{replaced}</td></tr></table>")
         position = self.steps.verticalScrollBar().value()
         self.steps.setHtml("".join(rows))
         self.steps.verticalScrollBar().setValue(position)
