@@ -274,3 +274,27 @@ def test_the_file_itself_refuses_a_second_vote_and_a_later_one_from_the_desk_sup
     stored = project.labels(item_id)
     assert [(lab.rater_id, lab.payload["verdict"]) for lab in stored] == [(ben.id, "B"), (ana.id, "tie")]
     assert project.label(later.id).supersedes == first.id and len(project.labels(item_id, current_only=False)) == 3
+
+
+def test_a_large_bulk_write_runs_without_the_trigger_and_is_checked_whole_before_it_commits(project, tmp_path):
+    """A large import drops the supersede trigger for speed; the rows it wrote are checked against its rules in one
+    query, so a breach still fails the whole write and leaves the project as it was."""
+    from prefdesk.formats.importer import import_file
+
+    project.set_settings({"gold_rate": 0.0})
+    import_file(project, write_jsonl(tmp_path, [{"prompt": "p", "response_a": "a", "response_b": "b"}]))
+    (item_id,) = project.conn.execute("SELECT id FROM items").fetchone()
+    ana, ben = project.ensure_rater("ana"), project.ensure_rater("ben")
+    theirs = project.commit_label(item_id, ben, LabelKind.PAIRWISE, {"verdict": "B"})
+    columns = "id, item_id, rater_id, kind, payload, created_at, app_version, source, supersedes"
+    with pytest.raises(sqlite3.IntegrityError, match="one current vote: label bad"):
+        with project.bulk_write(large=True) as conn:
+            conn.execute(f"INSERT INTO labels ({columns}) VALUES ('bad', ?, ?, 'pairwise', '{{}}', 'now', 'x', "
+                         "'human', ?)", (item_id, ana.id, theirs.id))
+    assert project.conn.execute("SELECT COUNT(*) FROM labels").fetchone() == (1,)
+    assert project.conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'labels_supersede_rules'").fetchone()
+    with project.bulk_write(large=True) as conn:  # a good write goes through, and the trigger is back after it
+        conn.execute(f"INSERT INTO labels ({columns}) VALUES ('edit', ?, ?, 'pairwise', '{{}}', 'now', 'x', 'human', ?)",
+                     (item_id, ben.id, theirs.id))
+    assert [lab.id for lab in project.labels(item_id)] == ["edit"]
+    assert project.conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'labels_supersede_rules'").fetchone()

@@ -84,6 +84,20 @@ END
 """
 
 
+def check_supersedes(conn: sqlite3.Connection, after_rowid: int) -> None:
+    """The trigger's rules, checked at once for the labels past `after_rowid` (a bulk write that ran without it):
+    `sqlite3.IntegrityError` names the first label that breaks one."""
+    bad = conn.execute(
+        f"SELECT n.id FROM labels n LEFT JOIN labels t ON t.id = n.supersedes WHERE n.rowid > ? AND n.supersedes IS NOT "
+        f"NULL AND (t.id IS NULL OR t.item_id != n.item_id OR t.rater_id != n.rater_id OR t.round != n.round OR "
+        f"t.kind != n.kind OR (t.source != n.source AND NOT (t.source NOT IN ({_NV}) AND n.source NOT IN ({_NV}))) "
+        "OR t.id IN (SELECT label_id FROM vote_repairs) "
+        "OR (SELECT COUNT(*) FROM labels s WHERE s.supersedes = n.supersedes) > 1) LIMIT 1", (after_rowid,)).fetchone()
+    if bad:
+        raise sqlite3.IntegrityError(f"one current vote: label {bad[0]} supersedes a label it may not (another item, "
+                                     "rater, round, kind or source, or one superseded already)")
+
+
 def _quoted(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
