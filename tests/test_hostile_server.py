@@ -20,12 +20,14 @@ ENV = {"HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "TOKENIZERS_PARAL
 
 # what the job's process connected to, read by an audit hook (as test_generate's socket audit)
 AUDITED_JOB = r"""
-import json, os, resource, sys
+import json, os, sys
 seen = []
 sys.addaudithook(lambda e, a: seen.append(repr(a[1])) if e == "socket.connect" else None)
+def peak_mb():  # VmHWM, this process's own peak (ru_maxrss keeps the forking parent's across exec)
+    line = next(l for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+    return int(line.split()[1]) // 1024
 import atexit
-atexit.register(lambda: open(os.environ["SOCKET_LOG"], "w").write(json.dumps(
-    {"connected": seen, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024})))
+atexit.register(lambda: open(os.environ["SOCKET_LOG"], "w").write(json.dumps({"connected": seen, "peak_mb": peak_mb()})))
 from training.cli import main
 sys.exit(main(["generate", sys.argv[1]]))
 """
@@ -105,6 +107,16 @@ def run_job(spec, tmp_path) -> tuple[subprocess.CompletedProcess, list[str], flo
     return done, audit["connected"], seconds, audit["peak_mb"]
 
 
+def served(job, tmp_path, reply) -> tuple[subprocess.CompletedProcess, list[str], float, int]:
+    """A generation run against a server answering as `reply` does, the server closed after (see `run_job`)."""
+    server = HostileServer(reply)
+    try:
+        _, spec = job(server.url)
+        return run_job(spec, tmp_path)
+    finally:
+        server.close()
+
+
 def failure(done) -> str:
     events = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     assert events[-1]["event"] == "failed" and done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
@@ -114,12 +126,8 @@ def failure(done) -> str:
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
 def test_a_redirect_to_another_address_is_never_followed(job, tmp_path, status):
-    server = HostileServer(lambda h, body: send(h, status, b"", [("Location", "http://192.0.2.1/v1/completions")]))
-    try:
-        _, spec = job(server.url)
-        done, connected, _, _ = run_job(spec, tmp_path)
-    finally:
-        server.close()
+    done, connected, _, _ = served(
+        job, tmp_path, lambda h, body: send(h, status, b"", [("Location", "http://192.0.2.1/v1/completions")]))
     error = failure(done)
     assert f"answered {status}" in error and "192.0.2.1" in error and "redirects are not followed" in error
     assert connected and all("127.0.0.1" in c for c in connected), connected  # never 192.0.2.1
@@ -135,14 +143,10 @@ def test_an_endless_answer_is_cut_at_the_limit_with_bounded_memory(job, tmp_path
         block = b"x" * 65536
         for _ in range(400 * 16):
             handler.wfile.write(b"%x\r\n%s\r\n" % (len(block), block))
-    server = HostileServer(endless)
-    try:
-        _, spec = job(server.url)
-        done, _, seconds, peak_mb = run_job(spec, tmp_path)
-    finally:
-        server.close()
+    done, _, seconds, peak_mb = served(job, tmp_path, endless)
     error = failure(done)
     assert "sent more than 16777216 bytes (max_response_bytes)" in error and "b'" in error  # its first bytes
+    print(f"\n[endless answer] failed after {seconds:.1f} s, job peak {peak_mb} MB")
     assert seconds < 30 and peak_mb < 1500, (seconds, peak_mb)
 
 
@@ -155,12 +159,7 @@ def test_an_endless_answer_is_cut_at_the_limit_with_bounded_memory(job, tmp_path
     (b'{"choices": [{"text": "ok"}], "usage": {"prompt_tokens": "many"}}', "usage holds counts that are not whole"),
 ])
 def test_a_garbled_answer_fails_the_run_naming_what_the_server_sent(job, tmp_path, project, raw, said):
-    server = HostileServer(lambda h, body: send(h, 200, raw))
-    try:
-        _, spec = job(server.url)
-        done, _, _, _ = run_job(spec, tmp_path)
-    finally:
-        server.close()
+    done, _, _, _ = served(job, tmp_path, lambda h, body: send(h, 200, raw))
     assert said in failure(done)
 
 
@@ -193,12 +192,7 @@ def test_a_busy_server_is_asked_again_and_its_answer_kept(job, tmp_path):
             send(handler, 429, b"slow down", [("Retry-After", "0")])
         else:
             send(handler, 200, completion(f"seed {body['seed']}"))
-    server = HostileServer(busy_twice)
-    try:
-        _, spec = job(server.url)
-        done, _, _, _ = run_job(spec, tmp_path)
-    finally:
-        server.close()
+    done, _, _, _ = served(job, tmp_path, busy_twice)
     assert done.returncode == 0 and '"finished"' in done.stdout, done.stdout[-2000:]
     assert len(calls) == 4 + 2  # four answers, two of them asked again
 

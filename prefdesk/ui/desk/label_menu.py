@@ -57,7 +57,7 @@ def whole_text(window) -> None:
     texts = [("Prompt", item.prompt)] + [(name, item.candidates[pos].text) for name, pos in zip(names, order)]
     texts += [(f"Step {s.position + 1}", s.text) for s in item.steps]
     window.whole_texts = WholeTexts(window, texts)  # kept: a test (or the rater) reads it while it is open
-    window.whole_texts.open()
+    window.whole_texts.show()
 
 
 @action("rewrite", GLOBAL, "R", "Rewrite a candidate (process: replace the current step)")
