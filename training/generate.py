@@ -80,6 +80,8 @@ def run_generate(spec: GenerateSpec) -> int:
     prompts = load_prompts(spec.prompts)
     done = done_keys(samples_path)
     todo = [p for p in prompts if p["key"] not in done]
+    # seeds from the prompt's content (older prompt files: its key), so the same prompt gets the same answers anywhere
+    seed_key = {p["key"]: p.get("seed_key") or p["key"] for p in prompts}
     backend, device = _backend(spec, lambda: (out_dir / STOP_FILE).exists())
     identity = backend.identity()
     emit("started", prompts=len(prompts), already_done=len(done), backend=backend.name, device=device,
@@ -100,7 +102,8 @@ def run_generate(spec: GenerateSpec) -> int:
             pending = list(answers)
             by_key = {r[0]["key"]: r for r in batch}
             for round_ in range(spec.max_resample + 1):
-                rows = [(by_key[k][1], by_key[k][2], sample_seed(spec.seed, k, j, attempts[(k, j)])) for k, j in pending]
+                rows = [(by_key[k][1], by_key[k][2], sample_seed(spec.seed, seed_key[k], j, attempts[(k, j)]))
+                        for k, j in pending]
                 try:  # a cancel ends a batch within a token (a model here) or POLL_S (a server): nothing of it is kept
                     got_all = backend.sample(rows, spec.temperature, spec.top_p, spec.max_new_tokens)
                 except Cancelled:
@@ -119,7 +122,7 @@ def run_generate(spec: GenerateSpec) -> int:
             still = {k for k, _ in pending}
             lines = []
             for key, (prompt, _text, _special, template) in by_key.items():
-                cands = [_candidate(spec, identity, template, answers[(key, j)], sample_seed(spec.seed, key, j, attempts[(key, j)]),
+                cands = [_candidate(spec, identity, template, answers[(key, j)], sample_seed(spec.seed, seed_key[key], j, attempts[(key, j)]),
                                     attempts[(key, j)], device) for j in range(spec.n)]
                 line = {"key": key, "candidates": cands, "duplicate": key in still}
                 if key in still:

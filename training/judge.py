@@ -72,7 +72,7 @@ def run_judge(spec: dict) -> int:
             text = pair["texts"][order]
             rendered, special, _ = backend.render([{"role": "user", "content": text}] if backend.template else text)
             for j in range(k):
-                rows.append((i, order, rendered, special, sample_seed(int(spec.get("seed", 0)), pair["key"], j,
+                rows.append((i, order, rendered, special, sample_seed(int(spec.get("seed", 0)), pair.get("seed_key") or pair["key"], j,
                                                                       0 if order == "AB" else 1)))
     rows.sort(key=lambda r: len(r[2]))
     replies: dict[tuple[int, str], list[str | None]] = {}

@@ -16,6 +16,7 @@ export (`store.snapshot`). An item judged again by the same judge gets a superse
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Callable
@@ -140,7 +141,8 @@ def ask(project: Project, model: str, todo: list[tuple[str, str, str, str]], *, 
         for key, prompt, a, b in todo:
             texts = {"AB": text.format(**fill, prompt=prompt, answer_1=a, answer_2=b),
                      "BA": text.format(**fill, prompt=prompt, answer_1=b, answer_2=a)}
-            f.write(json.dumps({"key": key, "texts": texts}, ensure_ascii=False) + "\n")
+            seed_key = hashlib.sha256(json.dumps([prompt, a, b]).encode()).hexdigest()  # the same pair, the same seeds
+            f.write(json.dumps({"key": key, "seed_key": seed_key, "texts": texts}, ensure_ascii=False) + "\n")
     spec = {"model": str(Path(model).resolve()), "pairs": str(folder / "pairs.jsonl"), "output_dir": str(folder / "model"),
             "samples": samples, "temperature": temperature, "seed": seed, "max_new_tokens": max_new_tokens,
             "device": device}

@@ -37,8 +37,10 @@ class PoolPrompt(NamedTuple):
         return hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
     def as_json(self) -> dict[str, Any]:
-        """What a generation job reads (`training.generate`): the key, the prompt as given, its metadata."""
-        out = {"key": self.id, "prompt": self.messages if self.messages is not None else self.prompt}
+        """What a generation job reads (`training.generate`): the key, the prompt as given, its metadata, and the
+        content hash its samples' seeds derive from (the same prompt gets the same seeds in every project)."""
+        out = {"key": self.id, "seed_key": self.content_hash,
+               "prompt": self.messages if self.messages is not None else self.prompt}
         out.update((k, v) for k in ("scenario", "risk_level", "bucket", "source") if (v := getattr(self, k)) is not None)
         return out
 
@@ -92,12 +94,13 @@ def sample(project: Project, n: int | None, *, by: str | None = None, quotas: di
            seed: int = 0, fresh_only: bool = True, for_training: bool = True) -> list[PoolPrompt]:
     """`n` prompts from the pool (all when None), seeded. With `by`, stratified as `version create` does:
     each stratum's share of `n` follows its share of the pool (largest remainder), and `quotas` cap a stratum
-    (`--quota BUCKET=N`). The same pool, arguments and seed draw the same prompts."""
+    (`--quota BUCKET=N`). The same pool, arguments and seed draw the same prompts, whatever order the pool was
+    filled in: the draw runs over the prompts ordered by their content hash."""
     if by is not None and by not in STRATA:
         raise ProjectError(f"--by {by!r}: one of {', '.join(STRATA)}")
     if n is not None and n < 1:
         raise ProjectError(f"--sample {n}: give a number of prompts >= 1")
-    rows = pool(project, fresh_only, for_training)
+    rows = sorted(pool(project, fresh_only, for_training), key=lambda p: p.content_hash)
     rng = random.Random(seed)
     quotas = quotas or {}
     if by is None:
