@@ -34,6 +34,7 @@ def cmd_evalset(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from prefdesk.jobs.evaluate import evaluate, stored
+    from prefdesk.jobs.progress import ProgressPrinter
     from prefdesk.store.project import Project, ProjectError
 
     with Project.open(args.project) as project:
@@ -48,7 +49,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             report = evaluate(project, args.policy, args.reference, args.evalset, args.judge,
                               judge_model=args.judge_model, arena=args.arena, temperature=args.temperature,
                               top_p=args.top_p, max_new_tokens=args.max_new_tokens, seed=args.seed,
-                              device=args.device, python=args.python, judge_args=judge_args)
+                              device=args.device, python=args.python, judge_args=judge_args,
+                              on_event=ProgressPrinter("steps", quiet=args.quiet))
         if args.html:
             _write_html(project, report["run"], args.html)
     if args.json:
@@ -156,6 +158,7 @@ def add_parsers(sub) -> None:
     p = sub.add_parser("evaluate", help="a policy against its reference on an eval set, judged by a reward run or "
                                         "an LLM judge; --show RUN reads one back")
     p.set_defaults(func=cmd_evaluate)
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr (the result still on stdout)")
     p.add_argument("-p", "--project", required=True)
     p.add_argument("--policy", help="a model folder, or a finished run of this project")
     p.add_argument("--reference", help="the model folder it started from")

@@ -8,7 +8,8 @@ import json
 import sys
 from collections import Counter
 
-from training.protocol import Event, JobEvent, RunStatus  # stdlib only: the job contract
+from prefdesk.jobs.progress import ProgressPrinter
+from training.protocol import RunStatus  # stdlib only: the job contract
 
 
 def cmd_prompts(args: argparse.Namespace) -> int:
@@ -59,10 +60,7 @@ def cmd_judge(args: argparse.Namespace) -> int:
     from prefdesk.store.project import Project, ProjectError
     from prefdesk.store.versions import parse_filters
 
-    def progress(event: JobEvent) -> None:
-        if event.kind is Event.PROGRESS and sys.stderr.isatty():
-            print(f"\rreadings {event['step']}/{event['total_steps']}  eta {event.get('eta_s')} s", end="", file=sys.stderr)
-
+    progress = ProgressPrinter("readings", quiet=args.quiet)
     if bool(args.model) == bool(args.run):
         raise ProjectError("give --model DIR (an LLM judge) or --run RUN (a finished reward run)")
     with Project.open(args.project) as project:
@@ -120,13 +118,7 @@ def _generate(args: argparse.Namespace) -> int:
     from prefdesk.store.project import Project, ProjectError
     from prefdesk.store.versions import parse_quotas
 
-    def progress(event: JobEvent) -> None:
-        if event.kind is Event.PROGRESS and sys.stderr.isatty():
-            print(f"\rprompts {event['step']}/{event['total_steps']}  {event.get('tokens_per_s')} tokens/s  "
-                  f"eta {event.get('eta_s')} s", end="", file=sys.stderr)
-        elif event.kind in (Event.STARTED, Event.FAILED, Event.CANCELLED):
-            print(f"{event.kind.value}: {json.dumps({k: v for k, v in event.fields.items() if k not in ('event', 'time')})}",
-                  file=sys.stderr)
+    progress = ProgressPrinter("prompts", quiet=args.quiet)
 
     training_command(args.python)  # no runtime: say how to get one before anything is recorded
     with Project.open(args.project) as project:
@@ -183,6 +175,7 @@ def add_parsers(command, sub) -> None:
     a.add_argument("-p", "--project", required=True)
     a.set_defaults(func=cmd_rules)
     p = command("judge", cmd_judge, "model-judge labels (weak layer): an LLM judge or a finished reward run")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr (the result still on stdout)")
     p.add_argument("--model", help="a local causal LM folder: the LLM judge")
     p.add_argument("--run", help="a finished reward run: the reward-model judge")
     p.add_argument("--template", default="default", help="the judge template's name (its newest version is used)")
@@ -198,6 +191,7 @@ def add_parsers(command, sub) -> None:
     p.add_argument("--file", help="the template text: {prompt} {answer_1} {answer_2}, and {guidelines} "
                                   "{guideline_version} {dimensions} if wanted")
     p = command("generate", cmd_generate, "sample answers from a local model into items (records the run)")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr (the result still on stdout)")
     p.add_argument("--model", help="a local causal LM folder (for --backend openai: the server's model name)")
     p.add_argument("--adapter", help="a PEFT adapter folder applied on the model")
     p.add_argument("--prompts", help="a prompt file (it joins the pool)")

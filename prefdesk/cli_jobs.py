@@ -8,7 +8,8 @@ import json
 import sys
 from pathlib import Path
 
-from training.protocol import Event, JobEvent, RunStatus  # stdlib only: the job contract
+from prefdesk.jobs.progress import ProgressPrinter
+from training.protocol import RunStatus  # stdlib only: the job contract
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -16,12 +17,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from prefdesk.jobs import train
     from prefdesk.store.project import Project
 
-    def progress(event: JobEvent) -> None:
-        if event.kind is Event.PROGRESS and sys.stderr.isatty():
-            print(f"\rstep {event['step']}/{event['total_steps']}  eta {event.get('eta_s')} s", end="", file=sys.stderr)
-        elif event.kind in (Event.STARTED, Event.FAILED, Event.CANCELLED):
-            print(f"{event.kind.value}: {json.dumps({k: v for k, v in event.fields.items() if k not in ('event', 'time')})}",
-                  file=sys.stderr)
+    progress = ProgressPrinter("steps", quiet=args.quiet)
 
     from prefdesk.jobs.runtime import training_command
 
@@ -63,10 +59,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     from prefdesk.jobs import train
     from prefdesk.store.project import Project
 
-    def progress(event: JobEvent) -> None:
-        if event.kind is Event.PROGRESS and sys.stderr.isatty():
-            print(f"\rscored {event['step']}/{event['total_steps']}  {event.get('samples_per_s')}/s", end="",
-                  file=sys.stderr)
+    progress = ProgressPrinter("candidates", quiet=args.quiet)
 
     with Project.open(args.project) as project:
         scored = train.score(project, args.run, python=args.python, unlabelled_only=args.unlabelled, on_event=progress)

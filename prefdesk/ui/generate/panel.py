@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
 from prefdesk.jobs import generate
 from prefdesk.jobs.runtime import runtime_problems
 from prefdesk.jobs.watch import EVENTS_FILE, LOG_FILE, RunWatch, log_tail, mark_launch, request_stop, run_folder
-from prefdesk.store import prompts as pool
-from prefdesk.store import runs as store_runs
+from prefdesk.jobs.progress import progress_text
+from prefdesk.store import prompts as pool, runs as store_runs
 from prefdesk.store.versions import parse_quotas
 from prefdesk.ui.forms import browse_row, compact, fit_to_screen
 from prefdesk.ui.generate.judge_box import JudgeBox
@@ -348,7 +348,7 @@ class GeneratePanel(QWidget):
             elif event.kind is Event.PROGRESS:
                 self.progress.setRange(0, event["total_steps"])
                 self.progress.setValue(event["step"])
-                self.stats.setText(f"{event.get('tokens_per_s')} tokens/s   ETA {event.get('eta_s')} s")
+                self.stats.setText(progress_text(event, "prompts"))
                 for text in event.get("preview") or []:
                     self.preview.appendPlainText(text.strip() + "\n—")
         if self.watch.status == RunStatus.RUNNING:

@@ -218,9 +218,3 @@ class HistoryPart:
             self.scoring.setProperty("cancelled", True)
             self.scoring.kill()
 
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    seconds = int(seconds)
-    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"

@@ -14,7 +14,7 @@ from prefdesk.jobs.watch import LOG_FILE, RunWatch, log_tail, request_stop, run_
 from prefdesk.store import runs as store_runs
 from prefdesk.ui.charts import LiveChart
 from training.protocol import Event, JobEvent, RunStatus
-from prefdesk.ui.train.history import _duration
+from prefdesk.jobs.progress import duration_text
 
 LOSS = ("loss",)
 ACCURACY = ("accuracy", "rewards/accuracies", "dim_accuracy")
@@ -100,7 +100,7 @@ class LivePart:
             self.progress.setValue(int(event.get("step") or 0))
             eta = event.get("eta_s")
             memory = plan.gpu_memory_used() if self.device_kind == "cuda" else None
-            self.stats.setText(f"epoch {event.get('epoch', 0):.2f}   ·   ETA {_duration(eta)}   ·   "
+            self.stats.setText(f"epoch {event.get('epoch', 0):.2f}   ·   ETA {duration_text(eta)}   ·   "
                                f"{event.get('samples_per_s', 0)} samples/s"
                                + (f"   ·   GPU memory {memory / 1024:.1f} GB" if memory else ""))
         elif kind is Event.METRICS:
