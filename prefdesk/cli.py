@@ -177,6 +177,11 @@ def cmd_stats(args: argparse.Namespace) -> int:
     print(f"superseded labels: {stats['superseded_labels']}; flagged items: {stats['flagged_items']}")
     print(f"items short of overlap ({stats['overlap_target']} raters): {stats['items_short_of_overlap']}; "
           f"over it: {stats['items_over_overlap']}")
+    gen = stats["generation"]
+    if gen["runs"]:
+        unfit = ", ".join(f"{n} {why}" for why, n in gen["unfit_prompts"].items()) or "none"
+        print(f"generation: {gen['runs']} runs, {gen['resampled']} answers resampled; prompts held back: "
+              f"{gen['duplicate_prompts']} near-duplicate, {unfit}")
     if stats["double_votes"]:
         print(f"double votes: {stats['double_votes']} (a rater with two current votes on an item; prefdesk check)")
     return 0

@@ -145,7 +145,8 @@ def _generate(args: argparse.Namespace) -> int:
                 temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens, seed=args.seed,
                 device=args.device, backend=backend, url=url, allow_remote=args.allow_remote,
                 batch_size=args.batch_size, max_resample=args.max_resample, pair=pair, reward_model=reward,
-                reference=args.reference)
+                reference=args.reference, raw_prompts=args.raw_prompts,
+                cut_answers="keep" if args.keep_cut_answers else "resample")
         print(f"run {run_id}: generate, spec {spec}", file=sys.stderr)
         done = generate.run(project, run_id, spec, progress, python=args.python, resumed=bool(args.resume))
     print(json.dumps(done.as_json(), indent=2))
@@ -211,7 +212,12 @@ def add_parsers(command, sub) -> None:
                    help="transformers (default), vllm, or openai URL (a server on this machine)")
     p.add_argument("--allow-remote", action="store_true", help="let --backend openai use a server on another machine")
     p.add_argument("--batch-size", type=int, default=16, help="prompts a batch")
-    p.add_argument("--max-resample", type=int, default=2, help="rounds of re-sampling near-duplicate answers")
+    p.add_argument("--max-resample", type=int, default=2,
+                   help="rounds of re-sampling near-duplicate, empty and cut answers before the prompt is held back")
+    p.add_argument("--raw-prompts", action="store_true",
+                   help="send plain prompts to a chat model as they are (default: as one user turn of its template)")
+    p.add_argument("--keep-cut-answers", action="store_true",
+                   help="keep answers cut at --max-new-tokens (default: resample them, then hold the prompt back)")
     p.add_argument("--pair", choices=["random", "spread", "closest", "reference"],
                    help="one pair out of the n answers; `reference`: an on-policy pair, one answer of --model and one "
                         "of --reference with the same seeds (the next round of iterative DPO)")

@@ -244,7 +244,8 @@ class Soak:
         prompts = self.dir / f"prompts-{len(self.counts)}.txt"
         prompts.write_text("".join(f"soak prompt {self.rng.randrange(10 ** 6)}\n" for _ in range(6)))
         proc = self.spawn("generate", self.cli("generate", "-p", str(self.project), "--model", str(lm), "--prompts",
-                                               str(prompts), "--max-new-tokens", "8", "--batch-size", "2"))
+                                               str(prompts), "--max-new-tokens", "8", "--batch-size", "2",
+                                               "--keep-cut-answers"))
         desk = self.spawn("desk", [PY, str(HERE / "soak_desk.py"), str(self.project), "ben", str(self.ledger),
                                    str(self.rng.randrange(10 ** 9)), "20"])
         self.counts["desk_sessions"] += 1

@@ -33,7 +33,8 @@ def _items(path):
 
 
 def _generate(path, model, *extra):
-    return main(["generate", "-p", str(path), "--model", model, "--max-new-tokens", "8", *extra])
+    # a tiny random model never ends an answer: its cut answers are kept (by default they are resampled, then held)
+    return main(["generate", "-p", str(path), "--model", model, "--max-new-tokens", "8", "--keep-cut-answers", *extra])
 
 
 @pytest.fixture
@@ -91,12 +92,21 @@ def test_chat_prompts_go_through_the_models_template(project, tmp_path):
     assert chat.kind == ItemKind.RANKING and len(chat.candidates) == 3  # n > 2: a ranking
     assert chat.prompt_messages == [{"role": "user", "content": "hello there"}]
     assert chat.candidates[0].meta["template"].startswith("chat_template:")
-    assert plain.candidates[0].meta["template"] == "none (plain prompt)"
+    # a plain prompt reaches a chat model the way it was trained: as one user turn of its template
+    assert plain.candidates[0].meta["template"] == chat.candidates[0].meta["template"] + " (plain prompt as one user turn)"
     from transformers import AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(model)
     templated = tok.apply_chat_template(chat.prompt_messages, tokenize=False, add_generation_prompt=True)
     assert chat.candidates[0].meta["prompt_tokens"] == len(tok(templated, add_special_tokens=False)["input_ids"])
+    wrapped = tok.apply_chat_template([{"role": "user", "content": "plain words"}], tokenize=False,
+                                      add_generation_prompt=True)
+    assert plain.candidates[0].meta["prompt_tokens"] == len(tok(wrapped, add_special_tokens=False)["input_ids"])
+    raw = tmp_path / "raw.jsonl"
+    raw.write_text(json.dumps({"prompt": "other plain words"}) + "\n")
+    assert _generate(path, model, "--prompts", str(raw), "--raw-prompts") == 0  # asked for: sent as it is
+    (sent_raw,) = [i for i in _items(path) if i.prompt == "other plain words"]
+    assert sent_raw.candidates[0].meta["template"] == "none (plain prompt)"
 
 
 def test_near_duplicates_are_sampled_again_and_a_prompt_that_keeps_them_makes_no_item(pooled, tiny_lm):
@@ -173,7 +183,8 @@ def test_kill_9_leaves_the_project_intact_and_resume_skips_what_was_done(pooled,
     from prefdesk.jobs import generate
 
     with Project.open(pooled) as project:
-        run_id, spec = generate.prepare(project, tiny_lm, sample=12, batch_size=1, max_new_tokens=64, seed=3)
+        run_id, spec = generate.prepare(project, tiny_lm, sample=12, batch_size=1, max_new_tokens=64, seed=3,
+                                        cut_answers="keep")
     samples = spec.parent / "model" / "samples.jsonl"
     proc = subprocess.Popen([sys.executable, "-m", "training", "generate", str(spec)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, env={**os.environ, **ENV})
@@ -275,7 +286,7 @@ def test_the_job_opens_no_socket(project, tiny_lm, tmp_path):
 
     prompts = tmp_path / "p.jsonl"
     prompts.write_text("".join(json.dumps({"prompt": f"q{i}"}) + "\n" for i in range(3)))
-    _, spec = generate.prepare(project, tiny_lm, prompts_file=str(prompts), max_new_tokens=4)
+    _, spec = generate.prepare(project, tiny_lm, prompts_file=str(prompts), max_new_tokens=4, cut_answers="keep")
     log = tmp_path / "sockets.json"
     done = subprocess.run([sys.executable, "-c", SOCKET_AUDIT, str(spec)], capture_output=True, text=True,
                           env={**os.environ, **ENV, "SOCKET_LOG": str(log)})

@@ -49,6 +49,7 @@ def test_the_model_folder_is_checked_before_start(gen_desk, qtbot, tiny_encoder)
 def test_a_run_from_the_pool_makes_items_with_their_provenance(gen_desk, qtbot, tiny_lm, project):
     window, panel = gen_desk
     qtbot.keyClicks(panel.model, tiny_lm)
+    panel.keep_cut.setChecked(True)  # a tiny random model never ends an answer
     assert "LlamaForCausalLM" in panel.model_info.text() and "no chat template" in panel.model_info.text()
     panel.sample.setValue(5)
     panel.by.setCurrentIndex(panel.by.findData("bucket"))
@@ -73,6 +74,7 @@ def test_a_run_from_the_pool_makes_items_with_their_provenance(gen_desk, qtbot, 
 def test_cancel_then_resume_skips_the_prompts_done(gen_desk, qtbot, tiny_lm, project):
     window, panel = gen_desk
     qtbot.keyClicks(panel.model, tiny_lm)
+    panel.keep_cut.setChecked(True)  # a tiny random model never ends an answer
     panel.sample.setValue(30)  # enough that the job is still going when Cancel arrives (12 finished first once)
     panel.batch.setValue(1)
     panel.max_new.setValue(64)

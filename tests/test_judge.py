@@ -224,7 +224,8 @@ def test_spread_and_closest_pairs_are_chosen_by_the_reward_runs_scores(rewarded,
     prompts = tmp_path / "p.jsonl"
     prompts.write_text("".join(json.dumps({"prompt": f"{pairing} prompt {i}"}) + "\n" for i in range(3)))
     assert main(["generate", "-p", str(path), "--model", tiny_lm, "--prompts", str(prompts), "--n", "4",
-                 "--pair", pairing, "--run", run_id, "--max-new-tokens", "12", "--temperature", "1.0"]) == 0
+                 "--pair", pairing, "--run", run_id, "--max-new-tokens", "12", "--temperature", "1.0",
+                 "--keep-cut-answers"]) == 0
     with Project.open(path) as project:
         metas = [json.loads(m) for (m,) in project.conn.execute(
             "SELECT meta FROM items WHERE prompt LIKE ?", (f"{pairing} prompt %",))]

@@ -59,7 +59,7 @@ def test_generate_with_its_stderr_in_a_file_logs_progress_and_keeps_the_result_o
     project.close()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     cmd = [sys.executable, "-m", "prefdesk", "generate", "-p", str(path), "--model", tiny_lm, "--prompts", str(prompts),
-           "--max-new-tokens", "4", "--batch-size", "1"]
+           "--max-new-tokens", "4", "--keep-cut-answers", "--batch-size", "1"]
     with open(tmp_path / "err.log", "w") as err:
         done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=err, text=True, env=env, check=False)
     assert done.returncode == 0

@@ -20,7 +20,7 @@ def _answers(tmp_path, name, lines, model, *draw) -> dict[str, list[str]]:
     src.write_text("".join(lines))
     assert main(["new", str(path)]) == 0
     assert main(["prompts", "import", str(src), "-p", str(path)]) == 0
-    assert main(["generate", "-p", str(path), "--model", model, "--from-pool", *draw, "--seed", "7", "--temperature", "1.0", "--max-new-tokens", "12", "--batch-size", "5"]) == 0
+    assert main(["generate", "-p", str(path), "--model", model, "--from-pool", *draw, "--seed", "7", "--temperature", "1.0", "--max-new-tokens", "12", "--keep-cut-answers", "--batch-size", "5"]) == 0
     with Project.open(path) as project:
         items = [project.item(i) for (i,) in project.conn.execute("SELECT id FROM items")]
     return {item.prompt: [c.text for c in item.candidates] for item in items}

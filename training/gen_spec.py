@@ -37,6 +37,8 @@ class GenerateSpec:
     url: str | None = None  # the OpenAI-compatible server, for `openai`
     allow_remote: bool = False  # a server on another machine (otherwise loopback only)
     max_response_bytes: int = 16 * 2 ** 20  # a server's answer is read to this size and refused past it
+    raw_prompts: bool = False  # a plain prompt goes to a chat model as it is (default: wrapped as one user turn)
+    cut_answers: str = "resample"  # an answer cut at max_new_tokens: resample (then hold the prompt back) | keep
     batch_size: int = 16  # prompts a batch (each with its n samples)
     max_resample: int = 2  # rounds of re-sampling a prompt's duplicate answers before it is given up
     near_duplicate: float = 0.9  # word 3-shingle Jaccard at or above this: the same answer
@@ -78,6 +80,8 @@ class GenerateSpec:
                        "--backend openai URL")
         if self.device not in ("auto", "cuda", "mps", "cpu"):
             out.append(f"device: {self.device!r} is not one of auto, cuda, mps, cpu")
+        if self.cut_answers not in ("resample", "keep"):
+            out.append(f"cut_answers: {self.cut_answers!r} is not one of resample, keep")
         if self.pair is not None and self.pair not in PAIRINGS:
             out.append(f"pair: {self.pair!r} is not one of {', '.join(PAIRINGS)}")
         if self.pair is not None and self.n < 3:

@@ -42,6 +42,17 @@ def duplicates(texts: list[str], threshold: float) -> list[int]:
     return [j for j in range(len(texts)) if any(same_answer(texts[i], texts[j], threshold) for i in range(j))]
 
 
+def unfit(got, spec: GenerateSpec) -> str | None:
+    """Why an answer should not reach a rater (resampled, then its prompt held back), or None: empty or whitespace
+    (an answer of special tokens alone decodes to nothing), or cut at max_new_tokens (unless `cut_answers` keep:
+    raters would judge a cut answer beside a finished one, a length and position confound)."""
+    if not got.text.strip():
+        return "empty"
+    if got.finish == "length" and spec.cut_answers == "resample":
+        return "cut at the token limit"
+    return None
+
+
 def done_keys(path: Path) -> set[str]:
     """Prompts already in the samples file; a last line cut by a kill is dropped from the file first."""
     if not path.exists():
@@ -91,6 +102,7 @@ def run_generate(spec: GenerateSpec) -> int:
         rendered.sort(key=lambda r: backend.token_count(r[1], r[2]))
     scorer = _scorer(spec) if spec.pair in ("spread", "closest") else None
     started, tokens, made, dup_prompts, resampled = time.monotonic(), 0, 0, 0, 0
+    unfit_prompts: dict[str, int] = {}  # why a prompt's answers stayed unfit for a rater after resampling
     with open(samples_path, "a", encoding="utf-8") as out:
         for start in range(0, len(rendered), spec.batch_size):
             if (out_dir / STOP_FILE).exists():
@@ -112,8 +124,10 @@ def run_generate(spec: GenerateSpec) -> int:
                 for (k, j), got in zip(pending, got_all):
                     answers[(k, j)] = got
                     tokens += got.answer_tokens
-                pending = [(k, j) for k in by_key
-                           for j in duplicates([answers[(k, i)].text for i in range(spec.n)], spec.near_duplicate)]
+                again = {(k, j) for k in by_key
+                         for j in duplicates([answers[(k, i)].text for i in range(spec.n)], spec.near_duplicate)}
+                again |= {kj for kj, got in answers.items() if unfit(got, spec)}  # empty, or cut at the limit
+                pending = [kj for kj in answers if kj in again]
                 if not pending or round_ == spec.max_resample:
                     break
                 resampled += len(pending)
@@ -124,8 +138,12 @@ def run_generate(spec: GenerateSpec) -> int:
             for key, (prompt, _text, _special, template) in by_key.items():
                 cands = [_candidate(spec, identity, template, answers[(key, j)], sample_seed(spec.seed, seed_key[key], j, attempts[(key, j)]),
                                     attempts[(key, j)], device) for j in range(spec.n)]
-                line = {"key": key, "candidates": cands, "duplicate": key in still}
-                if key in still:
+                why = next((r for j in range(spec.n) if (r := unfit(answers[(key, j)], spec))), None)
+                line = {"key": key, "candidates": cands, "duplicate": key in still and why is None}
+                if why is not None:  # never shown to a rater beside a finished answer: the prompt makes no item
+                    line["unfit"] = why
+                    unfit_prompts[why] = unfit_prompts.get(why, 0) + 1
+                elif key in still:
                     dup_prompts += 1
                 elif spec.pair:
                     scores = scorer(prompt["prompt"], [c["text"] for c in cands]) if scorer else None
@@ -147,7 +165,7 @@ def run_generate(spec: GenerateSpec) -> int:
                  preview=[answers[(r[0]["key"], 0)].text[:PREVIEW_CHARS] for r in batch[-2:]])
     elapsed = time.monotonic() - started
     report = {"prompts": len(prompts), "generated_now": len(todo), "already_done": len(done), "items": made,
-              "duplicate_prompts": dup_prompts, "resampled": resampled, "answer_tokens": tokens,
+              "duplicate_prompts": dup_prompts, "unfit": unfit_prompts, "resampled": resampled, "answer_tokens": tokens,
               "seconds": round(elapsed, 2), "tokens_per_s": round(tokens / elapsed, 1) if elapsed else None,
               "samples": str(samples_path), **identity}
     (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -175,7 +193,7 @@ def _backend(spec: GenerateSpec, stop):
     device = spec.device
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    backend = TransformersBackend(spec.model, spec.adapter, device, stop=stop)
+    backend = TransformersBackend(spec.model, spec.adapter, device, stop=stop, raw_prompts=spec.raw_prompts)
     return backend, device
 
 

@@ -110,10 +110,12 @@ class Sampled:
 class TransformersBackend:
     name = "transformers"
 
-    def __init__(self, model_dir: str, adapter: str | None, device: str, stop=lambda: False) -> None:
+    def __init__(self, model_dir: str, adapter: str | None, device: str, stop=lambda: False,
+                 raw_prompts: bool = False) -> None:
         import transformers
 
         self.stop = stop  # asked once a token; True ends the batch with `Cancelled`
+        self.raw_prompts = raw_prompts  # a plain prompt as it is, even to a chat model
         self.version = transformers.__version__
         self.tok = AutoTokenizer.from_pretrained(model_dir)
         self.tok.padding_side = "left"
@@ -136,9 +138,16 @@ class TransformersBackend:
         return {**self.described, "backend": self.name, "backend_version": self.version, "dtype": self.dtype}
 
     def render(self, prompt: str | list[dict]) -> tuple[str, bool, str]:
-        """(the text the model reads, whether the tokenizer adds its special tokens, the template applied)."""
-        if isinstance(prompt, str):
+        """(the text the model reads, whether the tokenizer adds its special tokens, the template applied). A plain
+        prompt goes to a chat model as one user turn (the way it was trained: sent raw, SmolLM2 gave empty answers and
+        document continuations), unless `raw_prompts`."""
+        if isinstance(prompt, str) and (self.raw_prompts or not self.template):
             return prompt, True, "none (plain prompt)"
+        if isinstance(prompt, str):
+            text = self.tok.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
+                                                add_generation_prompt=True)
+            return text, False, ("chat_template:" + hashlib.sha256(self.template.encode()).hexdigest()[:16]
+                                 + " (plain prompt as one user turn)")
         if self.template:
             text = self.tok.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
             return text, False, "chat_template:" + hashlib.sha256(self.template.encode()).hexdigest()[:16]

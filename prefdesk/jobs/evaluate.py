@@ -182,7 +182,7 @@ def evaluate(project: Project, policy: str, reference: str, evalset: str, judge_
     es = evalsets.get(project, evalset)
     prompts = evalsets.prompts_of(project, es)
     params = {"temperature": temperature, "top_p": top_p, "max_new_tokens": max_new_tokens, "seed": seed,
-              "device": device}
+              "device": device, "cut_answers": "keep", "max_resample": 0}  # the models judged as they answer
     model, adapter = model_of(project, policy)
     policy_run, mine = _answers(project, model, prompts, evalset, params, python, on_event, adapter)
     reference_run, theirs = _answers(project, reference, prompts, evalset, params, python, on_event)

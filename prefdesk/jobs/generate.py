@@ -174,19 +174,24 @@ def ingest(project: Project, run_id: str) -> dict[str, int]:
     done = store_runs.run(project, run_id)
     report = dict(done.report or {})
     if "items_added" in report:
-        return {k: report[k] for k in ("items_added", "duplicate_prompts", "already_items", "rule_hits", "held_back")}
+        return {k: report.get(k, 0) for k in ("items_added", "duplicate_prompts", "unfit_prompts", "already_items",
+                                              "rule_hits", "held_back")}
     samples = run_folder(project, run_id) / "model" / SAMPLES_FILE
     by_id = {p.id: p for p in pool.pool(project)}
     lines = _lines(samples)
     partner = (done.dataset_manifest or {}).get("reference_run")
     theirs = {line["key"]: line for line in _lines(run_folder(project, partner) / "model" / SAMPLES_FILE)} if partner else None
     batch_id = uuid7()
-    counts = {"items_added": 0, "duplicate_prompts": 0, "already_items": 0, "rule_hits": 0, "held_back": 0}
+    counts = {"items_added": 0, "duplicate_prompts": 0, "unfit_prompts": 0, "already_items": 0, "rule_hits": 0,
+              "held_back": 0}
     with project.transaction() as conn:
         start_batch(conn, batch_id, str(samples), KIND)
         ingesting = Ingest(project, batch_id, f"generate {run_id}")
         for line in lines:
             other = theirs.get(line["key"]) if theirs is not None else None
+            if line.get("unfit") or (other or {}).get("unfit"):  # an empty or cut answer: never shown to a rater
+                counts["unfit_prompts"] += 1
+                continue
             if line.get("duplicate") or (theirs is not None and (other is None or _same(line, other))):
                 counts["duplicate_prompts"] += 1
                 continue

@@ -62,7 +62,7 @@ def test_pairs_to_dpo_to_an_evaluated_release_in_ten_minutes(tmp_path, reference
           ["evalset", "create", "general", "-p", str(path), "--prompts", str(EVAL_PROMPTS)])
     stage("pairs: the reference answers the training prompts twice",
           ["generate", "-p", str(path), "--model", reference_lm, "--prompts", str(_train_prompts(tmp_path)),
-           "--n", "2", "--max-new-tokens", str(NEW_TOKENS), "--temperature", "1.0", "--seed", "1"])
+           "--n", "2", "--max-new-tokens", str(NEW_TOKENS), "--temperature", "1.0", "--seed", "1", "--keep-cut-answers"])
 
     t = time.perf_counter()
     rng = random.Random(3)

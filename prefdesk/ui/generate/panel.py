@@ -1,14 +1,10 @@
 """The Generate panel (Project › Generate): from a prompt file or the pool and a model folder to a queue of
-pre-filtered, pre-judged pairs, without leaving the desk (the judge: `judge_box`).
-
-The model folder is checked from its files before start (a causal LM, a tokenizer, safetensors weights, a chat
-template or not), every sampling parameter is on the form, and the job (`python -m training generate`) runs as
-a detached process writing to its run folder, followed on a timer like a training run: prompts done, tokens/s,
-ETA, the last answers. Cancel stops it at the next batch; Resume goes on without redoing a prompt. When it ends
-its samples become items off the GUI thread (the project's rules run on them in the same transaction), and
-the panel says so through the one change signal. The desk never imports torch.
+pre-filtered, pre-judged pairs, without leaving the desk (the judge: `judge_box`). The model folder is checked
+before start, every sampling parameter is on the form, and the job (`python -m training generate`) runs as a
+detached process followed on a timer like a training run (prompts done, tokens/s, ETA, the last answers); Cancel
+stops it, Resume goes on. Its samples become items off the GUI thread (the project's rules run on them in the same
+transaction), said through the one change signal. The desk never imports torch.
 """
-
 from __future__ import annotations
 
 from pathlib import Path
@@ -151,6 +147,8 @@ class GeneratePanel(QWidget):
         self.temperature = self._real(form, "&Temperature", 0.8, 0.0, 5.0, 0.05)
         self.top_p = self._real(form, "Top-&p", 0.95, 0.01, 1.0, 0.01)
         self.max_new = self._spin(form, "Max &new tokens", 256, 1, 32768)
+        self.keep_cut = QCheckBox("keep answers cut at that limit (else resampled, then the prompt held back)")
+        form.addRow("", self.keep_cut)
         self.seed = self._spin(form, "S&eed", 0, 0, 2 ** 31 - 1)
         self.batch = self._spin(form, "&Batch (prompts)", 16, 1, 512)
         self.device = QComboBox()
@@ -260,7 +258,8 @@ class GeneratePanel(QWidget):
                 "temperature": round(self.temperature.value(), 4), "top_p": round(self.top_p.value(), 4),
                 "max_new_tokens": self.max_new.value(), "seed": self.seed.value(), "device": self.device.currentData(),
                 "backend": self.backend.currentData(), "url": self.url.text().strip() or None,
-                "batch_size": self.batch.value(), "pair": self.pair.currentData()}
+                "batch_size": self.batch.value(), "pair": self.pair.currentData(),
+                "cut_answers": "keep" if self.keep_cut.isChecked() else "resample"}
 
     def check(self) -> list[str]:
         """Every problem with the choices, shown; Start is enabled when there is none."""
@@ -370,7 +369,8 @@ class GeneratePanel(QWidget):
 
     def _ingested(self, counts: dict) -> None:
         self.status.setText(f"Done: {counts['items_added']} items added ({counts['already_items']} already there), "
-                            f"{counts['duplicate_prompts']} prompts gave only near-duplicate answers (no item); "
+                            f"{counts['duplicate_prompts']} prompts gave only near-duplicate answers and "
+                            f"{counts['unfit_prompts']} empty or cut ones after resampling (no item); "
                             f"rules: {counts['rule_hits']} hits, {counts['held_back']} items held back from people.")
 
     def cancel(self) -> None:
