@@ -147,7 +147,8 @@ class GeneratePanel(QWidget):
         self.temperature = self._real(form, "&Temperature", 0.8, 0.0, 5.0, 0.05)
         self.top_p = self._real(form, "Top-&p", 0.95, 0.01, 1.0, 0.01)
         self.max_new = self._spin(form, "Max &new tokens", 256, 1, 32768)
-        self.keep_cut = QCheckBox("keep answers cut at that limit (else resampled, then the prompt held back)")
+        self.keep_cut = QCheckBox("keep cut answers")  # short: the panel fits an 800 px screen at scale 2
+        self.keep_cut.setToolTip("Keep answers cut at the token limit (else resampled, then the prompt held back)")
         form.addRow("", self.keep_cut)
         self.seed = self._spin(form, "S&eed", 0, 0, 2 ** 31 - 1)
         self.batch = self._spin(form, "&Batch (prompts)", 16, 1, 512)
@@ -297,7 +298,6 @@ class GeneratePanel(QWidget):
         self.start_button.setEnabled(not problems)
         return problems
 
-    # -- running --------------------------------------------------------------------------------------
     def running(self) -> bool:
         return self.watch is not None and self.watch.status == RunStatus.RUNNING
 
