@@ -20,7 +20,7 @@ from prefdesk.store.ingest import IngestCounts
 from prefdesk.store.overlap import recount_raters
 from prefdesk.store.project import Project
 from prefdesk.store.rows import candidates_from_json, candidates_to_json, steps_to_json
-from prefdesk.store.votes import current_vote, is_vote, later
+from prefdesk.store.votes import current_vote, is_vote, later, no_longer_current
 
 class ExchangeConflict(Exception):
     """A record that contradicts the project (a candidate changed, a label superseded twice); `field` names
@@ -157,8 +157,7 @@ class LabelExchange:
                 raise ExchangeConflict("label.supersedes", f"label {supersedes} is another rater's or another item's")
             if row[2:] != (label["round"], label["kind"]):
                 raise ExchangeConflict("label.supersedes", f"label {supersedes} is of another round or kind")
-            if self.conn.execute("SELECT 1 FROM labels WHERE supersedes = ? UNION ALL SELECT 1 FROM vote_repairs "
-                                 "WHERE label_id = ?", (supersedes, supersedes)).fetchone():
+            if no_longer_current(self.conn, supersedes):
                 raise ExchangeConflict("label.supersedes", f"label {supersedes} is already superseded in the project")
         elif is_vote(label["kind"], label["source"]):
             supersedes = self._second_vote(label_id, item_id, rater_id, label, created_at)

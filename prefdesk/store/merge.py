@@ -349,8 +349,7 @@ class _Merge:
                 return f"re-does label {supersedes}, which is not the rater's own on this item"
             if target[2:] != (round_, kind):
                 return f"re-does label {supersedes}, which is of another round or kind"
-            if self.conn.execute("SELECT 1 FROM labels WHERE supersedes = ? UNION ALL SELECT 1 FROM vote_repairs "
-                                 "WHERE label_id = ?", (supersedes, supersedes)).fetchone():
+            if votes.no_longer_current(self.conn, supersedes):
                 return f"re-does label {supersedes}, which was re-done already; the one there is kept"
         return None
 

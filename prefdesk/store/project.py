@@ -307,8 +307,7 @@ class Project(BulkWrites, People):
         with self.transaction() as conn:
             if conn.execute("SELECT 1 FROM labels WHERE id = ?", (label.id,)).fetchone():
                 return False
-            if label.supersedes and conn.execute("SELECT 1 FROM labels WHERE supersedes = ?",
-                                                 (label.supersedes,)).fetchone():
+            if label.supersedes and votes.no_longer_current(conn, label.supersedes):
                 raise ProjectError(f"label {label.supersedes} was already superseded")
             counts = label.kind is not LabelKind.REWRITE and label.source.value not in NOT_VOTES  # a judge, a rule: no
             if counts and label.supersedes is None:

@@ -120,6 +120,12 @@ def current_vote(conn: sqlite3.Connection, item_id: str, rater_id: str, round_: 
         f"AND id NOT IN ({SUPERSEDED}) ORDER BY created_at DESC, id DESC LIMIT 1", (item_id, rater_id, round_)).fetchone()
 
 
+def no_longer_current(conn: sqlite3.Connection, label_id: str) -> bool:
+    """Whether the label is superseded already (edited, or repaired away): nothing may supersede it again."""
+    return conn.execute("SELECT 1 FROM labels WHERE supersedes = ? UNION ALL SELECT 1 FROM vote_repairs "
+                        "WHERE label_id = ?", (label_id, label_id)).fetchone() is not None
+
+
 def attach_to_current(conn: sqlite3.Connection, label):
     """`label` (a vote superseding none) as it may be written: superseding the rater's current vote on the item in
     its round when it is the later of the two, as it is; `SecondVote` when it is the earlier."""
