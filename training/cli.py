@@ -1,4 +1,5 @@
-"""`python -m training run JOB | generate SPEC | judge SPEC | validate JOB | score MODEL_DIR IN.jsonl OUT.jsonl`.
+"""`python -m training run JOB | generate SPEC | judge SPEC | validate JOB | score MODEL_DIR IN.jsonl OUT.jsonl |
+from-gguf FILE.gguf OUT`.
 
 Multi-GPU: `accelerate launch -m training run JOB.json` runs the same entry; only rank 0 prints events.
 """
@@ -106,6 +107,11 @@ def _judge(job: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["from-gguf"]:  # a model folder from a GGUF file (training.from_gguf): its own arguments
+        from training.from_gguf import main as from_gguf
+
+        return from_gguf(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m training")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="run a job; events on stdout")
@@ -116,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("job")
     p = sub.add_parser("validate", help="check a job spec and its dataset without training")
     p.add_argument("job")
+    sub.add_parser("from-gguf", help="a transformers model folder from a GGUF file (from-gguf --help)")
     p = sub.add_parser("score", help="score prompt/response rows with a trained reward model")
     p.add_argument("model_dir")
     p.add_argument("input")
