@@ -38,7 +38,7 @@ test: $(STAMP)
 	if [ $$rc -eq 5 ]; then echo "no tests collected"; fi; exit $$rc
 
 bench: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q tests/bench --benchmark-only -p no:cacheprovider -s
+	PREFDESK_BENCH=1 QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q tests/bench -p no:cacheprovider -s
 
 # The long ledger soak (tests/soak.py): desks, panels, CLI commands, training and kill -9 on one project file.
 soak: $(STAMP)

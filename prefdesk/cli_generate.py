@@ -151,8 +151,11 @@ def _generate(args: argparse.Namespace) -> int:
         done = generate.run(project, run_id, spec, progress, python=args.python, resumed=bool(args.resume))
     print(json.dumps(done.as_json(), indent=2))
     if done.status != RunStatus.FINISHED:
-        print(f"prefdesk: run {run_id} {done.status.value}: {(done.report or {}).get('error', '')}\n"
-              f"resume it with: prefdesk generate -p {args.project} --resume {run_id}", file=sys.stderr)
+        report = done.report or {}
+        print(f"prefdesk: run {run_id} {done.status.value}: {report.get('error', '')}", file=sys.stderr)
+        if report.get("hint"):
+            print(f"hint: {report['hint']}", file=sys.stderr)
+        print(f"resume it with: prefdesk generate -p {args.project} --resume {run_id}", file=sys.stderr)
         return 1
     return 0
 

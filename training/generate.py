@@ -83,7 +83,7 @@ def choose_pair(spec: GenerateSpec, key: str, scores: list[float] | None) -> tup
 
 
 def run_generate(spec: GenerateSpec) -> int:
-    from training.sampling import Cancelled, load_prompts, sample_seed
+    from training.sampling import Cancelled, load_prompts, over_context, sample_seed
 
     out_dir = Path(spec.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -98,6 +98,11 @@ def run_generate(spec: GenerateSpec) -> int:
     emit("started", prompts=len(prompts), already_done=len(done), backend=backend.name, device=device,
          model=identity.get("model"))
     rendered = [(p, *backend.render(p["prompt"])) for p in todo]
+    names = {p["key"]: f"{spec.prompts}:{n} ({_preview(p['prompt'])})" for n, p in enumerate(prompts, start=1)}
+    if too_long := over_context(backend, [(names[r[0]["key"]], r[1], r[2]) for r in rendered], spec.max_new_tokens):
+        emit("failed", error=too_long, hint="shorten those prompts or leave them out (prefdesk prompts), or lower "
+                                            "--max-new-tokens, or use a model with a longer context")
+        return 1
     if backend.name == "transformers":  # group by length: a batch pads little
         rendered.sort(key=lambda r: backend.token_count(r[1], r[2]))
     scorer = _scorer(spec) if spec.pair in ("spread", "closest") else None
@@ -171,6 +176,12 @@ def run_generate(spec: GenerateSpec) -> int:
     (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     emit("finished", output_dir=str(out_dir), report=report, report_path=str(out_dir / "report.json"))
     return 0
+
+
+def _preview(prompt) -> str:
+    text = prompt if isinstance(prompt, str) else " / ".join(str(m.get("content", "")) for m in prompt)
+    text = _SPACE.sub(" ", text).strip()
+    return repr(text[:60] + ("..." if len(text) > 60 else ""))
 
 
 def _candidate(spec: GenerateSpec, identity: dict, template: str, got, seed: int, attempt: int, device: str) -> dict:

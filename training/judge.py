@@ -53,7 +53,7 @@ _AS_IS = {"1": "A", "2": "B", "tie": "tie"}
 
 
 def run_judge(spec: dict) -> int:
-    from training.sampling import Cancelled, TransformersBackend, sample_seed
+    from training.sampling import Cancelled, TransformersBackend, over_context, sample_seed
 
     import torch
 
@@ -74,6 +74,12 @@ def run_judge(spec: dict) -> int:
             for j in range(k):
                 rows.append((i, order, rendered, special, sample_seed(int(spec.get("seed", 0)), pair.get("seed_key") or pair["key"], j,
                                                                       0 if order == "AB" else 1)))
+    max_new = int(spec.get("max_new_tokens", 64))
+    asked = rows[::k]  # each (pair, order) once: its K readings read the same text
+    if too_long := over_context(backend, [(f"pair {pairs[r[0]]['key']} ({r[1]})", r[2], r[3]) for r in asked], max_new):
+        emit("failed", error=too_long, hint="leave those items out of the judge (--where) or use a judge model with a "
+                                            "longer context")
+        return 1
     rows.sort(key=lambda r: len(r[2]))
     replies: dict[tuple[int, str], list[str | None]] = {}
     raw: dict[tuple[int, str], list[str]] = {}
@@ -84,7 +90,7 @@ def run_judge(spec: dict) -> int:
             return 3
         chunk = rows[start:start + batch]
         try:  # a cancel ends the batch at the next token
-            got = backend.sample([(r[2], r[3], r[4]) for r in chunk], temperature, 1.0, int(spec.get("max_new_tokens", 64)))
+            got = backend.sample([(r[2], r[3], r[4]) for r in chunk], temperature, 1.0, max_new)
         except Cancelled:
             emit("cancelled", step=start)
             return 3

@@ -119,7 +119,8 @@ class TransformersBackend:
         self.version = transformers.__version__
         self.tok = AutoTokenizer.from_pretrained(model_dir)
         self.tok.padding_side = "left"
-        if self.tok.pad_token_id is None:
+        self.pad_fallback = self.tok.pad_token_id is None  # recorded: batches pad with eos, masked out
+        if self.pad_fallback:
             self.tok.pad_token = self.tok.eos_token
         if self.tok.eos_token_id is None:
             raise ValueError(f"model: {model_dir}'s tokenizer has no eos token; an answer could not end")
@@ -133,9 +134,12 @@ class TransformersBackend:
         self.dtype = str(dtype).removeprefix("torch.")
         self.template = self.tok.chat_template if isinstance(self.tok.chat_template, str) else None
         self.described = describe(model_dir, adapter)
+        # the positions the model was trained on (past them a RoPE model runs on, making text from nothing)
+        self.context = getattr(self.model.config, "max_position_embeddings", None)
 
     def identity(self) -> dict:
-        return {**self.described, "backend": self.name, "backend_version": self.version, "dtype": self.dtype}
+        return {**self.described, "backend": self.name, "backend_version": self.version, "dtype": self.dtype,
+                **({"pad_token": "eos (the tokenizer has no pad token)"} if self.pad_fallback else {})}
 
     def render(self, prompt: str | list[dict]) -> tuple[str, bool, str]:
         """(the text the model reads, whether the tokenizer adds its special tokens, the template applied). A plain
@@ -186,6 +190,22 @@ class TransformersBackend:
                 out[i] = Sampled(text, int(prompt_lens[j]), len(tokens) + (end is not None),
                                  "eos" if end is not None else "length")
         return out  # type: ignore[return-value]
+
+
+def over_context(backend, rows: list[tuple[str, str, bool]], max_new_tokens: int) -> str | None:
+    """rows: (the prompt's name, its rendered text, special tokens). None when every prompt and its answer fit the
+    model's context; else the message that fails the run before anything is sampled, naming the model, the
+    prompts (the first three) and their token counts."""
+    context = getattr(backend, "context", None)
+    if not context:  # a server knows its own context and says so itself
+        return None
+    over = [(name, n) for name, text, special in rows if (n := backend.token_count(text, special)) + max_new_tokens > context]
+    if not over:
+        return None
+    named = "; ".join(f"{name}: {n} tokens" for name, n in over[:3])
+    return (f"{len(over)} {'prompt does' if len(over) == 1 else 'prompts do'} not fit the context of {backend.described['model']} ({context} tokens, "
+            f"max_new_tokens {max_new_tokens} of them for the answer): {named}"
+            + (f"; and {len(over) - 3} more" if len(over) > 3 else ""))
 
 
 def describe(model_dir: str, adapter: str | None) -> dict:

@@ -41,6 +41,10 @@ def prepare(project: Project, kind: str, *, base_model: str | None = None, epoch
     if kind not in KINDS:
         raise ValueError(f"unknown job {kind!r}; choose one of {', '.join(KINDS)}")
     job, heads = KINDS[kind]
+    from prefdesk.jobs.plan import base_model_problems
+
+    if problems := base_model_problems(job, base_model):  # before anything is frozen or recorded
+        raise ValueError("; ".join(problems))
     frozen = None
     if version is not None:
         from prefdesk.store import versions
