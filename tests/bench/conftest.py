@@ -50,3 +50,23 @@ def run_job(tmp_path: Path, name: str, spec: dict) -> dict:
     out = subprocess.run([sys.executable, "-m", "training", "run", str(job)], cwd=ROOT, env=JOB_ENV,
                          capture_output=True, text=True, check=True).stdout
     return [json.loads(line) for line in out.splitlines() if line.startswith('{"event": "finished"')][0]["report"]
+
+
+def label_shorter(path: Path, right: float = 0.85, seed: int = 3) -> list:
+    """A simulated rater who prefers the shorter answer (right `right` of the time) labels every training pair,
+    one commit at a time through the call the desk makes; the items labelled."""
+    import random
+
+    from prefdesk.domain import LabelKind, RaterRole
+    from prefdesk.store.project import Project
+
+    rng = random.Random(seed)
+    with Project.open(path) as project:
+        rater = project.ensure_rater("lea", RaterRole.EXPERT)
+        items = [project.item(i) for (i,) in project.conn.execute("SELECT id FROM items WHERE eval_run IS NULL")]
+        for item in items:
+            shorter = "A" if len(item.candidates[0].text) <= len(item.candidates[1].text) else "B"
+            verdict = shorter if rng.random() < right else "AB"[shorter == "A"]
+            project.commit_label(item.id, rater, LabelKind.PAIRWISE, {"verdict": verdict}, duration_ms=9000,
+                                 display_order=(0, 1))
+    return items

@@ -11,13 +11,12 @@ the labels are a simulated rater's, committed one by one through the same call t
 """
 
 import json
-import random
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import report
+from conftest import label_shorter, report
 
 ROOT = Path(__file__).resolve().parents[2]
 EVAL_PROMPTS = ROOT / "tests" / "fixtures" / "prompts-sample.jsonl"
@@ -45,7 +44,6 @@ def test_pairs_to_dpo_to_an_evaluated_release_in_ten_minutes(tmp_path, reference
     import torch
 
     from prefdesk.cli import main
-    from prefdesk.domain import LabelKind, RaterRole
     from prefdesk.store import runs as store_runs
     from prefdesk.store.project import Project
 
@@ -65,16 +63,7 @@ def test_pairs_to_dpo_to_an_evaluated_release_in_ten_minutes(tmp_path, reference
            "--n", "2", "--max-new-tokens", str(NEW_TOKENS), "--temperature", "1.0", "--seed", "1", "--keep-cut-answers"])
 
     t = time.perf_counter()
-    rng = random.Random(3)
-    with Project.open(path) as project:
-        rater = project.ensure_rater("lea", RaterRole.EXPERT)
-        items = [project.item(i) for (i,) in project.conn.execute("SELECT id FROM items WHERE eval_run IS NULL")]
-        assert len(items) >= N_TRAIN * 0.9, len(items)  # a pair whose two answers are the same is skipped
-        for item in items:
-            shorter = "A" if len(item.candidates[0].text) <= len(item.candidates[1].text) else "B"
-            verdict = shorter if rng.random() < 0.85 else "AB"[shorter == "A"]
-            project.commit_label(item.id, rater, LabelKind.PAIRWISE, {"verdict": verdict}, duration_ms=9000,
-                                 display_order=(0, 1))
+    items = label_shorter(path)
     stages["labels: one rater, every pair"] = time.perf_counter() - t
 
     hyper = {"max_steps": 40, "batch_size": 16, "learning_rate": 1e-3, "max_length": 128}

@@ -12,10 +12,9 @@ first turns of the shared HH-RLHF rows, on this machine's CPU.
 
 import json
 import os
-import random
 import time
 
-from conftest import HH, report
+from conftest import HH, label_shorter, report
 
 N_PROMPTS = int(os.environ.get("PREFDESK_BENCH_PROMPTS", "40"))
 N, NEW, TEMPERATURE, TOP_P = 2, 128, 0.7, 0.95
@@ -91,7 +90,6 @@ def test_the_loop_on_smollm2(tmp_path, smollm2, capsys):
 
     from conftest import minilm_dir
     from prefdesk.cli import main
-    from prefdesk.domain import LabelKind, RaterRole
     from prefdesk.store import runs as store_runs
     from prefdesk.store.project import Project
 
@@ -121,15 +119,7 @@ def test_the_loop_on_smollm2(tmp_path, smollm2, capsys):
     stage("LLM judge (SmolLM2, both orders)", ["judge", "-p", str(path), "--model", smollm2, "--quiet"])
 
     t = time.perf_counter()
-    rng = random.Random(3)
-    with Project.open(path) as project:
-        rater = project.ensure_rater("lea", RaterRole.EXPERT)
-        items = [project.item(i) for (i,) in project.conn.execute("SELECT id FROM items WHERE eval_run IS NULL")]
-        for item in items:
-            shorter = "A" if len(item.candidates[0].text) <= len(item.candidates[1].text) else "B"
-            verdict = shorter if rng.random() < 0.85 else "AB"[shorter == "A"]
-            project.commit_label(item.id, rater, LabelKind.PAIRWISE, {"verdict": verdict}, duration_ms=9000,
-                                 display_order=(0, 1))
+    items = label_shorter(path)
     stages["labels: one rater, every pair"] = time.perf_counter() - t
 
     stage("reward model (MiniLM)", ["train", "-p", str(path), "--kind", "reward", "--base-model", minilm_dir(),
