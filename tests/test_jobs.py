@@ -55,10 +55,12 @@ def test_scores_come_back_for_every_candidate_and_order_the_queue(trained, cli):
     assert len(json.loads(out)) == conn.execute("SELECT COUNT(*) FROM items WHERE open = 1").fetchone()[0]
 
 
-def test_a_bad_base_model_fails_with_its_hint_and_is_recorded(trained, cli, tmp_path):
+def test_a_bad_base_model_is_refused_naming_it_before_a_run_is_recorded(trained, cli, tmp_path):
+    _, before, _ = cli("runs", "-p", trained, "--json")
     code, out, err = cli("train", "-p", trained, "--kind", "reward", "--base-model", tmp_path / "nowhere")
-    assert code == 1 and "base_model" in err and "hint:" in err
-    assert json.loads(out)["status"] == "failed"
+    assert code == 2 and f"base model: {tmp_path / 'nowhere'} is not a folder" in err and out == ""
+    _, after, _ = cli("runs", "-p", trained, "--json")
+    assert json.loads(after) == json.loads(before)  # nothing frozen, nothing recorded
 
 
 def test_a_killed_runtime_shows_as_failed_and_the_project_is_intact(trained, cli, tmp_path):
