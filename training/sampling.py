@@ -199,11 +199,13 @@ def over_context(backend, rows: list[tuple[str, str, bool]], max_new_tokens: int
     context = getattr(backend, "context", None)
     if not context:  # a server knows its own context and says so itself
         return None
-    over = [(name, n) for name, text, special in rows if (n := backend.token_count(text, special)) + max_new_tokens > context]
+    counted = [(name, backend.token_count(text, special)) for name, text, special in rows]
+    over = [(name, n) for name, n in counted if n + max_new_tokens > context]
     if not over:
         return None
     named = "; ".join(f"{name}: {n} tokens" for name, n in over[:3])
-    return (f"{len(over)} {'prompt does' if len(over) == 1 else 'prompts do'} not fit the context of {backend.described['model']} ({context} tokens, "
+    fit = "prompt does" if len(over) == 1 else "prompts do"
+    return (f"{len(over)} {fit} not fit the context of {backend.described['model']} ({context} tokens, "
             f"max_new_tokens {max_new_tokens} of them for the answer): {named}"
             + (f"; and {len(over) - 3} more" if len(over) > 3 else ""))
 
