@@ -26,13 +26,12 @@ pytestmark = pytest.mark.skipif(
 SCRIPT = Path(__file__).with_name("x11_session.py")
 
 
-@pytest.fixture
-def x_display(tmp_path):
-    """A fresh Xvfb screen; its DISPLAY name."""
+def xvfb(size: str):
+    """A fresh Xvfb screen of that size; yields its DISPLAY name."""
     number = 90 + os.getpid() % 500
     while Path(f"/tmp/.X11-unix/X{number}").exists():
         number += 1
-    server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+    server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", f"{size}x24", "-nolisten", "tcp"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 10
     while not Path(f"/tmp/.X11-unix/X{number}").exists():
@@ -41,6 +40,17 @@ def x_display(tmp_path):
     yield f":{number}"
     server.terminate()
     server.wait(5)
+
+
+@pytest.fixture
+def x_display(tmp_path):
+    yield from xvfb("1600x1000")
+
+
+@pytest.fixture
+def x_display_hidpi(tmp_path):
+    """A 2560x1600 screen: a HiDPI laptop's, 1280x800 at scale 2."""
+    yield from xvfb("2560x1600")
 
 
 def test_one_item_of_each_kind_labelled_with_real_key_events(x_display, tmp_path):
@@ -207,3 +217,51 @@ def test_the_evaluate_panel_takes_policy_reference_and_judge_folders_from_real_k
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"EVALUATE {tiny_lm!r} {tiny_lm!r} {tiny_lm!r} True ''" in proc.stdout, proc.stdout
     assert "PANEL FITS evaluate_panel True" in proc.stdout, proc.stdout
+
+
+HH_LONGEST = 142  # the longest transcript of the shared HH rows: 4 human turns, 2,774 characters
+
+
+@pytest.mark.parametrize("scale", ["1", "2"])
+def test_a_rater_reads_a_whole_hh_dialogue_and_both_answers_by_keyboard_at_1280x800(request, tmp_path, scale):
+    """The prompt opens at its latest turn; P gives PgUp/PgDn/Home/End to the prompt (its caption says so), Home
+    reaches the first turn, P again gives them back to the answers, E enlarges the prompt and gives its room back.
+    At scale 2 the window is 1280x800 of a 2560x1600 screen. The screenshots are kept for a person to look at."""
+    display = request.getfixturevalue("x_display" if scale == "1" else "x_display_hidpi")
+    rows = (Path(__file__).parent / "fixtures" / "hh_rlhf_harmless_200.jsonl").read_text().splitlines()
+    path = tmp_path / "hh.prefdesk"
+    with Project.create(path) as project:
+        project.set_settings({"gold_rate": 0.0, "overlap": 1})
+        source = tmp_path / "hh.jsonl"
+        source.write_text(rows[HH_LONGEST] + "\n")
+        import_file(project, source)
+    keys = ["shot:opened", "p", "shot:prompt", "Home", "shot:prompt-top", "Next", "Next", "End", "shot:prompt-end",
+            "p", "Next", "shot:answers", "e", "shot:expanded", "e", "shot:back", "2"]
+    env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "QT_SCALE_FACTOR": scale, "X11_SIZE": "1280x800"}
+    shot = tmp_path / f"hh-{scale}.png"
+    proc = subprocess.run([sys.executable, str(SCRIPT), str(path), "xana", str(shot), *keys], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    keep = os.environ.get("PREFDESK_SHOTS")  # a folder to keep the screenshots in, to look at them
+    if keep:
+        for png in tmp_path.glob("hh-*.png"):
+            shutil.copy(png, Path(keep) / png.name)
+    scroll = {}
+    for line in proc.stdout.splitlines():
+        if line.startswith("SCROLL "):
+            _, name, prompt, *panes, share = line.split()
+            scroll[name] = ([tuple(map(int, p.split("/"))) for p in (prompt, *panes)], float(share.split("=")[1]))
+    (prompt, left, right), share = scroll["opened"]
+    assert prompt[1] > 0 and prompt[0] == prompt[1], "a long dialogue opens at its latest turn"
+    assert left[0] == 0 and right[0] == 0
+    assert scroll["prompt-top"][0][0][0] == 0 and scroll["prompt-top"][0][1][0] == 0, "Home scrolled the prompt only"
+    end = scroll["prompt-end"][0][0]
+    assert end[0] == end[1] > 0, "End reached the latest turn again"
+    after = scroll["answers"][0]
+    assert after[0][0] == after[0][1] and (after[1][0] > 0 or after[2][0] > 0 or max(left[1], right[1]) == 0)
+    assert scroll["expanded"][1] >= 0.7 > share and abs(scroll["back"][1] - share) < 0.02
+    assert 0.2 <= share <= 0.5, "the conversation gets a fair share of the height"
+    with Project.open(path) as project:
+        (payload, order), = project.conn.execute("SELECT payload, display_order FROM labels WHERE source = 'human'").fetchall()
+    right_side = "AB"[json.loads(order)[1]]
+    assert json.loads(payload)["verdict"] == right_side  # "2" still means right once the prompt was scrolled

@@ -4,8 +4,12 @@ keys with xdotool, which sends real X11 key events (Shift+2 arrives as `@` with 
     python tests/x11_session.py PROJECT RATER SCREENSHOT.png KEY [KEY ...]
 
 A KEY may also be `type:TEXT` (typed character by character), `focus:PANEL` (the X input focus given to
-a panel's window, as a window manager gives it to a window that opens; a bare Xvfb has none), or `wait:MS`.
+a panel's window, as a window manager gives it to a window that opens; a bare Xvfb has none), `wait:MS`, or
+`shot:NAME` (a screenshot beside SCREENSHOT, and a `SCROLL NAME` line: where the prompt and the answers are
+scrolled, as value/maximum, and the prompt's share of the height). `X11_SIZE=1280x800` sizes the window.
 """
+
+import os
 
 import subprocess
 import sys
@@ -20,13 +24,32 @@ PANELS = ("train_panel", "quality_panel", "arbitration_panel", "versions_panel",
           "evaluate_panel")
 
 
+def answer_panes(view) -> list:
+    """The panes of the answers (or the response, or the steps) of a view, left to right."""
+    for names in (("left", "right"), ("response",), ("steps",), ("browsers",)):
+        if all(hasattr(view, n) for n in names):
+            panes = [getattr(view, n) for n in names]
+            return panes[0] if names == ("browsers",) else panes
+    return []
+
+
 def main() -> int:
     project_path, rater, screenshot, *keys = sys.argv[1:]
     app = QApplication(sys.argv[:1])
     project = Project.open(project_path)
     window = MainWindow(project, project.ensure_rater(rater))
+    if os.environ.get("X11_SIZE"):
+        window.resize(*(int(n) for n in os.environ["X11_SIZE"].split("x")))
     window.show()
     pending = list(keys)
+
+    def scrolled(name: str) -> None:
+        window.grab().save(screenshot.replace(".png", f"-{name}.png"))
+        view = window.current_view()
+        bars = [view.prompt.browser.verticalScrollBar()] + [b.verticalScrollBar() for b in answer_panes(view)]
+        sizes = view.split.sizes()
+        print("SCROLL", name, " ".join(f"{b.value()}/{b.maximum()}" for b in bars),
+              f"prompt-share={sizes[0] / sum(sizes):.2f}", flush=True)
 
     def step() -> None:
         if not pending:
@@ -56,6 +79,8 @@ def main() -> int:
         key = pending.pop(0)
         if key.startswith("type:"):
             subprocess.run(["xdotool", "type", "--delay", "30", key[5:]], check=True)
+        elif key.startswith("shot:"):
+            scrolled(key[5:])
         elif key.startswith("wait:"):
             QTimer.singleShot(int(key[5:]), step)
             return

@@ -354,6 +354,19 @@ def m023_one_vote(conn: sqlite3.Connection) -> None:
     conn.execute(votes.TRIGGER_SQL)
 
 
+def m024_rater_changes(conn: sqlite3.Connection) -> None:
+    """Every change of a rater's role or name (`store.people`): who, when, from, to. Labels keep the rater's id,
+    so a renamed rater keeps their work. `sessions.rater_role`: the role a sitting was given in, which a label's
+    layer and exported role read (`rows.ROLE_AT_LABEL`); NULL for sessions from before (the rater's role then)."""
+    _script(conn, """
+        CREATE TABLE rater_changes (
+            id TEXT PRIMARY KEY, rater_id TEXT NOT NULL REFERENCES raters(id), field TEXT NOT NULL,
+            old TEXT NOT NULL, new TEXT NOT NULL, by TEXT NOT NULL, at TEXT NOT NULL);
+        CREATE INDEX rater_changes_rater ON rater_changes(rater_id);
+        ALTER TABLE sessions ADD COLUMN rater_role TEXT;
+        """)
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_initial,
     m002_queue_columns,
@@ -378,5 +391,6 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m021_arena,
     m022_report_reads,
     m023_one_vote,
+    m024_rater_changes,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

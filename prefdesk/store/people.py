@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from prefdesk import __version__
-from prefdesk.domain import Rater, RaterRole, Session
+from prefdesk.domain import Rater, RaterRole, Session, roles
+from prefdesk.store.connection import ProjectError
 from prefdesk.store.ids import utc_now, uuid7
 from prefdesk.store.rows import rater_from_row
 
@@ -43,6 +44,45 @@ class People:
                 (rater.id, name, rater.role.value, level, notes, utc_now()),
             )
         return rater
+
+    def set_role(self, name: str, role: RaterRole | str, by: str) -> Rater:
+        """Give rater `name` another role, recorded (who, when, from, to); refused with the reason when `by` may
+        not (`roles.role_change_refused`). Labels given before keep the role of their session."""
+        return self._change_rater(name, "role", RaterRole(role).value, by)
+
+    def rename_rater(self, name: str, new_name: str, by: str) -> Rater:
+        """Rename a rater, recorded; their labels keep their rater id, so their work stays theirs."""
+        new_name = new_name.strip()
+        if not new_name:
+            raise ProjectError("a rater's name cannot be empty")
+        if self.rater(new_name):
+            raise ProjectError(f"there is already a rater {new_name!r}")
+        return self._change_rater(name, "name", new_name, by)
+
+    def _change_rater(self, name: str, field: str, new: str, by: str) -> Rater:
+        target, changer = self.rater(name), self.rater(by)
+        if target is None:
+            raise ProjectError(f"no rater {name!r} in this project (prefdesk raters list)")
+        leads = self.conn.execute(f"SELECT COUNT(*) FROM raters WHERE role IN ({', '.join('?' * len(roles.LEADS))})",
+                                  [r.value for r in roles.LEADS]).fetchone()[0]
+        new_role = RaterRole(new) if field == "role" else target.role
+        refused = roles.role_change_refused(changer.role if changer else None, changer is not None and changer.id == target.id,
+                                            target.role, new_role, leads)
+        if refused:
+            raise ProjectError(f"{by} cannot change the {field} of {name} to {new!r}: {refused}")
+        old = target.role.value if field == "role" else target.name
+        if old != new:
+            with self.transaction():
+                self.conn.execute(f"UPDATE raters SET {field} = ? WHERE id = ?", (new, target.id))
+                self.conn.execute("INSERT INTO rater_changes VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                  (uuid7(), target.id, field, old, new, by, utc_now()))
+        return self.rater(new if field == "name" else name)
+
+    def rater_changes(self) -> list[dict]:
+        """Every change of a role or name, oldest first: rater (as named now), field, from, to, by, at."""
+        rows = self.conn.execute("SELECT r.name, c.field, c.old, c.new, c.by, c.at FROM rater_changes c JOIN raters r "
+                                 "ON r.id = c.rater_id ORDER BY c.at, c.id")
+        return [dict(zip(("rater", "field", "from", "to", "by", "at"), row)) for row in rows]
 
     def end_session(self, session: Session) -> None:
         """Write when a sitting ended (closing the desk, switching project or rater) and give back the
@@ -81,8 +121,9 @@ class People:
         session = Session(uuid7(), rater.id, utc_now(), self.settings["guideline_version"])
         with self.transaction():
             self.conn.execute(
-                "INSERT INTO sessions (id, rater_id, started_at, app_version, guideline_version) VALUES (?, ?, ?, ?, ?)",
-                (session.id, rater.id, session.started_at, __version__, session.guideline_version),
+                "INSERT INTO sessions (id, rater_id, started_at, app_version, guideline_version, rater_role) "
+                "VALUES (?, ?, ?, ?, ?, (SELECT role FROM raters WHERE id = ?))",
+                (session.id, rater.id, session.started_at, __version__, session.guideline_version, rater.id),
             )
         return session
 

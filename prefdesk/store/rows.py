@@ -10,6 +10,10 @@ import orjson
 from prefdesk.domain import Candidate, Label, LabelKind, LabelSource, Rater, RaterRole, Step
 
 
+# The rater's role when the label was given (recorded with the session), for labels whose session recorded it; a
+# lead may change a role later (`People.set_role`) without moving earlier labels between layers
+ROLE_AT_LABEL = "COALESCE((SELECT s.rater_role FROM sessions s WHERE s.id = l.session_id), r.role)"
+
 LABEL_COLUMNS = (
     "id, item_id, rater_id, kind, payload, created_at, source, session_id, duration_ms, "
     "guideline_version, app_version, round, display_order, confidence, supersedes"

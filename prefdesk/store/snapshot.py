@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from prefdesk.store.rows import rows_in
+from prefdesk.store.rows import ROLE_AT_LABEL, rows_in
 from prefdesk.store.votes import SUPERSEDED_UPTO
 
 
@@ -101,7 +101,7 @@ def label_breakdown(scope: Scope, label_kinds: tuple[str, ...] | None, every: bo
     kinds = f" AND l.kind IN ({','.join('?' * len(label_kinds))})" if label_kinds else ""
     counts: dict[str, dict] = {"guideline_version": {}, "source": {}, "layer" if layers is not None else "rater_role": {}}
     if scope.only is not None:
-        third = "l.id" if layers is not None else "r.role"
+        third = "l.id" if layers is not None else ROLE_AT_LABEL
         rows = rows_in(scope.conn, f"SELECT l.guideline_version, l.source, {third}, COUNT(*) FROM labels l JOIN raters r "
                                    f"ON r.id = l.rater_id WHERE l.id IN ({{marks}}){kinds} GROUP BY 1, 2, 3",
                        sorted(scope.only), tuple(label_kinds or ()))
@@ -110,7 +110,7 @@ def label_breakdown(scope: Scope, label_kinds: tuple[str, ...] | None, every: bo
     else:
         where = "l.rowid <= ?" if every else f"l.rowid <= ? AND l.round = 1 AND l.id NOT IN ({SUPERSEDED_UPTO})"
         args = [scope.last_label] if every else [scope.last_label, scope.last_label]
-        rows = scope.conn.execute(f"SELECT l.guideline_version, l.source, r.role, COUNT(*) FROM labels l JOIN raters r "
+        rows = scope.conn.execute(f"SELECT l.guideline_version, l.source, {ROLE_AT_LABEL}, COUNT(*) FROM labels l JOIN raters r "
                                   f"ON r.id = l.rater_id WHERE {where}{kinds} GROUP BY 1, 2, 3",
                                   [*args, *(label_kinds or ())])
     for version, source, third, n in rows:
@@ -131,7 +131,7 @@ def _rows(cursor, size: int = 1024) -> Iterator[tuple]:
 
 
 _ITEM = "i.id, i.kind, i.prompt, i.prompt_messages, i.candidates, i.steps, i.meta, i.is_gold, i.gold_answer"
-_LABEL = ("l.id, l.kind, l.payload, r.name, r.role, r.level, l.session_id, l.created_at, l.duration_ms, "
+_LABEL = (f"l.id, l.kind, l.payload, r.name, {ROLE_AT_LABEL}, r.level, l.session_id, l.created_at, l.duration_ms, "
           "l.guideline_version, l.app_version, l.round, l.display_order, l.source, l.confidence, l.supersedes")
 
 

@@ -26,14 +26,14 @@ from dataclasses import dataclass, field
 
 from prefdesk.store.ids import utc_now
 from prefdesk.store.project import Project, ProjectError
-from prefdesk.store.rows import rows_in
+from prefdesk.store.rows import ROLE_AT_LABEL, rows_in
 from prefdesk.store.votes import SUPERSEDED
 
 LAYERS = ("gold", "expert", "online", "weak", "main")
 FILTER_KEYS = ("scenario", "risk_level", "bucket")
-_LAYER_SQL = """
+_LAYER_SQL = f"""
     CASE WHEN i.is_gold = 1 THEN 'gold'
-         WHEN r.role IN ('expert', 'reviewer') OR l.source = 'arbitration' THEN 'expert'
+         WHEN {ROLE_AT_LABEL} IN ('expert', 'reviewer') OR l.source = 'arbitration' THEN 'expert'
          WHEN l.source = 'online-feedback' THEN 'online'
          WHEN l.source IN ('model-judge', 'rule') THEN 'weak'
          ELSE 'main' END

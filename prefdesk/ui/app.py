@@ -8,7 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from prefdesk.domain import RaterRole
+from prefdesk.domain import RaterRole, roles
 from prefdesk.store.project import Project, ProjectBusy, ProjectError
 from prefdesk.ui import forms
 
@@ -63,17 +63,23 @@ def _window(project: Project, project_path: str, rater_name: str | None):
     from prefdesk.ui.desk.file_menu import remember
 
     remember(Path(project_path).resolve())
+    people = [r for r in project.raters() if r.role in roles.PEOPLE]
     if rater_name:
-        rater = project.ensure_rater(rater_name.strip())
+        name, role, level = rater_name.strip(), RaterRole.ANNOTATOR, None
     else:
         from prefdesk.ui.desk.dialogs import RaterDialog
 
-        names = [r.name for r in project.raters() if r.role in (RaterRole.EXPERT, RaterRole.ANNOTATOR, RaterRole.REVIEWER)]
-        dialog = RaterDialog(names)
+        # a new rater names their own role only while the project has no lead: after that, a lead gives roles
+        dialog = RaterDialog([r.name for r in people], choose_role=not any(r.role in roles.LEADS for r in people))
         if not dialog.exec() or not dialog.name.currentText().strip():
             return None
-        rater = project.ensure_rater(dialog.name.currentText().strip(), RaterRole(dialog.role.currentText()),
-                                     dialog.level.text() or None)
+        name, role, level = dialog.name.currentText().strip(), RaterRole(dialog.role.currentText()), dialog.level.text() or None
+    new = project.rater(name) is None
+    rater = project.ensure_rater(name, role, level)
     from prefdesk.ui.desk.window import MainWindow
 
-    return MainWindow(project, rater)
+    window = MainWindow(project, rater)
+    if new:
+        window.statusBar().showMessage(f"{name} joined this project as {rater.role.value}. A reviewer or expert changes "
+                                       "roles in Project › Items › Raters, or: prefdesk raters set-role NAME ROLE", 0)
+    return window

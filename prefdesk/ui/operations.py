@@ -27,7 +27,8 @@ class Change(Flag):
     RUNS = auto()  # a training run started or ended
     SCORES = auto()  # a reward run's scores stored (the desk shows them to reviewers)
     PROJECT = auto()  # another project file (or rater): everything else too
-    ALL = ITEMS | LABELS | SETTINGS | FLAGS | VERSIONS | RUNS | SCORES | PROJECT
+    RATERS = auto()  # a rater's role or name changed (the Raters view)
+    ALL = ITEMS | LABELS | SETTINGS | FLAGS | VERSIONS | RUNS | SCORES | PROJECT | RATERS
 
 
 class Operations(QObject):

@@ -196,7 +196,7 @@ class RewriteDialog(QDialog):
 class RaterDialog(QDialog):
     """Who is rating: an existing rater of this project, or a new one with a role and level."""
 
-    def __init__(self, names: list[str]) -> None:
+    def __init__(self, names: list[str], choose_role: bool = True) -> None:
         super().__init__()
         self.setWindowTitle("PrefDesk — who is rating?")
         intro = QLabel("A rater is the person whose labels these are. Every label records its rater, role and "
@@ -209,6 +209,9 @@ class RaterDialog(QDialog):
         self.name.lineEdit().setPlaceholderText("your name")
         self.role = QComboBox()
         self.role.addItems([RaterRole.ANNOTATOR.value, RaterRole.EXPERT.value, RaterRole.REVIEWER.value])
+        if not choose_role:  # the project has a lead: a new rater starts as an annotator, a lead gives roles
+            self.role.setEnabled(False)
+            self.role.setToolTip("A reviewer or expert of this project gives roles (Items › Raters)")
         self.level = QLineEdit()
         self.level.setPlaceholderText("e.g. L2, senior (optional)")
         layout = QVBoxLayout(self)

@@ -74,14 +74,29 @@ def rewrite(window) -> None:
             window.current_view().render()
 
 
-@action("scroll_down", GLOBAL, "PgDown", "Scroll the answers a page down", arg="page_down", repeat=True)
-@action("scroll_up", GLOBAL, "PgUp", "Scroll the answers a page up", arg="page_up", repeat=True)
-@action("scroll_top", GLOBAL, "Home", "Scroll the answers to the top", arg="top")
-@action("scroll_end", GLOBAL, "End", "Scroll the answers to the end", arg="end")
+@action("scroll_down", GLOBAL, "PgDown", "Scroll a page down (the answers, or the prompt after P)", arg="page_down",
+        repeat=True)
+@action("scroll_up", GLOBAL, "PgUp", "Scroll a page up (the answers, or the prompt after P)", arg="page_up", repeat=True)
+@action("scroll_top", GLOBAL, "Home", "Scroll to the top (the answers, or the prompt after P)", arg="top")
+@action("scroll_end", GLOBAL, "End", "Scroll to the end (the answers, or the prompt after P)", arg="end")
 def scroll(window, how: str) -> None:
     view = window.current_view()
     if view is not None:
         view.scroll(how)
+
+
+@action("context_focus", GLOBAL, "P", "Scroll the prompt (a conversation: its turns) or, again, the answers")
+def context_focus(window) -> None:
+    view = window.current_view()
+    if view is not None:
+        view.toggle_scrolling()
+
+
+@action("context_expand", GLOBAL, "E", "Enlarge the prompt to most of the height (again: back)")
+def context_expand(window) -> None:
+    view = window.current_view()
+    if view is not None:
+        view.toggle_expanded()
 
 
 @action("guidelines", GLOBAL, "G", "Show or hide the guidelines")

@@ -12,7 +12,7 @@ import re
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPalette, QTextDocument
-from PySide6.QtWidgets import QHBoxLayout, QListWidget, QListWidgetItem, QSizePolicy, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QListWidget, QListWidgetItem, QSizePolicy, QVBoxLayout, QWidget
 
 from prefdesk.domain import Strength, Verdict
 from prefdesk.labeling import PairwiseDraft, ReadyLabel, Side
@@ -94,16 +94,7 @@ class PairwiseView(ItemView):
         tag_col.addWidget(self.tag_list)
         grid.addLayout(dim_col, 1)
         grid.addLayout(tag_col, 2)
-        split = QSplitter(Qt.Vertical)
-        split.addWidget(self.prompt)
-        split.addWidget(sides)
-        split.setStretchFactor(1, 1)  # a taller window makes the answers taller, not the prompt
-        split.setSizes([self._lines(4), self._lines(40)])
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(split, 1)
-        layout.addWidget(self.state)
-        layout.addWidget(bottom)
+        self.lay_out(self.prompt, sides, self.state, bottom)
         self.left.verticalScrollBar().valueChanged.connect(lambda _: self._sync(self.left, self.right))
         self.right.verticalScrollBar().valueChanged.connect(lambda _: self._sync(self.right, self.left))
 
@@ -122,7 +113,7 @@ class PairwiseView(ItemView):
     # -- painting -----------------------------------------------------------------------------------
     def show_draft(self, draft: PairwiseDraft) -> None:
         self.draft = draft
-        self.prompt.show_item(draft.item)
+        self.show_prompt(draft.item)
         self.dim_list.setFixedHeight(self._lines(max(1, len(draft.dimensions))))
         if self._tags_shown != draft.reason_tags:  # rebuilt only when the project's tags change
             self._tags_shown = list(draft.reason_tags)
@@ -213,7 +204,7 @@ class PairwiseView(ItemView):
         if (entry.checkState() == Qt.Checked) != (tag in self.draft.tags):
             self.draft.toggle_tag(self.tag_list.row(entry))
 
-    def scroll(self, how: str) -> None:
+    def scroll_answers(self, how: str) -> None:
         self.left.scroll(how)
         if not self.left.verticalScrollBar().maximum():
             self.right.scroll(how)

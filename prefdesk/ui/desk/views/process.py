@@ -33,7 +33,7 @@ class ProcessView(ItemView):
 
     def show_draft(self, draft: ProcessDraft) -> None:
         self.draft = draft
-        self.prompt.show_item(draft.item)
+        self.show_prompt(draft.item)
         self.render()
 
     def render(self) -> None:
@@ -71,7 +71,7 @@ class ProcessView(ItemView):
             + f"final answer: {final}" + (" · CANNOT JUDGE" if d.cannot_judge else "")
             + (" · your earlier label, editable" if d.restored else ""))
 
-    def scroll(self, how: str) -> None:
+    def scroll_answers(self, how: str) -> None:
         self.steps.scroll(how)
 
     def hint(self) -> str:

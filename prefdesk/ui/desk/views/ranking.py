@@ -55,7 +55,7 @@ class RankingView(ItemView):
             self.captions.append(cap)
             self.browsers.append(browser)
             self.grid.addWidget(box, slot // cols, slot % cols)
-        self.prompt.show_item(draft.item)
+        self.show_prompt(draft.item)
         self.render()
 
     def _name(self, pos: int) -> str:
@@ -96,7 +96,7 @@ class RankingView(ItemView):
         self.draft.set_order([list(self.order_list.item(i).data(Qt.UserRole)) for i in range(self.order_list.count())])
         QTimer.singleShot(0, self.render)  # not while the list is still finishing the move
 
-    def scroll(self, how: str) -> None:
+    def scroll_answers(self, how: str) -> None:
         for browser in self.browsers:
             browser.scroll(how)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QVBoxLayout
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from prefdesk.labeling import ReadyLabel, ScalarDraft
 from prefdesk.ui.actions import action
@@ -20,17 +20,16 @@ class ScalarView(ItemView):
         self.anchors = caption()
         self.anchors.setWordWrap(True)
         self.state = caption()
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.prompt, 1)
-        layout.addWidget(self.scale_caption)
-        layout.addWidget(self.response, 3)
-        layout.addWidget(self.anchors)
-        layout.addWidget(self.state)
+        body = QWidget()
+        column = QVBoxLayout(body)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.scale_caption)
+        column.addWidget(self.response, 1)
+        self.lay_out(self.prompt, body, self.anchors, self.state)
 
     def show_draft(self, draft: ScalarDraft) -> None:
         self.draft = draft
-        self.prompt.show_item(draft.item)
+        self.show_prompt(draft.item)
         self.response.show_markdown(draft.item.candidates[0].text)
         self.render()
 
@@ -43,7 +42,7 @@ class ScalarView(ItemView):
         restored = self.draft.restored and self.draft.score is not None
         self.state.setText(f"Your earlier score: <b>{self.draft.score}</b> — a number key replaces it" if restored else "")
 
-    def scroll(self, how: str) -> None:
+    def scroll_answers(self, how: str) -> None:
         self.response.scroll(how)
 
     def hint(self) -> str:
