@@ -223,8 +223,10 @@ def stepwise_rows(scope: Scope, agg: Aggregation, report: ExportReport) -> Itera
         if ratings is None:
             report.left_out[why] += 1
             continue
-        steps = [text for text, _ in item.steps][: len(ratings)]
-        if -1 in ratings:
+        # a step's context (the user's turns before an assistant turn, an agent's observation) goes with it: the
+        # prompt and the completions up to step k are then the whole conversation up to turn k
+        steps = [f"{state}\n\n{text}" if state else text for text, state in item.steps][: len(ratings)]
+        if -1 in ratings and not item.meta.get("per_turn"):  # a conversation's turns are each rated: none cut
             cut = ratings.index(-1) + 1
             steps, ratings = steps[:cut], ratings[:cut]
         yield {"prompt": item.prompt, "completions": steps, "labels": [r >= 0 for r in ratings],

@@ -73,6 +73,8 @@ def _item(raw: dict) -> dict:
         raise FieldError("item", "needs prompt and candidates, or the id of an item already in the project")
     kind = raw.get("kind") or ("process" if raw.get("steps") else None)
     prompt, messages = F.prompt(raw) if "prompt" in raw else ("", None)
+    if raw.get("prompt_messages") is not None:  # a chat prompt goes out as its text and its messages: both come back
+        messages = F.messages(raw["prompt_messages"], "item.prompt_messages")
     cands = raw.get("candidates", [])
     if not isinstance(cands, list):
         raise FieldError("item.candidates", "expected a list of texts")

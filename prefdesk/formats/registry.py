@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prefdesk.formats import helpsteer2, hh_rlhf, labels, prm800k, seed, trl_preference, trl_stepwise, ultrafeedback, unlabelled
+from prefdesk.formats import conversation, helpsteer2, hh_rlhf, labels, prm800k, seed, trl_preference, trl_stepwise, ultrafeedback, unlabelled
 from prefdesk.formats.base import Format
 
 FORMATS: list[Format] = [
@@ -16,6 +16,7 @@ FORMATS: list[Format] = [
     hh_rlhf.FORMAT,
     trl_stepwise.FORMAT,
     trl_preference.FORMAT,
+    conversation.FORMAT,
     unlabelled.FORMAT,
 ]
 BY_NAME = {f.name: f for f in FORMATS}

@@ -19,6 +19,9 @@ class ProcessDraft(Draft):
         self.final_correct: bool | None = None
         self.cannot_judge = False
         self.replacement: dict | None = None
+        # a conversation's turns are rated each (a later turn may mend an earlier one); a solution's steps up to
+        # its first error (PRM800K: what follows a wrong step is not judged)
+        self.every_step = bool(item.meta.get("per_turn"))
 
     def move(self, step: int) -> None:
         self.cursor = max(0, min(len(self.ratings) - 1, self.cursor + step))
@@ -44,10 +47,11 @@ class ProcessDraft(Draft):
 
     def _payload(self) -> dict[str, Any]:
         fe = self.first_error()
-        rated = self.ratings[: fe + 1] if fe is not None else self.ratings
+        rated = self.ratings[: fe + 1] if fe is not None and not self.every_step else self.ratings
         if not self.cannot_judge and (not rated or any(r is None for r in rated)):
             missing = sum(r is None for r in rated)
-            raise Incomplete(f"Rate every step up to the first error (or all): {missing} still unrated.")
+            raise Incomplete(f"Rate every turn: {missing} still unrated." if self.every_step else
+                             f"Rate every step up to the first error (or all): {missing} still unrated.")
         return {"ratings": rated,
                 "first_error": fe, "final_correct": self.final_correct, "cannot_judge": self.cannot_judge,
                 "replacement": self.replacement}

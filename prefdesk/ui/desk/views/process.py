@@ -30,6 +30,7 @@ class ProcessView(ItemView):
         self.state.setWordWrap(True)
         self.state.setStyleSheet("padding: 4px; font-size: 13px;")
         self.lay_out(self.prompt, self.steps, self.keys_line, self.state)
+        self._cursor_shown: tuple[str, int] | None = None
 
     def show_draft(self, draft: ProcessDraft) -> None:
         self.draft = draft
@@ -49,13 +50,16 @@ class ProcessView(ItemView):
             if d.replacement and d.replacement["step"] == i:
                 replaced = f"<div><i>Your replacement:</i> {escaped(d.replacement['text'])}</div>"
             rows.append(
-                f"<table width='100%' cellpadding='6' style='border:{border}; margin-bottom:4px'><tr>"
+                f"<a name='step{i}'></a><table width='100%' cellpadding='6' style='border:{border}; margin-bottom:4px'><tr>"
                 f"<td width='28' valign='top'>{i + 1}</td>"
                 f"<td width='40' valign='top' align='center' style='background:{bg}; color:{fg}; font-weight:600'>{label}</td>"
                 f"<td>{state}{to_html(cut_for_display(step.text, most), dark)}{replaced}</td></tr></table>")
         position = self.steps.verticalScrollBar().value()
         self.steps.setHtml("".join(rows))
         self.steps.verticalScrollBar().setValue(position)
+        if (d.item.id, d.cursor) != self._cursor_shown:  # the step being rated comes into view (a long trajectory)
+            self._cursor_shown = (d.item.id, d.cursor)
+            self.steps.scrollToAnchor(f"step{d.cursor}")
         k = self.bindings
         self.keys_line.setText(
             f"Steps: {keys_text(k, 'step_down')}/{keys_text(k, 'step_up')} move · {keys_text(k, 'step_good', 1)} "
