@@ -87,6 +87,11 @@ def cmd_quality(args: argparse.Namespace) -> int:
     print(f"{report['labels']} pairwise labels on {report['items_labelled']} items; {report['disputed_items']} disputed; "
           f"agreement {fmt(agreement['percent'])}, Fleiss kappa {fmt(agreement['fleiss_kappa'])}, "
           f"Krippendorff alpha {fmt(agreement['krippendorff_alpha'])}, flip rate {fmt(report['flip_rate'])}")
+    steps = report["step_agreement"]
+    if steps["units"]:
+        turns = ", ".join(f"{t}: {fmt(f['percent'])}" for t, f in steps["by_turn"].items())
+        print(f"process steps and conversation turns: {steps['units']} rated by 2+ people on {steps['items']} items, "
+              f"agreement {fmt(steps['percent'])}, ordinal alpha {fmt(steps['ordinal_alpha'])}; by turn {turns}")
     if report["double_votes"]:
         from prefdesk.store.votes import doubles_text
 

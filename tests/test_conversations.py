@@ -125,3 +125,22 @@ def test_an_hh_items_conversation_comes_back_from_the_labels_format_as_a_convers
         back = {i.prompt: i.prompt_messages for i in items_of(other)}
     mine = {i.prompt: i.prompt_messages for i in items_of(project)}
     assert back == mine and all(len(m) >= 1 for m in mine.values())
+
+
+def test_the_quality_report_gives_agreement_turn_by_turn(project, fixtures, cli):
+    from prefdesk.domain import LabelKind
+
+    import_file(project, fixtures / "agent_trajectories.jsonl")
+    travel = next(i for i in items_of(project) if len(i.steps) == 4)
+    for name, ratings in (("ana", [1, 1, 0, -1]), ("ben", [1, 1, 1, -1]), ("cy", [1, -1, 1, -1])):
+        project.commit_label(travel.id, project.ensure_rater(name), LabelKind.PROCESS,
+                             {"ratings": ratings, "first_error": ratings.index(-1), "final_correct": None,
+                              "cannot_judge": False, "replacement": None})
+    code, out, _ = cli("quality", "-p", project.path, "--json")
+    steps = json.loads(out)["step_agreement"]
+    assert steps["units"] == 4 and steps["items"] == 1
+    assert steps["by_turn"]["1"]["percent"] == 1.0 and steps["by_turn"]["4"]["percent"] == 1.0
+    assert abs(steps["by_turn"]["2"]["percent"] - 1 / 3) < 1e-9 and abs(steps["by_turn"]["3"]["percent"] - 1 / 3) < 1e-9
+    assert abs(steps["percent"] - (3 + 1 + 1 + 3) / 12) < 1e-9 and steps["ordinal_alpha"] is not None
+    code, out, _ = cli("quality", "-p", project.path)
+    assert "process steps and conversation turns: 4 rated by 2+ people on 1 items" in out

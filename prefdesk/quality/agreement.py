@@ -131,3 +131,34 @@ def scalar_agreement(labs: Labels) -> dict:
             out[f"{level}_alpha"] = float(krippendorff.alpha(value_counts=shared, value_domain=values,
                                                               level_of_measurement=level))
     return out
+
+
+def step_agreement(conn) -> dict:
+    """Agreement on process ratings, turn by turn: each (item, step) rated +1 / 0 / -1 by two or more people in
+    the first round is a unit; Krippendorff's alpha (ordinal) and percent agreement over every unit, and per step
+    position (turn 1, 2, ...). A solution rated up to its first error only has units up to there."""
+    import json
+
+    import krippendorff
+
+    rows = conn.execute("SELECT l.item_id, l.rater_id, l.payload FROM current_labels l WHERE l.kind = 'process' "
+                        "AND l.round = 1 AND l.source = 'human'").fetchall()
+    by_unit: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for item, _rater, payload in rows:
+        for step, rating in enumerate(json.loads(payload).get("ratings") or []):
+            if rating in (-1, 0, 1):
+                by_unit[(item, step)].append(rating)
+    shared = {unit: r for unit, r in by_unit.items() if len(r) >= 2}
+
+    def figures(units: list[list[int]]) -> dict:
+        table = np.array([[r.count(v) for v in (-1, 0, 1)] for r in units], dtype=float)
+        pairs = sum(len(r) * (len(r) - 1) for r in units)
+        agree = sum(sum(n * (n - 1) for n in Counter(r).values()) for r in units)
+        alpha = None
+        if len(units) and (table.sum(axis=0) > 0).sum() > 1:
+            alpha = float(krippendorff.alpha(value_counts=table, value_domain=[-1, 0, 1], level_of_measurement="ordinal"))
+        return {"units": len(units), "percent": agree / pairs if pairs else None, "ordinal_alpha": alpha}
+
+    positions = sorted({step for _, step in shared})
+    return {**figures(list(shared.values())), "items": len({item for item, _ in shared}),
+            "by_turn": {str(p + 1): figures([r for (_, s), r in shared.items() if s == p]) for p in positions}}

@@ -140,6 +140,7 @@ def quality_report(project) -> dict:
         "by_dimension": _by_dimension(labs, dims),
         "agreement_by_dimension": agreement.dimension_agreement(labs, dims),
         "scalar_agreement": agreement.scalar_agreement(labs),
+        "step_agreement": agreement.step_agreement(project.conn),  # process ratings, turn by turn
         "by_source": _by_source(labs, use, consensus, gold_of, project.settings["source_trust"]),
         "drift": drift, "calibration": calibration,
         "disputed_items": int(((counts > 0).sum(axis=1) > 1).sum()),

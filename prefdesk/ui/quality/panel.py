@@ -184,6 +184,11 @@ class QualityPanel(QWidget):
         if scalar.get("ordinal_alpha") is not None:
             self.summary.setText(self.summary.text() + f" · scalar scores: ordinal α {scalar['ordinal_alpha']:.2f} "
                                  f"on {scalar['items']} items")
+        steps = r["step_agreement"]
+        if steps["units"]:
+            alpha = "–" if steps["ordinal_alpha"] is None else f"{steps['ordinal_alpha']:.2f}"
+            self.summary.setText(self.summary.text() + f" · steps and turns: ordinal α {alpha}, agreement "
+                                 f"{_pct(steps['percent'])} on {steps['units']} turns of {steps['items']} items")
         self.arbitrate.setText(f"Arbitrate {arb['waiting']}… (Ctrl+Shift+A)")
 
     def _show_raters(self) -> None:
