@@ -92,6 +92,11 @@ def cmd_quality(args: argparse.Namespace) -> int:
         turns = ", ".join(f"{t}: {fmt(f['percent'])}" for t, f in steps["by_turn"].items())
         print(f"process steps and conversation turns: {steps['units']} rated by 2+ people on {steps['items']} items, "
               f"agreement {fmt(steps['percent'])}, ordinal alpha {fmt(steps['ordinal_alpha'])}; by turn {turns}")
+    spans = report["span_agreement"]
+    if spans["spans"]:
+        labels = ", ".join(f"{k} {v}" for k, v in spans["by_label"].items())
+        print(f"marked spans: {spans['spans']} ({labels}); overlap F1 between raters {fmt(spans['overlap_f1'])} "
+              f"over {spans['pairs']} answer pairs")
     if report["double_votes"]:
         from prefdesk.store.votes import doubles_text
 

@@ -11,15 +11,51 @@ _VERDICTS = {v.value for v in Verdict}
 _STRENGTHS = {s.value for s in Strength}
 
 
-def payload_problems(kind: LabelKind, payload: Any, n_candidates: int | None, n_steps: int | None) -> list[tuple[str, str]]:
+def payload_problems(kind: LabelKind, payload: Any, n_candidates: int | None, n_steps: int | None,
+                     texts: list[str] | None = None) -> list[tuple[str, str]]:
     """(field, problem) for everything wrong with a payload of this kind on an item of that size. A size
     of None is not known yet (an item named by id only): positions are then checked where the item is
-    (see `candidates_named`)."""
+    (see `candidates_named`). With the candidates' `texts`, marked spans are checked against them."""
     if not isinstance(payload, dict):
         return [("payload", "expected an object")]
     check = {LabelKind.PAIRWISE: _pairwise, LabelKind.RANKING: _ranking, LabelKind.SCALAR: _scalar,
              LabelKind.PROCESS: _process, LabelKind.REWRITE: _rewrite}[kind]
-    return [(f"payload.{field}" if field else "payload", problem) for field, problem in check(payload, n_candidates, n_steps)]
+    problems = check(payload, n_candidates, n_steps) + span_problems(payload.get("spans"), n_candidates, texts)
+    return [(f"payload.{field}" if field else "payload", problem) for field, problem in problems]
+
+
+def span_problems(spans: Any, n: int | None, texts: list[str] | None) -> list[tuple[str, str]]:
+    """A label's marked spans: `[{candidate, start, end, text, label, comment}]`, character offsets into the
+    candidate's stored text, `text` the characters between them when marked (a text changed since is refused)."""
+    if spans is None:
+        return []
+    if not isinstance(spans, list):
+        return [("spans", "expected a list of {candidate, start, end, text, label, comment}")]
+    out = []
+    for i, s in enumerate(spans):
+        where = f"spans[{i}]"
+        if not isinstance(s, dict) or not all(isinstance(s.get(k), int) and not isinstance(s.get(k), bool)
+                                              for k in ("candidate", "start", "end")):
+            out.append((where, "expected integer candidate, start and end"))
+            continue
+        if not isinstance(s.get("label"), str) or not isinstance(s.get("text"), str):
+            out.append((where, "expected a label and the marked text"))
+            continue
+        if s.get("comment") is not None and not isinstance(s["comment"], str):
+            out.append((f"{where}.comment", "expected text or null"))
+        cand, start, end = s["candidate"], s["start"], s["end"]
+        count = len(texts) if texts is not None else n
+        if cand < 0 or (count is not None and cand >= count):
+            out.append((f"{where}.candidate", f"candidate {cand} is not one of the item's {count}"))
+        elif not 0 <= start < end:
+            out.append((where, f"offsets {start}..{end}: expected 0 <= start < end"))
+        elif texts is not None and end > len(texts[cand]):
+            out.append((where, f"offsets {start}..{end} fall outside candidate {cand}'s text ({len(texts[cand])} "
+                               "characters)"))
+        elif texts is not None and texts[cand][start:end] != s["text"]:
+            out.append((where, f"offsets {start}..{end} of candidate {cand} read {texts[cand][start:end][:40]!r}, "
+                               f"not the marked {s['text'][:40]!r}: the text changed since it was marked"))
+    return out
 
 
 def candidates_named(kind: LabelKind, payload: dict) -> int:

@@ -29,6 +29,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
         "factual error", "unsafe advice", "ignores instructions", "too verbose", "too terse",
         "better formatting", "asks to clarify", "refuses needlessly", "high-risk: triage first",
     ],
+    "span_labels": ["factual error", "unsafe", "irrelevant", "missing info"],  # what a marked span says (H)
     "scale": [1, 5],
     "scale_anchors": {"1": "unusable: wrong, unsafe or off-topic", "5": "what a careful expert would send"},
     "rationale_required": "never",
@@ -177,6 +178,7 @@ CHECKS = {
     "gold_rate": _gold_rate,
     "dimensions": lambda v: _names("dimensions", v, 12),
     "reason_tags": lambda v: _names("reason_tags", v, 9),
+    "span_labels": lambda v: _names("span_labels", v, 9),
     "scale": _scale,
     "scale_anchors": _anchors,
     "rationale_required": _rationale,

@@ -300,4 +300,10 @@ ROWS: dict[str, Callable[..., Iterator[dict]]] = {
     "trl-preference": preference_rows, "trl-stepwise": stepwise_rows, "scalar": scalar_rows, "seed": seed_rows,
     "labels": exchange_rows,
 }
+
+from prefdesk.formats.export_spans import SPAN_KINDS, fine_grained_rows  # noqa: E402 (it reads `labelled_items`)
+
+FILES["fine-grained"] = "fine_grained.jsonl"
+LABEL_KINDS["fine-grained"] = (*SPAN_KINDS, "rewrite")
+ROWS["fine-grained"] = fine_grained_rows
 EXPORT_FORMATS = tuple(ROWS)  # the one list of export format names (CLI, desk)

@@ -106,7 +106,7 @@ def _item(raw: dict) -> dict:
             "steps": steps, "meta": meta, "gold": gold, "by_id_only": "candidates" not in raw}
 
 
-def _label(raw: dict, n_candidates: int, n_steps: int, by_id_only: bool) -> dict:
+def _label(raw: dict, n_candidates: int, n_steps: int, by_id_only: bool, texts: list[str] | None = None) -> dict:
     kind = raw.get("kind")
     if kind not in _LABEL_KINDS:
         raise FieldError("label.kind", f"expected one of {', '.join(_LABEL_KINDS)}, got {kind!r}")
@@ -117,7 +117,8 @@ def _label(raw: dict, n_candidates: int, n_steps: int, by_id_only: bool) -> dict
         raise FieldError("label.rater.role", f"expected one of {', '.join(sorted(_ROLES))}, got {rater['role']!r}")
     payload = raw.get("payload")
     known = not by_id_only  # an item named by id alone: its size is checked against the project's item
-    problems = payload_problems(_LABEL_KINDS[kind], payload, n_candidates if known else None, n_steps if known else None)
+    problems = payload_problems(_LABEL_KINDS[kind], payload, n_candidates if known else None, n_steps if known else None,
+                                texts if known else None)
     if problems:
         field, message = problems[0]
         raise FieldError(f"label.{field}", message)
@@ -146,7 +147,7 @@ def _label(raw: dict, n_candidates: int, n_steps: int, by_id_only: bool) -> dict
 def convert(rec: dict) -> list[dict]:
     """A record checked and normalised for `store.exchange.LabelExchange` (no database needed)."""
     item = _item(F.obj(rec, "item"))
-    label = _label(F.obj(rec, "label"), len(item["candidates"]), len(item["steps"]), item["by_id_only"])
+    label = _label(F.obj(rec, "label"), len(item["candidates"]), len(item["steps"]), item["by_id_only"], item["candidates"])
     return [{"item": item, "label": label}]
 
 

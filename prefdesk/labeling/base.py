@@ -55,10 +55,27 @@ class Draft:
         self.rationale = ""
         self.display_order: tuple[int, ...] | None = None
         self.restored = False  # True when the draft holds an earlier label being re-done
+        self.spans: list[dict] = []  # marked spans: character offsets into a candidate's stored text (H)
+
+    def mark_span(self, candidate: int, start: int, end: int, label: str, comment: str = "") -> dict:
+        """Mark characters start..end of a candidate's text with one of the project's span labels."""
+        text = self.item.candidates[candidate].text
+        if not 0 <= start < end <= len(text):
+            raise Incomplete(f"A span needs characters of the text: {start}..{end} of {len(text)}.")
+        if label not in self.settings.get("span_labels", []):
+            raise Incomplete(f"{label!r} is not one of the project's span labels.")
+        span = {"candidate": candidate, "start": start, "end": end, "text": text[start:end], "label": label,
+                "comment": comment.strip() or None}
+        self.spans = sorted([*self.spans, span], key=lambda s: (s["candidate"], s["start"], s["end"]))
+        return span
+
+    def unmark_span(self, index: int) -> None:
+        del self.spans[index]
 
     def restore(self, payload: dict[str, Any], display_order: tuple[int, ...] | None) -> None:
         """Show an earlier label again: its answers, tags and rationale, editable."""
         self.rationale = payload.get("rationale") or ""
+        self.spans = [dict(s) for s in payload.get("spans") or []]
         if display_order is not None and len(display_order) == len(self.display_order or ()):
             self.display_order = tuple(display_order)
         self.restored = True
@@ -69,6 +86,8 @@ class Draft:
             raise Incomplete("This item needs a rationale: write it, then give the label.")
         payload = self._payload()
         payload["rationale"] = self.rationale.strip() or None
+        if self.spans:  # only when marked: a label without spans is stored as before
+            payload["spans"] = [dict(s) for s in self.spans]
         return ReadyLabel(self.kind, payload, self.display_order)
 
     def _payload(self) -> dict[str, Any]:

@@ -162,3 +162,34 @@ def step_agreement(conn) -> dict:
     positions = sorted({step for _, step in shared})
     return {**figures(list(shared.values())), "items": len({item for item, _ in shared}),
             "by_turn": {str(p + 1): figures([r for (_, s), r in shared.items() if s == p]) for p in positions}}
+
+
+def span_agreement(conn) -> dict:
+    """Marked spans in first-round human labels: how many of each span label, and how far raters agree on where
+    the problems are: for each answer of an item two raters labelled, the F1 of the characters they marked (any
+    label; a rater who marked nothing in an answer says it has no problem), averaged over the pairs in which at
+    least one marked something."""
+    import json
+    from itertools import combinations
+
+    marked = "instr(payload, '\"spans\"') > 0"
+    rows = conn.execute(f"SELECT item_id, rater_id, payload FROM current_labels WHERE round = 1 AND source = 'human' "
+                        f"AND kind IN ('pairwise', 'ranking', 'scalar') AND item_id IN "
+                        f"(SELECT item_id FROM current_labels WHERE {marked})").fetchall()
+    by_label: Counter = Counter()
+    chars: dict[str, dict[str, dict[int, set[int]]]] = defaultdict(dict)  # item -> rater -> candidate -> chars
+    for item, rater, payload in rows:
+        mine: dict[int, set[int]] = defaultdict(set)
+        for span in json.loads(payload).get("spans") or []:
+            by_label[span["label"]] += 1
+            mine[span["candidate"]].update(range(span["start"], span["end"]))
+        chars[item][rater] = mine
+    scores = []
+    for raters in chars.values():
+        for a, b in combinations(raters.values(), 2):
+            for cand in set(a) | set(b):
+                x, y = a.get(cand, set()), b.get(cand, set())
+                if x or y:
+                    scores.append(2 * len(x & y) / (len(x) + len(y)))
+    return {"spans": sum(by_label.values()), "by_label": dict(sorted(by_label.items())), "pairs": len(scores),
+            "overlap_f1": sum(scores) / len(scores) if scores else None}

@@ -141,6 +141,7 @@ def quality_report(project) -> dict:
         "agreement_by_dimension": agreement.dimension_agreement(labs, dims),
         "scalar_agreement": agreement.scalar_agreement(labs),
         "step_agreement": agreement.step_agreement(project.conn),  # process ratings, turn by turn
+        "span_agreement": agreement.span_agreement(project.conn),  # marked spans: counts, overlap F1
         "by_source": _by_source(labs, use, consensus, gold_of, project.settings["source_trust"]),
         "drift": drift, "calibration": calibration,
         "disputed_items": int(((counts > 0).sum(axis=1) > 1).sum()),

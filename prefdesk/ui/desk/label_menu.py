@@ -74,6 +74,20 @@ def rewrite(window) -> None:
             window.current_view().render()
 
 
+@action("spans", GLOBAL, "H", "Mark spans in an answer: factual errors, unsafe parts… (stored with the label)")
+def mark_spans(window) -> None:
+    from prefdesk.ui.desk.spans import SpanDialog
+
+    if not window.item or not window.item.candidates:
+        return
+    order = getattr(window.draft, "display_order", None) or tuple(range(len(window.item.candidates)))
+    names = ("Left", "Right") if len(order) == 2 else tuple(f"[{n + 1}]" for n in range(len(order)))  # as on screen
+    window.span_dialog = SpanDialog(window, window.draft, list(zip(names, order)))  # kept: a test drives it
+    window.span_dialog.exec()
+    window.current_view().render()
+    window.statusBar().showMessage(f"{len(window.draft.spans)} span(s) marked: they are stored with the label you give")
+
+
 @action("scroll_down", GLOBAL, "PgDown", "Scroll a page down (the answers, or the prompt after P)", arg="page_down",
         repeat=True)
 @action("scroll_up", GLOBAL, "PgUp", "Scroll a page up (the answers, or the prompt after P)", arg="page_up", repeat=True)
