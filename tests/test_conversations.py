@@ -59,7 +59,8 @@ def test_a_rater_rates_each_turn_by_keys_and_it_exports_as_stepwise_and_comes_ba
     window.work.show_next()
     travel = window.item
     assert travel.meta.get("scenario") == "travel-agent" or window.item.meta.get("scenario") == "weather-agent"
-    keys = {4: (Qt.Key_Plus, Qt.Key_Plus, Qt.Key_0, Qt.Key_Minus), 3: (Qt.Key_Minus, Qt.Key_Plus, Qt.Key_Plus)}
+    ctrl3 = (Qt.Key_3, Qt.ControlModifier)  # reason tag 3 ("ignores instructions") on the turn under the cursor
+    keys = {4: (Qt.Key_Plus, Qt.Key_Plus, Qt.Key_0, ctrl3, Qt.Key_Minus), 3: (Qt.Key_Minus, Qt.Key_Plus, Qt.Key_Plus)}
     rated = {}
     for _ in range(2):
         item = window.item
@@ -67,12 +68,16 @@ def test_a_rater_rates_each_turn_by_keys_and_it_exports_as_stepwise_and_comes_ba
         rated[item.id] = len(item.steps)
     payloads = stored(project, "SELECT payload FROM labels WHERE source = 'human' ORDER BY rowid")
     assert sorted(p["ratings"] for p in payloads) == sorted([[1, 1, 0, -1], [-1, 1, 1]])
+    tagged = next(p for p in payloads if len(p["ratings"]) == 4)
+    assert tagged["step_tags"] == {"3": ["ignores instructions"]}  # booked above the fare limit
+    assert "step_tags" not in next(p for p in payloads if len(p["ratings"]) == 3)
     path = project.path
     assert cli("export", "-p", path, "--format", "trl-stepwise", "--out", tmp_path / "stepwise")[0] == 0
     rows = [json.loads(line) for f in (tmp_path / "stepwise").rglob("*.jsonl") for line in f.read_text().splitlines()]
     travel_row = next(r for r in rows if "travel assistant" in r["prompt"])
     assert travel_row["labels"] == [True, True, True, False] and len(travel_row["completions"]) == 4
     assert travel_row["completions"][2].startswith("User: Book the evening one")  # the turn's context goes with it
+    assert travel_row["meta"]["step_tags"] == {"3": {"ignores instructions": 1}}
     weather_row = next(r for r in rows if "Oslo" in r["prompt"])
     assert weather_row["labels"] == [False, True, True]  # every turn: a retry mends a bad call
     # the labels format out and back: the same items, steps and ratings in a fresh project
@@ -86,7 +91,7 @@ def test_a_rater_rates_each_turn_by_keys_and_it_exports_as_stepwise_and_comes_ba
     for item in items_of(project):
         assert back[item.prompt].steps == item.steps and back[item.prompt].prompt_messages == item.prompt_messages
         assert back[item.prompt].meta.get("tool_call_problems") == item.meta.get("tool_call_problems")
-    assert sorted(p["ratings"] for p in got) == sorted(p["ratings"] for p in payloads)
+    assert sorted(json.dumps(p, sort_keys=True) for p in got) == sorted(json.dumps(p, sort_keys=True) for p in payloads)
 
 
 @pytest.mark.parametrize("record, field, message", [

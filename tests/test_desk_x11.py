@@ -265,3 +265,26 @@ def test_a_rater_reads_a_whole_hh_dialogue_and_both_answers_by_keyboard_at_1280x
         (payload, order), = project.conn.execute("SELECT payload, display_order FROM labels WHERE source = 'human'").fetchall()
     right_side = "AB"[json.loads(order)[1]]
     assert json.loads(payload)["verdict"] == right_side  # "2" still means right once the prompt was scrolled
+
+
+def test_a_span_is_marked_with_real_key_events(x_display, tmp_path):
+    """H opens the span dialog; Shift+Right selects characters, Alt+2 picks the label, Alt+A marks the span, Esc
+    closes, and the verdict key stores it with the label: the offsets read back against the stored text."""
+    path = tmp_path / "spans.prefdesk"
+    wrong = "Take 2000 mg every four hours."
+    with Project.create(path) as project:
+        project.set_settings({"gold_rate": 0.0, "overlap": 1})
+        import_file(project, write_jsonl(tmp_path, [{"prompt": "dose?", "response_a": wrong, "response_b": wrong + "!"}]))
+    keys = ["h", "wait:400", "focus:span_dialog", *["Right"] * 5, *["shift+Right"] * 7, "alt+2", "alt+a", "wait:200",
+            "Escape", "wait:300", "1"]
+    env = {**os.environ, "DISPLAY": x_display, "QT_QPA_PLATFORM": "xcb", "QT_SCALE_FACTOR": "1"}
+    proc = subprocess.run([sys.executable, str(SCRIPT), str(path), "xana", str(tmp_path / "spans.png"), *keys], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Ambiguous shortcut" not in proc.stderr
+    with Project.open(path) as project:
+        (payload, order), = project.conn.execute("SELECT payload, display_order FROM labels").fetchall()
+    (span,) = json.loads(payload)["spans"]
+    left = json.loads(order)[0]
+    assert span["candidate"] == left and (span["start"], span["end"], span["text"]) == (5, 12, "2000 mg")
+    assert span["label"] == "unsafe" and json.loads(payload)["verdict"] == "AB"[left]

@@ -127,6 +127,11 @@ def _process(p: dict, _n: int | None, steps: int | None) -> list[tuple[str, str]
     if rep is not None and not (isinstance(rep, dict) and isinstance(rep.get("text"), str)
                                 and isinstance(rep.get("step"), int) and 0 <= rep["step"] < (steps or 10**9)):
         out.append(("replacement", "expected null or {step: a step position, text}"))
+    tags = p.get("step_tags")
+    if tags is not None and not (isinstance(tags, dict) and all(
+            k.isdigit() and int(k) < (steps or 10**9) and isinstance(v, list) and all(isinstance(t, str) for t in v)
+            for k, v in tags.items())):
+        out.append(("step_tags", "expected {step position: [reason tag, ...]}"))
     return out
 
 

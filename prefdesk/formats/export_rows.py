@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from operator import attrgetter
@@ -178,12 +178,17 @@ def _rationales(labels: list[ExportLabel], ids: list[str] | None = None) -> list
 
 def _annotator_work(labels: list[ExportLabel]) -> dict:
     """What process raters gave beyond step ratings: the final-answer verdict (majority of those given; a
-    split gives null), their replacement steps and rationales."""
+    split gives null), their replacement steps, rationales and reason tags per step (how many raters gave each)."""
     finals = [lab.payload.get("final_correct") for lab in labels if lab.payload.get("final_correct") is not None]
     top = Counter(finals).most_common(2)
     final = top[0][0] if top and (len(top) == 1 or top[0][1] > top[1][1]) else None
     replacements = [{**lab.payload["replacement"], "label_id": lab.id} for lab in labels if lab.payload.get("replacement")]
-    return {"final_correct": final, "replacements": replacements, "rationales": _rationales(labels)}
+    tags: dict[str, Counter] = defaultdict(Counter)
+    for lab in labels:
+        for step, given in (lab.payload.get("step_tags") or {}).items():
+            tags[step].update(given)
+    return {"final_correct": final, "replacements": replacements, "rationales": _rationales(labels),
+            **({"step_tags": {s: dict(c) for s, c in sorted(tags.items(), key=lambda kv: int(kv[0]))}} if tags else {})}
 
 
 def _signed(dims: dict[str, str], verdict: str) -> dict[str, int]:

@@ -22,6 +22,16 @@ class ProcessDraft(Draft):
         # a conversation's turns are rated each (a later turn may mend an earlier one); a solution's steps up to
         # its first error (PRM800K: what follows a wrong step is not judged)
         self.every_step = bool(item.meta.get("per_turn"))
+        self.step_tags: dict[int, list[str]] = {}  # the project's reason tags, per step (Ctrl+1..9 on the cursor's)
+
+    def toggle_step_tag(self, index: int) -> None:
+        """The project's reason tag `index` on the step under the cursor, on or off."""
+        tags = self.settings.get("reason_tags", [])
+        if 0 <= index < len(tags) and self.ratings:
+            mine = self.step_tags.setdefault(self.cursor, [])
+            mine.remove(tags[index]) if tags[index] in mine else mine.append(tags[index])
+            if not mine:
+                del self.step_tags[self.cursor]
 
     def move(self, step: int) -> None:
         self.cursor = max(0, min(len(self.ratings) - 1, self.cursor + step))
@@ -54,7 +64,8 @@ class ProcessDraft(Draft):
                              f"Rate every step up to the first error (or all): {missing} still unrated.")
         return {"ratings": rated,
                 "first_error": fe, "final_correct": self.final_correct, "cannot_judge": self.cannot_judge,
-                "replacement": self.replacement}
+                "replacement": self.replacement,
+                **({"step_tags": {str(k): v for k, v in sorted(self.step_tags.items())}} if self.step_tags else {})}
 
     def restore(self, payload: dict[str, Any], display_order: tuple[int, ...] | None) -> None:
         super().restore(payload, display_order)
@@ -63,3 +74,4 @@ class ProcessDraft(Draft):
         self.final_correct = payload.get("final_correct")
         self.cannot_judge = bool(payload.get("cannot_judge"))
         self.replacement = payload.get("replacement")
+        self.step_tags = {int(k): list(v) for k, v in (payload.get("step_tags") or {}).items()}

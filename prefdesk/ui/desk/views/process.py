@@ -47,6 +47,8 @@ class ProcessView(ItemView):
             border = "2px solid #3b82f6" if i == d.cursor else "1px solid #8a939e"
             state = f"<div style='color:#8a939e'>{escaped(cut_for_display(step.state, most))}</div>" if step.state else ""
             replaced = ""
+            if d.step_tags.get(i):
+                replaced += f"<div style='color:#b7791f'><b>Tags:</b> {escaped(', '.join(d.step_tags[i]))}</div>"
             if d.replacement and d.replacement["step"] == i:
                 replaced = f"<div><i>Your replacement:</i> {escaped(d.replacement['text'])}</div>"
             rows.append(
@@ -104,3 +106,11 @@ class ProcessView(ItemView):
     @action("cannot_judge", "process", "X", "Cannot judge this item (again: can)")
     def cannot_judge(self) -> None:
         self.draft.toggle_cannot_judge()
+
+    def toggle_tag(self, index: int) -> None:
+        self.draft.toggle_step_tag(index)
+
+
+for _n in range(1, 10):
+    action(f"step_tag_{_n}", "process", f"Ctrl+{_n}", f"Reason tag {_n} on / off for this step", arg=_n - 1)(
+        ProcessView.toggle_tag)
