@@ -38,7 +38,8 @@ def cmd_raters(args: argparse.Namespace) -> int:
             for c in [] if args.json else changes:
                 print(f"{c['at'][:19]}  {c['rater']}: {c['field']} {c['from']} -> {c['to']}  (by {c['by']})")
         else:
-            rows = [{"name": r.name, "role": r.role.value, "level": r.level, "labels": n} for r, n in _with_counts(project)]
+            rows = [{"name": r.name, "role": r.role.value, "level": r.level, "labels": n}
+                    for r, n in _with_counts(project)]
             if args.json:
                 print(json.dumps(rows, indent=2))
             for row in [] if args.json else rows:
@@ -56,7 +57,8 @@ def add_raters_command(sub) -> None:
     actions = p.add_subparsers(dest="action", required=True)
     for action, help_text, names in (("list", "every rater with role, level and labels given", []),
                                      ("set-role", "give a rater another role (recorded)", ["name", "role"]),
-                                     ("rename", "rename a rater (recorded; the labels stay theirs)", ["name", "new_name"]),
+                                     ("rename", "rename a rater (recorded; the labels stay theirs)",
+                                      ["name", "new_name"]),
                                      ("history", "every change of a role or name", [])):
         a = actions.add_parser(action, help=help_text)
         a.add_argument("-p", "--project", required=True)

@@ -31,7 +31,7 @@ def test_every_action_resolves_to_a_handler_in_every_view(desk, qtbot, project, 
     for module in ("prefdesk.ui.desk.window.QMessageBox", "prefdesk.ui.desk.file_menu.QFileDialog", "prefdesk.ui.forms.QMessageBox"):
         monkeypatch.setattr(module, type("Silent", (), {"__getattr__": lambda self, n: lambda *a, **k: ("", "")})())
     dialogs = ("cheat_sheet", "preferences", "settings", "rewrite", "import", "export", "quit", "new_project",
-               "open_project", "about", "queue_order")
+               "open_project", "about", "queue_order", "spans")
     for kind, view in window.views.items():
         for spec in all_actions():
             if spec.scope == GLOBAL:
@@ -352,15 +352,15 @@ def test_dark_theme_paints_light_text_on_dark_panes_and_preferences_edit_every_k
     def second_key(dialog):
         from PySide6.QtGui import QKeySequence
 
-        dialog.editors["tie"][1].setKeySequence(QKeySequence("E"))
+        dialog.editors["tie"][1].setKeySequence(QKeySequence("Y"))
         dialog.theme_box.setCurrentIndex(2)
         dialog.try_accept()
         return dialog.result()
     monkeypatch.setattr(Preferences, "exec", second_key)
     monkeypatch.setattr("prefdesk.ui.theme.apply_theme", lambda name=None: name)
     window.run_named("preferences")
-    assert window.bindings["tie"] == ("T", "E")
-    press(qtbot, window, Qt.Key_E)
+    assert window.bindings["tie"] == ("T", "Y")
+    press(qtbot, window, Qt.Key_Y)
     assert stored(project)[0]["verdict"] == "tie"
 
 

@@ -132,3 +132,25 @@ def test_spans_survive_split_merge_and_a_version(project, tmp_path):
     version = versions.create(project, "v1")
     (payload,) = stored(project, "SELECT payload FROM labels WHERE source = 'human'")
     assert payload["spans"] == [span] and len(version.label_ids) == 1
+
+
+def test_a_span_can_be_marked_with_the_mouse_too(desk, qtbot):
+    from prefdesk.ui.desk.spans import SpanDialog
+
+    window = desk([{"prompt": "dose?", "response_a": WRONG, "response_b": RIGHT}])
+    dialog = SpanDialog(window, window.draft, [("Left", 0), ("Right", 1)])
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+
+    def at(position: int):
+        cursor = dialog.text.textCursor()
+        cursor.setPosition(position)
+        return dialog.text.cursorRect(cursor).center()
+
+    viewport = dialog.text.viewport()
+    qtbot.mousePress(viewport, Qt.LeftButton, pos=at(5))
+    qtbot.mouseMove(viewport, at(12))
+    qtbot.mouseRelease(viewport, Qt.LeftButton, pos=at(12))
+    dialog.add()
+    assert [(s["start"], s["end"], s["text"]) for s in window.draft.spans] == [(5, 12, "2000 mg")]

@@ -67,7 +67,8 @@ def convert(rec: dict) -> Converted:
     if "messages" not in rec and isinstance(rec.get("chosen"), str):  # an HH transcript, `--format conversation`
         from prefdesk.formats.hh_rlhf import to_messages
 
-        rec = {"messages": to_messages(rec["chosen"]), **{k: v for k, v in rec.items() if k not in ("chosen", "rejected")}}
+        rest = {k: v for k, v in rec.items() if k not in ("chosen", "rejected")}
+        rec = {"messages": to_messages(rec["chosen"]), **rest}
     msgs = F.listof(rec, "messages")
     problems: list[str] = []
     prompt: list[dict] = []
@@ -106,7 +107,8 @@ def convert(rec: dict) -> Converted:
     if problems:
         meta["tool_call_problems"] = problems
     new = item(ItemKind.PROCESS, (F.render_messages(prompt), prompt), (), meta, source="conversation",
-               steps=tuple(Step(n, "\n\n".join(s["parts"]), "\n\n".join(s["state"]) or None) for n, s in enumerate(steps)))
+               steps=tuple(Step(n, "\n\n".join(s["parts"]), "\n\n".join(s["state"]) or None)
+                           for n, s in enumerate(steps)))
     return [(new, [])]
 
 

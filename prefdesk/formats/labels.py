@@ -117,8 +117,8 @@ def _label(raw: dict, n_candidates: int, n_steps: int, by_id_only: bool, texts: 
         raise FieldError("label.rater.role", f"expected one of {', '.join(sorted(_ROLES))}, got {rater['role']!r}")
     payload = raw.get("payload")
     known = not by_id_only  # an item named by id alone: its size is checked against the project's item
-    problems = payload_problems(_LABEL_KINDS[kind], payload, n_candidates if known else None, n_steps if known else None,
-                                texts if known else None)
+    problems = payload_problems(_LABEL_KINDS[kind], payload, *((n_candidates, n_steps, texts) if known else
+                                                               (None, None, None)))
     if problems:
         field, message = problems[0]
         raise FieldError(f"label.{field}", message)
@@ -147,7 +147,8 @@ def _label(raw: dict, n_candidates: int, n_steps: int, by_id_only: bool, texts: 
 def convert(rec: dict) -> list[dict]:
     """A record checked and normalised for `store.exchange.LabelExchange` (no database needed)."""
     item = _item(F.obj(rec, "item"))
-    label = _label(F.obj(rec, "label"), len(item["candidates"]), len(item["steps"]), item["by_id_only"], item["candidates"])
+    label = _label(F.obj(rec, "label"), len(item["candidates"]), len(item["steps"]), item["by_id_only"],
+                   item["candidates"])
     return [{"item": item, "label": label}]
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from prefdesk.formats import conversation, helpsteer2, hh_rlhf, labels, prm800k, seed, trl_preference, trl_stepwise, ultrafeedback, unlabelled
+from prefdesk.formats import (conversation, helpsteer2, hh_rlhf, labels, prm800k, seed, trl_preference, trl_stepwise,
+                              ultrafeedback, unlabelled)
 from prefdesk.formats.base import Format
 
 FORMATS: list[Format] = [

@@ -156,7 +156,8 @@ def step_agreement(conn) -> dict:
         agree = sum(sum(n * (n - 1) for n in Counter(r).values()) for r in units)
         alpha = None
         if len(units) and (table.sum(axis=0) > 0).sum() > 1:
-            alpha = float(krippendorff.alpha(value_counts=table, value_domain=[-1, 0, 1], level_of_measurement="ordinal"))
+            alpha = float(krippendorff.alpha(value_counts=table, value_domain=[-1, 0, 1],
+                                             level_of_measurement="ordinal"))
         return {"units": len(units), "percent": agree / pairs if pairs else None, "ordinal_alpha": alpha}
 
     positions = sorted({step for _, step in shared})

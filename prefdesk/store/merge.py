@@ -252,8 +252,8 @@ class _Merge:
                                 "FROM sessions WHERE rater_id = ?", (self.rater_id,)).fetchall()
         known = {r[0] for r in _rows_by_id(self.conn, "sessions", "id", [r[0] for r in rows])}
         new = [r for r in rows if r[0] not in known]
-        self.conn.executemany("INSERT INTO sessions (id, rater_id, started_at, ended_at, app_version, guideline_version, "
-                              "rater_role) VALUES (?, ?, ?, ?, ?, ?, (SELECT role FROM raters WHERE id = ?))",
+        self.conn.executemany("INSERT INTO sessions (id, rater_id, started_at, ended_at, app_version, guideline_version"
+                              ", rater_role) VALUES (?, ?, ?, ?, ?, ?, (SELECT role FROM raters WHERE id = ?))",
                               [(*r, r[1]) for r in new])  # the role the lead gave them, never the file's
         self.counts["sessions_added"] += len(new)
         self.sessions = known | {r[0] for r in new}

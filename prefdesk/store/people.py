@@ -66,8 +66,8 @@ class People:
         leads = self.conn.execute(f"SELECT COUNT(*) FROM raters WHERE role IN ({', '.join('?' * len(roles.LEADS))})",
                                   [r.value for r in roles.LEADS]).fetchone()[0]
         new_role = RaterRole(new) if field == "role" else target.role
-        refused = roles.role_change_refused(changer.role if changer else None, changer is not None and changer.id == target.id,
-                                            target.role, new_role, leads)
+        by_self = changer is not None and changer.id == target.id
+        refused = roles.role_change_refused(changer.role if changer else None, by_self, target.role, new_role, leads)
         if refused:
             raise ProjectError(f"{by} cannot change the {field} of {name} to {new!r}: {refused}")
         old = target.role.value if field == "role" else target.name

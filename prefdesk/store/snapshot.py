@@ -110,8 +110,8 @@ def label_breakdown(scope: Scope, label_kinds: tuple[str, ...] | None, every: bo
     else:
         where = "l.rowid <= ?" if every else f"l.rowid <= ? AND l.round = 1 AND l.id NOT IN ({SUPERSEDED_UPTO})"
         args = [scope.last_label] if every else [scope.last_label, scope.last_label]
-        rows = scope.conn.execute(f"SELECT l.guideline_version, l.source, {ROLE_AT_LABEL}, COUNT(*) FROM labels l JOIN raters r "
-                                  f"ON r.id = l.rater_id WHERE {where}{kinds} GROUP BY 1, 2, 3",
+        rows = scope.conn.execute(f"SELECT l.guideline_version, l.source, {ROLE_AT_LABEL}, COUNT(*) FROM labels l "
+                                  f"JOIN raters r ON r.id = l.rater_id WHERE {where}{kinds} GROUP BY 1, 2, 3",
                                   [*args, *(label_kinds or ())])
     for version, source, third, n in rows:
         for key, value in zip(counts, (version, source, third)):

@@ -73,13 +73,14 @@ def _window(project: Project, project_path: str, rater_name: str | None):
         dialog = RaterDialog([r.name for r in people], choose_role=not any(r.role in roles.LEADS for r in people))
         if not dialog.exec() or not dialog.name.currentText().strip():
             return None
-        name, role, level = dialog.name.currentText().strip(), RaterRole(dialog.role.currentText()), dialog.level.text() or None
+        name, role = dialog.name.currentText().strip(), RaterRole(dialog.role.currentText())
+        level = dialog.level.text() or None
     new = project.rater(name) is None
     rater = project.ensure_rater(name, role, level)
     from prefdesk.ui.desk.window import MainWindow
 
     window = MainWindow(project, rater)
     if new:
-        window.statusBar().showMessage(f"{name} joined this project as {rater.role.value}. A reviewer or expert changes "
-                                       "roles in Project › Items › Raters, or: prefdesk raters set-role NAME ROLE", 0)
+        window.statusBar().showMessage(f"{name} joined this project as {rater.role.value}. A reviewer or expert "
+                                       "changes roles in Project › Items › Raters, or: prefdesk raters set-role", 0)
     return window

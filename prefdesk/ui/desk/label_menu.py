@@ -90,7 +90,8 @@ def mark_spans(window) -> None:
 
 @action("scroll_down", GLOBAL, "PgDown", "Scroll a page down (the answers, or the prompt after P)", arg="page_down",
         repeat=True)
-@action("scroll_up", GLOBAL, "PgUp", "Scroll a page up (the answers, or the prompt after P)", arg="page_up", repeat=True)
+@action("scroll_up", GLOBAL, "PgUp", "Scroll a page up (the answers, or the prompt after P)", arg="page_up",
+        repeat=True)
 @action("scroll_top", GLOBAL, "Home", "Scroll to the top (the answers, or the prompt after P)", arg="top")
 @action("scroll_end", GLOBAL, "End", "Scroll to the end (the answers, or the prompt after P)", arg="end")
 def scroll(window, how: str) -> None:

@@ -52,7 +52,8 @@ class ProcessView(ItemView):
             if d.replacement and d.replacement["step"] == i:
                 replaced = f"<div><i>Your replacement:</i> {escaped(d.replacement['text'])}</div>"
             rows.append(
-                f"<a name='step{i}'></a><table width='100%' cellpadding='6' style='border:{border}; margin-bottom:4px'><tr>"
+                f"<a name='step{i}'></a>"
+                f"<table width='100%' cellpadding='6' style='border:{border}; margin-bottom:4px'><tr>"
                 f"<td width='28' valign='top'>{i + 1}</td>"
                 f"<td width='40' valign='top' align='center' style='background:{bg}; color:{fg}; font-weight:600'>{label}</td>"
                 f"<td>{state}{to_html(cut_for_display(step.text, most), dark)}{replaced}</td></tr></table>")
