@@ -14,7 +14,7 @@ from training.protocol import JobSpec, is_main_process
 
 ENCODER_TYPES = {"bert", "roberta", "deberta", "deberta-v2", "distilbert", "electra", "xlm-roberta", "albert",
                  "mpnet", "modernbert"}
-DEFAULT_LR = {"reward": 5e-5, "dpo": 5e-6, "prm": 5e-5}
+DEFAULT_LR = {"reward": 5e-5, "dpo": 5e-6, "kto": 5e-6, "prm": 5e-5}
 DEFAULT_LORA_LR = 1e-4
 
 

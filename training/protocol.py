@@ -18,7 +18,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-KINDS = ("reward", "dpo", "prm")
+KINDS = ("reward", "dpo", "kto", "prm")
+CAUSAL = ("dpo", "kto")  # the jobs that tune a causal language model (the others add a score head)
 DEVICES = ("auto", "cuda", "mps", "cpu")
 
 
@@ -48,7 +49,8 @@ class RunStatus(str, Enum):
 
 
 EVENTS = tuple(e.value for e in Event)
-DATA_FILES = {"reward": "preference.jsonl", "dpo": "preference.jsonl", "prm": "stepwise.jsonl"}
+DATA_FILES = {"reward": "preference.jsonl", "dpo": "preference.jsonl", "kto": "unpaired.jsonl", "prm": "stepwise.jsonl"}
+EXPORT_FORMATS = {"reward": "trl-preference", "dpo": "trl-preference", "kto": "trl-unpaired", "prm": "trl-stepwise"}
 STOP_FILE = "STOP"
 
 
@@ -64,9 +66,11 @@ class Hyper:
     max_length: int = 512
     warmup_ratio: float = 0.05
     weight_decay: float = 0.0
-    beta: float = 0.1  # DPO
+    beta: float = 0.1  # DPO and KTO
+    desirable_weight: float | None = None  # KTO; None: set from the class balance (`training.kto.class_weights`)
+    undesirable_weight: float | None = None  # KTO
     loss_type: str = "sigmoid"  # DPO
-    lora: bool | None = None  # default: on for DPO, off otherwise
+    lora: bool | None = None  # default: on for DPO and KTO, off otherwise
     lora_r: int = 16
     lora_alpha: int = 32
     lora_targets: str | list[str] = "all-linear"
@@ -79,7 +83,8 @@ class Hyper:
 
 _WHOLE = {"max_steps", "batch_size", "grad_accum", "max_length", "lora_r", "lora_alpha", "logging_steps",
           "save_steps", "seed"}
-_REAL = {"epochs", "learning_rate", "warmup_ratio", "weight_decay", "beta", "eval_fraction"}
+_REAL = {"epochs", "learning_rate", "warmup_ratio", "weight_decay", "beta", "eval_fraction", "desirable_weight",
+         "undesirable_weight"}
 _FLAG = {"lora", "bf16", "gradient_checkpointing", "group_by_length", "use_weights", "use_margin", "merge_lora", "resume",
          "allow_download", "allow_pickle_weights"}
 _TEXT = {"kind", "dataset", "output_dir", "device", "heads", "loss_type"}
@@ -187,14 +192,14 @@ class JobSpec:
         if h.max_length < 16:
             out.append("hyper.max_length: must be >= 16")
         out += _output_problems(Path(self.output_dir))
-        if self.kind == "dpo" and self.base_model is None:
-            out.append("base_model: DPO needs a causal language model (a local folder)")
+        if self.kind in CAUSAL and self.base_model is None:
+            out.append(f"base_model: {self.kind.upper()} needs a causal language model (a local folder)")
         dataset = Path(self.dataset)
         if not dataset.is_dir():
             out.append(f"dataset: {dataset} is not a folder (give the folder `prefdesk export` wrote)")
         elif self.kind in DATA_FILES and not (dataset / DATA_FILES[self.kind]).is_file():
             out.append(f"dataset: {dataset / DATA_FILES.get(self.kind, '?')} is missing "
-                       f"(export it with `prefdesk export --format {'trl-stepwise' if self.kind == 'prm' else 'trl-preference'}`)")
+                       f"(export it with `prefdesk export --format {EXPORT_FORMATS[self.kind]}`)")
         if self.base_model and not self.allow_download and not Path(self.base_model).is_dir():
             out.append(f"base_model: {self.base_model} is not a local folder (set allow_download to fetch a hub id)")
         elif self.base_model and Path(self.base_model).is_dir() and not (Path(self.base_model) / "config.json").exists():

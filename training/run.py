@@ -56,6 +56,8 @@ def run_job(spec: JobSpec) -> int:
             from training import reward as job
         elif spec.kind == "dpo":
             from training import dpo as job
+        elif spec.kind == "kto":
+            from training import kto as job
         else:
             from training import prm as job
         from transformers import set_seed

@@ -7,6 +7,7 @@ import json
 from training.protocol import JobSpec
 
 REQUIRED = {"reward": ("prompt", "chosen", "rejected"), "dpo": ("prompt", "chosen", "rejected"),
+            "kto": ("prompt", "completion", "label"),
             "prm": ("prompt", "completions", "labels")}
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 
 CARD_FILE = "README.md"
-DEFAULT_ORDER = ("preference", "stepwise", "scalar", "seed", "labels")  # the default config: the first present
+DEFAULT_ORDER = ("preference", "unpaired", "stepwise", "scalar", "fine_grained", "seed", "labels")  # the first present
 _SIZES = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
           (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M"))
 
@@ -54,6 +54,19 @@ FIELDS = {
              ("winner / loser / candidates / judgement / response / score / steps", "by shape",
               "the item and its verdict as PrefDesk imports them (export, then import, round-trips)"),
              ("meta", "dict", "item metadata")],
+    "unpaired": [("prompt", "string, or chat messages with --conversational", "the prompt"),
+                 ("completion", "string or messages", "one answer"),
+                 ("label", "bool", "desirable (true: the chosen side of a pair) or undesirable (false: the rejected side)"),
+                 ("side", "string", "the side of the pair the row came from: chosen or rejected"),
+                 ("weight", "float", "the pair's weight under the aggregation policy"),
+                 ("meta", "dict", "item metadata"),
+                 ("label_ids", "list of strings", "the project's labels behind the row")],
+    "fine_grained": [("prompt", "string", "the prompt"), ("response", "string", "the answer the spans are in"),
+                     ("candidate", "int", "the answer's position in the item"),
+                     ("errors", "list of {start, end, text, label, comment}",
+                      "the marked spans: character offsets into `response`, what they cover, their label and comment"),
+                     ("corrected", "string or null", "the rater's rewrite of this answer, when there is one"),
+                     ("meta", "dict", "item metadata"), ("label_ids", "list of strings", "the label behind the row")],
     "labels": [("item", "dict", "the item: prompt, candidates with how each was made, steps, gold"),
                ("label", "dict", "one label as stored: payload, rater, session, time spent, guideline version, "
                                  "display order, source, round, what it supersedes")],

@@ -85,7 +85,7 @@ class _WriterThread:
 
 
 def _options(fmt: str, conversational: bool) -> dict:
-    return {"conversational": conversational} if fmt == "trl-preference" else {}
+    return {"conversational": conversational} if fmt in ("trl-preference", "trl-unpaired") else {}
 
 
 def in_test_split(prompt, fraction: float) -> bool:

@@ -306,9 +306,9 @@ ROWS: dict[str, Callable[..., Iterator[dict]]] = {
     "labels": exchange_rows,
 }
 
-from prefdesk.formats.export_spans import SPAN_KINDS, fine_grained_rows  # noqa: E402 (it reads `labelled_items`)
+from prefdesk.formats.export_spans import SPAN_KINDS, fine_grained_rows, unpaired_rows  # noqa: E402 (reads this)
 
-FILES["fine-grained"] = "fine_grained.jsonl"
-LABEL_KINDS["fine-grained"] = (*SPAN_KINDS, "rewrite")
-ROWS["fine-grained"] = fine_grained_rows
+FILES.update({"fine-grained": "fine_grained.jsonl", "trl-unpaired": "unpaired.jsonl"})
+LABEL_KINDS.update({"fine-grained": (*SPAN_KINDS, "rewrite"), "trl-unpaired": LABEL_KINDS["trl-preference"]})
+ROWS.update({"fine-grained": fine_grained_rows, "trl-unpaired": unpaired_rows})
 EXPORT_FORMATS = tuple(ROWS)  # the one list of export format names (CLI, desk)

@@ -3,4 +3,4 @@ its event stream recorded as a run, and the reward model's scores brought back (
 
 # job name -> (training job kind, reward heads); kept here, light, for the CLI's choices
 KINDS = {"reward": ("reward", "overall"), "reward-dims": ("reward", "dimensions"), "dpo": ("dpo", None),
-         "prm": ("prm", None)}
+         "kto": ("kto", None), "prm": ("prm", None)}

@@ -55,14 +55,14 @@ def defaults(kind: str, device: Device) -> dict:
     """The job's own defaults for this device (training.common / training.device), shown and editable."""
     gpu = device.id == "cuda"
     return {"batch_size": 16 if gpu else 8, "precision": "bf16" if gpu and device.bf16 else "fp32",
-            "lora": kind == "dpo", "epochs": 1.0}
+            "lora": kind in ("dpo", "kto"), "epochs": 1.0}
 
 
 def base_model_problems(kind: str, folder: str | None) -> list[str]:
     """What is wrong with a base-model folder for this job: config, tokenizer, safetensors weights, and a
     causal language model for DPO (an encoder for the others is fine: they add a score head)."""
     if not folder:
-        return ["base model: DPO needs a causal language model folder"] if kind == "dpo" else []
+        return [f"base model: {kind.upper()} needs a causal language model folder"] if kind in ("dpo", "kto") else []
     path = Path(folder)
     if not path.is_dir():
         return [f"base model: {folder} is not a folder"]
@@ -79,8 +79,8 @@ def base_model_problems(kind: str, folder: str | None) -> list[str]:
     if not any(path.glob("*.safetensors")):
         problems.append(f"base model: {folder} holds no safetensors weights")
     architectures = config.get("architectures") or []
-    if kind == "dpo" and not any(a.endswith(("ForCausalLM", "LMHeadModel")) for a in architectures):
-        problems.append(f"base model: DPO needs a causal language model; {folder} is "
+    if kind in ("dpo", "kto") and not any(a.endswith(("ForCausalLM", "LMHeadModel")) for a in architectures):
+        problems.append(f"base model: {kind.upper()} needs a causal language model; {folder} is "
                         f"{', '.join(architectures) or 'of no stated architecture'}")
     return problems
 

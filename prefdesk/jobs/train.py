@@ -54,7 +54,9 @@ def prepare(project: Project, kind: str, *, base_model: str | None = None, epoch
     run_id = uuid7()
     folder = run_folder(project, run_id)
     dataset = folder / "dataset"
-    export_dataset(project, "trl-stepwise" if job == "prm" else "trl-preference", dataset,
+    from training.protocol import EXPORT_FORMATS
+
+    export_dataset(project, EXPORT_FORMATS[job], dataset,
                    export_policy(project, frozen, aggregate), version=frozen, test_fraction=test_fraction)
     spec = {"kind": job, "dataset": str(dataset), "output_dir": str(folder / "model"), "base_model": base_model or None,
             "device": device, "hyper": {**({"epochs": epochs} if epochs else {}), **(hyper or {})}}

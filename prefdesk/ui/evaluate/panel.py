@@ -254,7 +254,7 @@ class EvaluatePanel(QWidget):
         keep = self.policy.currentData(), self.judge_run.currentData(), self.evalset.currentData()
         for box, entries in (
                 (self.policy, [(f"DPO run {r.id[-8:]} ({r.started_at[:16]})", r.id) for r in reversed(runs)
-                               if r.kind == "dpo" and r.status == RunStatus.FINISHED]),
+                               if r.kind in ("dpo", "kto") and r.status == RunStatus.FINISHED]),
                 (self.judge_run, [(f"reward run {r.id[-8:]} ({r.started_at[:16]})", r.id) for r in reversed(runs)
                                   if r.kind in ("reward", "reward-dims") and r.status == RunStatus.FINISHED]),
                 (self.evalset, [(f"{e.name} ({len(e.prompt_ids)} prompts)", e.name) for e in evalsets.listing(project)])):

@@ -24,7 +24,8 @@ from training.protocol import RunStatus
 
 
 JOB_NAMES = {"reward": "Reward model (one head)", "reward-dims": "Reward model, a head per dimension",
-             "dpo": "DPO (LoRA)", "prm": "Process reward model (PRM)"}
+             "dpo": "DPO (LoRA)", "kto": "KTO (LoRA; each answer of a pair on its own)",
+             "prm": "Process reward model (PRM)"}
 JOB_NICE = 10  # the job yields the CPU to the desk: keys stay fast while it trains
 
 
