@@ -51,7 +51,8 @@ def test_prefdesk_train_kind_kto_runs_trls_kto_trainer_and_records_the_run(fixtu
     assert report["job"] == "kto" and report["steps"] == 3 and report["lora"] is True
     assert report["desirable_weight"] == report["undesirable_weight"] == 1.0 and report["weighted_ratio"] == 1.0
     assert report["desirable_rows"] == report["undesirable_rows"] == report["train_rows"] // 2
-    assert report["eval"]["loss"] is not None
+    assert report["eval"]["loss"] is not None and report["eval"]["rewards_chosen"] is not None
+    assert report["eval"]["rewards_rejected"] is not None
     from prefdesk.jobs.watch import run_folder
     from prefdesk.store.project import Project
 

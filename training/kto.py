@@ -88,8 +88,9 @@ def run(spec: JobSpec, device: DeviceChoice, stop: StopRequest) -> dict[str, Any
         tok.save_pretrained(str(out))
     metrics = trainer.evaluate() if eval_rows else {}
     evaluation = {"rows": len(eval_rows), "loss": metrics.get("eval_loss"), "kl": metrics.get("eval_kl"),
-                  "rewards_chosen": metrics.get("eval_rewards/chosen_sum"),
-                  "rewards_rejected": metrics.get("eval_rewards/rejected_sum")}
+                  "rewards_chosen": metrics.get("eval_rewards/chosen"),  # desirable answers' implicit reward
+                  "rewards_rejected": metrics.get("eval_rewards/rejected"),
+                  "reward_margin": metrics.get("eval_rewards/margins")}
     report = {"job": "kto", "base_model": base, "lora": lora, "train_rows": len(train_rows),
               "eval_rows": len(eval_rows), "held_out": held_from, **weights, "train_loss": result.training_loss,
               "train_runtime_s": result.metrics.get("train_runtime"), "steps": trainer.state.global_step,
