@@ -60,6 +60,26 @@ def training_arguments(cls, spec: JobSpec, device: DeviceChoice, lora: bool, **e
     )
 
 
+def causal_lm(spec: JobSpec):
+    """(tokenizer, model, lora, LoRA config or None) for the jobs that tune a causal LM (DPO, KTO): LoRA unless the
+    spec says otherwise; a tokenizer without a pad token pads with its eos."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    lora = True if spec.hyper.lora is None else spec.hyper.lora
+    tok = AutoTokenizer.from_pretrained(spec.base_model)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    model = AutoModelForCausalLM.from_pretrained(spec.base_model, dtype="auto",
+                                                 use_safetensors=not spec.allow_pickle_weights)
+    peft_config = None
+    if lora:
+        from peft import LoraConfig
+
+        peft_config = LoraConfig(r=spec.hyper.lora_r, lora_alpha=spec.hyper.lora_alpha,
+                                 target_modules=spec.hyper.lora_targets, task_type="CAUSAL_LM")
+    return tok, model, lora, peft_config
+
+
 def offline_env(spec: JobSpec) -> None:
     """No socket unless the user asked for a download: TRL trainers report telemetry on init otherwise."""
     os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"

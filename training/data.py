@@ -67,6 +67,24 @@ def held_out(rows: list[dict], data_file: Path, eval_fraction: float, seed: int)
     return (*split_by_prompt(rows, eval_fraction, seed), f"a split by prompt (eval_fraction {eval_fraction})")
 
 
+def job_rows(spec, columns: tuple[str, ...], check=None) -> tuple[list[dict], list[dict], str]:
+    """(train rows, held-out rows, where they came from) of a job's data file (`held_out`), each cut to `columns`;
+    a row missing one, or one `check(row)` finds a problem with, is refused by file, line and field."""
+    train, held, held_from = held_out(read_jsonl(spec.data_file), spec.data_file, spec.eval_fraction, spec.seed)
+
+    def clean(path, rows):
+        for n, row in enumerate(rows, start=1):
+            for key in columns:
+                if key not in row:
+                    raise DataError(f"{path}:{n}: {key}: missing")
+            problem = check(row) if check else None
+            if problem:
+                raise DataError(f"{path}:{n}: {problem}")
+        return [{k: row[k] for k in columns} for row in rows]
+
+    return clean(spec.data_file, train), clean(test_file(spec.data_file), held), held_from
+
+
 def as_text(value: Any) -> str:
     """Text of a prompt or response given as text or as chat messages."""
     if isinstance(value, str):

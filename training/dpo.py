@@ -15,13 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from datasets import Dataset
-from transformers import AutoModelForCausalLM, AutoTokenizer
 from trl import DPOConfig, DPOTrainer
 
 from training.bt_trainers import LengthGrouped
 from training.callbacks import StopRequest
-from training.common import train_with_events, training_arguments, write_report
-from training.data import DataError, held_out, read_jsonl, test_file
+from training.common import causal_lm, train_with_events, training_arguments, write_report
+from training.data import job_rows
 from training.device import DeviceChoice
 from training.protocol import JobSpec
 from training.token_cache import cached, rows_digest
@@ -102,16 +101,7 @@ def pair_lengths(dataset) -> list[int]:
 
 
 def _rows(spec: JobSpec) -> tuple[list[dict], list[dict], str]:
-    train, held, held_from = held_out(read_jsonl(spec.data_file), spec.data_file, spec.eval_fraction, spec.seed)
-
-    def clean(path, rows):
-        for n, row in enumerate(rows, start=1):
-            for key in COLUMNS:
-                if key not in row:
-                    raise DataError(f"{path}:{n}: {key}: missing")
-        return [{k: row[k] for k in COLUMNS} for row in rows]
-
-    return clean(spec.data_file, train), clean(test_file(spec.data_file), held), held_from
+    return job_rows(spec, COLUMNS)
 
 
 def _processes() -> int:
@@ -124,17 +114,7 @@ def _processes() -> int:
 def run(spec: JobSpec, device: DeviceChoice, stop: StopRequest) -> dict[str, Any]:
     out = Path(spec.output_dir)
     base = spec.base_model
-    lora = True if spec.hyper.lora is None else spec.hyper.lora
-    tok = AutoTokenizer.from_pretrained(base)
-    if tok.pad_token is None:
-        tok.pad_token = tok.eos_token
-    model = AutoModelForCausalLM.from_pretrained(base, dtype="auto", use_safetensors=not spec.allow_pickle_weights)
-    peft_config = None
-    if lora:
-        from peft import LoraConfig
-
-        peft_config = LoraConfig(r=spec.hyper.lora_r, lora_alpha=spec.hyper.lora_alpha,
-                                 target_modules=spec.hyper.lora_targets, task_type="CAUSAL_LM")
+    tok, model, lora, peft_config = causal_lm(spec)
     train_rows, eval_rows, held_from = _rows(spec)
     args = training_arguments(DPOConfig, spec, device, lora=lora, beta=spec.hyper.beta,
                               loss_type=[spec.hyper.loss_type], max_length=None,

@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from datasets import Dataset
-from transformers import AutoModelForCausalLM, AutoTokenizer
 from trl import KTOConfig, KTOTrainer
 
 from training.callbacks import StopRequest
-from training.common import train_with_events, training_arguments, write_report
-from training.data import DataError, held_out, read_jsonl, test_file
+from training.common import causal_lm, train_with_events, training_arguments, write_report
+from training.data import DataError, job_rows
 from training.device import DeviceChoice
 from training.protocol import JobSpec
 
@@ -36,34 +35,14 @@ def class_weights(rows: list[dict]) -> tuple[float, float, int, int]:
 
 
 def _rows(spec: JobSpec) -> tuple[list[dict], list[dict], str]:
-    train, held, held_from = held_out(read_jsonl(spec.data_file), spec.data_file, spec.eval_fraction, spec.seed)
-
-    def clean(path, rows):
-        for n, row in enumerate(rows, start=1):
-            for key in COLUMNS:
-                if key not in row:
-                    raise DataError(f"{path}:{n}: {key}: missing")
-            if not isinstance(row["label"], bool):
-                raise DataError(f"{path}:{n}: label: expected true or false, got {row['label']!r}")
-        return [{k: row[k] for k in COLUMNS} for row in rows]
-
-    return clean(spec.data_file, train), clean(test_file(spec.data_file), held), held_from
+    return job_rows(spec, COLUMNS, lambda row: None if isinstance(row["label"], bool) else
+                    f"label: expected true or false, got {row['label']!r}")
 
 
 def run(spec: JobSpec, device: DeviceChoice, stop: StopRequest) -> dict[str, Any]:
     out = Path(spec.output_dir)
     base = spec.base_model
-    lora = True if spec.hyper.lora is None else spec.hyper.lora
-    tok = AutoTokenizer.from_pretrained(base)
-    if tok.pad_token is None:
-        tok.pad_token = tok.eos_token
-    model = AutoModelForCausalLM.from_pretrained(base, dtype="auto", use_safetensors=not spec.allow_pickle_weights)
-    peft_config = None
-    if lora:
-        from peft import LoraConfig
-
-        peft_config = LoraConfig(r=spec.hyper.lora_r, lora_alpha=spec.hyper.lora_alpha,
-                                 target_modules=spec.hyper.lora_targets, task_type="CAUSAL_LM")
+    tok, model, lora, peft_config = causal_lm(spec)
     train_rows, eval_rows, held_from = _rows(spec)
     if len({r["label"] for r in train_rows}) < 2:
         raise DataError(f"{spec.data_file}: KTO needs desirable and undesirable rows; all {len(train_rows)} are "
