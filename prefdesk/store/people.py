@@ -60,19 +60,22 @@ class People:
         return self._change_rater(name, "name", new_name, by)
 
     def _change_rater(self, name: str, field: str, new: str, by: str) -> Rater:
-        target, changer = self.rater(name), self.rater(by)
-        if target is None:
-            raise ProjectError(f"no rater {name!r} in this project (prefdesk raters list)")
-        leads = self.conn.execute(f"SELECT COUNT(*) FROM raters WHERE role IN ({', '.join('?' * len(roles.LEADS))})",
-                                  [r.value for r in roles.LEADS]).fetchone()[0]
-        new_role = RaterRole(new) if field == "role" else target.role
-        by_self = changer is not None and changer.id == target.id
-        refused = roles.role_change_refused(changer.role if changer else None, by_self, target.role, new_role, leads)
-        if refused:
-            raise ProjectError(f"{by} cannot change the {field} of {name} to {new!r}: {refused}")
-        old = target.role.value if field == "role" else target.name
-        if old != new:
-            with self.transaction():
+        # the checks and the change in one write transaction: two leads demoting each other at once cannot leave
+        # the project with none
+        leads_sql = f"SELECT COUNT(*) FROM raters WHERE role IN ({', '.join('?' * len(roles.LEADS))})"
+        with self.transaction():
+            target, changer = self.rater(name), self.rater(by)
+            if target is None:
+                raise ProjectError(f"no rater {name!r} in this project (prefdesk raters list)")
+            leads = self.conn.execute(leads_sql, [r.value for r in roles.LEADS]).fetchone()[0]
+            new_role = RaterRole(new) if field == "role" else target.role
+            by_self = changer is not None and changer.id == target.id
+            refused = roles.role_change_refused(changer.role if changer else None, by_self, target.role, new_role,
+                                                leads)
+            if refused:
+                raise ProjectError(f"{by} cannot change the {field} of {name} to {new!r}: {refused}")
+            old = target.role.value if field == "role" else target.name
+            if old != new:
                 self.conn.execute(f"UPDATE raters SET {field} = ? WHERE id = ?", (new, target.id))
                 self.conn.execute("INSERT INTO rater_changes VALUES (?, ?, ?, ?, ?, ?, ?)",
                                   (uuid7(), target.id, field, old, new, by, utc_now()))
