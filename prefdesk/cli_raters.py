@@ -38,18 +38,14 @@ def cmd_raters(args: argparse.Namespace) -> int:
             for c in [] if args.json else changes:
                 print(f"{c['at'][:19]}  {c['rater']}: {c['field']} {c['from']} -> {c['to']}  (by {c['by']})")
         else:
-            rows = [{"name": r.name, "role": r.role.value, "level": r.level, "labels": n}
-                    for r, n in _with_counts(project)]
+            counts = project.label_counts()
+            rows = [{"name": r.name, "role": r.role.value, "level": r.level, "labels": counts.get(r.id, 0)}
+                    for r in project.raters()]
             if args.json:
                 print(json.dumps(rows, indent=2))
             for row in [] if args.json else rows:
                 print(f"{row['name']:<20} {row['role']:<12} {row['level'] or '':<10} {row['labels']} labels")
     return 0
-
-
-def _with_counts(project) -> list:
-    counts = dict(project.conn.execute("SELECT rater_id, COUNT(*) FROM labels GROUP BY rater_id"))
-    return [(r, counts.get(r.id, 0)) for r in project.raters()]
 
 
 def add_raters_command(sub) -> None:

@@ -239,6 +239,15 @@ def stepwise_rows(scope: Scope, agg: Aggregation, report: ExportReport) -> Itera
                "label_ids": [lab.id for lab in labels]}
 
 
+def unpaired_rows(scope, agg, report, conversational: bool = False) -> Iterator[dict]:
+    """TRL's unpaired preference rows (KTO: `prompt, completion, label`), each aggregated pair split into its two
+    sides: the chosen answer desirable, the rejected one undesirable."""
+    for row in preference_rows(scope, agg, report, conversational):
+        for side, label in (("chosen", True), ("rejected", False)):
+            yield {"prompt": row["prompt"], "completion": row[side], "label": label, "side": side,
+                   "weight": row["weight"], "meta": row["meta"], "label_ids": row["label_ids"]}
+
+
 def scalar_rows(scope: Scope, agg: Aggregation, report: ExportReport) -> Iterator[dict]:
     for item in labelled_items(scope, ("scalar",)):
         labels = [lab for lab in item.labels if lab.kind.value == "scalar"]
@@ -306,7 +315,7 @@ ROWS: dict[str, Callable[..., Iterator[dict]]] = {
     "labels": exchange_rows,
 }
 
-from prefdesk.formats.export_spans import SPAN_KINDS, fine_grained_rows, unpaired_rows  # noqa: E402 (reads this)
+from prefdesk.formats.export_spans import SPAN_KINDS, fine_grained_rows  # noqa: E402 (it reads `labelled_items`)
 
 FILES.update({"fine-grained": "fine_grained.jsonl", "trl-unpaired": "unpaired.jsonl"})
 LABEL_KINDS.update({"fine-grained": (*SPAN_KINDS, "rewrite"), "trl-unpaired": LABEL_KINDS["trl-preference"]})

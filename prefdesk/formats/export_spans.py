@@ -7,18 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from prefdesk.formats.export_rows import labelled_items, preference_rows
+from prefdesk.formats.export_rows import labelled_items
 
 SPAN_KINDS = ("pairwise", "ranking", "scalar")
-
-
-def unpaired_rows(scope, agg, report, conversational: bool = False) -> Iterator[dict]:
-    """TRL's unpaired preference rows (KTO: `prompt, completion, label`), each aggregated pair split into its two
-    sides: the chosen answer desirable, the rejected one undesirable."""
-    for row in preference_rows(scope, agg, report, conversational):
-        for side, label in (("chosen", True), ("rejected", False)):
-            yield {"prompt": row["prompt"], "completion": row[side], "label": label, "side": side,
-                   "weight": row["weight"], "meta": row["meta"], "label_ids": row["label_ids"]}
 
 
 def fine_grained_rows(scope, agg, report) -> Iterator[dict]:

@@ -28,8 +28,8 @@ class ProcessDraft(Draft):
         """The project's reason tag `index` on the step under the cursor, on or off."""
         tags = self.settings.get("reason_tags", [])
         if 0 <= index < len(tags) and self.ratings:
-            mine = self.step_tags.setdefault(self.cursor, [])
-            mine.remove(tags[index]) if tags[index] in mine else mine.append(tags[index])
+            mine = set(self.step_tags.get(self.cursor, [])) ^ {tags[index]}
+            self.step_tags[self.cursor] = [t for t in tags if t in mine]  # in the project's order
             if not mine:
                 del self.step_tags[self.cursor]
 

@@ -81,6 +81,10 @@ class People:
                                   (uuid7(), target.id, field, old, new, by, utc_now()))
         return self.rater(new if field == "name" else name)
 
+    def label_counts(self) -> dict[str, int]:
+        """Labels stored per rater id (every source, superseded ones too)."""
+        return dict(self.conn.execute("SELECT rater_id, COUNT(*) FROM labels GROUP BY rater_id"))
+
     def rater_changes(self) -> list[dict]:
         """Every change of a role or name, oldest first: rater (as named now), field, from, to, by, at."""
         rows = self.conn.execute("SELECT r.name, c.field, c.old, c.new, c.by, c.at FROM rater_changes c JOIN raters r "

@@ -45,6 +45,13 @@ def toggle_flag(window) -> None:
         window.ops.changed.emit(Change.FLAGS)
 
 
+def shown_answers(window) -> list[tuple[str, int]]:
+    """(the name on screen, the candidate position) of each answer of the item shown, in screen order."""
+    order = getattr(window.draft, "display_order", None) or tuple(range(len(window.item.candidates)))
+    names = ("Left", "Right") if len(order) == 2 else tuple(f"[{n + 1}]" for n in range(len(order)))
+    return list(zip(names, order))
+
+
 @action("whole_text", GLOBAL, "W", "Read the item's texts whole (a pane shows the first 200,000 characters of a text)")
 def whole_text(window) -> None:
     from prefdesk.ui.desk.dialogs import WholeTexts
@@ -52,9 +59,7 @@ def whole_text(window) -> None:
     if not window.item:
         return
     item = window.item
-    order = getattr(window.draft, "display_order", None) or tuple(range(len(item.candidates)))
-    names = ("Left", "Right") if len(order) == 2 else tuple(f"[{n + 1}]" for n in range(len(order)))  # as on screen
-    texts = [("Prompt", item.prompt)] + [(name, item.candidates[pos].text) for name, pos in zip(names, order)]
+    texts = [("Prompt", item.prompt)] + [(name, item.candidates[pos].text) for name, pos in shown_answers(window)]
     texts += [(f"Step {s.position + 1}", s.text) for s in item.steps]
     window.whole_texts = WholeTexts(window, texts)  # kept: a test (or the rater) reads it while it is open
     window.whole_texts.show()
@@ -80,9 +85,7 @@ def mark_spans(window) -> None:
 
     if not window.item or not window.item.candidates:
         return
-    order = getattr(window.draft, "display_order", None) or tuple(range(len(window.item.candidates)))
-    names = ("Left", "Right") if len(order) == 2 else tuple(f"[{n + 1}]" for n in range(len(order)))  # as on screen
-    window.span_dialog = SpanDialog(window, window.draft, list(zip(names, order)))  # kept: a test drives it
+    window.span_dialog = SpanDialog(window, window.draft, shown_answers(window))  # kept: a test drives it
     window.span_dialog.exec()
     window.current_view().render()
     window.statusBar().showMessage(f"{len(window.draft.spans)} span(s) marked: they are stored with the label you give")

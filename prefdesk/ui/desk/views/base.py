@@ -13,12 +13,14 @@ from PySide6.QtWidgets import QFrame, QLabel, QSplitter, QTextBrowser, QVBoxLayo
 
 from prefdesk.domain import Item
 from prefdesk.labeling import Draft, ReadyLabel
+from prefdesk.ui.actions import keys_text
 from prefdesk.ui.desk.content import SHOWN_MOST, cut_for_display, to_html
 from prefdesk.ui.theme import is_dark
 from prefdesk.ui.worker import run_in_background
 
 BROWSER_CSS = ("QTextBrowser { background: palette(base); color: palette(text); border: 1px solid palette(mid); "
                "border-radius: 6px; padding: 8px; font-size: 14px; }")
+FOCUSED_CSS = BROWSER_CSS.replace("1px solid palette(mid)", "2px solid palette(highlight)")  # the pane P scrolls
 LONG_TEXT = 8_000  # characters: longer texts paint as plain text first and are formatted in a worker
 PLAIN_ONLY = 200_000  # longer still: stay plain (Markdown would take seconds)
 SCROLLS = {"page_down": 1, "page_up": -1}
@@ -131,8 +133,7 @@ class PromptPane(QWidget):
         what = f"Conversation — {self.turns} turns, the latest at the bottom" if self.turns > 1 else self.title
         mark = "  ◀ PgUp/PgDn/Home/End scroll here" if scrolling else ""
         self.caption.setText(f"{escaped(what)}   <span style='font-weight:400'>[{escaped(keys)}]</span>{mark}")
-        self.browser.setStyleSheet(BROWSER_CSS.replace("1px solid palette(mid)", "2px solid palette(highlight)")
-                                   if scrolling else BROWSER_CSS)
+        self.browser.setStyleSheet(FOCUSED_CSS if scrolling else BROWSER_CSS)
 
 
 class ContextSplit(QSplitter):
@@ -204,8 +205,6 @@ class ItemView(QWidget):
         self.show_scrolling()
 
     def show_scrolling(self) -> None:
-        from prefdesk.ui.actions import keys_text
-
         k = self.bindings
         self.prompt.set_caption(self.scrolling_prompt, f"{keys_text(k, 'context_focus', 1)} scroll it · "
                                                        f"{keys_text(k, 'context_expand', 1)} enlarge it")
