@@ -16,6 +16,8 @@ class LabelKind(str, Enum):
     SCALAR = "scalar"
     PROCESS = "process"
     REWRITE = "rewrite"
+    # one answer judged desirable or not: a production thumbs (`prefdesk.feedback`), KTO's unpaired label
+    BINARY = "binary"
 
 
 class Verdict(str, Enum):
@@ -40,6 +42,7 @@ class LabelSource(str, Enum):
     HUMAN = "human"
     MODEL_JUDGE = "model-judge"
     RULE = "rule"
+    END_USERS = "end-users"  # a product's users, through their feedback (`prefdesk.feedback`): a source, not a person
     ONLINE_FEEDBACK = "online-feedback"
     IMPORT = "import"
     ARBITRATION = "arbitration"  # a reviewer's or expert's decision on a disputed item (`quality.arbitration`)
@@ -54,3 +57,4 @@ class RaterRole(str, Enum):
     REVIEWER = "reviewer"
     MODEL_JUDGE = "model-judge"
     RULE = "rule"
+    END_USERS = "end-users"  # a product's users, through their feedback (`prefdesk.feedback`): a source, not a person

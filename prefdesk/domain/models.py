@@ -14,6 +14,11 @@ Label payloads are plain dicts with one documented shape per `LabelKind`:
 - process: ``{"ratings": [1|0|-1, ...], "first_error": int|None, "final_correct": bool|None,
   "cannot_judge": bool, "replacement": {"step": int, "text": str}|None}``.
 - rewrite: ``{"original": pos, "rewrite": pos}`` (the rewrite is preferred to the original).
+- binary: ``{"desirable": bool, "signal": str, "event": str}`` -- one answer (candidate 0) judged desirable or not,
+  as a production thumbs is (`prefdesk.feedback`); KTO's unpaired label.
+
+A label from online feedback (source ``online-feedback``) also names its ``signal`` and its ``event`` (the
+tool's own id: `feedback_events.tool` + ``:`` + `external_id`), whatever its kind.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ def payload_problems(kind: LabelKind, payload: Any, n_candidates: int | None, n_
     if not isinstance(payload, dict):
         return [("payload", "expected an object")]
     check = {LabelKind.PAIRWISE: _pairwise, LabelKind.RANKING: _ranking, LabelKind.SCALAR: _scalar,
-             LabelKind.PROCESS: _process, LabelKind.REWRITE: _rewrite}[kind]
+             LabelKind.PROCESS: _process, LabelKind.REWRITE: _rewrite, LabelKind.BINARY: _binary}[kind]
     problems = check(payload, n_candidates, n_steps) + span_problems(payload.get("spans"), n_candidates, texts)
     return [(f"payload.{field}" if field else "payload", problem) for field, problem in problems]
 
@@ -66,7 +66,7 @@ def candidates_named(kind: LabelKind, payload: dict) -> int:
         return len([p for tier in payload["order"] for p in tier])
     if kind is LabelKind.REWRITE:
         return max(payload["original"], payload["rewrite"]) + 1
-    return 1 if kind is LabelKind.SCALAR else 0
+    return 1 if kind in (LabelKind.SCALAR, LabelKind.BINARY) else 0
 
 
 def _number(value: Any) -> bool:
@@ -92,6 +92,14 @@ def _pairwise(p: dict, n: int | None, _steps: int | None) -> list[tuple[str, str
         out.append(("rationale", "expected text or null"))
     if n is not None and n < 2:
         out.append(("verdict", f"a pairwise label needs an item with two candidates, this one has {n}"))
+    return out
+
+
+def _binary(p: dict, n: int | None, _steps: int | None) -> list[tuple[str, str]]:
+    out = [] if p.get("desirable") in (True, False) else [("desirable", f"expected true or false, got "
+                                                                        f"{p.get('desirable')!r}")]
+    if p.get("candidate", 0) != 0 or (n is not None and n < 1):
+        out.append(("candidate", "a binary label judges candidate 0 of an item that has one"))
     return out
 
 

@@ -52,7 +52,13 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # the license of exported datasets, as the Hugging Face Hub names them (e.g. "cc-by-4.0", "mit"); "other"
     # until the lead sets it. It goes into each export folder's dataset card.
     "license": "other",
+    # online feedback's implicit signals (`prefdesk.feedback.signals.IMPLICIT`): each stored as an event, and made a
+    # weak binary label only where the lead maps it to desirable or undesirable (off by default: a copy or a
+    # follow-up question says little on its own)
+    "feedback_implicit": {"copy": "off", "follow_up": "off", "handoff": "off", "abandon": "off", "accept": "off"},
 }
+IMPLICIT_SIGNALS = ("copy", "follow_up", "handoff", "abandon", "accept")
+IMPLICIT_MEANINGS = ("off", "desirable", "undesirable")
 ARBITRATION_RULES = ("disagreement", "no-majority")
 
 
@@ -173,6 +179,19 @@ def _license(value: Any) -> str:
     return value
 
 
+def _implicit(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise SettingError("feedback_implicit", "expected an object of signal: off|desirable|undesirable, e.g. "
+                                                "{\"handoff\": \"undesirable\"}")
+    for signal, meaning in value.items():
+        if signal not in IMPLICIT_SIGNALS:
+            raise SettingError("feedback_implicit", f"unknown signal {signal!r}; known: {', '.join(IMPLICIT_SIGNALS)}")
+        if meaning not in IMPLICIT_MEANINGS:
+            raise SettingError("feedback_implicit", f"{signal}: expected one of {', '.join(IMPLICIT_MEANINGS)}, "
+                                                    f"got {meaning!r}")
+    return {s: value.get(s, "off") for s in IMPLICIT_SIGNALS}
+
+
 CHECKS = {
     "overlap": _overlap,
     "gold_rate": _gold_rate,
@@ -191,6 +210,7 @@ CHECKS = {
     "judge_skips_people": _flag("judge_skips_people"),
     "judge_skip_confidence": _confidence,
     "license": _license,
+    "feedback_implicit": _implicit,
 }
 
 

@@ -24,6 +24,8 @@ from prefdesk.store.rows import candidates_to_json, steps_to_json
 from prefdesk.store.votes import SUPERSEDED, is_vote, vote_sql
 
 BATCH = 4000
+# the role of a rater an import creates, by the source of their labels: a person unless a judge or a product's users
+_SOURCE_ROLES = {LabelSource.MODEL_JUDGE.value: RaterRole.MODEL_JUDGE, LabelSource.ONLINE_FEEDBACK.value: RaterRole.END_USERS}
 REFERENCE = LabelSource.REFERENCE.value
 
 
@@ -124,7 +126,7 @@ class Ingest:
     def _rater_id(self, name: str, source: str) -> str:
         rid = self._raters.get(name)
         if rid is None:
-            role = RaterRole.MODEL_JUDGE if source == LabelSource.MODEL_JUDGE.value else RaterRole.ANNOTATOR
+            role = _SOURCE_ROLES.get(source, RaterRole.ANNOTATOR)
             rid = uuid7()
             self.conn.execute(
                 "INSERT INTO raters (id, name, role, created_at, notes) VALUES (?, ?, ?, ?, ?)",

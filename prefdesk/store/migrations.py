@@ -367,6 +367,31 @@ def m024_rater_changes(conn: sqlite3.Connection) -> None:
         """)
 
 
+def m025_feedback(conn: sqlite3.Connection) -> None:
+    """Online feedback (`prefdesk.feedback`): each production signal as an event, with where it came from (the tool
+    and its own id, unique: an export imported twice adds nothing), its conversation, the prompt turns and the
+    answer, and `item_hash`, the content hash of the item its weak label is on (NULL: an event only). Labels of
+    source online-feedback are no votes (`overlap.NOT_VOTES`): the one-vote index and trigger are made again."""
+    from prefdesk.store import votes
+
+    _script(conn, """
+        CREATE TABLE feedback_events (
+            id TEXT PRIMARY KEY, batch_id TEXT NOT NULL, tool TEXT NOT NULL, external_id TEXT NOT NULL,
+            conversation_id TEXT, message_id TEXT, parent_id TEXT, signal TEXT NOT NULL, value REAL,
+            value_text TEXT, at TEXT NOT NULL, model TEXT, model_version TEXT, user_id TEXT, bucket TEXT,
+            scenario TEXT, prompt_messages TEXT, answer TEXT, comment TEXT, meta TEXT NOT NULL DEFAULT '{}',
+            item_hash INTEGER, UNIQUE (tool, external_id));
+        CREATE INDEX feedback_events_at ON feedback_events(at);
+        CREATE INDEX feedback_events_conversation ON feedback_events(tool, conversation_id, parent_id);
+        CREATE TRIGGER feedback_events_no_update BEFORE UPDATE ON feedback_events
+            BEGIN SELECT RAISE(ABORT, 'feedback events are a record: nothing is changed'); END;
+        DROP INDEX labels_one_vote;
+        DROP TRIGGER labels_supersede_rules;
+        """)
+    conn.execute(votes.index_sql([i for (i,) in conn.execute("SELECT label_id FROM double_vote_roots")]))
+    conn.execute(votes.TRIGGER_SQL)
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_initial,
     m002_queue_columns,
@@ -392,5 +417,6 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m022_report_reads,
     m023_one_vote,
     m024_rater_changes,
+    m025_feedback,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -11,9 +11,9 @@ import sqlite3
 # judged this item" filters with this.
 VERDICTS_ONLY = "kind != 'rewrite'"
 # Sources whose labels are not a team member's vote on an item: an arbitration decision, a public dataset's
-# reference label, and the weak layer beside people (a model judge, a rule). They never take an item out of
+# reference label, and the weak layers beside people (a model judge, a rule, a product's users' online feedback). They never take an item out of
 # people's queues, count toward its overlap, or make a dispute.
-NOT_VOTES = ("arbitration", "reference", "model-judge", "rule")
+NOT_VOTES = ("arbitration", "reference", "model-judge", "rule", "online-feedback")
 _NOT_VOTES_SQL = ", ".join(f"'{s}'" for s in NOT_VOTES)
 # What makes a rater one of an item's raters (the overlap): a verdict of theirs from a vote's source. Every
 # count of an item's raters uses this.

@@ -1,0 +1,188 @@
+"""Import a tool's feedback export into a project: all or nothing, its source detected from the records.
+
+Every signal lands as an event (`feedback_events`, deduplicated by tool and the tool's own id, so importing an export
+twice adds nothing); a signal that says which answer is better also lands as an item and a weak label of source
+`online-feedback` (`signals.weak_label`), deduplicated by content like any import. A file with a bad record is refused
+whole, each bad record named by file, record and field, and the project is unchanged; with `skip_bad` the good
+records land and the bad ones are written to FILE.rejects.jsonl.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+from prefdesk.feedback import siblings, signals
+from prefdesk.feedback.sources import Source, detect, registry
+from prefdesk.formats.errors import FieldError, ImportRefused, RecordError
+from prefdesk.formats.importer import cyclic_gc_paused
+from prefdesk.formats.reader import csv_records, jsonl_records, parquet_records
+from prefdesk.store.connection import refuse_project_file
+from prefdesk.store.ids import uuid7, uuid7_block
+from prefdesk.store.ingest import Ingest, finish_batch, prepare, start_batch
+from prefdesk.store.project import Project
+
+CONTAINERS = ("traces", "observations", "runs", "scores", "feedback", "data", "messages")
+BATCH = 4000
+
+
+@dataclass
+class FeedbackReport:
+    path: str
+    source: str
+    records: int = 0
+    events_added: int = 0
+    duplicate_events: int = 0
+    items_added: int = 0
+    labels_added: int = 0
+    pairs_from_siblings: int = 0
+    by_signal: dict = field(default_factory=dict)
+    rejected: list[RecordError] = field(default_factory=list)
+    rejects_path: str | None = None
+
+    def summary(self) -> str:
+        signals_text = ", ".join(f"{n} {s}" for s, n in sorted(self.by_signal.items()))
+        text = (f"{self.path}: {self.source}, {self.records} records -> {self.events_added} events ({signals_text}); "
+                f"{self.items_added} items and {self.labels_added} online labels added")
+        if self.pairs_from_siblings:
+            text += f" ({self.pairs_from_siblings} regenerate-then-keep pairs from sibling answers)"
+        if self.duplicate_events:
+            text += f"; {self.duplicate_events} events already in the project"
+        if self.rejected:
+            text += f"; {len(self.rejected)} bad records skipped (see {self.rejects_path})"
+        return text
+
+
+def records_of(path: Path) -> Iterator[tuple[int, dict | None, RecordError | None]]:
+    """(record number, record or None, error or None): JSON Lines by line, a JSON array by element, a JSON object of
+    lists (`CONTAINERS`: Langfuse's traces and scores, LangSmith's runs and feedback) by element across its lists."""
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        try:
+            data = orjson.loads(path.read_bytes())
+        except orjson.JSONDecodeError as exc:
+            yield 0, None, RecordError(str(path), 0, "", f"invalid JSON: {exc}")
+            return
+        if isinstance(data, dict) and any(isinstance(data.get(k), list) for k in CONTAINERS):
+            data = [r for k in CONTAINERS if isinstance(data.get(k), list) for r in data[k]]
+        if not isinstance(data, list):
+            yield 0, None, RecordError(str(path), 0, "", "expected a JSON array of records, or an object of "
+                                                         f"record lists ({', '.join(CONTAINERS)})")
+            return
+        for n, rec in enumerate(data, start=1):
+            yield (n, rec, None) if isinstance(rec, dict) else (n, None, RecordError(str(path), n, "", "expected an object"))
+        return
+    rows = (csv_records(path, None) if suffix == ".csv" else parquet_records(path, None) if suffix == ".parquet"
+            else jsonl_records(path))
+    for n, rec, err, _done in rows:
+        yield n, rec, err
+
+
+def import_feedback(project: Project, path: str | Path, source_name: str | None = None, skip_bad: bool = False,
+                    progress: Callable[[int], None] | None = None) -> FeedbackReport:
+    """Import every record of `path` (see the module docstring); `source_name` names the tool instead of detecting it."""
+    path = Path(path)
+    name = str(path)
+    if not path.is_file():
+        raise ImportRefused(name, [RecordError(name, 0, "", "no such file")])
+    refuse_project_file(path, project.path)
+    by_name = {s.name: s for s in registry()}
+    if source_name is not None and source_name not in by_name:
+        raise ImportRefused(name, [RecordError(name, 0, "--source", f"unknown source {source_name!r}; known: "
+                                               f"{', '.join(by_name)}")])
+    errors: list[RecordError] = []
+    bad_records: dict[int, dict] = {}
+    raw = records_of(path)
+    head = list(itertools.islice(raw, 50))
+    source = by_name.get(source_name) if source_name else detect([r for _, r, _ in head if r is not None])
+    if source is None:
+        keys = next((sorted(r)[:8] for _, r, _ in head if r is not None), [])
+        problem = head[0][2].message if head and head[0][2] else (
+            f"not a feedback export PrefDesk knows (keys: {', '.join(keys)}); known: {', '.join(by_name)}")
+        raise ImportRefused(name, [RecordError(name, head[0][0] if head else 0, "", problem)])
+    report = FeedbackReport(name, source.name)
+
+    def good() -> Iterator[tuple[int, dict]]:
+        for number, rec, err in itertools.chain(head, raw):
+            report.records += 1
+            if err is not None:
+                errors.append(err)
+            else:
+                yield number, rec
+    implicit = project.settings["feedback_implicit"]
+    batch_id = uuid7()
+    with cyclic_gc_paused(), project.bulk_write() as conn:
+        start_batch(conn, batch_id, name, f"feedback:{source.name}")
+        ingest = Ingest(project, batch_id, path.name)
+        rows: list[tuple] = []
+        touched: set[tuple[str, str]] = set()
+        for number, outcome in source.convert(_keeping(good(), bad_records)):
+            if progress and number % 4096 == 0:
+                progress(number)
+            if isinstance(outcome, FieldError):
+                errors.append(RecordError(name, number, outcome.field, outcome.message))
+                continue
+            if errors and not skip_bad:
+                continue  # keep reading to name every bad record, write nothing more
+            bad_records.pop(number, None)
+            for sig in outcome:
+                weak = signals.weak_label(sig, implicit)
+                item_hash = None
+                if weak is not None:
+                    prepared = prepare(*weak)
+                    ingest.add_prepared(prepared)
+                    item_hash = prepared.content_hash
+                rows.append((sig, item_hash))
+                report.by_signal[sig.signal] = report.by_signal.get(sig.signal, 0) + 1
+                if sig.signal == "regenerate" and len(sig.answers) == 1 and sig.conversation_id:
+                    touched.add((sig.tool, sig.conversation_id))
+            if len(rows) >= BATCH:
+                _write_events(conn, batch_id, rows, report)
+        if report.records == 0 and not errors:
+            errors.append(RecordError(name, 0, "", "the file holds no records"))
+        if errors and (not skip_bad or report.records == len(errors)):
+            raise ImportRefused(name, sorted(errors, key=lambda e: e.line))
+        _write_events(conn, batch_id, rows, report)
+        report.pairs_from_siblings = siblings.pair_regenerations(conn, ingest, touched)
+        ingest.flush()
+        report.items_added, report.labels_added = ingest.counts.items_added, ingest.counts.labels_added
+        finish_batch(conn, batch_id, "", f"feedback:{source.name}", report.items_added, report.labels_added,
+                     ingest.counts.duplicate_items)
+    if errors:
+        report.rejected = sorted(errors, key=lambda e: e.line)
+        report.rejects_path = _write_rejects(path, report.rejected, bad_records)
+    return report
+
+
+def _keeping(records: Iterator[tuple[int, dict]], bad: dict[int, dict]) -> Iterator[tuple[int, dict]]:
+    """The records as they go to the converter, each kept until it converts (what stays is what the rejects file
+    shows): a record-at-a-time source holds one at a time, a grouped one holds its file, as it does anyway."""
+    for number, rec in records:
+        bad[number] = rec
+        yield number, rec
+
+
+def _write_events(conn, batch_id: str, rows: list[tuple], report: FeedbackReport) -> None:
+    if not rows:
+        return
+    ids = iter(uuid7_block(len(rows)))
+    before = conn.total_changes
+    conn.executemany(signals.EVENT_INSERT, [signals.event_row(next(ids), batch_id, sig, h) for sig, h in rows])
+    added = conn.total_changes - before
+    report.events_added += added
+    report.duplicate_events += len(rows) - added
+    rows.clear()
+
+
+def _write_rejects(path: Path, errors: list[RecordError], records: dict[int, dict]) -> str:
+    out = path.with_name(path.name + ".rejects.jsonl")
+    with open(out, "w", encoding="utf-8") as f:
+        for e in errors:
+            f.write(json.dumps({"record": e.line, "field": e.field, "error": e.message,
+                                "raw": records.get(e.line)}, default=str) + "\n")
+    return str(out)

@@ -1,0 +1,102 @@
+"""The tools online feedback comes from, each auto-detected from its records (most specific first).
+
+A source converts a file's records, in order, into signals: `convert` takes every (record number, record) and yields
+(record number, signals) or (record number, FieldError) for each. Sources whose records point at one another (a
+Langfuse score at its trace, an OpenAssistant reply at its parent) read them all first; the others go a record at a
+time, so a file of a million events streams.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from prefdesk.feedback.signals import Signal
+from prefdesk.formats.errors import FieldError
+from prefdesk.formats.fields import ROLES
+
+Numbered = Iterable[tuple[int, dict]]
+Outcomes = Iterator[tuple[int, "list[Signal] | FieldError"]]
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    description: str
+    matches: Callable[[dict], bool]
+    convert: Callable[[Numbered], Outcomes]
+
+
+def per_record(fn: Callable[[dict], list[Signal]]) -> Callable[[Numbered], Outcomes]:
+    """A source that needs no other record: each converted alone, its FieldError its own."""
+    def convert(records: Numbered) -> Outcomes:
+        for number, rec in records:
+            try:
+                yield number, fn(rec)
+            except FieldError as exc:
+                yield number, exc
+    return convert
+
+
+def user_turn(text: str) -> list[dict]:
+    return [{"role": "user", "content": text}]
+
+
+def as_messages(value: Any, field: str) -> list[dict]:
+    """A prompt as a tool logs it: text, a message list, {messages: [...]}, or {input|question|query|prompt: text}."""
+    if isinstance(value, str) and value.strip():
+        return user_turn(value)
+    if isinstance(value, dict):
+        if isinstance(value.get("messages"), list):
+            return as_messages(value["messages"], f"{field}.messages")
+        for key in ("input", "question", "query", "prompt", "text"):
+            if isinstance(value.get(key), str) and value[key].strip():
+                return user_turn(value[key])
+    if isinstance(value, list) and value:
+        out = []
+        for i, m in enumerate(value):
+            if not isinstance(m, dict) or m.get("role") not in ROLES and m.get("type") not in ("human", "ai", "system"):
+                raise FieldError(f"{field}[{i}]", "expected a message with a role and content")
+            role = {"human": "user", "ai": "assistant"}.get(m.get("type"), m.get("role") or m.get("type"))
+            content = m.get("content")
+            if not isinstance(content, str):
+                raise FieldError(f"{field}[{i}].content", "expected text")
+            out.append({"role": role, "content": content})
+        return out
+    raise FieldError(field, f"expected the prompt as text or chat messages, got {type(value).__name__}")
+
+
+def as_answer(value: Any, field: str) -> str:
+    """An answer as a tool logs it: text, {content|output|text|answer}, an assistant message, a message list (its
+    last assistant turn), OpenAI's {choices: [{message}]} or LangChain's {generations: [[{text}]]}."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        for key in ("content", "output", "text", "answer", "completion", "response"):
+            if key in value and value[key] is not None:
+                return as_answer(value[key], f"{field}.{key}")
+        if isinstance(value.get("choices"), list) and value["choices"]:
+            return as_answer(value["choices"][0].get("message", value["choices"][0]), f"{field}.choices[0]")
+        if isinstance(value.get("generations"), list) and value["generations"]:
+            first = value["generations"][0]
+            return as_answer(first[0] if isinstance(first, list) and first else first, f"{field}.generations[0]")
+        if isinstance(value.get("messages"), list):
+            return as_answer(value["messages"], f"{field}.messages")
+    if isinstance(value, list) and value:
+        said = [m.get("content") for m in value if isinstance(m, dict) and m.get("role") in ("assistant", "ai")
+                or isinstance(m, dict) and m.get("type") == "ai"]
+        if said and isinstance(said[-1], str):
+            return said[-1]
+    raise FieldError(field, f"expected the answer as text or an assistant message, got {type(value).__name__}")
+
+
+def registry():
+    from prefdesk.feedback.sources import arena, langfuse, langsmith, native, oasst, openwebui
+
+    return [openwebui.SOURCE, langfuse.SOURCE, langsmith.SOURCE, arena.SOURCE, oasst.SOURCE, native.SOURCE]
+
+
+def detect(first: list[dict]) -> Source | None:
+    """The source whose test accepts the first records (a file's first few)."""
+    return next((s for s in registry() if any(s.matches(r) for r in first)), None)
