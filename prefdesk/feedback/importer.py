@@ -29,6 +29,7 @@ from prefdesk.store.project import Project
 
 CONTAINERS = ("traces", "observations", "runs", "scores", "feedback", "data", "messages")
 BATCH = 4000
+HELD_BACK = "feedback: weak online labels only, not sent to people (prefdesk feedback backflow)"
 
 
 @dataclass
@@ -47,10 +48,11 @@ class FeedbackReport:
 
     def summary(self) -> str:
         signals_text = ", ".join(f"{n} {s}" for s, n in sorted(self.by_signal.items()))
-        text = (f"{self.path}: {self.source}, {self.records} records -> {self.events_added} events ({signals_text}); "
-                f"{self.items_added} items and {self.labels_added} online labels added")
+        text = (f"{self.path}: {self.source}, {self.records} records -> {sum(self.by_signal.values())} signals "
+                f"({signals_text}); {self.events_added} events, {self.items_added} items and {self.labels_added} "
+                "online labels added")
         if self.pairs_from_siblings:
-            text += f" ({self.pairs_from_siblings} regenerate-then-keep pairs from sibling answers)"
+            text += f" ({self.pairs_from_siblings} regenerate-then-keep pairs found among sibling answers)"
         if self.duplicate_events:
             text += f"; {self.duplicate_events} events already in the project"
         if self.rejected:
@@ -150,6 +152,8 @@ def import_feedback(project: Project, path: str | Path, source_name: str | None 
         _write_events(conn, batch_id, rows, report)
         report.pairs_from_siblings = siblings.pair_regenerations(conn, ingest, touched)
         ingest.flush()
+        # people are not served online feedback's items until a lead sends them (`feedback.backflow`)
+        conn.execute("UPDATE items SET held_back = ?, open = 0 WHERE batch_id = ?", (HELD_BACK, batch_id))
         report.items_added, report.labels_added = ingest.counts.items_added, ingest.counts.labels_added
         finish_batch(conn, batch_id, "", f"feedback:{source.name}", report.items_added, report.labels_added,
                      ingest.counts.duplicate_items)

@@ -161,7 +161,7 @@ def event_row(event_id: str, batch_id: str, sig: Signal, item_hash: int | None) 
             sig.signal, sig.value, sig.value_text, sig.at, sig.models[0] if sig.models else None, sig.model_version,
             sig.user_id, sig.bucket, sig.scenario, orjson.dumps(sig.prompt).decode() if sig.prompt else None,
             sig.answers[0] if sig.answers else None, sig.comment,
-            orjson.dumps(sig.meta).decode() if sig.meta else "{}", item_hash)
+            orjson.dumps({**(sig.meta or {}), **({"scale": sig.scale} if sig.scale else {})}).decode(), item_hash)
 
 
 EVENT_INSERT = ("INSERT OR IGNORE INTO feedback_events (id, batch_id, tool, external_id, conversation_id, message_id, "
