@@ -240,12 +240,34 @@ def stepwise_rows(scope: Scope, agg: Aggregation, report: ExportReport) -> Itera
 
 
 def unpaired_rows(scope, agg, report, conversational: bool = False) -> Iterator[dict]:
-    """TRL's unpaired preference rows (KTO: `prompt, completion, label`), each aggregated pair split into its two
-    sides: the chosen answer desirable, the rejected one undesirable."""
+    """TRL's unpaired preference rows (KTO: `prompt, completion, label`): each answer with binary labels (a
+    production thumbs: `side` single), its label the majority of them; and each aggregated pair split into its two
+    sides, the chosen answer desirable, the rejected one undesirable."""
+    yield from binary_rows(scope, agg, report, conversational)
     for row in preference_rows(scope, agg, report, conversational):
         for side, label in (("chosen", True), ("rejected", False)):
             yield {"prompt": row["prompt"], "completion": row[side], "label": label, "side": side,
                    "weight": row["weight"], "meta": row["meta"], "label_ids": row["label_ids"]}
+
+
+def binary_rows(scope, agg, report, conversational: bool = False) -> Iterator[dict]:
+    """One row per answer with binary labels: desirable when more of them say so (a split is left out). The weight
+    is the majority's share of the votes, at the source's trust for the weak layers (online feedback's 0.3)."""
+    trust = getattr(agg, "trust", {})
+    for group in label_groups(scope, ("scalar",)):
+        rows = [r for r in group if r[L_KIND] == "binary"]
+        if not rows:
+            continue
+        item = labelled_item(rows)
+        up = sum(bool(lab.payload["desirable"]) for lab in item.labels)
+        down = len(item.labels) - up
+        if up == down:
+            report.left_out["binary labels split evenly"] += 1
+            continue
+        scale = min(trust.get(r[L_SOURCE], 1.0) for r in rows) if rows[0][L_SOURCE] in WEAK else 1.0
+        yield {"prompt": _prompt(item, conversational), "completion": _response(item, 0, conversational),
+               "label": up > down, "side": "single", "weight": round(max(up, down) / len(item.labels) * scale, 4),
+               "meta": item.meta_fragment, "label_ids": [lab.id for lab in item.labels]}
 
 
 def scalar_rows(scope: Scope, agg: Aggregation, report: ExportReport) -> Iterator[dict]:
@@ -318,6 +340,6 @@ ROWS: dict[str, Callable[..., Iterator[dict]]] = {
 from prefdesk.formats.export_spans import SPAN_KINDS, fine_grained_rows  # noqa: E402 (it reads `labelled_items`)
 
 FILES.update({"fine-grained": "fine_grained.jsonl", "trl-unpaired": "unpaired.jsonl"})
-LABEL_KINDS.update({"fine-grained": (*SPAN_KINDS, "rewrite"), "trl-unpaired": LABEL_KINDS["trl-preference"]})
+LABEL_KINDS.update({"fine-grained": (*SPAN_KINDS, "rewrite"), "trl-unpaired": (*LABEL_KINDS["trl-preference"], "binary")})
 ROWS.update({"fine-grained": fine_grained_rows, "trl-unpaired": unpaired_rows})
 EXPORT_FORMATS = tuple(ROWS)  # the one list of export format names (CLI, desk)

@@ -41,7 +41,7 @@ def label_groups(scope: Scope, kinds: tuple[str, ...]) -> Iterator[list[tuple]]:
     """The rows of every current first-round label on items of the given kinds, grouped by item, items in id order,
     each row the item's columns followed by the label's (one scan). Only an item's strongest labels are read: the
     team's; where the team has none, a public dataset's reference labels; where neither, the weak layer's (a model
-    judge's, a rule's). A human label outranks a judge or a rule under every policy.
+    judge's, a rule's); last, online feedback's. A human label outranks a judge or a rule under every policy.
 
     Superseded labels are dropped here against a set read first (edits are few): a third of the
     cost of filtering them in SQL row by row.
@@ -80,8 +80,10 @@ def label_groups(scope: Scope, kinds: tuple[str, ...]) -> Iterator[list[tuple]]:
         yield _strongest(group)
 
 
-WEAK = ("model-judge", "rule")
-_TIER = {"reference": 1, "model-judge": 2, "rule": 2}  # 0 (the team's) outranks 1, 1 outranks 2
+WEAK = ("model-judge", "rule", "online-feedback")
+# 0 (the team's) outranks 1, 1 outranks 2: a product's users' online feedback is the weakest, for trends and
+# weak signals, never above a judge's or a rule's considered label
+_TIER = {"reference": 1, "model-judge": 2, "rule": 2, "online-feedback": 3}
 
 
 def _strongest(group: list[tuple]) -> list[tuple]:
