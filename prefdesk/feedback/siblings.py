@@ -20,11 +20,16 @@ from prefdesk.store.ingest import Ingest, prepare
 def pair_regenerations(conn: sqlite3.Connection, ingest: Ingest, conversations: set[tuple[str, str]]) -> int:
     """Add the pairs of these (tool, conversation) (events written already) to `ingest`; returns how many."""
     made = 0
-    for tool, conversation in sorted(conversations):
-        events = conn.execute(
-            "SELECT external_id, message_id, parent_id, signal, value, at, model, prompt_messages, answer, bucket, "
-            "scenario, model_version, user_id FROM feedback_events WHERE tool = ? AND conversation_id = ? ORDER BY at",
-            (tool, conversation)).fetchall()
+    by_conversation: dict[tuple[str, str], list[tuple]] = {}
+    wanted = sorted(conversations)
+    for start in range(0, len(wanted), 5000):  # one query a chunk: a million events may touch 100,000 conversations
+        chunk = json.dumps([list(c) for c in wanted[start:start + 5000]])
+        for row in conn.execute(
+                "SELECT external_id, message_id, parent_id, signal, value, at, model, prompt_messages, answer, bucket, "
+                "scenario, model_version, user_id, tool, conversation_id FROM feedback_events WHERE (tool, "
+                "conversation_id) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?)) ORDER BY at", (chunk,)):
+            by_conversation.setdefault((row[13], row[14]), []).append(row)
+    for (tool, conversation), events in sorted(by_conversation.items()):
         said = {m["content"] for e in events if e[7] for m in orjson.loads(e[7]) if m.get("role") == "assistant"}
         groups: dict[str, dict[str, list]] = {}
         for e in events:

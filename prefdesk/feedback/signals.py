@@ -79,6 +79,12 @@ def when(value: Any, field: str) -> str:
             moment = datetime.fromtimestamp(seconds, timezone.utc)
         except (OverflowError, OSError, ValueError):
             raise FieldError(field, f"{value!r} is not a time") from None
+    elif type(value) is str and len(value) == 20 and value[10] == "T" and value[19] == "Z":  # 2026-12-01T09:00:00Z
+        try:
+            datetime.fromisoformat(value[:19])
+        except ValueError:
+            raise FieldError(field, f"expected ISO 8601 time, got {value!r}") from None
+        return value[:19] + ".000Z"
     elif isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -155,16 +161,26 @@ def _payload(sig: Signal, implicit: dict[str, str]) -> tuple[LabelKind | None, d
     return None, {}
 
 
-def event_row(event_id: str, batch_id: str, sig: Signal, item_hash: int | None) -> tuple:
-    """The `feedback_events` row of a signal (see migration 25)."""
-    return (event_id, batch_id, sig.tool, sig.external_id, sig.conversation_id, sig.message_id, sig.parent_id,
+def event_row(sig: Signal, item_hash: int | None) -> tuple:
+    """The `feedback_events` row of a signal (see migration 25), less its batch (`EVENT_INSERT` binds it first)."""
+    return (sig.tool, sig.external_id, sig.conversation_id, sig.message_id, sig.parent_id,
             sig.signal, sig.value, sig.value_text, sig.at, sig.models[0] if sig.models else None, sig.model_version,
             sig.user_id, sig.bucket, sig.scenario, orjson.dumps(sig.prompt).decode() if sig.prompt else None,
             sig.answers[0] if sig.answers else None, sig.comment,
             orjson.dumps({**(sig.meta or {}), **({"scale": sig.scale} if sig.scale else {})}).decode(), item_hash)
 
 
-EVENT_INSERT = ("INSERT OR IGNORE INTO feedback_events (id, batch_id, tool, external_id, conversation_id, message_id, "
+EVENT_INSERT = ("INSERT OR IGNORE INTO feedback_events (batch_id, tool, external_id, conversation_id, message_id, "
                 "parent_id, signal, value, value_text, at, model, model_version, user_id, bucket, scenario, "
                 "prompt_messages, answer, comment, meta, item_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                "?, ?, ?, ?, ?, ?, ?)")
+                "?, ?, ?, ?, ?, ?)")
+
+
+def prepared(sig: Signal, implicit: dict[str, str]) -> tuple[tuple, tuple | None]:
+    """A signal as rows to write, needing no database (import workers run this): its event row and, when it makes
+    a weak label, its item and label prepared (`store.ingest.prepare`, as a plain tuple)."""
+    from prefdesk.store.ingest import prepare
+
+    weak = weak_label(sig, implicit)
+    item = tuple(prepare(*weak)) if weak is not None else None
+    return event_row(sig, item[0] if item else None), item

@@ -108,32 +108,35 @@ def convert_piece(path: str, offset: int, length: int, fmt_name: str,
     """Parse, convert and prepare the records of one piece (runs in a worker). Returns the piece's
     line count and its outcomes, with line numbers counted from the piece's first line as 1."""
     fmt = BY_NAME[fmt_name]
-    with open(path, "rb") as f:
-        f.seek(offset)
-        data = f.read(length)
+    data = read_piece(path, offset, length)
     gc.disable()  # as in the importing process: millions of acyclic objects, and GC passes cost ~30%
     try:
-        return data.count(b"\n"), _convert_lines(data, offset, fmt, mapping)
+        return data.count(b"\n"), [
+            (line, False, None, problem, None, done) if rec is None else
+            record_outcome(line, apply_mapping(rec, mapping) if mapping else rec, fmt, done)
+            for line, rec, problem, done in parsed_lines(data, offset)]
     finally:
         gc.enable()
 
 
-def _convert_lines(data: bytes, offset: int, fmt, mapping: dict[str, str] | None) -> list[Outcome]:
-    out: list[Outcome] = []
+def read_piece(path: str, offset: int, length: int) -> bytes:
+    with open(path, "rb") as f:
+        f.seek(offset)
+        return f.read(length)
+
+
+def parsed_lines(data: bytes, offset: int) -> Iterator[tuple[int, dict | None, tuple[str, str] | None, int]]:
+    """(line, record or None, ("", problem) or None, bytes done) of each non-blank line of a piece."""
     done = offset
     for line, raw in enumerate(data.split(b"\n"), start=1):
         done += len(raw) + 1
         if not raw.strip():
             continue
         if len(raw.rstrip(b"\r")) > reader.MAX_RECORD_BYTES:  # only when pieces are larger than the limit
-            out.append((line, False, None, ("", reader.too_long()), None, done))
+            yield line, None, ("", reader.too_long()), done
             continue
         rec, problem = parse_line(raw)
-        if problem is not None:
-            out.append((line, False, None, ("", problem), None, done))
-            continue
-        out.append(record_outcome(line, apply_mapping(rec, mapping) if mapping else rec, fmt, done))
-    return out
+        yield line, rec, ("", problem) if problem is not None else None, done
 
 
 def record_outcome(line: int, rec: dict, fmt, done: int) -> Outcome:
@@ -155,14 +158,17 @@ def record_outcome(line: int, rec: dict, fmt, done: int) -> Outcome:
     return line, True, rid, None, prepared, done
 
 
-def outcomes(path: Path, fmt_name: str, mapping: dict[str, str] | None, workers: int) -> Iterator[Outcome]:
-    """Every record's outcome, in file order, converted by `workers` processes a few pieces ahead."""
+def outcomes(path: Path, fmt_name: str, mapping: dict[str, str] | None, workers: int,
+             piece=None) -> Iterator[Outcome]:
+    """Every record's outcome, in file order, converted by `workers` processes a few pieces ahead. `piece`: the
+    function a worker runs on a piece (`convert_piece`'s arguments and result; online feedback has its own)."""
+    piece = piece or convert_piece
     with worker_pool(workers) as pool:
         ahead: deque[tuple[int, Future | None]] = deque()
         window = 2 * workers + 1  # bounds memory: results wait here only while the writer catches up
         lines = 0  # before the piece whose results come next
         for offset, length in pieces(path, PIECE_BYTES):
-            future = pool.submit(convert_piece, str(path), offset, length, fmt_name, mapping) if length >= 0 else None
+            future = pool.submit(piece, str(path), offset, length, fmt_name, mapping) if length >= 0 else None
             ahead.append((offset, future))
             while len(ahead) > window:
                 lines = yield from _results(ahead.popleft(), lines)

@@ -368,7 +368,8 @@ def m024_rater_changes(conn: sqlite3.Connection) -> None:
 
 
 def m025_feedback(conn: sqlite3.Connection) -> None:
-    """Online feedback (`prefdesk.feedback`): each production signal as an event, with where it came from (the tool
+    """Online feedback (`prefdesk.feedback`): each production signal as an event (its id a rowid: events never
+    travel between projects as rows, and a million of them import without a second index), with where it came from (the tool
     and its own id, unique: an export imported twice adds nothing), its conversation, the prompt turns and the
     answer, and `item_hash`, the content hash of the item its weak label is on (NULL: an event only). Labels of
     source online-feedback are no votes (`overlap.NOT_VOTES`): the one-vote index and trigger are made again."""
@@ -376,7 +377,7 @@ def m025_feedback(conn: sqlite3.Connection) -> None:
 
     _script(conn, """
         CREATE TABLE feedback_events (
-            id TEXT PRIMARY KEY, batch_id TEXT NOT NULL, tool TEXT NOT NULL, external_id TEXT NOT NULL,
+            id INTEGER PRIMARY KEY, batch_id TEXT NOT NULL, tool TEXT NOT NULL, external_id TEXT NOT NULL,
             conversation_id TEXT, message_id TEXT, parent_id TEXT, signal TEXT NOT NULL, value REAL,
             value_text TEXT, at TEXT NOT NULL, model TEXT, model_version TEXT, user_id TEXT, bucket TEXT,
             scenario TEXT, prompt_messages TEXT, answer TEXT, comment TEXT, meta TEXT NOT NULL DEFAULT '{}',

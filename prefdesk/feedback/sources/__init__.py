@@ -26,6 +26,7 @@ class Source:
     description: str
     matches: Callable[[dict], bool]
     convert: Callable[[Numbered], Outcomes]
+    record: Callable[[dict], list[Signal]] | None = None  # a record alone to signals (None: records are read together)
 
 
 def per_record(fn: Callable[[dict], list[Signal]]) -> Callable[[Numbered], Outcomes]:
@@ -54,6 +55,8 @@ def as_messages(value: Any, field: str) -> list[dict]:
             if isinstance(value.get(key), str) and value[key].strip():
                 return user_turn(value[key])
     if isinstance(value, list) and value:
+        if all(type(m) is dict and m.get("role") in ROLES and type(m.get("content")) is str for m in value):
+            return value  # chat messages already (the usual case): as logged
         out = []
         for i, m in enumerate(value):
             if not isinstance(m, dict) or m.get("role") not in ROLES and m.get("type") not in ("human", "ai", "system"):

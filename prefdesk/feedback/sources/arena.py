@@ -67,4 +67,4 @@ def _judged(a: list[dict], b: list[dict], turn: int) -> tuple[list[dict], tuple[
 
 
 SOURCE = Source(TOOL, "Chatbot Arena / MT-Bench judgments: two models' answers and the winner, ties and both bad",
-                matches, per_record(convert))
+                matches, per_record(convert), convert)

@@ -77,4 +77,4 @@ def _scale(value) -> tuple[float, float]:
 
 
 SOURCE = Source(TOOL, "PrefDesk feedback events: one production signal a line, written by the team's own app",
-                matches, per_record(convert))
+                matches, per_record(convert), convert)

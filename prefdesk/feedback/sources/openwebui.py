@@ -144,4 +144,4 @@ def _version(meta: dict, rated: dict) -> str | None:
 
 
 SOURCE = Source(TOOL, "Open WebUI's feedback export: thumbs, 1-10 ratings, arena votes, regenerations",
-                matches, per_record(convert))
+                matches, per_record(convert), convert)
