@@ -198,6 +198,9 @@ def test_trends_count_rates_with_intervals_per_week_and_version(proj, cli, fixtu
         assert (p["retry"]["k"], p["retry"]["n"], p["handoff"]["k"]) == (1, 4, 1)
         for rate in ("thumbs_down", "retry", "handoff"):
             assert p[rate]["low"] < p[rate]["rate"] < p[rate]["high"]
+    assert cli(FB, "import", fixtures / FB / "prefdesk-events.jsonl", "-p", proj)[0] == 0  # again: counted once
+    assert json.loads(cli(FB, "trends", "-p", proj, "--per", "week", "--by", "model_version", "--json")[1])[
+        "points"] == points
     code, out, _ = cli(FB, "trends", "-p", proj, "--per", "day", "--by", "bucket")
     assert code == 0 and "2026-12-01  billing" in out
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import orjson
 
-from prefdesk.feedback import siblings, signals
+from prefdesk.feedback import siblings, signals, trends
 from prefdesk.feedback.sources import Source, detect, registry
 from prefdesk.formats.errors import FieldError, ImportRefused, RecordError
 from prefdesk.formats import parallel
@@ -128,6 +128,7 @@ def import_feedback(project: Project, path: str | Path, source_name: str | None 
             conn.execute("DROP INDEX feedback_events_at")
             conn.execute("DROP INDEX feedback_events_conversation")
         ingest = Ingest(project, batch_id, path.name)
+        last_event = conn.execute("SELECT COALESCE(MAX(id), 0) FROM feedback_events").fetchone()[0]
         rows: list[tuple] = []
         touched: set[tuple[str, str]] = set()
         counts = report.by_signal
@@ -158,6 +159,7 @@ def import_feedback(project: Project, path: str | Path, source_name: str | None 
         if large:
             conn.execute("CREATE INDEX feedback_events_at ON feedback_events(at)")
             conn.execute("CREATE INDEX feedback_events_conversation ON feedback_events(tool, conversation_id, parent_id)")
+        trends.add_conversations(conn, last_event)
         report.pairs_from_siblings = siblings.pair_regenerations(conn, ingest, touched)
         ingest.flush()
         # people are not served online feedback's items until a lead sends them (`feedback.backflow`)

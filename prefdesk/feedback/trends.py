@@ -1,6 +1,8 @@
 """Rates of online feedback over time: per day or week, and per model version, model, bucket or scenario.
 
-Each point has its events behind it and a 95% Wilson interval:
+They are read from each conversation's counts (`feedback_conversations`, kept by the import), never from the
+events one by one: a million events give their trends in milliseconds. Each point has its events behind it and a
+95% Wilson interval:
 - thumbs-down rate: thumbs down / thumbs given;
 - retry rate: conversations with a regenerate / conversations with any event;
 - handoff rate: conversations with a handoff to a human / conversations with any event.
@@ -30,24 +32,39 @@ def _period(period: str) -> str:
     if period not in PERIODS:
         raise ValueError(f"--per: expected day or week, got {period!r}")
     # a week is named by its Monday (strftime %w: 0 Sunday): sorted as dates
-    return "substr(at, 1, 10)" if period == "day" else \
-        "date(substr(at, 1, 10), '-' || ((CAST(strftime('%w', substr(at, 1, 10)) AS INTEGER) + 6) % 7) || ' days')"
+    day = "substr(first_at, 1, 10)"
+    return day if period == "day" else f"date({day}, '-' || ((CAST(strftime('%w', {day}) AS INTEGER) + 6) % 7) || ' days')"
+
+
+def add_conversations(conn: sqlite3.Connection, after_event: int) -> None:
+    """Add the events past rowid `after_event` (an import's) to their conversations' counts (`feedback_conversations`,
+    what `trends` reads). A conversation keeps its first event's time, model, version, bucket and scenario."""
+    conn.execute(
+        "INSERT INTO feedback_conversations SELECT tool, COALESCE(conversation_id, '#' || external_id), MIN(at), "
+        "MIN(model), MIN(model_version), MIN(bucket), MIN(scenario), COUNT(*), SUM(signal = 'thumbs' AND value IS NOT "
+        "NULL), SUM(signal = 'thumbs' AND value < 0), SUM(signal = 'regenerate'), SUM(signal = 'handoff') "
+        "FROM feedback_events WHERE id > ? GROUP BY 1, 2 ORDER BY 1, 2 "
+        "ON CONFLICT (tool, conversation) DO UPDATE SET first_at = MIN(first_at, excluded.first_at), "
+        "model = COALESCE(model, excluded.model), model_version = COALESCE(model_version, excluded.model_version), "
+        "bucket = COALESCE(bucket, excluded.bucket), scenario = COALESCE(scenario, excluded.scenario), "
+        "events = events + excluded.events, thumbs = thumbs + excluded.thumbs, "
+        "thumbs_down = thumbs_down + excluded.thumbs_down, regenerates = regenerates + excluded.regenerates, "
+        "handoffs = handoffs + excluded.handoffs", (after_event,))
 
 
 def trends(conn: sqlite3.Connection, period: str = "day", by: str | None = "model_version",
            since: str | None = None) -> list[dict]:
-    """One row per (period, group): the events and each rate with its interval."""
+    """One row per (period, group): the events and each rate with its interval. A conversation counts in the period
+    and group of its first event (its thumbs too), so the rates add up over periods."""
     if by is not None and by not in GROUPS:
         raise ValueError(f"--by: expected one of {', '.join(GROUPS)}, got {by!r}")
     group = f"COALESCE({by}, '(none)')" if by else "'all'"
     when = _period(period)
     rows = conn.execute(
-        f"SELECT {when} AS p, {group} AS g, COUNT(*), "
-        "SUM(signal = 'thumbs' AND value IS NOT NULL), SUM(signal = 'thumbs' AND value < 0), "
-        "COUNT(DISTINCT tool || '/' || COALESCE(conversation_id, id)), "
-        "COUNT(DISTINCT CASE WHEN signal = 'regenerate' THEN tool || '/' || COALESCE(conversation_id, id) END), "
-        "COUNT(DISTINCT CASE WHEN signal = 'handoff' THEN tool || '/' || COALESCE(conversation_id, id) END) "
-        f"FROM feedback_events WHERE (? IS NULL OR at >= ?) GROUP BY p, g ORDER BY p, g", (since, since)).fetchall()
+        f"SELECT {when} AS p, {group} AS g, SUM(events), SUM(thumbs), SUM(thumbs_down), COUNT(*), "
+        "SUM(regenerates > 0), SUM(handoffs > 0) "
+        f"FROM feedback_conversations WHERE (? IS NULL OR first_at >= ?) GROUP BY p, g ORDER BY p, g",
+        (since, since)).fetchall()
     out = []
     for p, g, events, thumbs, down, conversations, retried, handed in rows:
         point = {"period": p, "group": g, "events": events, "thumbs": thumbs, "conversations": conversations}

@@ -371,7 +371,9 @@ def m025_feedback(conn: sqlite3.Connection) -> None:
     """Online feedback (`prefdesk.feedback`): each production signal as an event (its id a rowid: events never
     travel between projects as rows, and a million of them import without a second index), with where it came from (the tool
     and its own id, unique: an export imported twice adds nothing), its conversation, the prompt turns and the
-    answer, and `item_hash`, the content hash of the item its weak label is on (NULL: an event only). Labels of
+    answer, and `item_hash`, the content hash of the item its weak label is on (NULL: an event only);
+    `feedback_conversations`, each conversation's counts as the imports add its events (what the trends read: a
+    million events are a few hundred thousand conversations, and their rates come back in milliseconds). Labels of
     source online-feedback are no votes (`overlap.NOT_VOTES`): the one-vote index and trigger are made again."""
     from prefdesk.store import votes
 
@@ -384,6 +386,11 @@ def m025_feedback(conn: sqlite3.Connection) -> None:
             item_hash INTEGER, UNIQUE (tool, external_id));
         CREATE INDEX feedback_events_at ON feedback_events(at);
         CREATE INDEX feedback_events_conversation ON feedback_events(tool, conversation_id, parent_id);
+        CREATE TABLE feedback_conversations (
+            tool TEXT NOT NULL, conversation TEXT NOT NULL, first_at TEXT NOT NULL, model TEXT, model_version TEXT,
+            bucket TEXT, scenario TEXT, events INTEGER NOT NULL, thumbs INTEGER NOT NULL, thumbs_down INTEGER NOT NULL,
+            regenerates INTEGER NOT NULL, handoffs INTEGER NOT NULL, PRIMARY KEY (tool, conversation)) WITHOUT ROWID;
+        CREATE INDEX feedback_conversations_first ON feedback_conversations(first_at);
         CREATE TRIGGER feedback_events_no_update BEFORE UPDATE ON feedback_events
             BEGIN SELECT RAISE(ABORT, 'feedback events are a record: nothing is changed'); END;
         DROP INDEX labels_one_vote;
