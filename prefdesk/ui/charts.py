@@ -7,6 +7,7 @@ Colours follow the palette, so the charts read in the light and the dark theme.
 
 from __future__ import annotations
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
@@ -146,7 +147,9 @@ class LineChart(pg.PlotWidget):
         _style(self, title, x_label)
         self.lines: list = []
 
-    def show_series(self, categories: list[str], series: dict[str, list[float | None]]) -> None:
+    def show_series(self, categories: list[str], series: dict[str, list[float | None]],
+                    intervals: dict[str, list[tuple[float | None, float | None]]] | None = None) -> None:
+        """`intervals`: each value's (low, high), drawn as an error bar (a rate's 95% interval)."""
         for item in self.lines:
             self.removeItem(item)
         self.lines = []
@@ -155,6 +158,14 @@ class LineChart(pg.PlotWidget):
                 continue  # nothing to draw (its colour stays its own: the legend counts it)
             ys = [float("nan") if v is None else v for v in values]
             colour, style, _ = series_style(i)
+            bars = [(k, lo, hi) for k, (lo, hi) in enumerate((intervals or {}).get(name, [])) if lo is not None]
+            if bars:
+                bar = pg.ErrorBarItem(x=np.array([k for k, _, _ in bars], dtype=float), y=np.array([ys[k] for k, _, _ in bars]),
+                                      top=np.array([hi - ys[k] for k, _, hi in bars]),
+                                      bottom=np.array([ys[k] - lo for k, lo, _ in bars]), beam=0.08,
+                                      pen=pg.mkPen(colour, width=1))
+                self.addItem(bar)
+                self.lines.append(bar)
             self.lines.append(self.plot(list(range(len(ys))), ys, pen=pg.mkPen(colour, width=2, style=style),
                                         connect="finite", symbol="o", symbolSize=5, symbolBrush=colour, symbolPen=None))
         step = max(1, -(-len(categories) // 6))  # at most 6 tick labels: they stay readable at scale 2

@@ -28,7 +28,8 @@ class Change(Flag):
     SCORES = auto()  # a reward run's scores stored (the desk shows them to reviewers)
     PROJECT = auto()  # another project file (or rater): everything else too
     RATERS = auto()  # a rater's role or name changed (the Raters view)
-    ALL = ITEMS | LABELS | SETTINGS | FLAGS | VERSIONS | RUNS | SCORES | PROJECT | RATERS
+    FEEDBACK = auto()  # online feedback imported or sent back (the Feedback panel)
+    ALL = ITEMS | LABELS | SETTINGS | FLAGS | VERSIONS | RUNS | SCORES | PROJECT | RATERS | FEEDBACK
 
 
 class Operations(QObject):

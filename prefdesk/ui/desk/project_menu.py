@@ -1,4 +1,4 @@
-"""The Project menu: the panels beside the desk (train, quality, versions, items, generate, evaluate,
+"""The Project menu: the panels beside the desk (train, quality, versions, items, generate, evaluate, feedback,
 arbitration), the queue order and the project settings. Each is a registry action on the desk window (`ui.actions`); a panel is
 made once per project and raised when asked again."""
 
@@ -35,6 +35,8 @@ PANELS = (  # (action, keys, menu text, the window's attribute, module under pre
          "generate_panel", "generate.panel", "GeneratePanel"),
         ("evaluate", "Ctrl+Shift+E", "Evaluate: the trained policy against its reference, arena, leaderboard…",
          "evaluate_panel", "evaluate.panel", "EvaluatePanel"),
+        ("feedback", "Ctrl+Shift+F", "Feedback: online signals, their trends, backflow to the pool…", "feedback_panel",
+         "feedback.panel", "FeedbackPanel"),
         ("arbitrate", "Ctrl+Shift+A", "Arbitrate disputed items (reviewers and experts)…", "arbitration_panel",
          "arbitration.panel", "ArbitrationPanel"))
 for _name, _keys, _help, _attribute, _module, _cls in PANELS:

@@ -35,7 +35,7 @@ VIEW_CLASSES = {ItemKind.PAIRWISE: PairwiseView, ItemKind.RANKING: RankingView,
 MENUS = {"pairwise": "&Pairwise", "ranking": "&Ranking", "scalar": "&Scalar", "process": "P&rocess", GLOBAL: "&Label"}
 CLOSE_WAIT_MS = 60_000  # how long closing waits for work off the GUI thread (a 1M-item quality report: ~15 s)
 PANELS = ("train_panel", "quality_panel", "arbitration_panel", "versions_panel", "items_panel", "generate_panel",
-          "evaluate_panel")  # windows beside the desk
+          "evaluate_panel", "feedback_panel")  # windows beside the desk
 MENU_ORDER = ("&File", "&Label", "&Pairwise", "&Ranking", "&Scalar", "P&rocess", "Pro&ject", "&Help")
 
 
@@ -77,6 +77,7 @@ class MainWindow(QMainWindow):
         self.items_panel = None
         self.generate_panel = None
         self.evaluate_panel = None
+        self.feedback_panel = None
         self.retry = QTimer(self)
         self.retry.setInterval(1000)
         self.retry.timeout.connect(self._write_held)
