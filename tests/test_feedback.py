@@ -222,3 +222,25 @@ def test_backflow_sends_bad_conversations_to_the_pool_and_to_people_once(proj, c
     again = cli(FB, "backflow", "-p", proj)[1]
     assert "0 prompts added to the pool (6 there already); 0 items made and 0 held-back" in again
     assert cli(FB, "backflow", "-p", proj, "--where", "colour=red")[0] == 2
+
+
+def test_online_labels_leave_the_teams_agreement_and_the_queue_as_they_were(proj, cli, fixtures):
+    """People's figures are the people's: the weak layer is compared with them (by source), never counted in."""
+    from prefdesk.domain import LabelKind
+    from prefdesk.feedback.importer import import_feedback
+    from prefdesk.quality.report import quality_report
+
+    with Project.open(proj) as p:
+        import_feedback(p, fixtures / FB / "arena-judgments.jsonl")
+        ids = [i for (i,) in p.conn.execute("SELECT id FROM items ORDER BY rowid")]
+        p.conn.execute("UPDATE items SET held_back = NULL, open = 1")  # as a backflow would
+        ann, bo = p.ensure_rater("ann"), p.ensure_rater("bo")
+        for item, (a, b) in zip(ids, [("A", "A"), ("A", "B"), ("B", "B")]):
+            p.commit_label(item, ann, LabelKind.PAIRWISE, {"verdict": a})
+            p.commit_label(item, bo, LabelKind.PAIRWISE, {"verdict": b})
+        with_online = quality_report(p)
+        agreement = with_online["agreement"]
+        assert agreement["items_with_two_or_more"] == 3 and agreement["percent"] == pytest.approx(2 / 3)
+        assert list(agreement["cohen_kappa"]) == ["ann|bo"]  # the users' votes are not a third rater
+        assert with_online["by_source"]["online-feedback"]["labels"] == 6
+        assert p.conn.execute("SELECT n_raters FROM items WHERE id = ?", (ids[0],)).fetchone()[0] == 2

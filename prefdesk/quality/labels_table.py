@@ -44,7 +44,8 @@ _LABEL_COLUMNS = {
 _LABELS = ("SELECT " + ", ".join(f"group_concat({sql})" for sql in _LABEL_COLUMNS.values()) +
            " FROM labels l JOIN items i ON i.id = l.item_id JOIN raters r ON r.id = l.rater_id"
            " WHERE l.rowid BETWEEN ? AND ? AND l.kind IN ('pairwise', 'scalar')"
-           " AND l.source NOT IN ('arbitration', 'reference')")  # references: `quality.reference`, not team votes
+           " AND l.source NOT IN ('arbitration', 'reference')"  # references: `quality.reference`, not team votes
+           " AND NOT (l.kind = 'scalar' AND l.source = 'online-feedback')")  # a product's 1-10 is not the team's scale
 GROUP_COLUMNS = ("scenario", "bucket", "risk_level")
 
 

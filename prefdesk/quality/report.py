@@ -22,6 +22,7 @@ from collections import Counter, defaultdict
 import numpy as np
 
 from prefdesk.quality import agreement
+from prefdesk.store.snapshot import WEAK
 from prefdesk.quality.labels_table import CODE, SOURCES, VERDICTS, Labels, dims_of, load
 from prefdesk.quality.reference import reference_agreement
 from prefdesk.store.votes import SUPERSEDED, doubles_on_open
@@ -99,8 +100,8 @@ def quality_report(project) -> dict:
     labs = load(project)
     first = labs.round == 1
     use = first & (labs.verdict >= 0)
-    # a model judge's or a rule's labels are weighed against the people's, never counted among them
-    weak = np.isin(labs.source, [SOURCES.index("model-judge"), SOURCES.index("rule")])
+    # a model judge's, a rule's or online feedback's labels are weighed against the people's, never counted among them
+    weak = np.isin(labs.source, [SOURCES.index(s) for s in WEAK])
     votes = use & ~weak
     counts = verdict_counts(labs, votes)
     consensus = leave_one_out_majority(labs, votes, counts)
