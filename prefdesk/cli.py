@@ -62,6 +62,14 @@ def cmd_import(args: argparse.Namespace) -> int:
     from prefdesk.store.project import Project
 
     mapping = parse_mapping(args.map)
+    if args.format is None and mapping is None:
+        from prefdesk.feedback.importer import source_of
+
+        if source_of(args.file) is not None:  # a tool's feedback export: `prefdesk feedback import`'s
+            from prefdesk.cli_feedback import cmd_feedback
+
+            return cmd_feedback(argparse.Namespace(action="import", project=args.project, file=args.file, source=None,
+                                                   skip_bad=args.skip_bad))
     with Project.open(args.project) as project:
         bar, update = _progress(Path(args.file).name)
         try:

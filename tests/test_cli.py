@@ -55,5 +55,5 @@ def test_smoke_test_commits_one_label_through_the_window():
                          env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.startswith("smoke ok: 1 label committed")
-    assert "panels opened: train, quality, versions, items, generate, evaluate, arbitrate" in out.stdout
+    assert "panels opened: train, quality, versions, items, generate, evaluate, feedback, arbitrate" in out.stdout
     assert "README.md, manifest.json, preference-test.jsonl, preference-test.parquet" in out.stdout

@@ -288,3 +288,23 @@ def test_a_span_is_marked_with_real_key_events(x_display, tmp_path):
     left = json.loads(order)[0]
     assert span["candidate"] == left and (span["start"], span["end"], span["text"]) == (5, 12, "2000 mg")
     assert span["label"] == "unsafe" and json.loads(payload)["verdict"] == "AB"[left]
+
+
+def test_the_feedback_panel_opens_from_real_key_events_and_fits_at_scale_2(x_display, tmp_path):
+    """Ctrl+Shift+F opens Project › Feedback on imported production feedback; the rate is chosen from the keyboard
+    (Tab to the third box, Down); at scale 2 the panel fits a 1600x1000 screen."""
+    from prefdesk.domain import RaterRole
+    from prefdesk.feedback.importer import import_feedback
+
+    path = tmp_path / "fb.prefdesk"
+    with Project.create(path) as project:
+        import_feedback(project, Path(__file__).parent / "fixtures" / "feedback" / "prefdesk-events.jsonl")
+        project.ensure_rater("lea", RaterRole.REVIEWER)
+    keys = ["ctrl+shift+f", "focus:feedback_panel", "wait:600", "Tab", "Tab", "Down", "wait:600"]
+    env = {**os.environ, "DISPLAY": x_display, "QT_QPA_PLATFORM": "xcb", "QT_SCALE_FACTOR": "2"}
+    proc = subprocess.run([sys.executable, str(SCRIPT), str(path), "lea", str(tmp_path / "fb.png"), *keys],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "FEEDBACK ROWS 8 'retry rate' 'per day'" in proc.stdout, proc.stdout
+    assert "PANEL FITS feedback_panel True" in proc.stdout, proc.stdout
+    assert (tmp_path / "fb-feedback.png").stat().st_size > 10_000

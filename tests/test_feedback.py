@@ -244,3 +244,11 @@ def test_online_labels_leave_the_teams_agreement_and_the_queue_as_they_were(proj
         assert list(agreement["cohen_kappa"]) == ["ann|bo"]  # the users' votes are not a third rater
         assert with_online["by_source"]["online-feedback"]["labels"] == 6
         assert p.conn.execute("SELECT n_raters FROM items WHERE id = ?", (ids[0],)).fetchone()[0] == 2
+
+
+def test_prefdesk_import_sends_a_feedback_export_to_the_feedback_importer(proj, cli, fixtures):
+    code, out, err = cli("import", fixtures / FB / "oasst-messages.jsonl", "-p", proj)
+    assert code == 0 and "openassistant, 12 records" in out, err
+    assert [lab[2] for lab in _labels(proj, "openassistant")].count("ranking") == 4
+    code, out, _ = cli("import", fixtures / "hh_rlhf_20.jsonl", "-p", proj)  # a dataset stays a dataset
+    assert code == 0 and "hh-rlhf, 20 records" in out

@@ -21,7 +21,7 @@ from prefdesk.store.project import Project
 from prefdesk.ui.desk.window import MainWindow
 
 PANELS = ("train_panel", "quality_panel", "arbitration_panel", "versions_panel", "items_panel", "generate_panel",
-          "evaluate_panel")
+          "evaluate_panel", "feedback_panel")
 
 
 def answer_panes(view) -> list:
@@ -69,6 +69,9 @@ def main() -> int:
                         print("EVALUATE", repr(panel.policy_folder.text()), repr(panel.reference.text()),
                               repr(panel.judge_model.text()), panel.start_button.isEnabled(),
                               repr(panel.problems.text()), flush=True)
+                    if name == "feedback_panel":
+                        print("FEEDBACK ROWS", panel.table.rowCount(), repr(panel.rate.currentText()),
+                              repr(panel.period.currentText()), flush=True)
                     panel.grab().save(screenshot.replace(".png", f"-{name.split('_')[0]}.png"))
                     print("PANEL FITS", name, panel.isVisible() and panel.width() <= area.width()
                           and panel.height() <= area.height(), panel.width(), panel.height(), flush=True)

@@ -122,8 +122,8 @@ def backflow(project: Project, where: dict[str, str] | None = None, sample: int 
             "SELECT id FROM items WHERE content_hash = ? AND prompt = ? AND candidates = ?", (h, prompt, cands))]
         overlap = int(project.settings["overlap"])
         report.items_released = conn.execute(
-            f"UPDATE items SET held_back = NULL WHERE held_back LIKE 'feedback:%' AND id IN "
-            f"(SELECT value FROM json_each(?))", (orjson.dumps(ids).decode(),)).rowcount
+            "UPDATE items SET held_back = NULL WHERE held_back LIKE 'feedback:%' AND id IN "
+            "(SELECT value FROM json_each(?))", (orjson.dumps(ids).decode(),)).rowcount
         conn.execute(f"UPDATE items SET open = {OPEN} WHERE id IN (SELECT value FROM json_each(?))",
                      (overlap, orjson.dumps(ids).decode()))
     report.by_stratum = dict(report.by_stratum)

@@ -88,6 +88,14 @@ def records_of(path: Path) -> Iterator[tuple[int, dict | None, RecordError | Non
         yield n, rec, err
 
 
+def source_of(path: str | Path) -> Source | None:
+    """The feedback source a file's first records match, or None (a dataset for `formats.importer`, say)."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    return detect([r for _, r, _ in itertools.islice(records_of(path), 50) if r is not None])
+
+
 def import_feedback(project: Project, path: str | Path, source_name: str | None = None, skip_bad: bool = False,
                     progress: Callable[[int, int], None] | None = None, workers: int | None = None) -> FeedbackReport:
     """Import every record of `path` (see the module docstring); `source_name` names the tool instead of detecting it.
@@ -128,6 +136,7 @@ def import_feedback(project: Project, path: str | Path, source_name: str | None 
             conn.execute("DROP INDEX feedback_events_at")
             conn.execute("DROP INDEX feedback_events_conversation")
         ingest = Ingest(project, batch_id, path.name)
+        ingest.held_back = HELD_BACK  # people are not served online feedback's items until a lead sends them (backflow)
         last_event = conn.execute("SELECT COALESCE(MAX(id), 0) FROM feedback_events").fetchone()[0]
         rows: list[tuple] = []
         touched: set[tuple[str, str]] = set()
@@ -162,8 +171,6 @@ def import_feedback(project: Project, path: str | Path, source_name: str | None 
         trends.add_conversations(conn, last_event)
         report.pairs_from_siblings = siblings.pair_regenerations(conn, ingest, touched)
         ingest.flush()
-        # people are not served online feedback's items until a lead sends them (`feedback.backflow`)
-        conn.execute("UPDATE items SET held_back = ?, open = 0 WHERE batch_id = ?", (HELD_BACK, batch_id))
         report.items_added, report.labels_added = ingest.counts.items_added, ingest.counts.labels_added
         finish_batch(conn, batch_id, "", f"feedback:{source.name}", report.items_added, report.labels_added,
                      ingest.counts.duplicate_items)

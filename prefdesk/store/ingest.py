@@ -112,6 +112,8 @@ class Ingest:
         # True: the file's labels are references (`LabelSource.REFERENCE`), not votes; set by the importer once
         # it knows the format (`--labels-as`, by default reference for a public dataset's format)
         self.reference = False
+        # why the items this import adds are held back from people (`items.held_back`), or None: served
+        self.held_back: str | None = None
         self._seen: set[int] = set()  # content hashes of the items this import added
         self._probe_all = self.conn.execute("SELECT EXISTS (SELECT 1 FROM items)").fetchone()[0]
 
@@ -142,6 +144,7 @@ class Ingest:
         known = self._known_items([p[0] for p in pending])
         ids = iter(uuid7_block(len(pending) + sum(len(p[-1]) for p in pending)))
         now, batch_id, source, version, overlap = utc_now(), self.batch_id, self.source, self._version, self._overlap
+        held = _text(self.held_back)
         rater_id, seen = self._rater_id, self._seen
         item_rows, label_rows, old_item_labels = [], [], []
         for p in pending:  # unpacked: a plain tuple in Prepared's order does as well (import workers send those)
@@ -162,7 +165,7 @@ class Ingest:
             item_rows.append((
                 item_id, kind, prompt, _text(prompt_messages), meta, _text(scenario), _text(risk_level),
                 _text(bucket), is_gold, priority, item_source or source, batch_id, chash, now, n_raters,
-                int(n_raters < overlap), candidates, _text(steps),
+                int(n_raters < overlap and held == 0), candidates, _text(steps), held,
             ))
             for name, lsource, lkind, payload, created_at, duration_ms, confidence in labels:
                 label_rows.append((next(ids), item_id, rater_id(name, lsource), lkind, payload, created_at or now,
@@ -171,9 +174,9 @@ class Ingest:
         conn = self.conn
         conn.executemany(
             "INSERT INTO items (id, kind, prompt, prompt_messages, meta, scenario, risk_level, bucket, is_gold, "
-            "priority, source, batch_id, content_hash, created_at, n_raters, open, candidates, steps) "
+            "priority, source, batch_id, content_hash, created_at, n_raters, open, candidates, steps, held_back) "
             "VALUES (?, ?, ?, NULLIF(?, 0), ?, NULLIF(?, 0), NULLIF(?, 0), NULLIF(?, 0), ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-            "NULLIF(?, 0))",
+            "NULLIF(?, 0), NULLIF(?, 0))",
             item_rows,
         )
         self._insert_labels(label_rows)

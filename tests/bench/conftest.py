@@ -21,6 +21,30 @@ def report(name: str, value: float, budget: float, unit: str, at_least: bool = F
     print(f"\n[bench] {name}: {value:.3f} {unit} (budget {bound} {budget} {unit}: {'within' if ok else 'MISSED'})")
 
 
+def json_loads_pass(path: Path) -> float:
+    """Seconds a bare `json.loads` of every line of the file takes: the import budgets' yardstick."""
+    import json
+    import time
+
+    start = time.perf_counter()
+    with open(path, "rb") as f:
+        for line in f:
+            json.loads(line)
+    return time.perf_counter() - start
+
+
+def fresh_project(bench_dir: Path, name: str) -> Path:
+    """A new, empty project of this name in the bench folder (an old one and its -wal/-shm removed first)."""
+    import subprocess
+    import sys
+
+    project = bench_dir / name
+    for old in bench_dir.glob(project.name + "*"):
+        old.unlink()
+    subprocess.run([sys.executable, "-m", "prefdesk", "new", str(project)], check=True, capture_output=True)
+    return project
+
+
 ROOT = Path(__file__).resolve().parents[2]
 HH = ROOT / "tests" / "fixtures" / "hh_rlhf_harmless_200.jsonl"
 JOB_ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "TOKENIZERS_PARALLELISM": "false"}

@@ -6,21 +6,14 @@ import subprocess
 import sys
 import time
 
-from conftest import N, report
+from conftest import N, fresh_project, json_loads_pass, report
 from synthetic import write_pairwise
 
 
 def test_import_1m_pairwise_records(bench_dir):
     path = write_pairwise(bench_dir / f"pairwise_{N}.jsonl", N)
-    t = time.perf_counter()
-    with open(path, "rb") as f:
-        for line in f:
-            json.loads(line)
-    bare = time.perf_counter() - t
-    project = bench_dir / f"import_{N}.prefdesk"
-    for old in bench_dir.glob(project.name + "*"):
-        old.unlink()
-    subprocess.run([sys.executable, "-m", "prefdesk", "new", str(project)], check=True, capture_output=True)
+    bare = json_loads_pass(path)
+    project = fresh_project(bench_dir, f"import_{N}.prefdesk")
     t = time.perf_counter()
     subprocess.run([sys.executable, "-m", "prefdesk", "import", str(path), "-p", str(project)], check=True)
     took = time.perf_counter() - t

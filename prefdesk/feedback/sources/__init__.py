@@ -40,6 +40,30 @@ def per_record(fn: Callable[[dict], list[Signal]]) -> Callable[[Numbered], Outco
     return convert
 
 
+def joined(is_score: Callable[[dict], bool], score: Callable[[dict, dict], list[Signal]],
+           target: str) -> Callable[[Numbered], Outcomes]:
+    """A source whose score records point at target records by id (a Langfuse score at its trace, LangSmith feedback
+    at its run), in any order: the targets are read first; each score then converts against them (`score(rec,
+    targets by id)`)."""
+    def convert(records: Numbered) -> Outcomes:
+        targets: dict[str, dict] = {}
+        scores = []
+        for number, rec in records:
+            if is_score(rec):
+                scores.append((number, rec))
+            elif rec.get("id") is None:
+                yield number, FieldError("id", f"a {target} needs its id")
+            else:
+                targets[str(rec["id"])] = rec
+                yield number, []
+        for number, rec in scores:
+            try:
+                yield number, score(rec, targets)
+            except FieldError as exc:
+                yield number, exc
+    return convert
+
+
 def user_turn(text: str) -> list[dict]:
     return [{"role": "user", "content": text}]
 

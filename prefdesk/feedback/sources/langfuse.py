@@ -15,7 +15,7 @@ event, no online label.
 from __future__ import annotations
 
 from prefdesk.feedback import signals as S
-from prefdesk.feedback.sources import Numbered, Outcomes, Source, as_answer, as_messages
+from prefdesk.feedback.sources import Source, as_answer, as_messages, joined
 from prefdesk.formats.errors import FieldError
 
 TOOL = "langfuse"
@@ -27,36 +27,17 @@ def matches(rec: dict) -> bool:
                                                         ("sessionId" in rec or "htmlPath" in rec or "release" in rec))
 
 
-def convert(records: Numbered) -> Outcomes:
-    targets: dict[str, dict] = {}
-    scores = []
-    for number, rec in records:
-        if "dataType" in rec or "stringValue" in rec:
-            scores.append((number, rec))
-        else:
-            if not isinstance(rec.get("id"), str):
-                yield number, FieldError("id", "a trace or observation needs its id")
-                continue
-            targets[rec["id"]] = rec
-            yield number, []
-    for number, rec in scores:
-        try:
-            yield number, _score(rec, targets)
-        except FieldError as exc:
-            yield number, exc
-
-
 def _score(rec: dict, targets: dict[str, dict]) -> list[S.Signal]:
     sid = S.optional_text(rec.get("id"), "id")
     if sid is None:
         raise FieldError("id", "missing")
     trace_id = rec.get("traceId")
-    trace = targets.get(trace_id)
+    trace = targets.get(str(trace_id))
     if trace is None:
         raise FieldError("traceId", f"{trace_id!r} points to no trace in this file")
     target = trace
     if rec.get("observationId") is not None:
-        target = targets.get(rec["observationId"])
+        target = targets.get(str(rec["observationId"]))
         if target is None:
             raise FieldError("observationId", f"{rec['observationId']!r} points to no observation in this file")
     kind, value = rec.get("dataType"), rec.get("value")
@@ -99,4 +80,5 @@ def _score(rec: dict, targets: dict[str, dict]) -> list[S.Signal]:
         comment=S.optional_text(rec.get("comment"), "comment"), meta={"name": name, "source": source})]
 
 
-SOURCE = Source(TOOL, "Langfuse scores with their traces: boolean and numeric user scores", matches, convert)
+SOURCE = Source(TOOL, "Langfuse scores with their traces: boolean and numeric user scores", matches,
+                joined(lambda rec: "dataType" in rec or "stringValue" in rec, _score, "trace or observation"))

@@ -12,7 +12,7 @@ event. Feedback whose source type is `model` is an evaluator's, not a user's: an
 from __future__ import annotations
 
 from prefdesk.feedback import signals as S
-from prefdesk.feedback.sources import Numbered, Outcomes, Source, as_answer, as_messages
+from prefdesk.feedback.sources import Source, as_answer, as_messages, joined
 from prefdesk.formats.errors import FieldError
 
 TOOL = "langsmith"
@@ -20,25 +20,6 @@ TOOL = "langsmith"
 
 def matches(rec: dict) -> bool:
     return ("run_id" in rec and "key" in rec) or ("run_type" in rec and "inputs" in rec)
-
-
-def convert(records: Numbered) -> Outcomes:
-    runs: dict[str, dict] = {}
-    feedback = []
-    for number, rec in records:
-        if "run_id" in rec and "key" in rec:
-            feedback.append((number, rec))
-        else:
-            if rec.get("id") is None:
-                yield number, FieldError("id", "a run needs its id")
-                continue
-            runs[str(rec["id"])] = rec
-            yield number, []
-    for number, rec in feedback:
-        try:
-            yield number, _feedback(rec, runs)
-        except FieldError as exc:
-            yield number, exc
 
 
 def _feedback(rec: dict, runs: dict[str, dict]) -> list[S.Signal]:
@@ -84,4 +65,5 @@ def _feedback(rec: dict, runs: dict[str, dict]) -> list[S.Signal]:
     return out
 
 
-SOURCE = Source(TOOL, "LangSmith feedback with its runs: user scores and corrections", matches, convert)
+SOURCE = Source(TOOL, "LangSmith feedback with its runs: user scores and corrections", matches,
+                joined(lambda rec: "run_id" in rec and "key" in rec, _feedback, "run"))
