@@ -67,6 +67,24 @@ with Project.open(path) as p:
 """
 
 
+def feedback_events(folder: Path, rng: random.Random, n: int, tag: str) -> Path:
+    """n PrefDesk feedback events (thumbs, ratings, regenerations, handoffs) on HH prompts, new ones each time."""
+    rows = [json.loads(x) for x in (ROOT / "tests" / "fixtures" / "hh_rlhf_harmless_200.jsonl").read_text().splitlines()]
+    path = folder / f"feedback-{tag}.jsonl"
+    with open(path, "w") as f:
+        for i in range(n):
+            row = rng.choice(rows)
+            prompt = row["chosen"].split("\n\nAssistant:")[0].replace("\n\nHuman: ", "", 1)
+            signal = rng.choice(["thumbs", "thumbs", "rating", "regenerate", "handoff"])
+            event = {"id": f"{tag}-{i}", "conversation_id": f"{tag}-c{i // 3}", "message_id": f"{tag}-m{i}",
+                     "parent_id": f"{tag}-u{i // 3}", "prompt": prompt, "answer": f"{tag} {i} " + row["rejected"][-300:],
+                     "signal": signal, "at": f"2026-12-0{1 + i % 7}T10:00:00Z", "model_version": rng.choice("ab")}
+            if signal in ("thumbs", "rating"):
+                event["value"] = rng.choice([1, -1]) if signal == "thumbs" else rng.randint(1, 10)
+            f.write(json.dumps(event) + "\n")
+    return path
+
+
 def hh_pairs(folder: Path, rng: random.Random, n: int, tag: str) -> Path:
     """Unlabelled pairs with the real lengths of HH-RLHF transcripts (a shared dialogue and two answers)."""
     rows = [json.loads(line) for line in FIXTURE.read_text().splitlines()]
@@ -176,7 +194,10 @@ class Soak:
 
     def command(self, n: int) -> tuple[str, list[str]]:
         rng, p = self.rng, str(self.project)
-        choice = rng.choice(["stats", "export", "quality", "version", "import", "store", "split-merge", "rules"])
+        choice = rng.choice(["stats", "export", "quality", "version", "import", "store", "split-merge", "rules",
+                             "feedback"])
+        if choice == "feedback":  # online feedback: events, weak labels and items, in one bulk write
+            return "feedback", self.cli("feedback", "import", str(feedback_events(self.dir, rng, 30, f"r{n}")), "-p", p)
         if choice == "rules":
             return "rules", self.cli("rules", "run", "-p", p)
         if choice == "stats":

@@ -63,9 +63,10 @@ class FeedbackReport:
         return text
 
 
-def records_of(path: Path) -> Iterator[tuple[int, dict | None, RecordError | None]]:
+def records_of(path: Path, places: dict[int, str] | None = None) -> Iterator[tuple[int, dict | None, RecordError | None]]:
     """(record number, record or None, error or None): JSON Lines by line, a JSON array by element, a JSON object of
-    lists (`CONTAINERS`: Langfuse's traces and scores, LangSmith's runs and feedback) by element across its lists."""
+    lists (`CONTAINERS`: Langfuse's traces and scores, LangSmith's runs and feedback) by element across its lists;
+    then `places` gets each record's place in the file, as "FILE scores[3]" (the list and its 1-based element)."""
     suffix = path.suffix.lower()
     if suffix == ".json":
         try:
@@ -74,7 +75,11 @@ def records_of(path: Path) -> Iterator[tuple[int, dict | None, RecordError | Non
             yield 0, None, RecordError(str(path), 0, "", f"invalid JSON: {exc}")
             return
         if isinstance(data, dict) and any(isinstance(data.get(k), list) for k in CONTAINERS):
-            data = [r for k in CONTAINERS if isinstance(data.get(k), list) for r in data[k]]
+            lists = [(k, data[k]) for k in CONTAINERS if isinstance(data.get(k), list)]
+            data = [r for _, rows in lists for r in rows]
+            if places is not None:
+                places.update((n, f"{path} {k}[{i}]") for n, (k, i) in enumerate(
+                    ((k, i) for k, rows in lists for i in range(1, len(rows) + 1)), start=1))
         if not isinstance(data, list):
             yield 0, None, RecordError(str(path), 0, "", "expected a JSON array of records, or an object of "
                                                          f"record lists ({', '.join(CONTAINERS)})")
@@ -110,7 +115,8 @@ def import_feedback(project: Project, path: str | Path, source_name: str | None 
     if source_name is not None and source_name not in by_name:
         raise ImportRefused(name, [RecordError(name, 0, "--source", f"unknown source {source_name!r}; known: "
                                                f"{', '.join(by_name)}")])
-    raw = records_of(path)
+    places: dict[int, str] = {}
+    raw = records_of(path, places)
     head = list(itertools.islice(raw, 50))
     source = by_name.get(source_name) if source_name else detect([r for _, r, _ in head if r is not None])
     if source is None:
@@ -146,7 +152,7 @@ def import_feedback(project: Project, path: str | Path, source_name: str | None 
             if progress and n % 4096 == 0:
                 progress(done, total)
             if problem is not None:
-                errors.append(RecordError(name, number, *problem))
+                errors.append(RecordError(places.get(number, name), number, *problem))
                 report.rejected_records[number] = entries  # the record itself, for the rejects file
                 continue
             if errors and not skip_bad:
