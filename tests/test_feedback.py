@@ -201,6 +201,12 @@ def test_trends_count_rates_with_intervals_per_week_and_version(proj, cli, fixtu
     assert cli(FB, "import", fixtures / FB / "prefdesk-events.jsonl", "-p", proj)[0] == 0  # again: counted once
     assert json.loads(cli(FB, "trends", "-p", proj, "--per", "week", "--by", "model_version", "--json")[1])[
         "points"] == points
+    code, out, _ = cli(FB, "summary", "-p", proj, "--json")
+    with _open(proj) as conn:  # the kept counts are the events' own
+        direct = conn.execute("SELECT tool, signal, COUNT(*) FROM feedback_events GROUP BY 1, 2 ORDER BY 1, 2").fetchall()
+    summary = json.loads(out)
+    assert [(r["tool"], r["signal"], r["events"]) for r in summary["by_tool"]] == direct and summary["events"] == 14
+    assert (summary["first"], summary["last"]) == ("2026-12-01T09:00:00.000Z", "2026-12-06T10:01:00.000Z")
     code, out, _ = cli(FB, "trends", "-p", proj, "--per", "day", "--by", "bucket")
     assert code == 0 and "2026-12-01  billing" in out
 

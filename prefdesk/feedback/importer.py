@@ -174,7 +174,7 @@ def import_feedback(project: Project, path: str | Path, source_name: str | None 
         if large:
             conn.execute("CREATE INDEX feedback_events_at ON feedback_events(at)")
             conn.execute("CREATE INDEX feedback_events_conversation ON feedback_events(tool, conversation_id, parent_id)")
-        trends.add_conversations(conn, last_event)
+        trends.add_counts(conn, last_event)
         report.pairs_from_siblings = siblings.pair_regenerations(conn, ingest, touched)
         ingest.flush()
         report.items_added, report.labels_added = ingest.counts.items_added, ingest.counts.labels_added

@@ -36,9 +36,10 @@ def _period(period: str) -> str:
     return day if period == "day" else f"date({day}, '-' || ((CAST(strftime('%w', {day}) AS INTEGER) + 6) % 7) || ' days')"
 
 
-def add_conversations(conn: sqlite3.Connection, after_event: int) -> None:
+def add_counts(conn: sqlite3.Connection, after_event: int) -> None:
     """Add the events past rowid `after_event` (an import's) to their conversations' counts (`feedback_conversations`,
-    what `trends` reads). A conversation keeps its first event's time, model, version, bucket and scenario."""
+    what `trends` reads) and to their tool's and signal's (`feedback_counts`, what `summary` reads). A conversation
+    keeps its first event's time, model, version, bucket and scenario."""
     conn.execute(
         "INSERT INTO feedback_conversations SELECT tool, COALESCE(conversation_id, '#' || external_id), MIN(at), "
         "MIN(model), MIN(model_version), MIN(bucket), MIN(scenario), COUNT(*), SUM(signal = 'thumbs' AND value IS NOT "
@@ -50,6 +51,10 @@ def add_conversations(conn: sqlite3.Connection, after_event: int) -> None:
         "events = events + excluded.events, thumbs = thumbs + excluded.thumbs, "
         "thumbs_down = thumbs_down + excluded.thumbs_down, regenerates = regenerates + excluded.regenerates, "
         "handoffs = handoffs + excluded.handoffs", (after_event,))
+    conn.execute(
+        "INSERT INTO feedback_counts SELECT tool, signal, COUNT(*), MIN(at), MAX(at) FROM feedback_events WHERE id > ? "
+        "GROUP BY 1, 2 ORDER BY 1, 2 ON CONFLICT (tool, signal) DO UPDATE SET events = events + excluded.events, "
+        "first_at = MIN(first_at, excluded.first_at), last_at = MAX(last_at, excluded.last_at)", (after_event,))
 
 
 def trends(conn: sqlite3.Connection, period: str = "day", by: str | None = "model_version",
@@ -77,9 +82,11 @@ def trends(conn: sqlite3.Connection, period: str = "day", by: str | None = "mode
 
 
 def summary(conn: sqlite3.Connection) -> dict:
-    """What the project holds: events by tool and signal, the time they span, the online labels made of them."""
-    by = conn.execute("SELECT tool, signal, COUNT(*) FROM feedback_events GROUP BY 1, 2 ORDER BY 1, 2").fetchall()
-    span = conn.execute("SELECT MIN(at), MAX(at), COUNT(*) FROM feedback_events").fetchone()
-    labels = conn.execute("SELECT COUNT(*) FROM labels WHERE source = 'online-feedback'").fetchone()[0]
-    return {"events": span[2], "first": span[0], "last": span[1], "online_labels": labels,
-            "by_tool": [{"tool": t, "signal": s, "events": n} for t, s, n in by]}
+    """What the project holds: events by tool and signal, the time they span, the online labels made of them (read
+    from the counts the imports keep, and the labels of the end-users' raters by their index)."""
+    by = conn.execute("SELECT tool, signal, events, first_at, last_at FROM feedback_counts ORDER BY 1, 2").fetchall()
+    labels = conn.execute("SELECT COUNT(*) FROM labels WHERE rater_id IN (SELECT id FROM raters WHERE role = "
+                          "'end-users')").fetchone()[0]
+    return {"events": sum(r[2] for r in by), "first": min((r[3] for r in by), default=None),
+            "last": max((r[4] for r in by), default=None), "online_labels": labels,
+            "by_tool": [{"tool": t, "signal": s, "events": n} for t, s, n, _, _ in by]}

@@ -373,7 +373,8 @@ def m025_feedback(conn: sqlite3.Connection) -> None:
     and its own id, unique: an export imported twice adds nothing), its conversation, the prompt turns and the
     answer, and `item_hash`, the content hash of the item its weak label is on (NULL: an event only);
     `feedback_conversations`, each conversation's counts as the imports add its events (what the trends read: a
-    million events are a few hundred thousand conversations, and their rates come back in milliseconds). Labels of
+    million events are a few hundred thousand conversations, and their rates come back in milliseconds), and
+    `feedback_counts`, the events of each tool and signal (the Feedback panel's summary). Labels of
     source online-feedback are no votes (`overlap.NOT_VOTES`): the one-vote index and trigger are made again."""
     from prefdesk.store import votes
 
@@ -391,6 +392,9 @@ def m025_feedback(conn: sqlite3.Connection) -> None:
             bucket TEXT, scenario TEXT, events INTEGER NOT NULL, thumbs INTEGER NOT NULL, thumbs_down INTEGER NOT NULL,
             regenerates INTEGER NOT NULL, handoffs INTEGER NOT NULL, PRIMARY KEY (tool, conversation)) WITHOUT ROWID;
         CREATE INDEX feedback_conversations_first ON feedback_conversations(first_at);
+        CREATE TABLE feedback_counts (
+            tool TEXT NOT NULL, signal TEXT NOT NULL, events INTEGER NOT NULL, first_at TEXT NOT NULL,
+            last_at TEXT NOT NULL, PRIMARY KEY (tool, signal)) WITHOUT ROWID;
         CREATE TRIGGER feedback_events_no_update BEFORE UPDATE ON feedback_events
             BEGIN SELECT RAISE(ABORT, 'feedback events are a record: nothing is changed'); END;
         DROP INDEX labels_one_vote;
