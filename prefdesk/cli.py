@@ -230,6 +230,7 @@ def cmd_config(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from prefdesk.cli_check import add_check_command
     from prefdesk.cli_feedback import add_feedback_command
+    from prefdesk.cli_rm_eval import add_rm_eval_command
     from prefdesk.cli_raters import add_raters_command
     from prefdesk.cli_jobs import cmd_quality, cmd_queue, cmd_runs, cmd_score, cmd_train
     from prefdesk.formats.export_rows import EXPORT_FORMATS
@@ -351,6 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_generate.add_parsers(command, sub)
     add_raters_command(sub)
     add_feedback_command(sub)
+    add_rm_eval_command(sub)
     cli_eval.add_parsers(sub)
     p = command("stats", cmd_stats, "counts of items and labels")
     p.add_argument("--json", action="store_true")

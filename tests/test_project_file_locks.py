@@ -190,6 +190,8 @@ _CHECKED = {
     "prefdesk/formats/parquet.py: hashlib.file_digest(f)",
     # a feedback export (refused by stat when it is the project) and its rejects file beside it
     "prefdesk/feedback/importer.py: path.read_bytes", "prefdesk/feedback/importer.py: open(out)",
+    # rm-eval: a run's dataset file (its train rows' label ids), and the HTML report (refused by stat as the project)
+    "prefdesk/quality/rm_pairs.py: path.read_text", "prefdesk/cli_rm_eval.py: Path(args.html).write_text",
 }
 
 

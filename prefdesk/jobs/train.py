@@ -125,13 +125,14 @@ def follow(project: Project, run_id: str, command: list[str], folder: Path,
 
 
 def scoring_job(project: Project, run_id: str, folder: Path, python: str | None = None,
-                unlabelled_only: bool = False, batch_size: int = 32) -> tuple[list[str], Path, int]:
+                unlabelled_only: bool = False, batch_size: int = 32,
+                item_ids: list[str] | None = None) -> tuple[list[str], Path, int]:
     """Write the candidates to score into `folder`; (the command that scores them, its output, how many)."""
     done = store_runs.run(project, run_id)
     if done.status != RunStatus.FINISHED or done.kind not in ("reward", "reward-dims") or not done.model_dir:
         raise ValueError(f"run {run_id} is a {done.status.value} {done.kind} run; scores need a finished reward run")
     command = training_command(python)
-    rows = store_runs.candidates_to_score(project, unlabelled_only)
+    rows = store_runs.candidates_to_score(project, unlabelled_only, item_ids)
     src, out = folder / "score-in.jsonl", folder / "score-out.jsonl"
     src.write_text("".join(json.dumps({"prompt": p, "response": r, "item_id": i, "position": pos}) + "\n"
                            for i, pos, p, r in rows))
@@ -160,10 +161,12 @@ def store_scored(project: Project, run_id: str, out: Path) -> Scored:
 
 
 def score(project: Project, run_id: str, python: str | None = None, unlabelled_only: bool = False,
-          batch_size: int = 32, on_event: Callable[[dict], None] | None = None) -> Scored:
-    """Score every candidate (or those of unlabelled items) with a finished reward run; stored in `scores`."""
+          batch_size: int = 32, on_event: Callable[[dict], None] | None = None,
+          item_ids: list[str] | None = None) -> Scored:
+    """Score every candidate (or those of unlabelled items, or of `item_ids`) with a finished reward run; stored in
+    `scores`."""
     with tempfile.TemporaryDirectory(prefix="prefdesk-score-") as tmp:
-        command, out, _ = scoring_job(project, run_id, Path(tmp), python, unlabelled_only, batch_size)
+        command, out, _ = scoring_job(project, run_id, Path(tmp), python, unlabelled_only, batch_size, item_ids)
         with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=job_env()) as proc:
             for line in proc.stdout:
                 event = parse_event(line)

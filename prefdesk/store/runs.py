@@ -91,14 +91,18 @@ def events(project: Project, run_id: str) -> list[str]:
     return text.splitlines()
 
 
-def candidates_to_score(project: Project, unlabelled_only: bool = False) -> list[tuple[str, int, str, str]]:
-    """(item id, candidate position, prompt, response) for every candidate of every item with candidates."""
+def candidates_to_score(project: Project, unlabelled_only: bool = False,
+                        item_ids: list[str] | None = None) -> list[tuple[str, int, str, str]]:
+    """(item id, candidate position, prompt, response) for every candidate of every item with candidates (of these
+    items only, when `item_ids` is given)."""
     from prefdesk.store.rows import candidates_from_json
 
-    sql = "SELECT id, prompt, candidates FROM items"
+    sql, args = "SELECT id, prompt, candidates FROM items", ()
     if unlabelled_only:
         sql += " WHERE n_raters = 0"
-    return [(item_id, c.position, prompt, c.text) for item_id, prompt, raw in project.conn.execute(sql)
+    elif item_ids is not None:
+        sql, args = sql + " WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(item_ids),)
+    return [(item_id, c.position, prompt, c.text) for item_id, prompt, raw in project.conn.execute(sql, args)
             for c in candidates_from_json(raw)]
 
 

@@ -1,0 +1,89 @@
+"""`prefdesk rm-eval`: a trained reward model judged on the project's held-out decided pairs (`quality.rm_eval`).
+
+    prefdesk rm-eval -p P --run RUN [--version V | --evalset NAME] [--threshold 0.7] [--json] [--html FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+from pathlib import Path
+
+
+def _line(name: str, b: dict) -> str:
+    if not b["n"]:
+        return f"  {name:<28} -"
+    return f"  {name:<28} {b['accuracy']:.1%} [{b['low']:.1%}, {b['high']:.1%}] of {b['n']}"
+
+
+def text(report: dict) -> str:
+    out = [f"run {report['run']} ({report['kind']}): {report['pairs']} held-out decided pairs, "
+           f"{report['trained_on_left_out']} left out as training pairs, excluded {report['excluded'] or 'none'}",
+           _line("accuracy", report["accuracy"])]
+    for group, blocks in report["by"].items():
+        out.append(f"by {group}:")
+        out += [_line(k, b) for k, b in blocks.items()]
+    length = report["length"]
+    out.append("by length difference:")
+    out += [_line(k, b) for k, b in length["by_difference"].items()]
+    if length["prefers_longer"] is not None:
+        out.append(f"  prefers the longer answer in {length['prefers_longer']:.0%} of {length['pairs_of_unequal_length']} "
+                   f"pairs; 'always the longer' would be right in {length['always_longer_accuracy']:.0%}")
+    m = report["margin"]
+    if m:
+        out.append(f"margin (chosen - rejected): median {m['median']:+.3f}, p5 {m['p5']:+.3f}, p95 {m['p95']:+.3f}, "
+                   f"{m['negative']} negative")
+    bo4 = report["best_of_4"]
+    out.append(f"best-of-4 (chance 25%): {bo4['sets']} sets")
+    out += [_line(k, b) for k, b in {"all": bo4["accuracy"], **bo4["by_subset"]}.items()] if bo4["sets"] else []
+    return "\n".join(out)
+
+
+def page(report: dict) -> str:
+    """The report as one self-contained HTML page (no scripts, nothing fetched)."""
+    def cells(b: dict) -> str:
+        if b["accuracy"] is None:
+            return f"<td>{b['n']}</td><td>–</td><td></td>"
+        return f"<td>{b['n']}</td><td>{b['accuracy']:.1%}</td><td>{b['low']:.1%} – {b['high']:.1%}</td>"
+
+    def rows(blocks: dict) -> str:
+        return "".join(f"<tr><td>{html.escape(str(k))}</td>{cells(b)}</tr>" for k, b in blocks.items())
+    sections = [("Overall", {"all pairs": report["accuracy"]})] + [(f"By {g}", b) for g, b in report["by"].items()]
+    sections += [("By length difference", report["length"]["by_difference"]),
+                 ("Best-of-4 (chance 25%)", {"all": report["best_of_4"]["accuracy"], **report["best_of_4"]["by_subset"]})]
+    body = "".join(f"<h2>{html.escape(title)}</h2><table><tr><th></th><th>pairs</th><th>accuracy</th>"
+                   f"<th>95% interval</th></tr>{rows(blocks)}</table>" for title, blocks in sections)
+    return (f"<!doctype html><meta charset=utf-8><title>Reward model {html.escape(report['run'])}</title>"
+            "<style>body{font:14px sans-serif;margin:2em}td,th{padding:2px 10px;text-align:right}"
+            "td:first-child{text-align:left}</style>"
+            f"<h1>Reward model {html.escape(report['run'])}</h1><pre>{html.escape(text(report))}</pre>{body}")
+
+
+def cmd_rm_eval(args: argparse.Namespace) -> int:
+    from prefdesk.quality.rm_eval import rm_eval
+    from prefdesk.store.connection import refuse_project_file
+    from prefdesk.store.project import Project
+
+    with Project.open(args.project) as project:
+        report = rm_eval(project, args.run, args.version, args.evalset, args.threshold, args.python)
+        if args.html:
+            refuse_project_file(args.html, project.path)
+            Path(args.html).write_text(page(report), encoding="utf-8")
+    print(json.dumps(report, indent=2) if args.json else text(report))
+    return 0
+
+
+def add_rm_eval_command(sub) -> None:
+    p = sub.add_parser("rm-eval", help="a reward run's accuracy on held-out decided pairs, per dimension, bucket, "
+                                       "agreement level and length; best-of-4")
+    p.add_argument("-p", "--project", required=True)
+    p.add_argument("--run", required=True, help="a finished reward run")
+    scope = p.add_mutually_exclusive_group()
+    scope.add_argument("--version", help="only the pairs of this dataset version")
+    scope.add_argument("--evalset", help="only the pairs whose prompt is in this eval set")
+    p.add_argument("--threshold", type=float, default=0.7, help="least share of votes for a majority to count")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--html", metavar="FILE", help="also write the report as one self-contained HTML page")
+    p.add_argument("--python", help="the Python of the training runtime (scoring pairs not scored yet)")
+    p.set_defaults(func=cmd_rm_eval)
