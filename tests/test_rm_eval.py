@@ -54,7 +54,7 @@ def by_length(project):
 
 
 def test_a_length_scorer_gets_the_accuracy_it_must_per_subset_and_level(project, decided):
-    pairs = held_out_pairs(project, exclude=set(), threshold=0.7)
+    pairs = held_out_pairs(project.conn, exclude=set(), threshold=0.7)
     assert {p.item_id for p in pairs.pairs} == {decided[k] for k in ("m1", "m2", "m4", "s1", "s2", "x1")}
     assert pairs.excluded == {"agreement under 70%": 1, "majority tie": 1, "split evenly": 1}
     levels = {p.item_id: p.level for p in pairs.pairs}
@@ -75,7 +75,7 @@ def test_a_length_scorer_gets_the_accuracy_it_must_per_subset_and_level(project,
 
 
 def test_pairs_the_run_trained_on_are_left_out(project, decided):
-    pairs = held_out_pairs(project, exclude={decided["x1"], decided["m1"]})
+    pairs = held_out_pairs(project.conn, exclude={decided["x1"], decided["m1"]})
     assert pairs.trained_on == 2 and decided["x1"] not in {p.item_id for p in pairs.pairs}
 
 
@@ -91,9 +91,9 @@ def test_best_of_four_counts_a_set_only_when_the_accepted_answer_beats_all_three
             project.commit_label(ids[prompt], rater, LabelKind.RANKING, {"order": [[0], [1], [2], [3]]})
     project.commit_label(ids["q3"], ann, LabelKind.RANKING, {"order": [[3], [0], [1], [2]]})
     project.commit_label(ids["q3"], bo, LabelKind.RANKING, {"order": [[2], [3], [0], [1]]})  # no agreed best
-    quads = best_of_four(project, exclude=set())
+    quads = best_of_four(project.conn, exclude=set())
     assert {q.item_id for q in quads} == {ids["q1"], ids["q2"]}
-    bo4 = evaluate(held_out_pairs(project, set()), quads, by_length(project))["best_of_4"]
+    bo4 = evaluate(held_out_pairs(project.conn, set()), quads, by_length(project))["best_of_4"]
     assert bo4["sets"] == 2 and bo4["accuracy"]["accuracy"] == 0.5 and bo4["chance"] == 0.25
     assert bo4["by_subset"]["general"]["n"] == 2
 
@@ -118,3 +118,32 @@ def test_rm_eval_end_to_end_on_a_reward_model_trained_here(fixtures, tmp_path, c
     assert "<h1>Reward model" in (tmp_path / "rm.html").read_text()
     code, text_out, _ = cli("rm-eval", "-p", path, "--run", run)  # scored once: read back, not scored again
     assert code == 0 and f"{report['pairs']} held-out decided pairs" in text_out
+
+
+def test_rewardbench_exports_hold_the_decided_pairs_and_best_of_four_sets_a_benchmark_reads(project, decided, tmp_path):
+    from datasets import load_dataset
+
+    from prefdesk.formats.export import export_dataset
+    from prefdesk.quality.aggregate import export_policy
+
+    export_dataset(project, "rewardbench", tmp_path / "rb", export_policy(project))
+    rows = [json.loads(x) for x in (tmp_path / "rb" / "rewardbench.jsonl").read_text().splitlines()]
+    assert len(rows) == 7  # six decided pairs, and m1's safety verdict as a dimension's row
+    by_id = {r["id"]: r for r in rows}
+    m1 = by_id[decided["m1"]]
+    assert (m1["chosen"], m1["rejected"], m1["subset"]) == (LONG, SHORT, "math")
+    dim = by_id[f"{decided['m1']}:safety"]
+    assert (dim["chosen"], dim["rejected"], dim["subset"]) == (SHORT, LONG, "dimension:safety")
+    assert by_id[decided["s2"]]["chosen"] == SHORT  # the arbitrated verdict, not the split votes
+    assert set(rows[0]) == {"id", "prompt", "chosen", "rejected", "chosen_model", "rejected_model", "subset"}
+    assert load_dataset(str(tmp_path / "rb"))["train"].num_rows == 7
+    import_file(project, write_jsonl(tmp_path, [
+        {"prompt": "q1", "responses": ["best", "b", "c", "d"], "bucket": "general"}], name="r.jsonl"))
+    q1 = project.conn.execute("SELECT id FROM items WHERE prompt = 'q1'").fetchone()[0]
+    for name in ("ann", "bo"):
+        project.commit_label(q1, project.rater(name), LabelKind.RANKING, {"order": [[0], [2], [1], [3]]})
+    export_dataset(project, "rewardbench-2", tmp_path / "rb2", export_policy(project))
+    (row,) = [json.loads(x) for x in (tmp_path / "rb2" / "rewardbench_2.jsonl").read_text().splitlines()]
+    assert (row["chosen"], row["rejected"], row["num_correct"], row["num_incorrect"], row["total_completions"]) == (
+        ["best"], ["b", "c", "d"], 1, 3, 4)
+    assert row["subset"] == "general" and len(row["models"]) == 4

@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import json
 
+from prefdesk.formats.export_rewardbench import FIELDS as REWARDBENCH_FIELDS
+
 CARD_FILE = "README.md"
-DEFAULT_ORDER = ("preference", "unpaired", "stepwise", "scalar", "fine_grained", "seed", "labels")  # the first present
+DEFAULT_ORDER = ("preference", "unpaired", "stepwise", "scalar", "fine_grained", "rewardbench", "rewardbench_2", "seed",
+                 "labels")  # the first present
 _SIZES = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
           (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M"))
 
@@ -71,6 +74,7 @@ FIELDS = {
                ("label", "dict", "one label as stored: payload, rater, session, time spent, guideline version, "
                                  "display order, source, round, what it supersedes")],
 }
+FIELDS.update(REWARDBENCH_FIELDS)
 
 
 def size_category(rows: int) -> str:

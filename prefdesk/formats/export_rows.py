@@ -339,7 +339,12 @@ ROWS: dict[str, Callable[..., Iterator[dict]]] = {
 
 from prefdesk.formats.export_spans import SPAN_KINDS, fine_grained_rows  # noqa: E402 (it reads `labelled_items`)
 
-FILES.update({"fine-grained": "fine_grained.jsonl", "trl-unpaired": "unpaired.jsonl"})
-LABEL_KINDS.update({"fine-grained": (*SPAN_KINDS, "rewrite"), "trl-unpaired": (*LABEL_KINDS["trl-preference"], "binary")})
-ROWS.update({"fine-grained": fine_grained_rows, "trl-unpaired": unpaired_rows})
+from prefdesk.formats.export_rewardbench import rewardbench2_rows, rewardbench_rows  # noqa: E402
+
+FILES.update({"fine-grained": "fine_grained.jsonl", "trl-unpaired": "unpaired.jsonl",
+              "rewardbench": "rewardbench.jsonl", "rewardbench-2": "rewardbench_2.jsonl"})
+LABEL_KINDS.update({"fine-grained": (*SPAN_KINDS, "rewrite"), "trl-unpaired": (*LABEL_KINDS["trl-preference"], "binary"),
+                    "rewardbench": ("pairwise",), "rewardbench-2": ("ranking",)})
+ROWS.update({"fine-grained": fine_grained_rows, "trl-unpaired": unpaired_rows, "rewardbench": rewardbench_rows,
+             "rewardbench-2": rewardbench2_rows})
 EXPORT_FORMATS = tuple(ROWS)  # the one list of export format names (CLI, desk)

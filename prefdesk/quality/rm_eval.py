@@ -123,9 +123,9 @@ def rm_eval(project, run_id: str, version: str | None = None, evalset: str | Non
     if run.kind not in ("reward", "reward-dims") or run.status.value != "finished":
         raise ValueError(f"run {run_id} is a {run.status.value} {run.kind} run; rm-eval needs a finished reward run")
     only = _scope(project, version, evalset)
-    exclude = training_items(project, run.dataset)
-    pairs = held_out_pairs(project, exclude, threshold, only)
-    quads = best_of_four(project, exclude, only)
+    exclude = training_items(project.conn, run.dataset)
+    pairs = held_out_pairs(project.conn, exclude, threshold, only)
+    quads = best_of_four(project.conn, exclude, only)
     items = sorted({p.item_id for p in pairs.pairs} | {q.item_id for q in quads})
     stored = _stored(project, run_id, items)
     missing = sorted({i for i in items if i not in stored})

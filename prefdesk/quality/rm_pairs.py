@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from prefdesk.store.project import Project
+import sqlite3
 
 LEVELS = ("gold", "arbitrated", "unanimous", "majority", "single rater")
 
@@ -48,7 +48,7 @@ class Pairs:
     trained_on: int = 0  # decided pairs left out because the run trained on them
 
 
-def training_items(project: Project, dataset: str | None) -> set[str]:
+def training_items(conn: sqlite3.Connection, dataset: str | None) -> set[str]:
     """The items a run's train rows came from (its dataset folder's `preference.jsonl`, by their label ids)."""
     if not dataset:
         return set()
@@ -58,17 +58,23 @@ def training_items(project: Project, dataset: str | None) -> set[str]:
     ids = [i for line in path.read_text().splitlines() if line.strip() for i in json.loads(line).get("label_ids", [])]
     if not ids:
         return set()
-    return {i for (i,) in project.conn.execute(
+    return {i for (i,) in conn.execute(
         "SELECT DISTINCT item_id FROM labels WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(ids),))}
 
 
-def held_out_pairs(project: Project, exclude: set[str], threshold: float = 0.7,
+def trained_items(conn: sqlite3.Connection) -> set[str]:
+    """The items any finished training run of the project trained on."""
+    return {i for (dataset,) in conn.execute("SELECT dataset FROM runs WHERE status = 'finished'")
+            for i in training_items(conn, dataset)}
+
+
+def held_out_pairs(conn: sqlite3.Connection, exclude: set[str], threshold: float = 0.7,
                    only: set[str] | None = None) -> Pairs:
     """Every decided pairwise item not in `exclude` (and in `only`, when given); see the module docstring."""
     from prefdesk.store.overlap import IS_A_VOTE
     from prefdesk.store.votes import SUPERSEDED
 
-    rows = project.conn.execute(
+    rows = conn.execute(
         f"SELECT i.id, i.is_gold, i.gold_answer, i.prompt, i.candidates, i.bucket, i.scenario, i.source, l.source, "
         f"l.payload FROM items i LEFT JOIN labels l ON l.item_id = i.id AND l.kind = 'pairwise' AND l.round = 1 "
         f"AND l.id NOT IN ({SUPERSEDED}) AND (l.{IS_A_VOTE} OR l.source = 'arbitration') "
@@ -149,12 +155,12 @@ class Quad(NamedTuple):
     scenario: str | None
 
 
-def best_of_four(project: Project, exclude: set[str], only: set[str] | None = None) -> list[Quad]:
+def best_of_four(conn: sqlite3.Connection, exclude: set[str], only: set[str] | None = None) -> list[Quad]:
     """Ranking items of four answers whose current votes agree on one best (each rater's top place, the same one)."""
     from prefdesk.store.overlap import IS_A_VOTE
     from prefdesk.store.votes import SUPERSEDED
 
-    rows = project.conn.execute(
+    rows = conn.execute(
         f"SELECT i.id, i.prompt, i.candidates, i.bucket, i.scenario, l.payload FROM items i JOIN labels l ON "
         f"l.item_id = i.id WHERE i.kind = 'ranking' AND l.kind = 'ranking' AND l.round = 1 AND i.eval_run IS NULL "
         f"AND l.{IS_A_VOTE} AND l.id NOT IN ({SUPERSEDED}) ORDER BY i.id").fetchall()
