@@ -106,11 +106,14 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         print("fewer than two models evaluated: no leaderboard yet (prefdesk evaluate)")
         return 0
     dims = list(board["dims"])
-    print(f"{'model':<32}" + "".join(f"{d:>22}" for d in dims) + "  Pareto")
+    styled = board["style_controlled"].get("overall", {})
+    print(f"{'model':<32}" + "".join(f"{d:>22}" for d in dims) + f"{'overall, style ctrl':>22}  Pareto")
     for m in board["models"]:
         cells = [f"{s[m['model']]['score']:.0f} [{s[m['model']]['low']:.0f}, {s[m['model']]['high']:.0f}]"
-                 if m["model"] in s else "–" for s in board["dims"].values()]
+                 if m["model"] in s else "–" for s in (*board["dims"].values(), styled)]
         print(f"{m['name'][:31]:<32}" + "".join(f"{c:>22}" for c in cells) + f"  {'yes' if m['pareto'] else 'no'}")
+    if "overall" in board["style"]:
+        print(f"style: {board['style']['overall']} (Elo per unit of difference: length, markdown)")
     return 0
 
 

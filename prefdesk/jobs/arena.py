@@ -62,19 +62,29 @@ def make(project: Project, run_id: str, prompts: list, mine: dict[str, str], the
 _FOR_POLICY = ({"A": 1.0, "B": 0.0}, {"A": 0.0, "B": 1.0})  # by the policy's position; tie and both bad: 1/2
 
 
+def vote_rows(project: Project, run_id: str) -> list[tuple[str, str, float, str | None, str, str]]:
+    """(prompt id, dimension ('overall' and each one a voter gave), the policy's outcome, the verdict's strength,
+    the policy's answer, the reference's) of each current human vote on the run's arena items."""
+    out = []
+    for prompt_id, position, payload, candidates in project.conn.execute(
+            "SELECT a.prompt_id, a.policy_position, l.payload, i.candidates FROM arena_items a JOIN current_labels l "
+            "ON l.item_id = a.item_id JOIN items i ON i.id = a.item_id WHERE a.run_id = ? AND l.kind = 'pairwise' "
+            f"AND l.round = 1 AND l.{IS_A_VOTE}", (run_id,)):
+        p = json.loads(payload)
+        side = _FOR_POLICY[position]
+        texts = [c["text"] for c in json.loads(candidates)]
+        mine, theirs = texts[position], texts[1 - position]
+        out.append((prompt_id, "overall", side.get(p.get("verdict"), 0.5), p.get("strength"), mine, theirs))
+        out += [(prompt_id, dim, side.get(v, 0.5), None, mine, theirs) for dim, v in (p.get("dims") or {}).items()]
+    return out
+
+
 def votes(project: Project, run_id: str) -> dict[str, dict[str, list[float]]]:
     """Prompt id -> dimension ('overall' and each dimension a voter gave) -> the policy's outcome in each current
     human vote on the run's arena items."""
     out: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for prompt_id, position, payload in project.conn.execute(
-            "SELECT a.prompt_id, a.policy_position, l.payload FROM arena_items a JOIN current_labels l "
-            f"ON l.item_id = a.item_id WHERE a.run_id = ? AND l.kind = 'pairwise' AND l.round = 1 AND l.{IS_A_VOTE}",
-            (run_id,)):
-        p = json.loads(payload)
-        side = _FOR_POLICY[position]
-        out[prompt_id]["overall"].append(side.get(p.get("verdict"), 0.5))
-        for dim, verdict in (p.get("dims") or {}).items():
-            out[prompt_id][dim].append(side.get(verdict, 0.5))
+    for prompt_id, dim, outcome, *_ in vote_rows(project, run_id):
+        out[prompt_id][dim].append(outcome)
     return out
 
 

@@ -30,7 +30,7 @@ from prefdesk.jobs import judge as llm
 from prefdesk.jobs.runtime import training_command
 from prefdesk.jobs.train import job_env
 from prefdesk.jobs.watch import run_folder
-from prefdesk.quality.winrate import length_controlled_win_rate
+from prefdesk.quality.winrate import length_controlled_win_rate, markdown_count
 from prefdesk.quality.winrate import summary as win_summary
 from prefdesk.store import evalsets
 from prefdesk.store import runs as store_runs
@@ -193,7 +193,9 @@ def evaluate(project: Project, policy: str, reference: str, evalset: str, judge_
                     "policy_run": policy_run, "reference_run": reference_run, "sampling": params,
                     **compare(prompts, mine, theirs, judged), "no_verdict": len(prompts) - len(judged)}
     report["per_prompt"] = [{"prompt_id": p.id, **{g: getattr(p, g) for g in GROUPS}, "outcomes": judged.get(p.id),
-                             "length": [len(mine[p.id]), len(theirs[p.id])], **judge.details.get(p.id, {})}
+                             "length": [len(mine[p.id]), len(theirs[p.id])],
+                             "markdown": [markdown_count(mine[p.id]), markdown_count(theirs[p.id])],
+                             **judge.details.get(p.id, {})}
                             for p in prompts]
     run_id = store_runs.start_run(project, "evaluate", {k: report[k] for k in (
         "evalset", "policy", "reference", "judge", "judge_run", "judge_model", "sampling")}, evalset,

@@ -11,7 +11,9 @@ interval, the length-controlled win rate, and Bradley-Terry scores over many mod
   sigmoid(theta), the win rate at equal length. A tie counts half a win and half a loss.
 - Bradley-Terry (Chatbot Arena's method): a logistic regression on the comparisons, each a +1 / -1 row for
   its two models, outcome whether the first won; scores on the Elo scale (400 / ln 10 a logit, 1000 the mean)
-  with bootstrap intervals.
+  with bootstrap intervals. Style control (LMSYS's): the length and markdown differences of the two answers are
+  fitted beside the models, so a model that wins by writing more is scored as if it did not; strong verdicts may
+  weigh more.
 
 numpy and scikit-learn, imported when a report is made.
 """
@@ -19,6 +21,7 @@ numpy and scikit-learn, imported when a report is made.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -82,34 +85,75 @@ def length_controlled_win_rate(outcomes: Sequence[float], policy_lengths: Sequen
     return float(1 / (1 + math.exp(-fit.intercept_[0])))
 
 
-def bradley_terry(comparisons: Sequence[tuple[str, str, float]], rounds: int = 200,
-                  seed: int = 0) -> dict[str, dict[str, float]]:
+def bradley_terry(comparisons: Sequence[tuple[str, str, float]], rounds: int = 200, seed: int = 0,
+                  style: Sequence[Sequence[float]] | None = None,
+                  weights: Sequence[float] | None = None) -> dict[str, dict[str, float]]:
     """Scores of every model from (model a, model b, outcome for a) comparisons: {model: {score, low, high}} on
-    the Elo scale, mean 1000, with a 95% bootstrap interval."""
+    the Elo scale, mean 1000, with a 95% bootstrap interval. `style`: each comparison's style differences
+    (`style_row`), fitted beside the models (style control, as LMSYS's: the scores are then what is left once
+    length and markdown explain what they can); `weights`: each comparison's weight (a clear verdict counts more)."""
     models = sorted({m for a, b, _ in comparisons for m in (a, b)})
     if len(models) < 2:
         raise ValueError("Bradley-Terry needs comparisons between two models or more")
-    at = {m: i for i, m in enumerate(models)}
-    design = np.zeros((len(comparisons), len(models)))
-    rows = np.arange(len(comparisons))
-    design[rows, [at[a] for a, _, _ in comparisons]] = 1
-    design[rows, [at[b] for _, b, _ in comparisons]] = -1
-    outcomes = np.asarray([o for _, _, o in comparisons], dtype=float)
-    point = _bt_fit(design, outcomes)
+    design, outcomes, weight = _design(comparisons, models, style, weights)
+    n = len(models)
+    point = _bt_fit(design, outcomes, weight, n)[:n]
     rng = np.random.default_rng(seed)
-    draws = np.array([_bt_fit(design[pick], outcomes[pick])
+    draws = np.array([_bt_fit(design[pick], outcomes[pick], weight[pick], n)[:n]
                       for pick in (rng.integers(0, len(outcomes), len(outcomes)) for _ in range(rounds))])
     low, high = np.quantile(draws, [0.025, 0.975], axis=0)
     return {m: {"score": round(float(point[i]), 1), "low": round(float(low[i]), 1), "high": round(float(high[i]), 1)}
             for i, m in enumerate(models)}
 
 
-def _bt_fit(design: np.ndarray, outcomes: np.ndarray) -> np.ndarray:
+def style_coefficients(comparisons: Sequence[tuple[str, str, float]], style: Sequence[Sequence[float]],
+                       weights: Sequence[float] | None = None) -> dict[str, float]:
+    """How much each style feature moves the odds of a win, on the Elo scale per unit of the feature (a positive
+    length coefficient: the judge or the voters prefer the longer answer, whoever wrote it)."""
+    models = sorted({m for a, b, _ in comparisons for m in (a, b)})
+    design, outcomes, weight = _design(comparisons, models, style, weights)
+    coef = _bt_fit(design, outcomes, weight, len(models))[len(models):]
+    return {name: round(float(c), 1) for name, c in zip(STYLE_FEATURES, coef)}
+
+
+STYLE_FEATURES = ("length", "markdown")
+_MARKDOWN = re.compile(r"^\s{0,3}(#{1,6}\s|[-*+]\s|\d+[.)]\s)|\*\*[^*\n]+\*\*|^\s*```", re.MULTILINE)
+
+
+def markdown_count(text: str) -> int:
+    """Headers, list items, bold runs and code fences in an answer: its markdown."""
+    return len(_MARKDOWN.findall(text))
+
+
+def style_row(lengths: Sequence[int], markdown: Sequence[int]) -> tuple[float, float]:
+    """The style differences of answer a against b from their (a, b) lengths and `markdown_count`s: each as
+    (a - b) / (a + b), 0 when both are 0."""
+    return tuple((x - y) / (x + y) if x + y else 0.0 for x, y in (lengths, markdown))
+
+
+def _design(comparisons, models, style, weights) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    at = {m: i for i, m in enumerate(models)}
+    extra = len(STYLE_FEATURES) if style is not None else 0
+    design = np.zeros((len(comparisons), len(models) + extra))
+    rows = np.arange(len(comparisons))
+    design[rows, [at[a] for a, _, _ in comparisons]] = 1
+    design[rows, [at[b] for _, b, _ in comparisons]] = -1
+    if extra:
+        design[:, len(models):] = np.asarray(style, dtype=float)
+    outcomes = np.asarray([o for _, _, o in comparisons], dtype=float)
+    weight = np.ones(len(comparisons)) if weights is None else np.asarray(weights, dtype=float)
+    return design, outcomes, weight
+
+
+def _bt_fit(design: np.ndarray, outcomes: np.ndarray, weights: np.ndarray, n_models: int) -> np.ndarray:
+    """The models' scores (Elo scale, mean 1000), then any style coefficients (Elo scale per unit)."""
     from sklearn.linear_model import LogisticRegression
 
     index, target, weight = _halves(outcomes)
     if len(set(target)) < 2:
-        return np.full(design.shape[1], 1000.0)
-    fit = LogisticRegression(C=1e6, fit_intercept=False, max_iter=1000).fit(design[index], target, sample_weight=weight)
-    strength = fit.coef_[0] * ELO_SCALE
-    return strength - strength.mean() + 1000
+        return np.concatenate([np.full(n_models, 1000.0), np.zeros(design.shape[1] - n_models)])
+    fit = LogisticRegression(C=1e6, fit_intercept=False, max_iter=1000).fit(design[index], target,
+                                                                          sample_weight=weight * weights[index])
+    coef = fit.coef_[0] * ELO_SCALE
+    strength = coef[:n_models]
+    return np.concatenate([strength - strength.mean() + 1000, coef[n_models:]])

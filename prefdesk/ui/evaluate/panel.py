@@ -328,15 +328,21 @@ class EvaluatePanel(QWidget):
 
     def _show_board(self, board: dict) -> None:
         dims = list(board["dims"])
-        self.board.setColumnCount(len(dims) + 2)
-        self.board.setHorizontalHeaderLabels(["model", *dims, "Pareto front"])
-        _fill(self.board, [[m["name"], *(f"{board['dims'][d][m['model']]['score']:.0f} "
-                                         f"[{board['dims'][d][m['model']]['low']:.0f}, "
-                                         f"{board['dims'][d][m['model']]['high']:.0f}]"
-                                         if m["model"] in board["dims"][d] else "–" for d in dims),
+        styled = board.get("style_controlled", {}).get("overall", {})
+
+        def cell(scores: dict, model: str) -> str:
+            s = scores.get(model)
+            return f"{s['score']:.0f} [{s['low']:.0f}, {s['high']:.0f}]" if s else "–"
+        self.board.setColumnCount(len(dims) + 3)
+        self.board.setHorizontalHeaderLabels(["model", *dims, "overall, style\ncontrolled", "Pareto front"])
+        _fill(self.board, [[m["name"], *(cell(board["dims"][d], m["model"]) for d in dims), cell(styled, m["model"]),
                             "yes" if m["pareto"] else "no"] for m in board["models"]], [False] * len(board["models"]))
+        length = board.get("style", {}).get("overall", {}).get("length")
         self.board_note.setText("Bradley-Terry scores on the Elo scale (1000 the mean) with 95% bootstrap intervals, "
-                                "from every evaluation's comparisons. On the Pareto front: no other model scores "
+                                "from every evaluation's comparisons. Style controlled: the same with the answers' "
+                                "length and markdown fitted beside the models (people's clear verdicts count double)"
+                                + (f"; longer answers win {length:+.0f} Elo per unit of length difference"
+                                   if length is not None else "") + ". On the Pareto front: no other model scores "
                                 "higher on every dimension." if board["models"] else
                                 "Fewer than two models evaluated: no leaderboard yet.")
 
