@@ -11,33 +11,36 @@ import json
 from pathlib import Path
 
 
-def _line(name: str, b: dict) -> str:
-    if not b["n"]:
-        return f"  {name:<28} -"
-    return f"  {name:<28} {b['accuracy']:.1%} [{b['low']:.1%}, {b['high']:.1%}] of {b['n']}"
+def _value(b: dict) -> str:
+    return "-" if not b["n"] else f"{b['accuracy']:.1%} [{b['low']:.1%}, {b['high']:.1%}] of {b['n']}"
+
+
+def figures(report: dict) -> list[tuple[str, str]]:
+    """The report as (figure, value) rows: what `text` prints and the Train panel shows."""
+    out = [("held-out decided pairs", str(report["pairs"])),
+           ("left out: trained on", str(report["trained_on_left_out"])),
+           ("left out: not decided", ", ".join(f"{k} {v}" for k, v in report["excluded"].items()) or "none"),
+           ("accuracy", _value(report["accuracy"]))]
+    for group, blocks in report["by"].items():
+        out += [(f"{group}: {k}", _value(b)) for k, b in blocks.items()]
+    length = report["length"]
+    out += [(f"length: {k}", _value(b)) for k, b in length["by_difference"].items()]
+    if length["prefers_longer"] is not None:
+        out.append(("prefers the longer answer", f"{length['prefers_longer']:.0%} of {length['pairs_of_unequal_length']}"
+                                                 f" (always the longer: {length['always_longer_accuracy']:.0%} right)"))
+    m = report["margin"]
+    if m:
+        out.append(("margin (chosen - rejected)", f"median {m['median']:+.3f}, p5 {m['p5']:+.3f}, p95 {m['p95']:+.3f}, "
+                                                  f"{m['negative']} negative"))
+    bo4 = report["best_of_4"]
+    out.append(("best-of-4 (chance 25%)", _value(bo4["accuracy"]) if bo4["sets"] else "no sets"))
+    out += [(f"best-of-4: {k}", _value(b)) for k, b in bo4["by_subset"].items()]
+    return out
 
 
 def text(report: dict) -> str:
-    out = [f"run {report['run']} ({report['kind']}): {report['pairs']} held-out decided pairs, "
-           f"{report['trained_on_left_out']} left out as training pairs, excluded {report['excluded'] or 'none'}",
-           _line("accuracy", report["accuracy"])]
-    for group, blocks in report["by"].items():
-        out.append(f"by {group}:")
-        out += [_line(k, b) for k, b in blocks.items()]
-    length = report["length"]
-    out.append("by length difference:")
-    out += [_line(k, b) for k, b in length["by_difference"].items()]
-    if length["prefers_longer"] is not None:
-        out.append(f"  prefers the longer answer in {length['prefers_longer']:.0%} of {length['pairs_of_unequal_length']} "
-                   f"pairs; 'always the longer' would be right in {length['always_longer_accuracy']:.0%}")
-    m = report["margin"]
-    if m:
-        out.append(f"margin (chosen - rejected): median {m['median']:+.3f}, p5 {m['p5']:+.3f}, p95 {m['p95']:+.3f}, "
-                   f"{m['negative']} negative")
-    bo4 = report["best_of_4"]
-    out.append(f"best-of-4 (chance 25%): {bo4['sets']} sets")
-    out += [_line(k, b) for k, b in {"all": bo4["accuracy"], **bo4["by_subset"]}.items()] if bo4["sets"] else []
-    return "\n".join(out)
+    head = f"run {report['run']} ({report['kind']})"
+    return "\n".join([head] + [f"  {name:<34} {value}" for name, value in figures(report)])
 
 
 def page(report: dict) -> str:

@@ -117,7 +117,7 @@ def test_rm_eval_end_to_end_on_a_reward_model_trained_here(fixtures, tmp_path, c
     assert 0 <= report["accuracy"]["accuracy"] <= 1 and "by_difference" in report["length"]
     assert "<h1>Reward model" in (tmp_path / "rm.html").read_text()
     code, text_out, _ = cli("rm-eval", "-p", path, "--run", run)  # scored once: read back, not scored again
-    assert code == 0 and f"{report['pairs']} held-out decided pairs" in text_out
+    assert code == 0 and f"held-out decided pairs {report['pairs']}" in " ".join(text_out.split())
 
 
 def test_rewardbench_exports_hold_the_decided_pairs_and_best_of_four_sets_a_benchmark_reads(project, decided, tmp_path):

@@ -105,6 +105,12 @@ def test_a_run_from_the_panel_shows_progress_cancels_resumes_reports_and_scores(
     n_candidates = sum(len(json.loads(c)) for (c,) in project.conn.execute("SELECT candidates FROM items"))
     assert project.conn.execute("SELECT COUNT(*) FROM scores WHERE run_id = ?", (run["id"],)).fetchone()[0] == n_candidates
     assert "Scored" in panel.status.text()
+    assert panel.rm_eval_button.isEnabled()  # judged on held-out pairs: every pair was a training pair here
+    qtbot.mouseClick(panel.rm_eval_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: panel.report.horizontalHeaderItem(1).text() == "reward on held-out pairs", timeout=30_000)
+    judged = {panel.report.item(r, 0).text(): panel.report.item(r, 1).text() for r in range(panel.report.rowCount())}
+    assert judged["held-out decided pairs"] == "0"  # rita's vote above may split one item: 399 or 400 trained on
+    assert judged["left out: trained on"] == ("399" if "split evenly 1" in judged["left out: not decided"] else "400")
     view = window.current_view()
     assert window.work.scores_run == run["id"] and "· model" in view.left_caption.text() + view.right_caption.text()
 

@@ -49,7 +49,12 @@ class HistoryPart:
         self.score_cancel.hide()
         self.watch_button = QPushButton("Show &live")
         self.watch_button.clicked.connect(self._watch_selected)
-        for w in (self.score_button, self.unlabelled, self.score_progress, self.score_cancel, self.watch_button):
+        self.rm_eval_button = QPushButton("&Judge on held-out pairs")  # prefdesk rm-eval
+        self.rm_eval_button.setToolTip("The reward model's accuracy on decided pairs it never trained on, per "
+                                       "dimension, bucket, agreement level and length; best-of-4")
+        self.rm_eval_button.clicked.connect(self.judge_reward_model)
+        for w in (self.score_button, self.unlabelled, self.score_progress, self.score_cancel, self.watch_button,
+                  self.rm_eval_button):
             buttons.addWidget(w)
         buttons.addStretch(1)
         self.report = QTableWidget(0, 2)
@@ -120,7 +125,32 @@ class HistoryPart:
             self._fill_report(["value"], [])
         can_score = len(chosen) == 1 and chosen[0].status == RunStatus.FINISHED and chosen[0].kind in ("reward", "reward-dims")
         self.score_button.setEnabled(can_score and self.scoring is None)
+        self.rm_eval_button.setEnabled(can_score and self.scoring is None)
         self.watch_button.setEnabled(len(chosen) == 1)
+
+    def judge_reward_model(self) -> None:
+        """`prefdesk rm-eval` on the selected run, off the GUI thread (pairs it has not scored are scored first);
+        its figures replace the run's report."""
+        from prefdesk.cli_rm_eval import figures
+        from prefdesk.quality.rm_eval import rm_eval
+
+        (run,) = self.selected_runs()[:1]
+        path, python = self.desk.project.path, self.desk.train_python()
+        self.rm_eval_button.setEnabled(False)
+
+        def work() -> dict:
+            with Project.open(path) as project:
+                return rm_eval(project, run.id, python=python)
+
+        def done(result: dict) -> None:
+            self.rm_eval_button.setEnabled(True)
+            self.rm_eval_result = result
+            self._fill_report([f"{run.kind} on held-out pairs"], figures(result))
+
+        def failed(exc: Exception) -> None:
+            self.rm_eval_button.setEnabled(True)
+            forms.tell(self, "Judging the reward model failed", describe(exc))
+        self.desk.ops.run(work, Change.SCORES, done, failed)
 
     def _fill_report(self, columns: list[str], table: list[tuple]) -> None:
         self.report.setColumnCount(1 + len(columns))
