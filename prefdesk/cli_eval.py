@@ -77,6 +77,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             a = arena["judge_agreement"]
             print(f"  the judge agrees with people on {a['agreement']:.3f} of {a['pairs']} pairs"
                   + (f" (kappa {a['kappa']:.3f})" if "kappa" in a else ""))
+        if arena.get("style_controlled"):
+            sc = arena["style_controlled"]
+            print(f"  people, at equal length and markdown (style control): win {sc['win_rate']:.3f} of {sc['votes']} "
+                  f"votes; style {sc['style']}")
     if args.html:
         print(f"release report: {args.html}")
     return 0

@@ -72,3 +72,22 @@ def test_the_leaderboard_shows_both_rankings_from_the_projects_evaluations(proje
     assert row["styled"]["overall"] == styled["run:concise"]["score"]
     code, out, _ = cli("leaderboard", "-p", project.path)
     assert code == 0 and "overall, style ctrl" in out and "style: {'length':" in out
+
+
+def test_an_arena_whose_voters_like_length_is_read_at_equal_length():
+    """People's arena votes (`jobs.arena.vote_rows` rows): the policy writes more and wins 60% raw; its answers are
+    in fact worse, and at equal length it loses."""
+    from prefdesk.jobs.arena import style_controlled
+
+    rng = random.Random(2)
+    rows = []
+    for i in range(1500):
+        mine, theirs = "x" * rng.randint(600, 1400), "y" * rng.randint(200, 600)
+        style = style_row((len(mine), len(theirs)), (0, 0))
+        p = 1 / (1 + math.exp(-(-0.4 + LIKES_LENGTH * style[0])))
+        rows.append((f"p{i}", "overall", 1.0 if rng.random() < p else 0.0, "clear" if i % 3 else None, mine, theirs))
+    raw = sum(r[2] for r in rows) / len(rows)
+    got = style_controlled(rows)
+    assert raw > 0.55 and got["win_rate"] < 0.5 and got["votes"] == 1500
+    assert got["win_rate"] == pytest.approx(1 / (1 + math.exp(0.4)), abs=0.05) and got["style"]["length"] > 0
+    assert style_controlled(rows[:5]) is None  # too few votes to say

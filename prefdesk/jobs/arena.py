@@ -103,7 +103,29 @@ def results(project: Project, run_id: str, judged: dict[str, dict[str, float]]) 
     for dim, outcomes in sorted(per_dim.items()):
         s = summary(outcomes)
         dims[dim] = {"votes": s.pop("n"), **s}
-    return {"items": items, "voted": len(got), "dims": dims, "judge_agreement": agreement(got, judged)}
+    return {"items": items, "voted": len(got), "dims": dims, "judge_agreement": agreement(got, judged),
+            "style_controlled": style_controlled(vote_rows(project, run_id))}
+
+
+def style_controlled(rows: list[tuple]) -> dict | None:
+    """People's overall verdicts with style control: the policy's win rate at equal length and markdown (Bradley-Terry
+    of the two with the style differences fitted beside them, clear verdicts weighted double), and the style
+    coefficients; None with fewer than 8 votes or no win and no loss among them."""
+    import math
+
+    from prefdesk.quality.leaderboard import STRENGTH_WEIGHT
+    from prefdesk.quality.winrate import ELO_SCALE, bradley_terry, markdown_count, style_coefficients, style_row
+
+    overall = [r for r in rows if r[1] == "overall"]
+    if len(overall) < 8 or len({o for _, _, o, *_ in overall} - {0.5}) < 2:
+        return None
+    plain = [("policy", "reference", o) for _, _, o, *_ in overall]
+    style = [style_row((len(m), len(t)), (markdown_count(m), markdown_count(t))) for *_, m, t in overall]
+    weights = [STRENGTH_WEIGHT.get(strength, 1.0) for _, _, _, strength, _, _ in overall]
+    scores = bradley_terry(plain, rounds=200, style=style, weights=weights)
+    gap = (scores["policy"]["score"] - scores["reference"]["score"]) / ELO_SCALE
+    return {"win_rate": round(1 / (1 + math.exp(-gap)), 4), "votes": len(overall),
+            "style": style_coefficients(plain, style, weights)}
 
 
 def _side(x: float) -> str:

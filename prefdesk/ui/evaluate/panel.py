@@ -323,7 +323,10 @@ class EvaluatePanel(QWidget):
             agree = arena.get("judge_agreement") or {}
             self.summary.setText(self.summary.text() + f" Arena: {arena['items']} blind pairs, {arena.get('voted', 0)} "
                                  "with people's votes" + (f"; the judge agrees with people on {agree['agreement']:.0%} "
-                                                          f"of {agree['pairs']}." if agree.get("pairs") else "."))
+                                                          f"of {agree['pairs']}." if agree.get("pairs") else ".")
+                                 + (f" At equal length and markdown (style control) the policy wins "
+                                    f"{arena['style_controlled']['win_rate']:.0%} of people's votes."
+                                    if arena.get("style_controlled") else ""))
         self._show_board(board)
 
     def _show_board(self, board: dict) -> None:
