@@ -147,3 +147,20 @@ def test_rewardbench_exports_hold_the_decided_pairs_and_best_of_four_sets_a_benc
     assert (row["chosen"], row["rejected"], row["num_correct"], row["num_incorrect"], row["total_completions"]) == (
         ["best"], ["b", "c", "d"], 1, 3, 4)
     assert row["subset"] == "general" and len(row["models"]) == 4
+
+
+def test_a_multi_head_runs_own_head_judges_each_dimension(project, decided):
+    """A reward-dims run's stored scores (one per head): the safety head is read for the safety verdict."""
+    from prefdesk.quality.rm_eval import rm_eval
+    from prefdesk.store import runs as store_runs
+    from training.protocol import RunStatus
+
+    run_id = store_runs.start_run(project, "reward-dims", {}, "", {})
+    store_runs.finish_run(project, run_id, RunStatus.FINISHED, {}, model_dir="unused")
+    texts = {i: [c["text"] for c in json.loads(c)] for i, c in project.conn.execute("SELECT id, candidates FROM items")}
+    rows = [(item, pos, float(len(text)), {"safety": -float(len(text))})  # overall: longer; safety head: shorter
+            for item, cands in texts.items() for pos, text in enumerate(cands)]
+    store_runs.store_scores(project, run_id, rows)
+    report = rm_eval(project, run_id, score_missing=False)
+    assert report["accuracy"]["accuracy"] == pytest.approx(0.5) and report["unscored"] == 0
+    assert report["by"]["dimension"]["safety"]["accuracy"] == 1.0  # m1: safety prefers the shorter, as its head does
