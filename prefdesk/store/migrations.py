@@ -397,6 +397,8 @@ def m025_feedback(conn: sqlite3.Connection) -> None:
             last_at TEXT NOT NULL, PRIMARY KEY (tool, signal)) WITHOUT ROWID;
         CREATE TRIGGER feedback_events_no_update BEFORE UPDATE ON feedback_events
             BEGIN SELECT RAISE(ABORT, 'feedback events are a record: nothing is changed'); END;
+        CREATE TRIGGER feedback_events_no_delete BEFORE DELETE ON feedback_events
+            BEGIN SELECT RAISE(ABORT, 'feedback events are a record: nothing is deleted'); END;
         DROP INDEX labels_one_vote;
         DROP TRIGGER labels_supersede_rules;
         """)

@@ -53,10 +53,12 @@ class HistoryPart:
         self.rm_eval_button.setToolTip("The reward model's accuracy on decided pairs it never trained on, per "
                                        "dimension, bucket, agreement level and length; best-of-4")
         self.rm_eval_button.clicked.connect(self.judge_reward_model)
-        for w in (self.score_button, self.unlabelled, self.score_progress, self.score_cancel, self.watch_button,
-                  self.rm_eval_button):
+        for w in (self.score_button, self.unlabelled, self.score_progress, self.score_cancel, self.watch_button):
             buttons.addWidget(w)
         buttons.addStretch(1)
+        judge_row = QHBoxLayout()  # a row of its own: at scale 2 one row of them all is wider than a 1600 screen
+        judge_row.addWidget(self.rm_eval_button)
+        judge_row.addStretch(1)
         self.report = QTableWidget(0, 2)
         self.report.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.report.verticalHeader().hide()
@@ -74,6 +76,7 @@ class HistoryPart:
         column.addWidget(QLabel("Runs (select one for its report, two to compare them)"))
         column.addWidget(self.history, 1)
         column.addLayout(buttons)
+        column.addLayout(judge_row)
         column.addWidget(lower, 2)
         return page
 
