@@ -64,7 +64,7 @@ def page(report: dict) -> str:
 
 
 def cmd_rm_eval(args: argparse.Namespace) -> int:
-    from prefdesk.quality.rm_eval import rm_eval
+    from prefdesk.jobs.rm_eval import rm_eval
     from prefdesk.store.connection import refuse_project_file
     from prefdesk.store.project import Project
 

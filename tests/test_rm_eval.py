@@ -151,7 +151,7 @@ def test_rewardbench_exports_hold_the_decided_pairs_and_best_of_four_sets_a_benc
 
 def test_a_multi_head_runs_own_head_judges_each_dimension(project, decided):
     """A reward-dims run's stored scores (one per head): the safety head is read for the safety verdict."""
-    from prefdesk.quality.rm_eval import rm_eval
+    from prefdesk.jobs.rm_eval import rm_eval
     from prefdesk.store import runs as store_runs
     from training.protocol import RunStatus
 

@@ -113,8 +113,8 @@ def style_controlled(rows: list[tuple]) -> dict | None:
     coefficients; None with fewer than 8 votes or no win and no loss among them."""
     import math
 
-    from prefdesk.quality.leaderboard import STRENGTH_WEIGHT
-    from prefdesk.quality.winrate import ELO_SCALE, bradley_terry, markdown_count, style_coefficients, style_row
+    from prefdesk.quality.winrate import (ELO_SCALE, STRENGTH_WEIGHT, bradley_terry, markdown_count,
+                                          style_coefficients, style_row)
 
     overall = [r for r in rows if r[1] == "overall"]
     if len(overall) < 8 or len({o for _, _, o, *_ in overall} - {0.5}) < 2:

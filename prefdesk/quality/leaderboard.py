@@ -27,9 +27,6 @@ from training.protocol import RunStatus
 SOURCES = ("all", "judge", "people")
 
 
-STRENGTH_WEIGHT = {"clear": 2.0}  # a person's clear verdict counts twice a slight one (or one with no strength)
-
-
 class Comparison(NamedTuple):
     a: str  # the policy
     b: str  # its reference
@@ -40,7 +37,7 @@ class Comparison(NamedTuple):
 
 def comparisons(project: Project, source: str = "all") -> dict[str, list[Comparison]]:
     """Dimension -> every comparison over the project's finished evaluations."""
-    from prefdesk.quality.winrate import markdown_count, style_row
+    from prefdesk.quality.winrate import STRENGTH_WEIGHT, markdown_count, style_row
 
     out: dict[str, list[Comparison]] = defaultdict(list)
     for run in store_runs.runs(project):

@@ -117,6 +117,7 @@ def style_coefficients(comparisons: Sequence[tuple[str, str, float]], style: Seq
 
 
 STYLE_FEATURES = ("length", "markdown")
+STRENGTH_WEIGHT = {"clear": 2.0}  # a person's clear verdict counts twice a slight one (or one with no strength)
 _MARKDOWN = re.compile(r"^\s{0,3}(#{1,6}\s|[-*+]\s|\d+[.)]\s)|\*\*[^*\n]+\*\*|^\s*```", re.MULTILINE)
 
 

@@ -135,7 +135,7 @@ class HistoryPart:
         """`prefdesk rm-eval` on the selected run, off the GUI thread (pairs it has not scored are scored first);
         its figures replace the run's report."""
         from prefdesk.cli_rm_eval import figures
-        from prefdesk.quality.rm_eval import rm_eval
+        from prefdesk.jobs.rm_eval import rm_eval
 
         (run,) = self.selected_runs()[:1]
         path, python = self.desk.project.path, self.desk.train_python()
