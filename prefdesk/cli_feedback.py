@@ -35,11 +35,18 @@ def cmd_feedback(args: argparse.Namespace) -> int:
 
     with Project.open(args.project) as project:
         if args.action == "import":
+            from pathlib import Path
+
+            from prefdesk.cli import _progress
+
+            bar, update = _progress(Path(args.file).name)  # bytes, where workers convert a big file
             try:
-                report = import_feedback(project, args.file, args.source, args.skip_bad)
+                report = import_feedback(project, args.file, args.source, args.skip_bad, progress=update)
             except ImportRefused as exc:
                 print(exc.describe(), file=sys.stderr)
                 return 2
+            finally:
+                bar.close()
             print(report.summary())
         elif args.action == "trends":
             rows = trends.trends(project.conn, args.per, None if args.by == "none" else args.by, args.since)
