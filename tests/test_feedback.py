@@ -258,3 +258,10 @@ def test_prefdesk_import_sends_a_feedback_export_to_the_feedback_importer(proj, 
     assert [lab[2] for lab in _labels(proj, "openassistant")].count("ranking") == 4
     code, out, _ = cli("import", fixtures / "hh_rlhf_20.jsonl", "-p", proj)  # a dataset stays a dataset
     assert code == 0 and "hh-rlhf, 20 records" in out
+
+
+def test_end_users_are_a_rater_role_and_not_a_label_source():
+    from prefdesk.domain import LabelSource, RaterRole
+
+    assert RaterRole("end-users") is RaterRole.END_USERS
+    assert "end-users" not in {s.value for s in LabelSource} and LabelSource("online-feedback")

@@ -42,7 +42,6 @@ class LabelSource(str, Enum):
     HUMAN = "human"
     MODEL_JUDGE = "model-judge"
     RULE = "rule"
-    END_USERS = "end-users"  # a product's users, through their feedback (`prefdesk.feedback`): a source, not a person
     ONLINE_FEEDBACK = "online-feedback"
     IMPORT = "import"
     ARBITRATION = "arbitration"  # a reviewer's or expert's decision on a disputed item (`quality.arbitration`)
