@@ -122,7 +122,7 @@ def style_controlled(rows: list[tuple]) -> dict | None:
     plain = [("policy", "reference", o) for _, _, o, *_ in overall]
     style = [style_row((len(m), len(t)), (markdown_count(m), markdown_count(t))) for *_, m, t in overall]
     weights = [STRENGTH_WEIGHT.get(strength, 1.0) for _, _, _, strength, _, _ in overall]
-    scores = bradley_terry(plain, rounds=200, style=style, weights=weights)
+    scores = bradley_terry(plain, rounds=0, style=style, weights=weights)  # the point: read on every panel refresh
     gap = (scores["policy"]["score"] - scores["reference"]["score"]) / ELO_SCALE
     return {"win_rate": round(1 / (1 + math.exp(-gap)), 4), "votes": len(overall),
             "style": style_coefficients(plain, style, weights)}

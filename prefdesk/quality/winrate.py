@@ -98,10 +98,12 @@ def bradley_terry(comparisons: Sequence[tuple[str, str, float]], rounds: int = 2
     design, outcomes, weight = _design(comparisons, models, style, weights)
     n = len(models)
     point = _bt_fit(design, outcomes, weight, n)[:n]
-    rng = np.random.default_rng(seed)
-    draws = np.array([_bt_fit(design[pick], outcomes[pick], weight[pick], n)[:n]
-                      for pick in (rng.integers(0, len(outcomes), len(outcomes)) for _ in range(rounds))])
-    low, high = np.quantile(draws, [0.025, 0.975], axis=0)
+    low = high = point  # rounds 0: the point estimate alone
+    if rounds:
+        rng = np.random.default_rng(seed)
+        draws = np.array([_bt_fit(design[pick], outcomes[pick], weight[pick], n)[:n]
+                          for pick in (rng.integers(0, len(outcomes), len(outcomes)) for _ in range(rounds))])
+        low, high = np.quantile(draws, [0.025, 0.975], axis=0)
     return {m: {"score": round(float(point[i]), 1), "low": round(float(low[i]), 1), "high": round(float(high[i]), 1)}
             for i, m in enumerate(models)}
 
