@@ -59,8 +59,8 @@ def comparisons(project: Project, source: str = "all") -> dict[str, list[Compari
 
 
 def leaderboard(project: Project, source: str = "all", rounds: int = 200) -> dict:
-    """{dims: {dimension: {model: {score, low, high, comparisons}}}, style_controlled: the same with the answers'
-    length and markdown fitted beside the models and clear verdicts weighted, style: {dimension: the style
+    """{dims: {dimension: {model: {score, low, high, comparisons}}}, style_controlled: {"overall": the same with the
+    answers' length and markdown fitted beside the models and clear verdicts weighted}, style: {"overall": the style
     coefficients}, models: [{model, name, scores, styled, pareto}] best overall first}; a dimension with fewer than
     two models has no scores."""
     from prefdesk.quality.winrate import bradley_terry, style_coefficients
@@ -75,11 +75,12 @@ def leaderboard(project: Project, source: str = "all", rounds: int = 200) -> dic
         plain = [(c.a, c.b, c.outcome) for c in rows]
         features, weights = [c.style for c in rows], [c.weight for c in rows]
         scores = bradley_terry(plain, rounds=rounds)
-        styled[dim] = bradley_terry(plain, rounds=rounds, style=features, weights=weights)
-        style[dim] = style_coefficients(plain, features, weights)
         for model in scores:
-            scores[model]["comparisons"] = styled[dim][model]["comparisons"] = sum(model in (c.a, c.b) for c in rows)
+            scores[model]["comparisons"] = sum(model in (c.a, c.b) for c in rows)
         dims[dim] = scores
+        if dim == "overall":  # style control of the overall verdict: a bootstrap more, not one a dimension
+            styled[dim] = bradley_terry(plain, rounds=rounds, style=features, weights=weights)
+            style[dim] = style_coefficients(plain, features, weights)
     models = sorted({m for scores in dims.values() for m in scores})
     table = [{"model": m, "name": _short(m), "scores": {d: s[m]["score"] for d, s in dims.items() if m in s},
               "styled": {d: s[m]["score"] for d, s in styled.items() if m in s}} for m in models]
