@@ -26,6 +26,7 @@ from prefdesk.store.ingest import Ingest, prepare
 from prefdesk.store.overlap import OPEN
 from prefdesk.store.project import Project
 
+STRATA = {"tool": 0, "model": 6, "bucket": 7, "scenario": 8}  # --by: the column of an `eligible` row
 FILTERS = ("tool", "model", "model_version", "bucket", "scenario", "signal", "since", "until")
 NEGATIVE = ("(signal = 'thumbs' AND value < 0) OR signal IN ('regenerate', 'correction', 'handoff', 'abandon') OR "
             "(signal = 'rating' AND json_extract(meta, '$.scale') IS NOT NULL AND value < "
@@ -87,14 +88,14 @@ def backflow(project: Project, where: dict[str, str] | None = None, sample: int 
              seed: int = 0) -> BackflowReport:
     """Send up to `sample` eligible conversations (all when None), spread evenly over the strata of `by` (bucket,
     scenario, model or tool), drawn with `seed`."""
-    if by not in (None, "bucket", "scenario", "model", "tool"):
+    if by is not None and by not in STRATA:
         raise ValueError(f"--by: expected bucket, scenario, model or tool, got {by!r}")
     found = eligible(project, where)
     report = BackflowReport(eligible=len(found))
     chosen = _draw(found, sample, by, seed)
     report.conversations = len(chosen)
     report.by_stratum = defaultdict(int)
-    column = {"tool": 0, "model": 6, "bucket": 7, "scenario": 8}.get(by or "")
+    column = STRATA.get(by or "")
     now = utc_now()
     with project.transaction() as conn:
         added = pool.add(project, [pool.PoolPrompt(
@@ -133,7 +134,7 @@ def backflow(project: Project, where: dict[str, str] | None = None, sample: int 
 def _draw(found: list[tuple], sample: int | None, by: str | None, seed: int) -> list[tuple]:
     if sample is None or sample >= len(found):
         return found
-    column = {"tool": 0, "model": 6, "bucket": 7, "scenario": 8}.get(by or "")
+    column = STRATA.get(by or "")
     strata: dict[str, list[tuple]] = defaultdict(list)
     for row in found:
         strata[str(row[column]) if column is not None else ""].append(row)

@@ -30,6 +30,7 @@ from prefdesk.domain.settings import IMPLICIT_SIGNALS
 from prefdesk.formats.base import candidates
 from prefdesk.formats.errors import FieldError
 from prefdesk.formats.fields import render_messages
+from prefdesk.store.ingest import prepare
 
 EXPLICIT = ("thumbs", "rating", "regenerate", "correction", "arena", "rank", "comment", "category")
 IMPLICIT = IMPLICIT_SIGNALS
@@ -179,8 +180,6 @@ EVENT_INSERT = ("INSERT OR IGNORE INTO feedback_events (batch_id, tool, external
 def prepared(sig: Signal, implicit: dict[str, str]) -> tuple[tuple, tuple | None]:
     """A signal as rows to write, needing no database (import workers run this): its event row and, when it makes
     a weak label, its item and label prepared (`store.ingest.prepare`, as a plain tuple)."""
-    from prefdesk.store.ingest import prepare
-
     weak = weak_label(sig, implicit)
     item = tuple(prepare(*weak)) if weak is not None else None
     return event_row(sig, item[0] if item else None), item

@@ -16,7 +16,7 @@ import sqlite3
 
 RATES = ("thumbs_down", "retry", "handoff")
 GROUPS = ("model_version", "model", "bucket", "scenario", "tool")
-PERIODS = {"day": 10, "week": None}
+PERIODS = ("day", "week")
 
 
 def wilson(k: int, n: int, z: float = 1.96) -> tuple[float | None, float | None]:
