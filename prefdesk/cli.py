@@ -232,7 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     from prefdesk.cli_feedback import add_feedback_command
     from prefdesk.cli_rm_eval import add_rm_eval_command
     from prefdesk.cli_raters import add_raters_command
-    from prefdesk.cli_jobs import cmd_quality, cmd_queue, cmd_runs, cmd_score, cmd_train
+    from prefdesk.cli_jobs import add_bundle_arguments, cmd_quality, cmd_queue, cmd_runs, cmd_score, cmd_train
     from prefdesk.formats.export_rows import EXPORT_FORMATS
     from prefdesk.jobs import KINDS as JOB_KINDS
     from prefdesk.domain.policies import POLICY_NAMES
@@ -331,7 +331,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--test-fraction", type=float, default=0.0, metavar="F",
                    help="hold out this share of the prompts as the dataset's test split (the run is evaluated on it)")
     p.add_argument("--python", help="the Python of the training runtime (default: this one, if it has torch)")
-    p = command("runs", cmd_runs, "the project's training runs")
+    add_bundle_arguments(p)
+    p = command("runs", cmd_runs, "the project's training runs; `runs import DIR` brings a bundle's finished run back")
+    p.add_argument("action", nargs="?", choices=["list", "import"], default="list")
+    p.add_argument("folder", nargs="?", help="runs import: the bundle's folder")
     p.add_argument("--json", action="store_true")
     p = command("score", cmd_score, "store a reward run's score for every candidate")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr (the result still on stdout)")

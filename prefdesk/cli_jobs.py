@@ -17,6 +17,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from prefdesk.jobs import train
     from prefdesk.store.project import Project
 
+    if args.bundle:
+        return _bundle(args)
     progress = ProgressPrinter("steps", quiet=args.quiet)
 
     from prefdesk.jobs.runtime import training_command
@@ -37,11 +39,59 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_bundle_arguments(p: argparse.ArgumentParser) -> None:
+    """`prefdesk train --bundle DIR`: the job as a folder to train on another machine (`jobs.bundle`)."""
+    from prefdesk.jobs.topology import TOPOLOGIES
+
+    p.add_argument("--bundle", metavar="DIR", help="write the job as a self-contained folder for another machine or a "
+                                                  "cluster (no training here); bring the run back: prefdesk runs import DIR")
+    p.add_argument("--topology", default="single", choices=TOPOLOGIES, help="where the bundle trains (default: single)")
+    p.add_argument("--num-machines", type=int, default=1, metavar="N", help="machines (nodes) of the bundle's run")
+    p.add_argument("--num-processes", type=int, metavar="N",
+                   help="processes on all machines together, one a GPU (default: 1 for single, else 8 a machine)")
+    p.add_argument("--main-process-ip", metavar="HOST", help="the first machine (multi-node without SLURM)")
+    p.add_argument("--main-process-port", type=int, default=29500, metavar="PORT")
+    p.add_argument("--base-model-at", metavar="PATH", help="the base model's folder on the other machine (else "
+                                                          "--base-model is copied into the bundle)")
+
+
+def _bundle(args: argparse.Namespace) -> int:
+    from prefdesk.jobs.bundle import write_bundle
+    from prefdesk.jobs.topology import Topology
+    from prefdesk.store.project import Project
+
+    processes = args.num_processes or (1 if args.topology == "single" else 8 * args.num_machines)
+    topology = Topology(args.topology, args.num_machines, processes, args.main_process_ip, args.main_process_port)
+    with Project.open(args.project) as project:
+        done = write_bundle(project, args.kind, Path(args.bundle), topology, base_model=args.base_model,
+                            base_model_at=args.base_model_at, epochs=args.epochs, device=args.device,
+                            aggregate=args.aggregate, version=args.version, test_fraction=args.test_fraction,
+                            hyper=json.loads(args.hyper) if args.hyper else None)
+    print(json.dumps({"run": done.run_id, "status": "bundled", "bundle": str(done.folder), "rows": done.rows,
+                      "topology": topology.as_json(), "snapshot_sha256": done.snapshot_sha256}, indent=2))
+    print(f"run {done.run_id} bundled: train it with `bash {done.folder}/run.sh` or `cd {done.folder} && sbatch "
+          f"slurm.sbatch`, then `prefdesk runs import {done.folder} -p {args.project}`", file=sys.stderr)
+    return 0
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
     from prefdesk.store.project import Project
     from prefdesk.store.runs import runs
 
     from prefdesk.jobs.watch import settle_running_runs
+
+    if args.action == "import":
+        if not args.folder:
+            raise ValueError("runs import: name the bundle's folder (prefdesk runs import DIR -p P)")
+        from prefdesk.jobs.bundle import import_run
+
+        with Project.open(args.project) as project:
+            done = import_run(project, Path(args.folder))
+        print(json.dumps(done.run.as_json(), indent=2))
+        if done.code_changed:
+            print(f"prefdesk: warning: the training code in {args.folder}/training is not the code bundled (edited "
+                  "there?); recorded as training_code_changed", file=sys.stderr)
+        return 0
 
     with Project.open(args.project) as project:
         settle_running_runs(project)  # runs whose job ended (or was killed) since anyone looked

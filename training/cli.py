@@ -39,6 +39,8 @@ def _hold_job_lock(job: str) -> bool:
                 if time.monotonic() > deadline:
                     return False
                 time.sleep(0.2)
+            except OSError:  # a network file system without locks (a cluster's NFS): liveness is the pid's alone
+                break
         (folder / JOB_PID).write_text(str(os.getpid()))
     return True
 

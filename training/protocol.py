@@ -46,6 +46,7 @@ class RunStatus(str, Enum):
     FINISHED = "finished"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    BUNDLED = "bundled"  # written as a bundle to train on another machine; `prefdesk runs import` brings it back
 
 
 EVENTS = tuple(e.value for e in Event)
@@ -227,7 +228,22 @@ def load_spec(path: str | Path) -> tuple[JobSpec | None, list[str]]:
         return None, [f"{path}: no such job file"]
     except json.JSONDecodeError as exc:
         return None, [f"{path}:{exc.lineno}: invalid JSON: {exc.msg}"]
-    return JobSpec.from_dict(data)
+    return JobSpec.from_dict(relative_to(data, Path(path).resolve().parent))
+
+
+def relative_to(data: Any, folder: Path) -> Any:
+    """A spec's relative paths read from the spec's own folder (a bundle's `dataset`, `run/model`, `base_model`),
+    wherever the job is started from: `srun` on a cluster node need not start in the bundle. A `base_model` that
+    is no folder there stays as written (a hub id, with allow_download)."""
+    if not isinstance(data, dict):
+        return data
+    out = dict(data)
+    for key in ("dataset", "output_dir", "base_model"):
+        value = out.get(key)
+        if isinstance(value, str) and value and not Path(value).is_absolute():
+            if key != "base_model" or (folder / value).exists():
+                out[key] = str(folder / value)
+    return out
 
 
 def is_main_process() -> bool:

@@ -36,6 +36,17 @@ def weights_bytes(spec: JobSpec) -> int | None:
     return sum(p.stat().st_size for pattern in ("*.safetensors", "*.bin") for p in folder.glob(pattern))
 
 
+def file_sha256(path: Path) -> str:
+    """The sha256 of the data file the job read: the digest its export's manifest holds for it."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def run_job(spec: JobSpec) -> int:
     """0 when finished, 3 when cancelled, 1 when failed (after the matching event)."""
     from training.common import offline_env
@@ -72,5 +83,6 @@ def run_job(spec: JobSpec) -> int:
     if result.get("cancelled"):
         emit("cancelled", step=result.get("step"), checkpoint=result.get("checkpoint"))
         return 3
-    emit("finished", output_dir=result["output_dir"], report=result["report"], report_path=result["report_path"])
+    report = {**result["report"], "dataset_sha256": file_sha256(spec.data_file)}  # what `runs import` checks
+    emit("finished", output_dir=result["output_dir"], report=report, report_path=result["report_path"])
     return 0

@@ -38,12 +38,31 @@ def prepare(project: Project, kind: str, *, base_model: str | None = None, epoch
             test_fraction: float = 0.0) -> tuple[str, Path]:
     """Freeze the dataset (the project's labels now, or exactly a dataset version's, with its own policy)
     and write the job spec for a new run; returns (run id, spec path)."""
+    run_id = uuid7()
+    folder = run_folder(project, run_id)
+    spec, manifest, aggregate = freeze(project, kind, folder, base_model=base_model, epochs=epochs, device=device,
+                                       aggregate=aggregate, hyper=hyper, version=version, eval_fraction=eval_fraction,
+                                       test_fraction=test_fraction)
+    spec_path = folder / "job.json"
+    spec_path.write_text(json.dumps(spec, indent=2) + "\n")
+    store_runs.start_run(project, kind, {**spec, "aggregate": aggregate, "version": version}, spec["dataset"], manifest,
+                         run_id)
+    return run_id, spec_path
+
+
+def freeze(project: Project, kind: str, folder: Path, *, base_model: str | None = None, epochs: float | None = None,
+           device: str = "auto", aggregate: str = "majority", hyper: dict | None = None, version: str | None = None,
+           eval_fraction: float | None = None, test_fraction: float = 0.0,
+           check_base: bool = True) -> tuple[dict, dict, str]:
+    """Check the job, export its snapshot into `folder/dataset`; (the job spec, the snapshot's manifest, the
+    aggregation policy: a version's own). Nothing is recorded: `prepare` and `bundle.write_bundle` do that.
+    `check_base` false: the base model is a path on another machine (a bundle's), not checked here."""
     if kind not in KINDS:
         raise ValueError(f"unknown job {kind!r}; choose one of {', '.join(KINDS)}")
     job, heads = KINDS[kind]
     from prefdesk.jobs.plan import base_model_problems
 
-    if problems := base_model_problems(job, base_model):  # before anything is frozen or recorded
+    if check_base and (problems := base_model_problems(job, base_model)):  # before anything is frozen or recorded
         raise ValueError("; ".join(problems))
     frozen = None
     if version is not None:
@@ -51,8 +70,6 @@ def prepare(project: Project, kind: str, *, base_model: str | None = None, epoch
 
         frozen = versions.get(project, version)
         aggregate = frozen.aggregate
-    run_id = uuid7()
-    folder = run_folder(project, run_id)
     dataset = folder / "dataset"
     from training.protocol import EXPORT_FORMATS
 
@@ -64,12 +81,7 @@ def prepare(project: Project, kind: str, *, base_model: str | None = None, epoch
         spec["eval_fraction"] = eval_fraction
     if heads:
         spec["heads"] = heads
-    spec_path = folder / "job.json"
-    spec_path.write_text(json.dumps(spec, indent=2) + "\n")
-    manifest = json.loads((dataset / "manifest.json").read_text())
-    store_runs.start_run(project, kind, {**spec, "aggregate": aggregate, "version": version}, str(dataset), manifest,
-                         run_id)
-    return run_id, spec_path
+    return spec, json.loads((dataset / "manifest.json").read_text()), aggregate
 
 
 def job_command(spec_path: Path, python: str | None = None) -> list[str]:

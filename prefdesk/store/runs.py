@@ -44,12 +44,14 @@ def _run(row: tuple) -> Run:
                row[9])
 
 
-def start_run(project: Project, kind: str, spec: dict, dataset: str, manifest: dict | None, run_id: str | None = None) -> str:
+def start_run(project: Project, kind: str, spec: dict, dataset: str, manifest: dict | None, run_id: str | None = None,
+              status: RunStatus = RunStatus.RUNNING) -> str:
+    """A new run: running (its job launched here), or bundled (written for another machine, `jobs.bundle`)."""
     run_id = run_id or uuid7()
     with project.transaction():
-        project.conn.execute(f"INSERT INTO runs ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, 'running', NULL, NULL)",
+        project.conn.execute(f"INSERT INTO runs ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, NULL, NULL)",
                              (run_id, kind, json.dumps(spec), dataset, json.dumps(manifest) if manifest else None,
-                              utc_now()))
+                              utc_now(), status.value))
     return run_id
 
 
@@ -68,9 +70,12 @@ def reopen_run(project: Project, run_id: str) -> None:
 
 
 def finish_run(project: Project, run_id: str, status: RunStatus | str, report: dict | None = None,
-               model_dir: str | None = None) -> None:
+               model_dir: str | None = None, dataset: str | None = None) -> None:
+    """Settle a run; `dataset`: where its snapshot now lives (a bundle's, copied in by `runs import`)."""
     status = RunStatus(status)  # ValueError for a status that is none of them
     with project.transaction():
+        if dataset is not None:
+            project.conn.execute("UPDATE runs SET dataset = ? WHERE id = ?", (dataset, run_id))
         project.conn.execute("UPDATE runs SET status = ?, finished_at = ?, report = ?, model_dir = ? WHERE id = ?",
                              (status.value, utc_now(), json.dumps(report) if report is not None else None, model_dir, run_id))
 
