@@ -224,3 +224,50 @@ def test_the_lead_sets_held_out_share_max_steps_max_length_and_threads_and_the_j
     assert 0.2 < report["eval_pairs"] / (report["train_pairs"] + report["eval_pairs"]) < 0.4
     started = next(e for e in panel.watch.events if e["event"] == "started")
     assert started["device"] == "CPU (1 threads)"
+
+
+def test_a_run_set_up_in_the_panel_is_bundled_trained_elsewhere_and_imported_back(panel_desk, qtbot, tiny_encoder,
+                                                                                  project, tmp_path, monkeypatch):
+    """Write a bundle for a cluster… (issue 36): the dialog's topology and the panel's choices land in the bundle,
+    the run is listed as bundled; trained by its own run.sh, Import a finished bundle… brings its report back."""
+    import subprocess
+    import sys
+
+    from PySide6.QtWidgets import QDialogButtonBox, QFileDialog
+
+    window, panel, _ = panel_desk
+    choose(qtbot, panel, tiny_encoder, 1)
+    panel.max_steps.setValue(2)
+    panel.max_length.setValue(64)
+    qtbot.mouseClick(panel.bundle_button, Qt.LeftButton)
+    dialog = panel.bundle_dialog
+    qtbot.waitUntil(dialog.isVisible)
+    ok = dialog.buttons.button(QDialogButtonBox.Ok)
+    assert not ok.isEnabled() and "name the folder" in dialog.problems.text()
+    dialog.topology.setCurrentIndex(dialog.topology.findData("multi-node"))
+    dialog.machines.setValue(1)  # a multi-node run on one machine cannot run: said, and OK stays off
+    assert "num_machines must be 2 or more" in dialog.problems.text() and not ok.isEnabled()
+    dialog.topology.setCurrentIndex(dialog.topology.findData("single"))
+    qtbot.keyClicks(dialog.folder, str(tmp_path / "bundle"))
+    assert ok.isEnabled(), dialog.problems.text()
+    qtbot.mouseClick(ok, Qt.LeftButton)
+    qtbot.waitUntil(lambda: "bundled as run" in panel.problems.text(), timeout=30_000)
+    spec = json.loads((tmp_path / "bundle" / "job.json").read_text())
+    assert spec["hyper"]["max_steps"] == 2 and spec["hyper"]["max_length"] == 64 and spec["device"] == "auto"
+    assert spec["base_model"] == "base_model" and (tmp_path / "bundle" / "base_model" / "config.json").is_file()
+    (run_id, status), = project.conn.execute("SELECT id, status FROM runs").fetchall()
+    assert status == "bundled" and panel.history.item(0, 2).text() == "bundled"
+    assert not panel.watch_button.isEnabled()  # nothing to watch here: it trains elsewhere
+
+    env = {**os.environ, "PYTHON": sys.executable, "OMP_NUM_THREADS": "1"}
+    subprocess.run(["bash", str(tmp_path / "bundle" / "run.sh")], env=env, check=True, timeout=300)
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(tmp_path / "bundle"))
+    qtbot.mouseClick(panel.import_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: "imported" in panel.import_status.text() or "refused" in panel.import_status.text()
+                    or panel.history.item(0, 2).text() == "finished", timeout=60_000)
+    qtbot.waitUntil(lambda: panel.history.item(0, 2).text() == "finished", timeout=10_000)
+    assert f"run {run_id[-8:]} imported" in panel.import_status.text()
+    report = json.loads(project.conn.execute("SELECT report FROM runs WHERE id = ?", (run_id,)).fetchone()[0])
+    assert report["steps"] == 2 and report["trained_on"]["name"] == "single"
+    figures = [panel.report.item(r, 0).text() for r in range(panel.report.rowCount())]
+    assert "steps" in " ".join(figures)

@@ -58,7 +58,13 @@ class HistoryPart:
         buttons.addStretch(1)
         judge_row = QHBoxLayout()  # a row of its own: at scale 2 one row of them all is wider than a 1600 screen
         judge_row.addWidget(self.rm_eval_button)
-        judge_row.addStretch(1)
+        self.import_button = QPushButton("&Import a finished bundle…")  # prefdesk runs import
+        self.import_button.clicked.connect(lambda: self.import_bundle())
+        self.import_status = QLabel()
+        self.import_status.setWordWrap(True)
+        self.import_status.setTextFormat(Qt.PlainText)
+        judge_row.addWidget(self.import_button)
+        judge_row.addWidget(self.import_status, 1)
         self.report = QTableWidget(0, 2)
         self.report.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.report.verticalHeader().hide()
@@ -120,6 +126,10 @@ class HistoryPart:
             figures = report.rows(run.report)
             if run.status == RunStatus.FAILED:
                 figures = [("error", str((run.report or {}).get("error"))), ("hint", str((run.report or {}).get("hint")))]
+            if run.status == RunStatus.BUNDLED:
+                bundle = run.spec.get("bundle", {})
+                figures = [("bundle", str(bundle.get("folder"))), ("topology", str(bundle.get("topology"))),
+                           ("next", "train it there, then Import a finished bundle")]
             self._fill_report([f"{run.kind} ({run.status.value})"], [(n, v) for n, v in figures])
             self.histogram.show_histogram(report.histogram(run.report))
             per = report.per_dimension(run.report)
@@ -129,7 +139,7 @@ class HistoryPart:
         can_score = len(chosen) == 1 and chosen[0].status == RunStatus.FINISHED and chosen[0].kind in ("reward", "reward-dims")
         self.score_button.setEnabled(can_score and self.scoring is None)
         self.rm_eval_button.setEnabled(can_score and self.scoring is None)
-        self.watch_button.setEnabled(len(chosen) == 1)
+        self.watch_button.setEnabled(len(chosen) == 1 and chosen[0].status != RunStatus.BUNDLED)
 
     def judge_reward_model(self) -> None:
         """`prefdesk rm-eval` on the selected run, off the GUI thread (pairs it has not scored are scored first);

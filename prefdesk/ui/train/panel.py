@@ -6,7 +6,8 @@ job runs. The job is a detached `QProcess` writing to its run folder (`jobs.watc
 it wrote. So the desk never waits on it, a job outlives a desk closed with "leave it running", and a
 killed runtime is seen as failed. The desk never imports torch; charts (pyqtgraph) load with the panel.
 
-The panel is three parts on one state: `setup` (a new run), `live` (the run being watched) and `history`.
+The panel is parts on one state: `setup` (a new run), `live` (the run being watched), `history`, and `bundle`
+(a run written for a cluster, and brought back).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import QHBoxLayout, QScrollArea, QSplitter, QTabWidget, Q
 from prefdesk.jobs import plan
 from prefdesk.jobs.watch import RunWatch
 from prefdesk.ui.operations import Change
+from prefdesk.ui.train.bundle import BundlePart
 from prefdesk.ui.train.history import HistoryPart
 from prefdesk.ui.train.live import LivePart
 from prefdesk.ui.train.setup import SetupPart
@@ -27,7 +29,7 @@ POLL_MS = 500
 RECOUNT_MS = 1500  # after the last label of a burst
 
 
-class TrainPanel(SetupPart, LivePart, HistoryPart, QWidget):
+class TrainPanel(SetupPart, LivePart, HistoryPart, BundlePart, QWidget):
     def __init__(self, desk) -> None:
         super().__init__(desk, Qt.Window)
         self.desk = desk

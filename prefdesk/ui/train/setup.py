@@ -118,6 +118,10 @@ class SetupPart:
         self.problems.setTextFormat(Qt.PlainText)
         self.start_button = QPushButton("&Start")
         self.start_button.clicked.connect(self.start)
+        self.bundle_button = QPushButton("Write a &bundle for a cluster…")  # prefdesk train --bundle
+        self.bundle_button.setToolTip("This run as a folder that trains on another machine or a SLURM cluster "
+                                      "(accelerate, DeepSpeed, FSDP); no training runtime needed here")
+        self.bundle_button.clicked.connect(self.write_bundle)
         form.addRow("Job", self.kind)
         form.addRow("Train on", self.policy)
         form.addRow(self.counts)
@@ -134,6 +138,7 @@ class SetupPart:
         form.addRow("", self.lora)
         form.addRow(self.problems)
         form.addRow(self.start_button)
+        form.addRow(self.bundle_button)
         self.kind.currentIndexChanged.connect(self._kind_changed)
         self.device.currentIndexChanged.connect(self._device_changed)
         self.policy.currentIndexChanged.connect(self._count)
