@@ -68,9 +68,14 @@ def cmd_judge(args: argparse.Namespace) -> int:
         if args.run:
             report = judge.rm_judge(project, args.run, where, python=args.python)
         else:
+            backend, url = _backend(args.backend)
+            server = {"url": url, "allow_remote": args.allow_remote, **_server_options(args, backend)} \
+                if backend == "openai" else None
+            if backend == "vllm":
+                raise ProjectError("--backend vllm: run vLLM's OpenAI-compatible server and use --backend openai URL")
             report = judge.llm_judge(project, args.model, template_name=args.template, samples=args.samples,
                                      temperature=args.temperature, where=where, seed=args.seed, device=args.device,
-                                     python=args.python, on_event=progress)
+                                     python=args.python, on_event=progress, server=server)
     print(report.summary())
     return 0
 
@@ -99,6 +104,25 @@ def _backend(values: list[str]) -> tuple[str, str | None]:
     if len(values) > 2 or (url and name != "openai"):
         raise ValueError("--backend: transformers, vllm, or openai URL")
     return name, url
+
+
+def _server_options(args: argparse.Namespace, backend: str) -> dict:
+    """--token-env and --timeout, for --backend openai only (the token's variable is named, the token never stored)."""
+    if backend != "openai":
+        if args.token_env or args.timeout is not None:
+            raise ValueError("--token-env and --timeout go with --backend openai URL")
+        return {}
+    return {"token_env": args.token_env, **({"timeout_s": args.timeout} if args.timeout is not None else {})}
+
+
+def add_server_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backend", nargs="+", default=["transformers"], metavar="NAME",
+                   help="transformers (default), vllm, or openai URL: an OpenAI-compatible server (vllm serve, "
+                        "trl vllm-serve, llama.cpp), on this machine unless --allow-remote")
+    p.add_argument("--allow-remote", action="store_true", help="let --backend openai use a server on another machine")
+    p.add_argument("--token-env", metavar="VAR", help="the environment variable that holds the server's bearer token "
+                                                     "(read when the job runs; never stored in the project)")
+    p.add_argument("--timeout", type=float, metavar="S", help="seconds for one server request (default 600)")
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -144,6 +168,7 @@ def _generate(args: argparse.Namespace) -> int:
                 n=args.n or (1 if args.reference else 2),
                 temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens, seed=args.seed,
                 device=args.device, backend=backend, url=url, allow_remote=args.allow_remote,
+                **_server_options(args, backend),
                 batch_size=args.batch_size, max_resample=args.max_resample, pair=pair, reward_model=reward,
                 reference=args.reference, raw_prompts=args.raw_prompts,
                 cut_answers="keep" if args.keep_cut_answers else "resample")
@@ -180,7 +205,7 @@ def add_parsers(command, sub) -> None:
     a.set_defaults(func=cmd_rules)
     p = command("judge", cmd_judge, "model-judge labels (weak layer): an LLM judge or a finished reward run")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr (the result still on stdout)")
-    p.add_argument("--model", help="a local causal LM folder: the LLM judge")
+    p.add_argument("--model", help="a local causal LM folder: the LLM judge (with --backend openai: the server's model)")
     p.add_argument("--run", help="a finished reward run: the reward-model judge")
     p.add_argument("--template", default="default", help="the judge template's name (its newest version is used)")
     p.add_argument("--samples", type=int, default=1, help="readings per order (K > 1 needs --temperature > 0)")
@@ -188,6 +213,7 @@ def add_parsers(command, sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", choices=["auto", "cuda", "mps", "cpu"])
     p.add_argument("--where", help="scenario=...,risk_level=...,bucket=... (VALUE|VALUE for several)")
+    add_server_arguments(p)
     p.add_argument("--python", help="the Python of the training runtime")
     p = command("judge-template", cmd_judge_template, "show a judge template, or store a new version of one")
     p.add_argument("name", nargs="?", default="default")
@@ -211,9 +237,7 @@ def add_parsers(command, sub) -> None:
     p.add_argument("--max-new-tokens", type=int, default=256)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", choices=["auto", "cuda", "mps", "cpu"])
-    p.add_argument("--backend", nargs="+", default=["transformers"], metavar="NAME",
-                   help="transformers (default), vllm, or openai URL (a server on this machine)")
-    p.add_argument("--allow-remote", action="store_true", help="let --backend openai use a server on another machine")
+    add_server_arguments(p)
     p.add_argument("--batch-size", type=int, default=16, help="prompts a batch")
     p.add_argument("--max-resample", type=int, default=2,
                    help="rounds of re-sampling near-duplicate, empty and cut answers before the prompt is held back")

@@ -103,6 +103,9 @@ def _judge(job: str) -> int:
 
         return run_judge(spec)
     except Exception as exc:  # every failure reaches the desk as an event
+        if type(exc).__name__ == "ServerError":  # what the judge's server did, said as it is
+            emit("failed", error=str(exc), hint="check the judge's server (its log, its address, its model name)")
+            return 1
         traceback.print_exc()
         emit("failed", error=f"{type(exc).__name__}: {exc}", hint="see the log above")
         return 1

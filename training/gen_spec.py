@@ -37,6 +37,8 @@ class GenerateSpec:
     url: str | None = None  # the OpenAI-compatible server, for `openai`
     allow_remote: bool = False  # a server on another machine (otherwise loopback only)
     max_response_bytes: int = 16 * 2 ** 20  # a server's answer is read to this size and refused past it
+    token_env: str | None = None  # the environment variable holding the server's bearer token (never the token)
+    timeout_s: float = 600.0  # a server request, answer included
     raw_prompts: bool = False  # a plain prompt goes to a chat model as it is (default: wrapped as one user turn)
     cut_answers: str = "resample"  # an answer cut at max_new_tokens: resample (then hold the prompt back) | keep
     batch_size: int = 16  # prompts a batch (each with its n samples)
@@ -93,7 +95,7 @@ class GenerateSpec:
         if not Path(self.prompts).is_file():
             out.append(f"prompts: {self.prompts} is not a file")
         if self.backend == "openai":
-            out += url_problems(self.url, self.allow_remote)
+            out += url_problems(self.url, self.allow_remote) + server_problems(self.token_env, self.timeout_s)
         else:
             out += model_folder_problems(self.model)
             if self.adapter and not (Path(self.adapter) / "adapter_config.json").is_file():
@@ -142,6 +144,22 @@ def chat_template_of(folder: str) -> str | None:
 
 
 LOOPBACK_NAMES = ("localhost",)
+
+
+def server_problems(token_env: str | None, timeout_s: float) -> list[str]:
+    """A server's token variable (named in the spec; the token itself is read when the job runs, and stored
+    nowhere) and its request time limit."""
+    import os
+
+    out = []
+    if token_env is not None and (not isinstance(token_env, str) or not token_env.isidentifier()):
+        out.append(f"token_env: {token_env!r} is not the name of an environment variable")
+    elif token_env and not os.environ.get(token_env):
+        out.append(f"token_env: the environment variable {token_env} is not set (export it where the job runs: the "
+                   "token is read from it, never written to the project)")
+    if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or not 0.1 <= timeout_s <= 86400:
+        out.append(f"timeout_s: expected seconds from 0.1 to 86400, got {timeout_s!r}")
+    return out
 
 
 def url_problems(url: str | None, allow_remote: bool) -> list[str]:

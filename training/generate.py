@@ -196,7 +196,8 @@ def _backend(spec: GenerateSpec, stop):
     if spec.backend == "openai":
         from training.openai_backend import OpenAIBackend
 
-        return OpenAIBackend(spec.url, spec.model, spec.max_response_bytes, stop=stop), "server"
+        return OpenAIBackend(spec.url, spec.model, spec.max_response_bytes, spec.timeout_s, stop=stop,
+                             token_env=spec.token_env), "server"
     import torch
 
     from training.sampling import TransformersBackend

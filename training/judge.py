@@ -52,20 +52,32 @@ _BACK = {"1": "B", "2": "A", "tie": "tie"}  # BA order: the judge's first answer
 _AS_IS = {"1": "A", "2": "B", "tie": "tie"}
 
 
-def run_judge(spec: dict) -> int:
-    from training.sampling import Cancelled, TransformersBackend, over_context, sample_seed
+def _backend(spec: dict, stop):
+    """(the judge's backend, its device): the local model, or the model on an OpenAI-compatible server."""
+    if spec.get("backend") == "openai":
+        from training.openai_backend import OpenAIBackend
 
+        return OpenAIBackend(spec["url"], spec["model"], timeout_s=float(spec.get("timeout_s", 600.0)), stop=stop,
+                             token_env=spec.get("token_env")), "server"
     import torch
+
+    from training.sampling import TransformersBackend
+
+    device = spec.get("device", "auto")
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    return TransformersBackend(spec["model"], None, device, stop=stop), device
+
+
+def run_judge(spec: dict) -> int:
+    from training.sampling import Cancelled, over_context, sample_seed
 
     out_dir = Path(spec["output_dir"])
     out_dir.mkdir(parents=True, exist_ok=True)
     pairs = [json.loads(line) for line in open(spec["pairs"], encoding="utf-8") if line.strip()]
-    device = spec.get("device", "auto")
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    backend = TransformersBackend(spec["model"], None, device, stop=lambda: (out_dir / STOP_FILE).exists())
+    backend, device = _backend(spec, lambda: (out_dir / STOP_FILE).exists())
     k, temperature = int(spec.get("samples", 1)), float(spec.get("temperature", 0.0))
-    emit("started", pairs=len(pairs), backend=backend.name, device=device, model=spec["model"])
+    emit("started", **{"pairs": len(pairs), "device": device, **backend.identity(), "model": spec["model"]})
     rows = []  # (pair index, order, sample) -> the text the judge reads
     for i, pair in enumerate(pairs):
         for order in ("AB", "BA"):
@@ -76,7 +88,8 @@ def run_judge(spec: dict) -> int:
                                                                       0 if order == "AB" else 1)))
     max_new = int(spec.get("max_new_tokens", 64))
     asked = rows[::k]  # each (pair, order) once: its K readings read the same text
-    if too_long := over_context(backend, [(f"pair {pairs[r[0]]['key']} ({r[1]})", r[2], r[3]) for r in asked], max_new):
+    if device != "server" and (too_long := over_context(  # a server's context is its own: it refuses a long one itself
+            backend, [(f"pair {pairs[r[0]]['key']} ({r[1]})", r[2], r[3]) for r in asked], max_new)):
         emit("failed", error=too_long, hint="leave those items out of the judge (--where) or use a judge model with a "
                                             "longer context")
         return 1

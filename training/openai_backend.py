@@ -26,8 +26,12 @@ TIMEOUT_S = 600  # a whole request, answer included
 POLL_S = 0.2  # how often a waiting job looks for a cancel and for requests past their time
 PARALLEL = 4  # requests in flight: a local server batches them
 MAX_RESPONSE_BYTES = 16 * 2 ** 20
-RETRY_STATUSES = (429, 502, 503)  # a busy or restarting server: asked again, at most RETRIES times
-RETRIES = 3
+RETRY_STATUSES = (429, 500, 502, 503, 504)  # a busy, failing or restarting server: asked again, RETRIES times at most
+RETRIES = 3  # with backoff: 0.5, 1, 2 s (jittered; a Retry-After the server sends instead, to 5 s)
+
+
+class _Unreachable(Exception):
+    """The connection was refused or dropped before an answer (a server restarting): tried again."""
 
 
 class ServerError(RuntimeError):
@@ -41,18 +45,67 @@ def _first(raw: bytes, n: int = 120) -> str:
 class OpenAIBackend:
     name = "openai"
 
+    template = True  # prompts go as chat messages; the server applies the model's template
+
     def __init__(self, url: str, model: str, max_response_bytes: int = MAX_RESPONSE_BYTES,
-                 timeout_s: float = TIMEOUT_S, stop=lambda: False) -> None:
+                 timeout_s: float = TIMEOUT_S, stop=lambda: False, token_env: str | None = None) -> None:
+        import os
+
         self.url = url.rstrip("/")
         self.model = model
         self.version = "openai-compatible"
+        self._headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if token_env:  # read here, in the job's process; the spec names only the variable
+            self._headers["Authorization"] = f"Bearer {os.environ.get(token_env, '')}"
+        self._described: dict | None = None
         self.max_bytes, self.timeout_s, self.stop = max_response_bytes, timeout_s, stop
         self._open: dict[http.client.HTTPConnection, float] = {}  # connection -> its deadline
         self._lock = threading.Lock()
         self._closing = False  # set when a batch is cancelled or failed: its other requests end at once
 
     def identity(self) -> dict:
-        return {"model": self.model, "server": self.url, "backend": self.name, "backend_version": self.version}
+        """The fields the local backend records, in a server's terms: the model the server names, a hash of its
+        /models entry (its weights' path, its context), the server's version (vLLM's /version) and the server."""
+        if self._described is None:
+            self._described = self._describe()
+        return {"model": self.model, **self._described, "backend": self.name, "server": self.url}
+
+    def _describe(self) -> dict:
+        """Asked once: /models (the model must be one the server serves, when it lists them) and /version."""
+        import hashlib
+
+        out = {"model_hash": None, "backend_version": self.version, "dtype": "the server's"}
+        status, _, raw, _ = self._request("GET", "/models")
+        if status == 200:
+            try:
+                listed = [m for m in json.loads(raw).get("data", []) if isinstance(m, dict)]
+            except (ValueError, AttributeError, UnicodeDecodeError):
+                raise ServerError(f"{self.url}/models: the answer is not a JSON model list: {_first(raw)}") from None
+            entry = next((m for m in listed if m.get("id") == self.model), None)
+            if listed and entry is None:
+                raise ServerError(f"{self.url}/models: the server serves {', '.join(str(m.get('id')) for m in listed)}"
+                                  f", not {self.model!r}: give --model one of them")
+            if entry is not None:
+                out["model_hash"] = hashlib.sha256(json.dumps(entry, sort_keys=True).encode()).hexdigest()[:16]
+                out["model_root"] = entry.get("root")
+                out["max_model_len"] = entry.get("max_model_len")
+        root = self.url[:-3] if self.url.endswith("/v1") else self.url
+        status, _, raw, _ = self._request("GET", "/version", root)
+        if status == 200:
+            try:
+                version = json.loads(raw).get("version")
+            except (ValueError, AttributeError, UnicodeDecodeError):
+                version = None
+            if isinstance(version, str):
+                out["backend_version"] = f"vllm {version}" if version[:1].isdigit() else version
+        return out
+
+    def _request(self, method: str, path: str, base: str | None = None) -> tuple[int, str, bytes, float | None]:
+        """A GET that may fail without failing the job (a server that lists no models, has no /version)."""
+        try:
+            return self._exchange(path, None, method, base)
+        except (ServerError, _Unreachable):
+            return 0, "", b"", None
 
     def render(self, prompt):
         if isinstance(prompt, str):
@@ -61,18 +114,26 @@ class OpenAIBackend:
 
     # -- one request -------------------------------------------------------------------------------------------
     def _post(self, path: str, body: dict) -> dict:
+        tries = ""
         for attempt in range(RETRIES + 1):
-            status, reason, raw, retry_after = self._exchange(path, json.dumps(body).encode())
+            try:
+                status, reason, raw, retry_after = self._exchange(path, json.dumps(body).encode())
+            except _Unreachable as exc:
+                if attempt < RETRIES:
+                    self._sleep(jittered(0.5 * 2 ** attempt))
+                    continue
+                raise ServerError(f"{exc} ({RETRIES + 1} tries)") from None
             if status in RETRY_STATUSES and attempt < RETRIES:
                 self._sleep(min(retry_after if retry_after is not None else jittered(0.5 * 2 ** attempt), 5.0))
                 continue
+            tries = f" ({attempt + 1} tries)" if attempt else ""
             break
         where = f"{self.url}{path}"
         if 300 <= status < 400:
             raise ServerError(f"{where}: the server answered {status} {reason} (to {raw.decode('latin-1')!r}); "
                               "redirects are not followed: give the address it serves at")
         if status != 200:
-            raise ServerError(f"{where}: the server answered {status} {reason}: {_first(raw)}")
+            raise ServerError(f"{where}: the server answered {status} {reason}{tries}: {_first(raw)}")
         try:
             reply = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
@@ -81,10 +142,11 @@ class OpenAIBackend:
             raise ServerError(f"{where}: the answer is JSON but not an object: {_first(raw)}")
         return reply
 
-    def _exchange(self, path: str, data: bytes) -> tuple[int, str, bytes, float | None]:
-        """(status, reason, body, Retry-After seconds) of one POST; the body read to `max_bytes`, the whole within
+    def _exchange(self, path: str, data: bytes | None, method: str = "POST",
+                  base: str | None = None) -> tuple[int, str, bytes, float | None]:
+        """(status, reason, body, Retry-After seconds) of one request; the body read to `max_bytes`, the whole within
         `timeout_s`; a 3xx body is replaced by its Location."""
-        parsed = urlparse(self.url)
+        parsed = urlparse(base or self.url)
         kind = http.client.HTTPSConnection if parsed.scheme == "https" else http.client.HTTPConnection
         conn = kind(parsed.hostname, parsed.port, timeout=self.timeout_s)
         with self._lock:
@@ -92,8 +154,7 @@ class OpenAIBackend:
                 raise Cancelled()
             self._open[conn] = time.monotonic() + self.timeout_s
         try:
-            conn.request("POST", parsed.path.rstrip("/") + path, body=data,
-                         headers={"Content-Type": "application/json", "Accept": "application/json"})
+            conn.request(method, parsed.path.rstrip("/") + path, body=data, headers=self._headers)
             response = conn.getresponse()
             if 300 <= response.status < 400:
                 return response.status, response.reason, (response.getheader("Location") or "").encode(), None
@@ -115,6 +176,8 @@ class OpenAIBackend:
             late = isinstance(exc, (socket.timeout, TimeoutError)) or self._open.get(conn, 0) < time.monotonic()
             if late:
                 raise ServerError(f"{self.url}{path}: no whole answer within {self.timeout_s:g} s") from None
+            if isinstance(exc, (ConnectionRefusedError, ConnectionResetError, http.client.RemoteDisconnected)):
+                raise _Unreachable(f"{self.url}{path}: {type(exc).__name__}: {exc}") from None
             raise ServerError(f"{self.url}{path}: {type(exc).__name__}: {exc}") from None
         finally:
             with self._lock:

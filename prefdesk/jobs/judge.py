@@ -121,16 +121,25 @@ def identity_of(model: str, template_name: str, version: str) -> str:
 
 def ask(project: Project, model: str, todo: list[tuple[str, str, str, str]], *, template_name: str = "default",
         samples: int = 1, temperature: float = 0.0, seed: int = 0, max_new_tokens: int = 96, device: str = "auto",
-        python: str | None = None, on_event: Callable[[dict], None] | None = None) -> tuple[str, list[dict]]:
+        python: str | None = None, on_event: Callable[[dict], None] | None = None,
+        server: dict | None = None) -> tuple[str, list[dict]]:
     """The LLM judge job on (key, prompt, answer A, answer B) pairs, each asked in both orders K times, recorded
-    as a run of kind `judge`: (the judge's identity, one verdict a pair in the pair's terms, `training.judge`)."""
-    problems = model_folder_problems(model)
+    as a run of kind `judge`: (the judge's identity, one verdict a pair in the pair's terms, `training.judge`).
+    `server`: the judge is `model` on an OpenAI-compatible server ({url, allow_remote, token_env, timeout_s})."""
+    if server is not None:
+        from training.gen_spec import server_problems, url_problems
+
+        problems = url_problems(server.get("url"), server.get("allow_remote", False)) + server_problems(
+            server.get("token_env"), server.get("timeout_s", 600.0))
+    else:
+        problems = model_folder_problems(model)
     if problems:
         raise ProjectError("; ".join(problems))
     if samples < 1 or (samples > 1 and temperature <= 0):
         raise ProjectError("--samples K > 1 needs --temperature > 0 (K greedy readings are one reading K times)")
     version, text = template(project, template_name)
-    identity = identity_of(model, template_name, version)
+    identity = (f"judge:server:{model}:{template_name}@{version}" if server is not None
+                else identity_of(model, template_name, version))
     guideline_version, guidelines = project.guidelines()
     fill = {"guidelines": guidelines.strip(), "guideline_version": guideline_version,
             "dimensions": ", ".join(project.settings["dimensions"])}
@@ -143,9 +152,10 @@ def ask(project: Project, model: str, todo: list[tuple[str, str, str, str]], *, 
                      "BA": text.format(**fill, prompt=prompt, answer_1=b, answer_2=a)}
             seed_key = hashlib.sha256(json.dumps([prompt, a, b]).encode()).hexdigest()  # the same pair, the same seeds
             f.write(json.dumps({"key": key, "seed_key": seed_key, "texts": texts}, ensure_ascii=False) + "\n")
-    spec = {"model": str(Path(model).resolve()), "pairs": str(folder / "pairs.jsonl"), "output_dir": str(folder / "model"),
-            "samples": samples, "temperature": temperature, "seed": seed, "max_new_tokens": max_new_tokens,
-            "device": device}
+    spec = {"model": model if server is not None else str(Path(model).resolve()), "pairs": str(folder / "pairs.jsonl"),
+            "output_dir": str(folder / "model"), "samples": samples, "temperature": temperature, "seed": seed,
+            "max_new_tokens": max_new_tokens, "device": device,
+            **({"backend": "openai", **server} if server is not None else {})}
     (folder / "job.json").write_text(json.dumps(spec, indent=2) + "\n")
     store_runs.start_run(project, "judge", {**spec, "judge": identity, "template": [template_name, version]},
                          str(folder / "pairs.jsonl"), {"pairs": len(todo)}, run_id)
@@ -158,11 +168,12 @@ def ask(project: Project, model: str, todo: list[tuple[str, str, str, str]], *, 
 def llm_judge(project: Project, model: str, *, template_name: str = "default", samples: int = 1,
               temperature: float = 0.0, where: dict | None = None, seed: int = 0, max_new_tokens: int = 96,
               device: str = "auto", python: str | None = None,
-              on_event: Callable[[dict], None] | None = None) -> JudgeReport:
+              on_event: Callable[[dict], None] | None = None, server: dict | None = None) -> JudgeReport:
     todo = pairs(project, where)
     identity, verdicts = ask(project, model, [(item_id, prompt, a, b) for item_id, prompt, a, b, _, _ in todo],
                              template_name=template_name, samples=samples, temperature=temperature, seed=seed,
-                             max_new_tokens=max_new_tokens, device=device, python=python, on_event=on_event)
+                             max_new_tokens=max_new_tokens, device=device, python=python, on_event=on_event,
+                             server=server)
     report = JudgeReport(identity)
     known = {item_id: (risk, gold) for item_id, _, _, _, risk, gold in todo}
     with project.transaction():
