@@ -84,5 +84,8 @@ def run_job(spec: JobSpec) -> int:
         emit("cancelled", step=result.get("step"), checkpoint=result.get("checkpoint"))
         return 3
     report = {**result["report"], "dataset_sha256": file_sha256(spec.data_file)}  # what `runs import` checks
+    from training.common import write_report
+
+    write_report(spec, report)  # the report file says it too
     emit("finished", output_dir=result["output_dir"], report=report, report_path=result["report_path"])
     return 0

@@ -16,8 +16,8 @@ from conftest import N
 RATERS = [f"r{k}" for k in range(10)]
 
 
-def _lead(folder):
-    """A lead project with N/2 pairwise items (written straight into a project file made by PrefDesk)."""
+def _lead(folder, items: int = N // 2):
+    """A lead project with `items` pairwise items (written straight into a project file made by PrefDesk)."""
     from prefdesk.store.project import Project
 
     path = folder / "merge_lead.prefdesk"
@@ -26,7 +26,7 @@ def _lead(folder):
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA synchronous = OFF")
     rows = [(f"i{i:08d}", "pairwise", f"question {i}", "{}", i, "2026-01-01T00:00:00Z",
-             json.dumps([{"text": f"answer a {i}"}, {"text": f"answer b {i} " * 3}])) for i in range(N // 2)]
+             json.dumps([{"text": f"answer a {i}"}, {"text": f"answer b {i} " * 3}])) for i in range(items)]
     conn.executemany("INSERT INTO items (id, kind, prompt, meta, content_hash, created_at, candidates) "
                      "VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
     conn.commit()
@@ -63,9 +63,9 @@ def test_merge_ten_rater_files_into_the_lead(tmp_path):
     labels = sum(_label(tmp_path / "team" / f"{name}.prefdesk", rng) for name in RATERS)
     assert labels == N and {f["items"] for f in files} == {N // 10}
     script = ("import json, resource, sys, time\n"
-              "from prefdesk.store import team\nfrom prefdesk.store.project import Project\n"
+              "from prefdesk.store.merge import merge\nfrom prefdesk.store.project import Project\n"
               "t = time.perf_counter()\n"
-              "with Project.open(sys.argv[1]) as p:\n    out = team.merge(p, sys.argv[2:])\n"
+              "with Project.open(sys.argv[1]) as p:\n    out = merge(p, sys.argv[2:])\n"
               "print(json.dumps({'s': time.perf_counter() - t, 'rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,"
               " 'labels_added': out['labels_added'], 'conflicts': len(out['conflicts'])}))")
     done = subprocess.run([sys.executable, "-c", script, str(lead), *[f["path"] for f in files]],
