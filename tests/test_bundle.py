@@ -157,7 +157,9 @@ def test_runs_import_refuses_what_is_not_this_projects_finished_snapshot_and_cha
     assert f"run {b['run']} was not bundled from p.prefdesk" in capsys.readouterr().err
     (folder / "bundle.json").write_text("{not json")
     refused(folder, "bundle.json: not readable JSON")
-    refused(tmp_path, "bundle.json: no such file")
+    refused(tmp_path, "the bundle holds the project file p.prefdesk")  # read file by file: never the project's folder
+    (tmp_path / "empty").mkdir()
+    refused(tmp_path / "empty", "bundle.json: no such file")
 
 
 @pytest.mark.parametrize("bad, said", [

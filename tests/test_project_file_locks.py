@@ -152,6 +152,14 @@ def test_no_python_level_open_of_the_project_file_while_the_app_works_on_it(tmp_
 _OPENERS = {"open", "copy", "copy2", "copyfile", "copyfileobj", "copytree", "read_bytes", "read_text",
             "write_bytes", "write_text", "file_digest"}
 _CHECKED = {
+    # a training bundle (jobs.bundle): its own new folder, a base model's and a bundle's folders, each refused
+    # when it holds the project file (bundle._refuse_holding_project)
+    "prefdesk/jobs/bundle.py: (staging / name).write_text", "prefdesk/jobs/bundle.py: open(path)",
+    "prefdesk/jobs/bundle.py: path.read_bytes", "prefdesk/jobs/bundle.py: path.read_text",
+    "prefdesk/jobs/bundle.py: shutil.copy2(folder / name)", "prefdesk/jobs/bundle.py: shutil.copy2(folder / topo.RUN / name)",
+    "prefdesk/jobs/bundle.py: shutil.copytree(base_model)", "prefdesk/jobs/bundle.py: shutil.copytree(folder / 'dataset')",
+    "prefdesk/jobs/bundle.py: shutil.copytree(model)", "prefdesk/jobs/bundle.py: shutil.copytree(source)",
+    "prefdesk/ui/train/bundle.py: dialog.open",  # a QDialog shown, no file
     "prefdesk/cli.py: Path(args.guidelines).read_text", "prefdesk/cli_jobs.py: Path(args.html).write_text",
     "prefdesk/demo.py: (source / 'labels.jsonl').read_text", "prefdesk/demo.py: (source / 'raters.jsonl').read_text",
     "prefdesk/demo.py: (source / 'settings.json').read_text",

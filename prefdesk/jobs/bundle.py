@@ -30,6 +30,13 @@ FORMAT = "prefdesk-bundle/1"
 README = "README.txt"
 
 
+def _refuse_holding_project(project: Project, folder: Path, what: str) -> None:
+    """A folder copied or read file by file must not hold the project file: only SQLite opens it (a plain read in
+    this process drops its connection's locks)."""
+    if project.path.resolve().is_relative_to(Path(folder).resolve()):
+        raise ProjectError(f"{folder}: {what} holds the project file {project.path.name}; name another folder")
+
+
 def training_sources() -> Path:
     import training
 
@@ -105,6 +112,7 @@ def write_bundle(project: Project, kind: str, folder: Path, topology: topo.Topol
         if base_model_at:
             spec["base_model"] = base_model_at
         elif base_model:
+            _refuse_holding_project(project, Path(base_model), "the base model's folder")
             shutil.copytree(base_model, staging / "base_model", ignore=shutil.ignore_patterns("checkpoint*", ".git"))
             spec["base_model"] = "base_model"
         shutil.copytree(source, staging / "training", ignore=lambda _, names: [n for n in names if not n.endswith(".py")])
@@ -201,6 +209,7 @@ def import_run(project: Project, folder: Path) -> Imported:
     """Bring a bundle's finished run into the project (see the module's text); refused, with nothing changed,
     when the folder is not this project's bundle, its snapshot differs, or its job did not finish."""
     folder = Path(folder).absolute()
+    _refuse_holding_project(project, folder, "the bundle")
     info = _read_bundle(folder)
     try:
         run = store_runs.run(project, info["run_id"])
