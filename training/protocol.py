@@ -221,6 +221,17 @@ class JobSpec:
         return Path(self.dataset) / DATA_FILES[self.kind]
 
 
+def file_sha256(path: str | Path) -> str:
+    """The sha256 of a file, read in blocks: a data file a job read, a bundle's snapshot file."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def load_spec(path: str | Path) -> tuple[JobSpec | None, list[str]]:
     try:
         data = json.loads(Path(path).read_text())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import traceback
 from pathlib import Path
 
-from training.protocol import JobSpec, emit
+from training.protocol import JobSpec, emit, file_sha256
 
 HINTS = [
     ("out of memory", "CUDA out of memory: lower hyper.batch_size or hyper.max_length, or enable hyper.lora"),
@@ -34,17 +34,6 @@ def weights_bytes(spec: JobSpec) -> int | None:
     if not folder.is_dir():
         return None
     return sum(p.stat().st_size for pattern in ("*.safetensors", "*.bin") for p in folder.glob(pattern))
-
-
-def file_sha256(path: Path) -> str:
-    """The sha256 of the data file the job read: the digest its export's manifest holds for it."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def run_job(spec: JobSpec) -> int:

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from training.protocol import file_sha256
+
 VERSION = 1
 Columns = dict[str, list]  # a column a name: token-id lists (one a row), or one whole number a row
 
@@ -34,12 +36,7 @@ def tokenizer_fingerprint(tok) -> str | None:
                        getattr(tok, "truncation_side", None)], sort_keys=True, default=str)
 
 
-def file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
+file_digest = file_sha256  # (the name the jobs use)
 
 
 def rows_digest(rows: list[dict]) -> str:

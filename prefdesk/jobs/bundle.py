@@ -23,7 +23,7 @@ from prefdesk.store import runs as store_runs
 from prefdesk.store.connection import ProjectError
 from prefdesk.store.ids import utc_now, uuid7
 from prefdesk.store.project import Project
-from training.protocol import Event, RunStatus, parse_event
+from training.protocol import Event, RunStatus, file_sha256, parse_event
 
 BUNDLE_FILE = "bundle.json"
 FORMAT = "prefdesk-bundle/1"
@@ -156,14 +156,6 @@ class Imported:
     code_changed: bool  # the training code in the folder is not what was bundled (edited on the cluster)
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _read_bundle(folder: Path) -> dict:
     path = folder / BUNDLE_FILE
     try:
@@ -189,7 +181,7 @@ def _check_snapshot(folder: Path, run: store_runs.Run, info: dict) -> None:
         path = folder / "dataset" / name
         if not path.is_file():
             raise ProjectError(f"{path}: missing from the bundle's snapshot")
-        if _file_sha256(path) != entry.get("sha256"):
+        if file_sha256(path) != entry.get("sha256"):
             raise ProjectError(f"{path}: its sha256 is not the one frozen for run {run.id}: the snapshot was changed "
                                "after it was bundled; a model trained on it is not the one this run says")
 
