@@ -3,14 +3,10 @@ raters), every rater labels their 2,000 items, and the lead merges the 50 files 
 the merge's checks (trust boundary, one vote, payloads) as they run for a real team. The merge runs in a process of
 its own: its time and peak memory are what the README's design note weighs a shared server against."""
 
-import json
-import os
 import random
-import subprocess
-import sys
 import time
 
-from test_bench_8_merge import _label, _lead
+from test_bench_8_merge import _label, _lead, merge_in_a_process
 
 RATERS = [f"rater{k:02d}" for k in range(50)]
 PER_RATER = 2000
@@ -31,16 +27,7 @@ def test_merge_fifty_rater_files_of_two_thousand_labels(tmp_path):
     rng = random.Random(5)
     labels = sum(_label(tmp_path / "team" / f"{name}.prefdesk", rng) for name in RATERS)
     assert labels == len(RATERS) * PER_RATER and {f["items"] for f in files} == {PER_RATER}
-    script = ("import json, resource, sys, time\n"
-              "from prefdesk.store.merge import merge\nfrom prefdesk.store.project import Project\n"
-              "t = time.perf_counter()\n"
-              "with Project.open(sys.argv[1]) as p:\n    out = merge(p, sys.argv[2:])\n"
-              "print(json.dumps({'s': time.perf_counter() - t, 'rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,"
-              " 'labels_added': out['labels_added'], 'refused': len(out.get('refused', []))}))")
-    done = subprocess.run([sys.executable, "-c", script, str(lead), *[f["path"] for f in files]],
-                          capture_output=True, text=True, cwd=os.getcwd())
-    assert done.returncode == 0, done.stderr[-3000:]
-    got = json.loads(done.stdout.strip().splitlines()[-1])
+    got = merge_in_a_process(lead, [f["path"] for f in files])
     assert got["labels_added"] == labels and got["refused"] == 0
     print(f"\n[bench] split of {len(RATERS) * PER_RATER // 2} items into {len(RATERS)} rater files (overlap 2): "
           f"{split_s:.1f} s")
