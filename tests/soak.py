@@ -125,7 +125,7 @@ class Soak:
         return proc
 
     def cli(self, *args: str) -> list[str]:
-        return [PY, "-m", "prefdesk.cli", *args]
+        return [PY, "-m", "prefdesk", *args]
 
     def watch(self, procs: list[subprocess.Popen]) -> None:
         """Look into every live process for a descriptor on a deleted file of the project."""

@@ -281,7 +281,7 @@ def test_import_dialog_takes_format_mapping_and_skip_bad_and_export_dialog_every
     def fill_import(dialog):
         dialog.path.setText(str(csv))
         dialog.format.setCurrentText("unlabelled")
-        dialog.mapping.setText("prompt=question,response_a=left,response_b=right")
+        dialog.mapping.setText("prompt=question response_a=left response_b=right")
         dialog.skip_bad.setChecked(True)
         return True
     monkeypatch.setattr(ImportDialog, "exec", fill_import)

@@ -12,7 +12,8 @@ import pytest
 
 from prefdesk.cli import main
 from prefdesk.domain import LabelKind
-from prefdesk.jobs.evaluate import compare, samples_of
+from prefdesk.jobs.evaluate import compare
+from prefdesk.store.runs import answers_of
 from prefdesk.quality.release import render
 from prefdesk.store import runs as store_runs
 from prefdesk.store.project import Project
@@ -165,7 +166,7 @@ def test_arena_pairs_are_blind_their_sides_recorded_and_never_training_data(eval
         sides = project.conn.execute("SELECT item_id, prompt_id, policy_position FROM arena_items WHERE run_id = ?",
                                      (run_id,)).fetchall()
         assert len(sides) == report["arena"]["items"] == 6
-        mine, theirs = samples_of(project, report["policy_run"]), samples_of(project, report["reference_run"])
+        mine, theirs = answers_of(project, report["policy_run"]), answers_of(project, report["reference_run"])
         for item_id, prompt_id, position in sides:
             item = project.item(item_id)
             assert item.candidates[position].text == mine[prompt_id]  # the side recorded is the policy's

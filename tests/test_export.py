@@ -161,7 +161,7 @@ def test_workers_write_the_same_file_as_one_process(project, tmp_path, monkeypat
 
 def test_an_export_reads_the_labels_committed_when_it_starts(project, fixtures, tmp_path):
     """Labels are append-only, so 'up to this rowid' is a snapshot that later commits cannot change."""
-    from prefdesk.formats.export_rows import labelled_items
+    from prefdesk.formats.labelled_items import labelled_items
     from prefdesk.store.snapshot import Scope
 
     import_file(project, fixtures / "unlabelled.jsonl")

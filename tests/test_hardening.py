@@ -7,7 +7,7 @@ import sqlite3
 import pytest
 
 from prefdesk.store.migrations import SCHEMA_VERSION
-from prefdesk.store.connection import APPLICATION_ID
+from prefdesk.store.migrations import APPLICATION_ID
 from prefdesk.store.project import Project, ProjectError
 
 
@@ -363,7 +363,11 @@ def test_kill_9_during_desk_sessions_beside_a_writer_loses_no_acknowledged_label
         while len(acknowledged) < target or kills < 3:
             proc = subprocess.Popen([sys.executable, script, str(path), "ana"], env=env, stdout=subprocess.PIPE,
                                     stderr=subprocess.DEVNULL, text=True)
-            threading.Timer(rng.uniform(0.45, 0.9), lambda p=proc: p.poll() is None and os.kill(p.pid, signal.SIGKILL)).start()
+            # the kill comes at a random moment of the labelling, timed from the first label: the desk takes ~0.9 s
+            # to open here, so a timer from the start killed most sessions before they labelled anything
+            first = proc.stdout.readline()
+            acknowledged += [first.strip()] if first else []
+            threading.Timer(rng.uniform(0.0, 0.45), lambda p=proc: p.poll() is None and os.kill(p.pid, signal.SIGKILL)).start()
             for line in proc.stdout:
                 acknowledged.append(line.strip())
             killed = proc.wait() == -signal.SIGKILL

@@ -1,13 +1,12 @@
 """Project › Items (issue 19): the browser's queries, full-text search, and the panel through the window: keys,
 filters, search, the open-item view, bulk edit (recorded) and the raters' progress."""
 
-import json
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
-from desktools import pairs, press, shown, write_jsonl
+from desktools import press, shown, write_jsonl
 from prefdesk.domain import LabelKind, RaterRole
 from prefdesk.formats.importer import import_file
 from prefdesk.quality import browse

@@ -128,7 +128,8 @@ def test_long_hh_transcripts_are_cut_to_fit_in_training_and_scoring_and_every_ca
 
 def _running_run(project_path):
     """A run recorded as running whose job is gone (its lock not held, its pid written)."""
-    from prefdesk.jobs.watch import PID_FILE, run_folder
+    from prefdesk.jobs.watch import PID_FILE
+    from prefdesk.store.runs import run_folder
     from prefdesk.store import runs as store_runs
     from prefdesk.store.project import Project
 

@@ -53,7 +53,7 @@ def test_prefdesk_train_kind_kto_runs_trls_kto_trainer_and_records_the_run(fixtu
     assert report["desirable_rows"] == report["undesirable_rows"] == report["train_rows"] // 2
     assert report["eval"]["loss"] is not None and report["eval"]["rewards_chosen"] is not None
     assert report["eval"]["rewards_rejected"] is not None
-    from prefdesk.jobs.watch import run_folder
+    from prefdesk.store.runs import run_folder
     from prefdesk.store.project import Project
 
     with Project.open(project) as opened:

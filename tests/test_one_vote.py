@@ -184,7 +184,7 @@ def _schema_22_file(path) -> tuple[str, str]:
     """A project as PrefDesk wrote it before the one-vote rule, holding the issue's double votes: zed labelled items
     Q028 and Q030 in two files, A both times, ben B; cy A on Q028. Returns the two items' ids."""
     from prefdesk.domain.settings import DEFAULT_SETTINGS
-    from prefdesk.store.connection import APPLICATION_ID
+    from prefdesk.store.migrations import APPLICATION_ID
     from prefdesk.store.migrations import MIGRATIONS
 
     conn = sqlite3.connect(path, isolation_level=None)

@@ -22,7 +22,7 @@ from prefdesk.formats.importer import import_file
 from prefdesk.store.project import Project
 
 ROOT = Path(__file__).resolve().parent.parent
-PREFDESK = [sys.executable, "-m", "prefdesk.cli"]
+PREFDESK = [sys.executable, "-m", "prefdesk"]
 
 
 def deleted_project_files(path: Path) -> list[str]:
@@ -160,7 +160,7 @@ _CHECKED = {
     "prefdesk/jobs/bundle.py: shutil.copytree(base_model)", "prefdesk/jobs/bundle.py: shutil.copytree(folder / 'dataset')",
     "prefdesk/jobs/bundle.py: shutil.copytree(model)", "prefdesk/jobs/bundle.py: shutil.copytree(source)",
     "prefdesk/ui/train/bundle.py: dialog.open",  # a QDialog shown, no file
-    "prefdesk/cli.py: Path(args.guidelines).read_text", "prefdesk/cli_jobs.py: Path(args.html).write_text",
+    "prefdesk/cli/project.py: Path(args.guidelines).read_text", "prefdesk/cli/jobs.py: Path(args.html).write_text",
     "prefdesk/demo.py: (source / 'labels.jsonl').read_text", "prefdesk/demo.py: (source / 'raters.jsonl').read_text",
     "prefdesk/demo.py: (source / 'settings.json').read_text",
     "prefdesk/formats/export.py: (staging / 'manifest.json').write_text", "prefdesk/formats/export.py: path.read_text",
@@ -186,20 +186,20 @@ _CHECKED = {
     "prefdesk/jobs/judge.py: open(folder / 'pairs.jsonl')", "prefdesk/jobs/judge.py: (folder / 'job.json').write_text",
     
     "prefdesk/jobs/judge.py: (folder / 'model' / 'verdicts.jsonl').read_text",
-    "prefdesk/cli_generate.py: Path(args.file).read_text",
+    "prefdesk/cli/generate.py: Path(args.file).read_text",
     "prefdesk/ui/generate/panel.py: (Path(folder) / 'config.json').read_text",  # a model folder's config
     # an evaluation: its generation runs' samples, and the scoring job's files in a temporary folder
-    "prefdesk/jobs/evaluate.py: (run_folder(project, run_id) / 'model' / SAMPLES_FILE).read_text",
+    "prefdesk/store/runs.py: (run_folder(project, run_id) / 'model' / SAMPLES_FILE).read_text",
     "prefdesk/jobs/evaluate.py: out.read_text", "prefdesk/jobs/evaluate.py: src.write_text",
     # the HTML release report, refused by stat when it would be the project (store.connection.refuse_project_file)
-    "prefdesk/cli_eval.py: Path(path).write_text", "prefdesk/ui/evaluate/panel.py: Path(path).write_text",
+    "prefdesk/cli/evaluate.py: Path(path).write_text", "prefdesk/ui/evaluate/panel.py: Path(path).write_text",
     # an export's own files in its staging folder: the dataset card, and the Parquet copy it hashes
     "prefdesk/formats/export.py: (staging / CARD_FILE).write_text", "prefdesk/formats/parquet.py: open(out)",
     "prefdesk/formats/parquet.py: hashlib.file_digest(f)",
     # a feedback export (refused by stat when it is the project) and its rejects file beside it
     "prefdesk/feedback/importer.py: path.read_bytes", "prefdesk/feedback/importer.py: open(out)",
     # rm-eval: a run's dataset file (its train rows' label ids), and the HTML report (refused by stat as the project)
-    "prefdesk/quality/rm_pairs.py: path.read_text", "prefdesk/cli_rm_eval.py: Path(args.html).write_text",
+    "prefdesk/quality/rm_pairs.py: path.read_text", "prefdesk/cli/rm_eval.py: Path(args.html).write_text",
 }
 
 

@@ -124,7 +124,7 @@ def test_rewardbench_exports_hold_the_decided_pairs_and_best_of_four_sets_a_benc
     from datasets import load_dataset
 
     from prefdesk.formats.export import export_dataset
-    from prefdesk.quality.aggregate import export_policy
+    from prefdesk.quality.export_policy import export_policy
 
     export_dataset(project, "rewardbench", tmp_path / "rb", export_policy(project))
     rows = [json.loads(x) for x in (tmp_path / "rb" / "rewardbench.jsonl").read_text().splitlines()]

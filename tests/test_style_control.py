@@ -75,9 +75,9 @@ def test_the_leaderboard_shows_both_rankings_from_the_projects_evaluations(proje
 
 
 def test_an_arena_whose_voters_like_length_is_read_at_equal_length():
-    """People's arena votes (`jobs.arena.vote_rows` rows): the policy writes more and wins 60% raw; its answers are
+    """People's arena votes (`quality.arena.vote_rows` rows): the policy writes more and wins 60% raw; its answers are
     in fact worse, and at equal length it loses."""
-    from prefdesk.jobs.arena import style_controlled
+    from prefdesk.quality.arena import style_controlled
 
     rng = random.Random(2)
     rows = []

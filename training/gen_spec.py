@@ -18,7 +18,6 @@ from urllib.parse import urlparse
 
 BACKENDS = ("transformers", "vllm", "openai")
 PAIRINGS = ("random", "spread", "closest")
-SAMPLES_FILE = "samples.jsonl"
 
 
 @dataclass

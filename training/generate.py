@@ -13,8 +13,8 @@ import re
 import time
 from pathlib import Path
 
-from training.gen_spec import SAMPLES_FILE, GenerateSpec
-from training.protocol import STOP_FILE, emit
+from training.gen_spec import GenerateSpec
+from training.protocol import SAMPLES_FILE, STOP_FILE, emit
 
 PREVIEW_CHARS = 240
 _SPACE = re.compile(r"\s+")

@@ -53,6 +53,7 @@ EVENTS = tuple(e.value for e in Event)
 DATA_FILES = {"reward": "preference.jsonl", "dpo": "preference.jsonl", "kto": "unpaired.jsonl", "prm": "stepwise.jsonl"}
 EXPORT_FORMATS = {"reward": "trl-preference", "dpo": "trl-preference", "kto": "trl-unpaired", "prm": "trl-stepwise"}
 STOP_FILE = "STOP"
+SAMPLES_FILE = "samples.jsonl"  # a generation job's answers, in its model folder
 
 
 @dataclass

@@ -60,6 +60,9 @@ class NewItem(NamedTuple):
     source: str | None = None
 
 
+MAX_DURATION_MS = 10 ** 10  # ~115 days: more is a broken clock or a sentinel (PRM800K has 2^64-1), not time spent
+
+
 class NewLabel(NamedTuple):
     """A label that arrives with imported data (source = import unless said otherwise)."""
 

@@ -7,14 +7,15 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from operator import attrgetter
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
 import orjson
 
-from prefdesk.domain import LabelKind
+from prefdesk.formats.export_rewardbench import rewardbench2_rows, rewardbench_rows
+from prefdesk.formats.export_spans import SPAN_KINDS, fine_grained_rows
+from prefdesk.formats.labelled_items import ExportLabel, LabelledItem, labelled_item, labelled_items
 from prefdesk.quality.aggregate import Vote, margin_of
-from prefdesk.store.snapshot import L_ID, L_ITEM, L_KIND, L_PAYLOAD, L_SOURCE, WEAK, Scope, every_label, label_groups
+from prefdesk.store.snapshot import L_ID, L_KIND, L_PAYLOAD, L_SOURCE, WEAK, Scope, every_label, label_groups
 
 
 FILES = {"trl-preference": "preference.jsonl", "trl-stepwise": "stepwise.jsonl", "scalar": "scalar.jsonl",
@@ -46,60 +47,6 @@ class ExportReport:
         if self.left_out:
             text += "; left out: " + ", ".join(f"{n} {why}" for why, n in self.left_out.most_common())
         return text
-
-
-class ExportLabel(NamedTuple):
-    """The parts of a label an export reads (reading the rest too made the scan ~1.8x slower)."""
-
-    id: str
-    kind: LabelKind
-    payload: dict
-
-
-class LabelledItem(NamedTuple):
-    """An item with its current labels, oldest first (a NamedTuple: an export makes one per item)."""
-
-    id: str
-    kind: str
-    prompt: str
-    prompt_messages: list | None
-    meta_json: str  # the stored metadata, passed through to the output without a parse
-    candidates: list[tuple[str, list | None]]
-    steps: list[tuple[str, str | None]]
-    labels: list[ExportLabel]
-    candidate_meta: list[dict | None]  # each candidate's provenance (a sampled answer's model, seed, ...) or None
-
-    @property
-    def meta(self) -> dict:
-        return orjson.loads(self.meta_json)
-
-    @property
-    def meta_fragment(self) -> orjson.Fragment:
-        return orjson.Fragment(self.meta_json)
-
-
-_LABEL_KINDS = {k.value: k for k in LabelKind}
-
-
-def labelled_item(group: list[tuple]) -> LabelledItem:
-    """An item and its labels from its `label_groups` rows; labels oldest first (UUIDv7 ids sort by time:
-    the index hands them over by rater)."""
-    row = group[0]
-    labels = [ExportLabel(r[L_ID], _LABEL_KINDS[r[L_KIND]], orjson.loads(r[L_PAYLOAD])) for r in group]
-    if len(labels) > 1:
-        labels.sort(key=attrgetter("id"))
-    candidates = orjson.loads(row[4])
-    return LabelledItem(
-        row[L_ITEM], row[0], row[1], orjson.loads(row[2]) if row[2] else None, row[3],
-        [(c["text"], c.get("messages")) for c in candidates],
-        [(s["text"], s.get("state")) for s in orjson.loads(row[5])] if row[5] else [], labels,
-        [c.get("meta") for c in candidates],
-    )
-
-
-def labelled_items(scope: Scope, kinds: tuple[str, ...]) -> Iterator[LabelledItem]:
-    """Every item of the given kinds that has current labels, with its candidates, in id order."""
-    return map(labelled_item, label_groups(scope, kinds))
 
 
 def _prompt(item: LabelledItem, conversational: bool) -> Any:
@@ -336,10 +283,6 @@ ROWS: dict[str, Callable[..., Iterator[dict]]] = {
     "trl-preference": preference_rows, "trl-stepwise": stepwise_rows, "scalar": scalar_rows, "seed": seed_rows,
     "labels": exchange_rows,
 }
-
-from prefdesk.formats.export_spans import SPAN_KINDS, fine_grained_rows  # noqa: E402 (it reads `labelled_items`)
-
-from prefdesk.formats.export_rewardbench import rewardbench2_rows, rewardbench_rows  # noqa: E402
 
 FILES.update({"fine-grained": "fine_grained.jsonl", "trl-unpaired": "unpaired.jsonl",
               "rewardbench": "rewardbench.jsonl", "rewardbench-2": "rewardbench_2.jsonl"})

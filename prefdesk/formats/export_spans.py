@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from prefdesk.formats.export_rows import labelled_items
+from prefdesk.formats.labelled_items import labelled_items
 
 SPAN_KINDS = ("pairwise", "ranking", "scalar")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from prefdesk.domain.models import MAX_DURATION_MS
 from prefdesk.formats.errors import FieldError
 
 ROLES = {"system", "user", "assistant", "tool", "developer"}
@@ -32,9 +33,6 @@ def number(rec: dict, key: str, lo: float | None = None, hi: float | None = None
     if (lo is not None and value < lo) or (hi is not None and value > hi):
         raise FieldError(key, f"{value} is outside {lo}..{hi}")
     return value
-
-
-MAX_DURATION_MS = 10 ** 10  # ~115 days: more is a broken clock or a sentinel (PRM800K has 2^64-1), not time spent
 
 
 def duration_ms(value: Any, field: str) -> int | None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from prefdesk.domain.key_values import pairs
 from prefdesk.formats import parallel
 from prefdesk.formats.base import Format
 from prefdesk.formats.errors import ImportRefused, RecordError
@@ -65,14 +66,13 @@ class ImportReport:
         return text
 
 
-def parse_mapping(text: str | None) -> dict[str, str] | None:
-    """`TARGET=COLUMN,...` (the CLI's --map and the import dialog) as a dict; ValueError says the shape."""
-    if not text or not text.strip():
-        return None
-    pairs = [p.split("=", 1) for p in text.split(",") if p.strip()]
-    if any(len(p) != 2 or not p[0].strip() or not p[1].strip() for p in pairs):
-        raise ValueError("a column mapping is TARGET=COLUMN pairs separated by commas, e.g. prompt=question,response_a=left")
-    return {t.strip(): c.strip() for t, c in pairs}
+def parse_mapping(given: list[str] | None) -> dict[str, str] | None:
+    """["prompt=question", "response_a=left"] (the CLI's --map, the import dialog's words) as a dict, None when
+    empty; ValueError names the pair and the shape (`domain.key_values`)."""
+    mapping = dict(pairs(given, "--map", "TARGET=COLUMN"))
+    if any(not column for column in mapping.values()):
+        raise ValueError("--map: each TARGET=COLUMN names a column, e.g. --map prompt=question response_a=left")
+    return mapping or None
 
 
 def records_of(path: Path, mapping: dict[str, str] | None = None) -> Iterator[tuple[int, dict | None, RecordError | None, int]]:

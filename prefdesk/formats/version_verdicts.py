@@ -9,7 +9,7 @@ whether the exported answer flipped, changed, appeared or went.
 from __future__ import annotations
 
 from prefdesk.formats.export_rows import ExportReport, preference_rows
-from prefdesk.quality.aggregate import export_policy
+from prefdesk.quality.export_policy import export_policy
 from prefdesk.store.project import Project
 from prefdesk.store.rows import rows_in
 from prefdesk.store.snapshot import Scope

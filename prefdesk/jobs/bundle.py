@@ -18,9 +18,10 @@ from pathlib import Path
 
 from prefdesk import __version__
 from prefdesk.jobs import topology as topo
-from prefdesk.jobs.watch import EVENTS_FILE, LOG_FILE, run_folder
+from prefdesk.jobs.watch import EVENTS_FILE, LOG_FILE
+from prefdesk.store.runs import run_folder
 from prefdesk.store import runs as store_runs
-from prefdesk.store.connection import ProjectError
+from prefdesk.store.errors import ProjectError
 from prefdesk.store.ids import utc_now, uuid7
 from prefdesk.store.project import Project
 from training.protocol import Event, RunStatus, file_sha256, parse_event

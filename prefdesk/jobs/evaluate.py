@@ -12,7 +12,8 @@
 4. `--arena N` makes N blind pairwise items for people (`jobs.arena`).
 
 The report is stored as a run of kind `evaluate`, with each prompt's outcomes and the two models' names for the
-leaderboard (`quality.leaderboard`) and the release report (`quality.release`).
+leaderboard (`quality.leaderboard`) and the release report (`quality.release`); `quality.arena.evaluation_report`
+reads it back with people's arena verdicts as they stand.
 """
 
 from __future__ import annotations
@@ -29,13 +30,11 @@ from prefdesk.jobs import generate
 from prefdesk.jobs import judge as llm
 from prefdesk.jobs.runtime import training_command
 from prefdesk.jobs.train import job_env
-from prefdesk.jobs.watch import run_folder
 from prefdesk.quality.winrate import length_controlled_win_rate, markdown_count
 from prefdesk.quality.winrate import summary as win_summary
 from prefdesk.store import evalsets
 from prefdesk.store import runs as store_runs
 from prefdesk.store.project import Project, ProjectError
-from training.gen_spec import SAMPLES_FILE
 from training.protocol import RunStatus
 
 GROUPS = ("bucket", "scenario", "risk_level")
@@ -72,13 +71,7 @@ def _answers(project: Project, model: str, prompts, evalset: str, params: dict, 
     done = generate.run(project, run_id, spec, on_event, python=python)
     if done.status != RunStatus.FINISHED:
         raise RuntimeError(f"generation on {model} {done.status.value}: {(done.report or {}).get('error', '')}")
-    return run_id, samples_of(project, run_id)
-
-
-def samples_of(project: Project, run_id: str) -> dict[str, str]:
-    """Prompt id -> the answer of an `eval-generate` run (one a prompt)."""
-    lines = (run_folder(project, run_id) / "model" / SAMPLES_FILE).read_text(encoding="utf-8").splitlines()
-    return {row["key"]: row["candidates"][0]["text"] for row in map(json.loads, filter(None, lines))}
+    return run_id, store_runs.answers_of(project, run_id)
 
 
 def _scores(model_dir: str, rows: list[dict], python: str | None) -> list[dict]:
@@ -206,14 +199,3 @@ def evaluate(project: Project, policy: str, reference: str, evalset: str, judge_
     report["run"] = run_id
     return report
 
-
-def stored(project: Project, run_id: str) -> dict:
-    """A finished evaluation's report, with people's arena verdicts as they stand now (`jobs.arena.results`)."""
-    done = store_runs.run(project, run_id)
-    if done.kind != "evaluate" or done.status != RunStatus.FINISHED:
-        raise ProjectError(f"run {run_id} is a {done.status.value} {done.kind} run, not a finished evaluation")
-    report = {**done.report, "run": run_id}
-    if report.get("arena"):
-        judged = {row["prompt_id"]: row["outcomes"] for row in report["per_prompt"] if row["outcomes"]}
-        report["arena"] = {**report["arena"], **arena_items.results(project, run_id, judged)}
-    return report

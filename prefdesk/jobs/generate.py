@@ -20,15 +20,15 @@ from prefdesk.domain import Candidate, ItemKind, NewItem
 from prefdesk.formats.prompts import read_prompts
 from prefdesk.jobs.runtime import INSTALL_HINT, NoRuntime, training_command
 from prefdesk.jobs.train import follow
-from prefdesk.jobs.watch import run_folder
 from prefdesk.quality.prefilter import run_rules
 from prefdesk.store import prompts as pool
 from prefdesk.store import runs as store_runs
 from prefdesk.store.ids import uuid7
 from prefdesk.store.ingest import Ingest, finish_batch, start_batch
 from prefdesk.store.project import Project, ProjectError
-from training.gen_spec import SAMPLES_FILE, GenerateSpec
-from training.protocol import RunStatus
+from prefdesk.store.runs import run_folder
+from training.gen_spec import GenerateSpec
+from training.protocol import SAMPLES_FILE, RunStatus
 
 KIND = "generate"
 REFERENCE_KIND = "generate-reference"  # the reference model's half of on-policy pairs (`prepare(reference=...)`)

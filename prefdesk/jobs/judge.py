@@ -26,10 +26,10 @@ from pathlib import Path
 from prefdesk.domain import LabelKind, LabelSource, RaterRole
 from prefdesk.jobs.runtime import training_command
 from prefdesk.jobs.train import follow
-from prefdesk.jobs.watch import run_folder
 from prefdesk.store import runs as store_runs
 from prefdesk.store.ids import utc_now, uuid7
 from prefdesk.store.project import Project, ProjectError
+from prefdesk.store.runs import run_folder
 from training.gen_spec import folder_hash, model_folder_problems
 from training.protocol import RunStatus
 

@@ -22,11 +22,12 @@ from typing import NamedTuple
 from prefdesk.formats.export import export_dataset
 from prefdesk.jobs import KINDS
 from prefdesk.jobs.runtime import INSTALL_HINT, NoRuntime, training_command
-from prefdesk.jobs.watch import EVENTS_FILE, LOG_FILE, RunWatch, mark_launch, run_folder
-from prefdesk.quality.aggregate import export_policy
+from prefdesk.jobs.watch import EVENTS_FILE, LOG_FILE, RunWatch, mark_launch
+from prefdesk.quality.export_policy import export_policy
 from prefdesk.store import runs as store_runs
 from prefdesk.store.ids import uuid7
 from prefdesk.store.project import Project
+from prefdesk.store.runs import run_folder
 from training.protocol import RunStatus, parse_event
 
 _JOB_ENV = {"HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "TOKENIZERS_PARALLELISM": "false"}

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from prefdesk.store import runs as store_runs
 from prefdesk.store.project import Project
+from prefdesk.store.runs import run_folder
 from training.protocol import STOP_FILE, Event, JobEvent, RunStatus, parse_event
 
 EVENTS_FILE = "events.jsonl"
@@ -23,14 +24,6 @@ LOG_FILE = "job.log"
 LOCK_FILE = "job.lock"  # training.cli.JOB_LOCK
 PID_FILE = "job.pid"  # training.cli.JOB_PID, written by the job once it holds the lock
 STARTING_S = 20  # a job launched this recently may not have started Python yet
-
-
-def runs_folder(project: Project) -> Path:
-    return project.path.with_name(project.path.stem + ".runs")
-
-
-def run_folder(project: Project, run_id: str) -> Path:
-    return runs_folder(project) / run_id
 
 
 def job_alive(folder: Path, launched_at: float | None = None) -> bool:

@@ -19,7 +19,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import NamedTuple
 
-from prefdesk.jobs import arena
+from prefdesk.quality import arena
 from prefdesk.store import runs as store_runs
 from prefdesk.store.project import Project
 from training.protocol import RunStatus

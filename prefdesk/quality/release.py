@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from html import escape
 
-from prefdesk.jobs.evaluate import samples_of, stored
+from prefdesk.quality.arena import evaluation_report
 from prefdesk.quality.html import _fmt
 from prefdesk.quality.winrate import MIN_FOR_VERDICT
 from prefdesk.store import prompts as pool
@@ -99,9 +99,9 @@ def _board(board: dict | None) -> str:
 
 def release_html(project: Project, run_id: str, board: dict | None = None) -> str:
     """The release report of a finished evaluation, read from the project and its runs' answers."""
-    report = stored(project, run_id)
+    report = evaluation_report(project, run_id)
     prompts = {p.id: p.prompt for p in pool.pool(project)}
-    mine, theirs = samples_of(project, report["policy_run"]), samples_of(project, report["reference_run"])
+    mine, theirs = store_runs.answers_of(project, report["policy_run"]), store_runs.answers_of(project, report["reference_run"])
     return render(report, prompts, mine, theirs, provenance(project, report), board)
 
 

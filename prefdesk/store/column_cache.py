@@ -24,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from prefdesk.store.connection import ProjectError, connect, read_connection
+from prefdesk.store.connection import connect, read_connection
+from prefdesk.store.errors import ProjectError
 
 CHUNK = 1 << 16  # labels a stored range: the newest, not yet stored, are at most this many
 _CHECK = ("SELECT l.id || ' ' || i.rowid || ' ' || r.rowid FROM labels l JOIN items i ON i.id = l.item_id "

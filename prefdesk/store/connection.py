@@ -1,5 +1,5 @@
 """Opening a project file: recognising it as ours before anything writes to it, the connection's
-durability settings, and the errors a file can raise."""
+durability settings, and the errors a file can raise (`store.errors`)."""
 
 from __future__ import annotations
 
@@ -7,15 +7,8 @@ import os
 import sqlite3
 from pathlib import Path
 
-from prefdesk.store.migrations import SCHEMA_VERSION
-
-
-class ProjectError(Exception):
-    """A project file that cannot be opened or used; the message says what to do."""
-
-
-class ProjectBusy(ProjectError):
-    """Another program (an import, say) holds the write lock past the busy timeout; try again shortly."""
+from prefdesk.store.errors import ProjectError
+from prefdesk.store.migrations import APPLICATION_ID, SCHEMA_VERSION
 
 
 # 16 KB pages for new files (SQLite's default is 4 KB): candidate texts of a few KB fit a page instead
@@ -23,7 +16,6 @@ class ProjectBusy(ProjectError):
 PAGE_SIZE = 16384
 
 
-APPLICATION_ID = 0x50724473  # "PrDs" in the SQLite header (offset 68): what makes a file a PrefDesk project
 _OUR_TABLES = {"settings", "raters", "items", "labels"}
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from prefdesk.domain.key_values import pairs
 from prefdesk.store.ids import utc_now, uuid7
 from prefdesk.store.project import Project, ProjectError
 
@@ -23,14 +24,9 @@ def parse_assignments(parts: list[str]) -> dict[str, Any]:
     """["scenario=medical", "risk_level=high", "priority=2", "is_gold=0"] -> checked values; a value `-` clears
     a text field. Unknown fields, bad numbers and is_gold=1 are refused naming the part."""
     out: dict[str, Any] = {}
-    for part in parts:
-        key, eq, value = part.partition("=")
-        key = key.strip()
-        if not eq or key not in EDITABLE:
-            raise ProjectError(f"{part!r}: expected FIELD=VALUE with FIELD one of {', '.join(EDITABLE)}")
+    for key, value in pairs(parts, "set", "FIELD=VALUE", EDITABLE, ProjectError):
         if key in out:
             raise ProjectError(f"{key}: set twice; give each field once")
-        value = value.strip()
         if key in _TEXT:
             out[key] = None if value in ("", "-") else value
         elif key == "priority":
@@ -93,15 +89,13 @@ def _text(value: Any) -> str | None:
 WHERE_KEYS = ("kind", "scenario", "risk_level", "bucket", "source")
 
 
-def item_ids_where(project: Project, where: str | None) -> list[str]:
-    """The ids of the items matching "risk_level=high,scenario=medical|legal,source=hh-rlhf" (`(none)`
+def item_ids_where(project: Project, where: list[str] | None) -> list[str]:
+    """The ids of the items matching ["risk_level=high", "scenario=medical|legal", "source=hh-rlhf"] (`(none)`
     matches an empty field; no condition: every item), in id order."""
     clauses, args = [], []
-    for part in filter(None, (p.strip() for p in (where or "").split(","))):
-        key, eq, values = part.partition("=")
-        key = key.strip()
-        if not eq or key not in WHERE_KEYS or not values.strip():
-            raise ProjectError(f"--where {part!r}: expected KEY=VALUE[|VALUE...] with KEY one of {', '.join(WHERE_KEYS)}")
+    for key, values in pairs(where, "--where", "KEY=VALUE[|VALUE...]", WHERE_KEYS, ProjectError):
+        if not values:
+            raise ProjectError(f"--where {key}=: give a value (VALUE|VALUE for several, (none) for empty)")
         wanted = [v.strip() for v in values.split("|")]
         named = [v for v in wanted if v != "(none)"]
         parts = [f"{key} IN ({', '.join('?' * len(named))})"] if named else []

@@ -30,8 +30,8 @@ from pathlib import Path
 
 from prefdesk.domain import LabelKind
 from prefdesk.domain.payloads import payload_problems
+from prefdesk.domain.models import MAX_DURATION_MS
 from prefdesk.domain.settings import DEFAULT_SETTINGS
-from prefdesk.formats.fields import MAX_DURATION_MS
 from prefdesk.store.connection import backup_copy, identify, read_connection
 from prefdesk.store.ids import utc_now
 from prefdesk.store.migrations import SCHEMA_VERSION

@@ -8,6 +8,8 @@ from collections.abc import Callable
 
 from prefdesk.store.ids import content_hash, stored_content
 
+APPLICATION_ID = 0x50724473  # "PrDs" in the SQLite header (offset 68): what makes a file a PrefDesk project
+
 
 def _script(conn: sqlite3.Connection, script: str) -> None:
     """Run statements one by one: `executescript` would commit the caller's transaction."""
@@ -128,8 +130,6 @@ def m006_rationale_rule_and_gold_answers(conn: sqlite3.Connection) -> None:
 def m007_application_id(conn: sqlite3.Connection) -> None:
     """Mark the file as a PrefDesk project in the SQLite header, so other programs' databases are refused
     before anything is written to them (see `project._identify`)."""
-    from prefdesk.store.connection import APPLICATION_ID
-
     conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
 

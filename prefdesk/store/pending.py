@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 try:
     import fcntl
@@ -22,8 +23,11 @@ except ImportError:  # Windows: one desk per project on a machine
 import orjson
 
 from prefdesk.domain import Label, LabelKind, LabelSource
-from prefdesk.store.project import Project, ProjectBusy
+from prefdesk.store.errors import ProjectBusy
 from prefdesk.store.votes import SecondVote
+
+if TYPE_CHECKING:  # `Project.open` writes the waiting labels: the project module imports this one
+    from prefdesk.store.project import Project
 
 
 def pending_path(project: Project) -> Path:

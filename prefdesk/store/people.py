@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from prefdesk import __version__
 from prefdesk.domain import Rater, RaterRole, Session, roles
-from prefdesk.store.connection import ProjectError
+from prefdesk.store.errors import ProjectError
 from prefdesk.store.ids import utc_now, uuid7
 from prefdesk.store.rows import rater_from_row
 

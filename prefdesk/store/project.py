@@ -18,8 +18,9 @@ from prefdesk import __version__
 from prefdesk.domain import Candidate, Item, ItemKind, Label, LabelKind, LabelSource, Rater, Session
 from prefdesk.domain.settings import DEFAULT_SETTINGS, SettingError, check_settings
 from prefdesk.store.ids import utc_now, uuid7
-from prefdesk.store.connection import APPLICATION_ID, ProjectBusy, ProjectError, backup_copy, connect, identify
-from prefdesk.store.migrations import MIGRATIONS, SCHEMA_VERSION
+from prefdesk.store.connection import backup_copy, connect, identify
+from prefdesk.store.errors import ProjectBusy, ProjectError
+from prefdesk.store.migrations import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 from prefdesk.store.bulk import BulkWrites
 from prefdesk.store.overlap import COUNTS_TOWARD_OVERLAP, NOT_VOTES, OPEN, VERDICTS_ONLY
 from prefdesk.store.people import People

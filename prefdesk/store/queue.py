@@ -14,7 +14,8 @@ import json
 
 from prefdesk.domain import Item, Rater
 from prefdesk.store.ids import utc_now
-from prefdesk.store.connection import ProjectBusy, read_connection
+from prefdesk.store.connection import read_connection
+from prefdesk.store.errors import ProjectBusy
 from prefdesk.store.overlap import VERDICTS_ONLY
 from prefdesk.store.project import Project
 

@@ -5,11 +5,27 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from prefdesk.store.ids import utc_now, uuid7
 from prefdesk.store.project import Project
-from training.protocol import RunStatus
+from training.protocol import SAMPLES_FILE, RunStatus
+
+
+def runs_folder(project: Project) -> Path:
+    """The folder beside the project file that holds each run's own folder (its events, log and model)."""
+    return project.path.with_name(project.path.stem + ".runs")
+
+
+def run_folder(project: Project, run_id: str) -> Path:
+    return runs_folder(project) / run_id
+
+
+def answers_of(project: Project, run_id: str) -> dict[str, str]:
+    """Prompt id -> the answer of an `eval-generate` run (one a prompt), from its samples file."""
+    lines = (run_folder(project, run_id) / "model" / SAMPLES_FILE).read_text(encoding="utf-8").splitlines()
+    return {row["key"]: row["candidates"][0]["text"] for row in map(json.loads, filter(None, lines))}
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ import zlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
+from prefdesk.domain.key_values import pairs
 from prefdesk.store.ids import utc_now
 from prefdesk.store.project import Project, ProjectError
 from prefdesk.store.rows import ROLE_AT_LABEL, rows_in
@@ -60,14 +61,13 @@ class Version:
         return frozenset(self.label_layers)
 
 
-def parse_filters(text: str | None) -> dict[str, list[str]]:
-    """"scenario=medical|legal,risk_level=high" -> {"scenario": ["medical", "legal"], "risk_level": ["high"]}."""
+def parse_filters(given: list[str] | None) -> dict[str, list[str]]:
+    """["scenario=medical|legal", "risk_level=high"] -> {"scenario": ["medical", "legal"], "risk_level": ["high"]}
+    (`domain.key_values`)."""
     out: dict[str, list[str]] = {}
-    for part in filter(None, (p.strip() for p in (text or "").split(","))):
-        key, eq, values = part.partition("=")
-        key = key.strip()
-        if not eq or key not in FILTER_KEYS or not values.strip():
-            raise ProjectError(f"--where {part!r}: expected KEY=VALUE[|VALUE...] with KEY one of {', '.join(FILTER_KEYS)}")
+    for key, values in pairs(given, "--where", "KEY=VALUE[|VALUE...]", FILTER_KEYS, ProjectError):
+        if not values:
+            raise ProjectError(f"--where {key}=: give a value (VALUE|VALUE for several)")
         out[key] = [v.strip() for v in values.split("|")]
     return out
 
@@ -75,10 +75,8 @@ def parse_filters(text: str | None) -> dict[str, list[str]]:
 def parse_layers(parts: list[str] | None) -> dict[str, float]:
     """["weak=0.3", "online=0"] -> every layer's weight (1 unless named)."""
     layers = dict.fromkeys(LAYERS, 1.0)
-    for part in parts or []:
-        name, eq, weight = part.partition("=")
-        if not eq or name not in LAYERS:
-            raise ProjectError(f"--layer {part!r}: expected LAYER=WEIGHT with LAYER one of {', '.join(LAYERS)}")
+    for name, weight in pairs(parts, "--layer", "LAYER=WEIGHT", LAYERS, ProjectError):
+        part = f"{name}={weight}"
         try:
             value = float(weight)
         except ValueError:
@@ -92,10 +90,9 @@ def parse_layers(parts: list[str] | None) -> dict[str, float]:
 def parse_quotas(parts: list[str] | None) -> dict[str, int]:
     """["easy=1000"] -> at most 1000 items from bucket "easy"."""
     out = {}
-    for part in parts or []:
-        bucket, eq, n = part.partition("=")
-        if not eq or not bucket or not n.isdigit():
-            raise ProjectError(f"--quota {part!r}: expected BUCKET=N, N a whole number of items")
+    for bucket, n in pairs(parts, "--quota", "BUCKET=N", error=ProjectError):
+        if not n.isdigit():
+            raise ProjectError(f"--quota {bucket}={n}: expected BUCKET=N, N a whole number of items")
         out[bucket] = int(n)
     return out
 

@@ -25,7 +25,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from prefdesk.store.connection import ProjectError
+from prefdesk.store.errors import ProjectError
 from prefdesk.store.ids import utc_now
 from prefdesk.store.overlap import NOT_VOTES
 

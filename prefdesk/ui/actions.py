@@ -69,11 +69,12 @@ def action(name: str, scope: str, keys: tuple[str, ...] | str, help: str, *, arg
 
 @functools.cache
 def all_actions() -> tuple[ActionSpec, ...]:
-    """Every action, in declaration order (importing the modules that declare them, once)."""
-    import prefdesk.ui.arbitration.panel  # noqa: F401  (declares the panels' actions)
-    import prefdesk.ui.items.panel  # noqa: F401
-    import prefdesk.ui.desk.window  # noqa: F401  (declares the global actions and imports the views)
-
+    """Every action, in declaration order. The registry imports none of the modules that declare actions (as
+    qutebrowser's does not): the desk window's module imports them all before anything reads it. A scope without
+    an action means one of them was not imported; that is refused rather than a cheat sheet or keymap short."""
+    missing = [scope for scope in SCOPES if not any(a.scope == scope for a in _REGISTERED)]
+    if missing:
+        raise RuntimeError(f"no actions declared for {', '.join(missing)}: import prefdesk.ui.desk.window first")
     return tuple(sorted(_REGISTERED, key=lambda a: a.order))
 
 

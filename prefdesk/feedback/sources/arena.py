@@ -11,7 +11,7 @@ item is the first question and each side's whole conversation after it, as its c
 from __future__ import annotations
 
 from prefdesk.feedback import signals as S
-from prefdesk.feedback.sources import Source, per_record
+from prefdesk.feedback.sources.base import Source, per_record
 from prefdesk.formats.errors import FieldError
 from prefdesk.formats.fields import messages as check_messages, render_messages
 

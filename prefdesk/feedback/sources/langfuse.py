@@ -15,7 +15,7 @@ event, no online label.
 from __future__ import annotations
 
 from prefdesk.feedback import signals as S
-from prefdesk.feedback.sources import Source, as_answer, as_messages, joined
+from prefdesk.feedback.sources.base import Source, as_answer, as_messages, joined
 from prefdesk.formats.errors import FieldError
 
 TOOL = "langfuse"

@@ -12,7 +12,7 @@ event. Feedback whose source type is `model` is an evaluator's, not a user's: an
 from __future__ import annotations
 
 from prefdesk.feedback import signals as S
-from prefdesk.feedback.sources import Source, as_answer, as_messages, joined
+from prefdesk.feedback.sources.base import Source, as_answer, as_messages, joined
 from prefdesk.formats.errors import FieldError
 
 TOOL = "langsmith"

@@ -14,7 +14,7 @@ answer the user asked to replace, and is paired with its kept sibling across eve
 from __future__ import annotations
 
 from prefdesk.feedback import signals as S
-from prefdesk.feedback.sources import Source, as_messages, per_record
+from prefdesk.feedback.sources.base import Source, as_messages, per_record
 from prefdesk.formats.errors import FieldError
 
 TOOL = "prefdesk"

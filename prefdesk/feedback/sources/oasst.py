@@ -12,7 +12,7 @@ a reply is the thread from the tree's root. A `parent_id` that points to no mess
 from __future__ import annotations
 
 from prefdesk.feedback import signals as S
-from prefdesk.feedback.sources import Numbered, Outcomes, Source
+from prefdesk.feedback.sources.base import Numbered, Outcomes, Source
 from prefdesk.formats.errors import FieldError
 
 TOOL = "openassistant"

@@ -14,7 +14,7 @@ regenerated the answer (siblings under one parent), the sibling the conversation
 from __future__ import annotations
 
 from prefdesk.feedback import signals as S
-from prefdesk.feedback.sources import Source, per_record
+from prefdesk.feedback.sources.base import Source, per_record
 from prefdesk.formats.errors import FieldError
 
 TOOL = "open-webui"

@@ -79,7 +79,7 @@ class ImportDialog(QDialog):
         self.format = QComboBox()
         self.format.addItems(["detect from the first record", *BY_NAME])
         self.mapping = QLineEdit()
-        self.mapping.setPlaceholderText("TARGET=COLUMN,…  e.g. prompt=question,response_a=left")
+        self.mapping.setPlaceholderText("TARGET=COLUMN …  e.g. prompt=question response_a=left")
         self.skip_bad = QCheckBox("Import the good records; write the bad ones to FILE.rejects.jsonl")
         form = QFormLayout(self)
         form.addRow("File", row)
@@ -94,12 +94,13 @@ class ImportDialog(QDialog):
 
 @action("import", GLOBAL, "Ctrl+I", "Import a file…", menu="&File")
 def import_dialog(window) -> None:
+    from prefdesk.domain.key_values import words
     from prefdesk.formats.importer import parse_mapping
 
     dialog = ImportDialog(window, str(window.project.path.parent))
     if dialog.exec() and dialog.path.text().strip():
         try:
-            mapping = parse_mapping(dialog.mapping.text())
+            mapping = parse_mapping(words(dialog.mapping.text(), "Columns"))
         except ValueError as exc:
             forms.tell(window, "Import", str(exc))
             return
@@ -162,7 +163,7 @@ class ExportDialog(QDialog):
 @action("export", GLOBAL, "Ctrl+E", "Export…", menu="&File")
 def export_dialog(window) -> None:
     from prefdesk.formats.export import export_dataset
-    from prefdesk.quality.aggregate import export_policy
+    from prefdesk.quality.export_policy import export_policy
 
     project_path = window.project.path
     dialog = ExportDialog(window, project_path.parent / f"{project_path.stem}-export")

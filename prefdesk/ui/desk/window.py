@@ -22,6 +22,8 @@ from prefdesk.store.queue import remaining_for
 from prefdesk.ui.actions import (GLOBAL, PANEL_SCOPES, ActionSpec, all_actions, by_name, keymaps, keys_text,
                                  load_bindings, save_bindings)
 from prefdesk.ui.keys import KeyDispatcher
+import prefdesk.ui.arbitration.panel  # noqa: F401  (declares the Arbitration panel's actions)
+import prefdesk.ui.items.panel  # noqa: F401  (declares the Items panel's actions)
 from prefdesk.ui.operations import Change, Operations
 from prefdesk.ui.desk.side_pane import SidePane
 from prefdesk.ui.desk.views import ItemView, PairwiseView, ProcessView, RankingView, ScalarView

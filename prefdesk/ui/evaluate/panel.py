@@ -47,12 +47,12 @@ def _evaluate(path: Path, choices: dict, python: str | None) -> dict:
 
 def _read(path: Path, run_id: str | None, source: str) -> tuple[dict | None, dict]:
     """(the evaluation's report with the arena's votes so far, the leaderboard), off the GUI thread."""
-    from prefdesk.jobs.evaluate import stored
+    from prefdesk.quality.arena import evaluation_report
     from prefdesk.quality.leaderboard import leaderboard
     from prefdesk.store.project import Project
 
     with Project.open(path) as project:
-        return (stored(project, run_id) if run_id else None), leaderboard(project, source)
+        return (evaluation_report(project, run_id) if run_id else None), leaderboard(project, source)
 
 
 def _verdict(s: dict) -> str:

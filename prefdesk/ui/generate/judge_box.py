@@ -23,11 +23,12 @@ from training.protocol import RunStatus
 def _judge(path: Path, choices: dict, python: str | None):
     """The judge run, on a connection of its own (an operation off the GUI thread); its report."""
     from prefdesk.jobs import judge
-    from prefdesk.store.project import Project
+    from prefdesk.domain.key_values import words
+    from prefdesk.store.project import Project, ProjectError
     from prefdesk.store.versions import parse_filters
 
     with Project.open(path) as project:
-        where = parse_filters(choices["where"])
+        where = parse_filters(words(choices["where"], "Only items", ProjectError))
         if choices["kind"] == "reward":
             return judge.rm_judge(project, choices["run"], where, python=python)
         return judge.llm_judge(project, choices["model"], template_name=choices["template"], samples=choices["samples"],
@@ -59,7 +60,7 @@ class JudgeBox(QGroupBox):
         self.temperature.setSingleStep(0.1)
         form.addRow("Temperature", self.temperature)
         self.where = QLineEdit()
-        self.where.setPlaceholderText("optional: risk_level=low,bucket=general")
+        self.where.setPlaceholderText("optional: risk_level=low bucket=general")
         form.addRow("Only items", self.where)
         self.button = QPushButton("Judge the pairs")
         self.button.clicked.connect(self.start)

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
 
 from prefdesk.jobs import generate
 from prefdesk.jobs.runtime import runtime_problems
-from prefdesk.jobs.watch import EVENTS_FILE, LOG_FILE, RunWatch, log_tail, mark_launch, request_stop, run_folder
+from prefdesk.jobs.watch import EVENTS_FILE, LOG_FILE, RunWatch, log_tail, mark_launch, request_stop
 from prefdesk.jobs.progress import progress_text
 from prefdesk.store import prompts as pool, runs as store_runs
 from prefdesk.store.versions import parse_quotas
@@ -362,7 +362,7 @@ class GeneratePanel(QWidget):
             report = store_runs.run(self.desk.project, run_id).report or {}
             self.status.setText(f"{status.value.capitalize()}: {report.get('error') or 'stopped'}"
                                 f"{' — ' + report['hint'] if report.get('hint') else ''}\n"
-                                f"{log_tail(run_folder(self.desk.project, run_id), 3)}")
+                                f"{log_tail(store_runs.run_folder(self.desk.project, run_id), 3)}")
             self.desk.ops.changed.emit(Change.RUNS)
         self._buttons()
         self.check()
@@ -375,7 +375,7 @@ class GeneratePanel(QWidget):
 
     def cancel(self) -> None:
         if self.running():
-            request_stop(run_folder(self.desk.project, self.watch.run_id))
+            request_stop(store_runs.run_folder(self.desk.project, self.watch.run_id))
             self.status.setText("Stopping after this batch…")
 
     def resume(self) -> None:

@@ -144,7 +144,7 @@ class HistoryPart:
     def judge_reward_model(self) -> None:
         """`prefdesk rm-eval` on the selected run, off the GUI thread (pairs it has not scored are scored first);
         its figures replace the run's report."""
-        from prefdesk.cli_rm_eval import figures
+        from prefdesk.quality.rm_eval_report import figures
         from prefdesk.jobs.rm_eval import rm_eval
 
         (run,) = self.selected_runs()[:1]

@@ -10,7 +10,8 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar
                                QVBoxLayout, QWidget)
 
 from prefdesk.jobs import KINDS, plan, train
-from prefdesk.jobs.watch import LOG_FILE, RunWatch, log_tail, request_stop, run_folder
+from prefdesk.jobs.watch import LOG_FILE, RunWatch, log_tail, request_stop
+from prefdesk.store.runs import run_folder
 from prefdesk.store import runs as store_runs
 from prefdesk.ui.charts import LiveChart
 from training.protocol import Event, JobEvent, RunStatus

@@ -16,7 +16,7 @@ from prefdesk.jobs import KINDS, plan, train
 from prefdesk.jobs.runtime import INSTALL_HINT, NoRuntime
 from prefdesk.jobs.watch import EVENTS_FILE, LOG_FILE, mark_launch
 from prefdesk.domain.policies import POLICY_NAMES
-from prefdesk.quality.aggregate import export_policy
+from prefdesk.quality.export_policy import export_policy
 from prefdesk.store import runs as store_runs
 from prefdesk.ui.forms import browse_row
 from prefdesk.ui.worker import describe, run_in_background

@@ -17,7 +17,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDoubleSpi
 
 from prefdesk.formats import version_verdicts
 from prefdesk.store import versions
-from prefdesk.store.project import Project
+from prefdesk.domain.key_values import words
+from prefdesk.store.project import Project, ProjectError
 from prefdesk.ui import forms
 from prefdesk.ui.charts import BarChart, LineChart, legend_html
 from prefdesk.ui.forms import browse_row, dialog_buttons
@@ -43,7 +44,7 @@ class NewVersionDialog(QDialog):
         self.aggregate = QComboBox()
         self.aggregate.addItems(POLICY_NAMES)
         self.where = QLineEdit()
-        self.where.setPlaceholderText("scenario=medical|legal,risk_level=high,bucket=…  (empty: every item)")
+        self.where.setPlaceholderText("scenario=medical|legal risk_level=high bucket=…  (empty: every item)")
         self.layers = {}
         form = QFormLayout(self)
         form.addRow("&Name", self.name)
@@ -67,7 +68,8 @@ class NewVersionDialog(QDialog):
         """The choices as `versions.create` takes them; ProjectError names a bad one."""
         parent = self.parent_version.currentText()
         return {"name": self.name.text().strip(), "parent": None if parent == "(none)" else parent,
-                "aggregate": self.aggregate.currentText(), "filters": versions.parse_filters(self.where.text()),
+                "aggregate": self.aggregate.currentText(), "filters": versions.parse_filters(
+                    words(self.where.text(), "Where", ProjectError)),
                 "layers": {layer: box.value() for layer, box in self.layers.items()},
                 "quotas": versions.parse_quotas(self.quotas.text().split())}
 
@@ -239,7 +241,7 @@ class VersionsPanel(QWidget):
     def export(self) -> None:
         from prefdesk.formats.export import export_dataset
         from prefdesk.formats.export_rows import EXPORT_FORMATS
-        from prefdesk.quality.aggregate import export_policy
+        from prefdesk.quality.export_policy import export_policy
 
         (name,) = self.selected()
         dialog = QDialog(self)

@@ -32,7 +32,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if not doubles or repaired else 1
 
 
-def add_check_command(command) -> None:
+def add_commands(command, sub) -> None:
     """The `check` subcommand, made by the CLI's `command(name, func, help)`."""
     p = command("check", cmd_check, "find double votes (a rater with two current votes on an item); --repair mends them")
     p.add_argument("--repair", action="store_true", help="keep each rater's later vote current (recorded)")

@@ -1,5 +1,5 @@
 """`prefdesk train | runs | score | queue | quality`: the commands that run a job on the project's labels or read
-what the labels say of the raters and the model (the rest of the CLI: `prefdesk.cli`)."""
+what the labels say of the raters and the model (the other groups: `prefdesk.cli`)."""
 
 from __future__ import annotations
 
@@ -175,3 +175,42 @@ def cmd_queue(args: argparse.Namespace) -> int:
         for e in entries:
             print(f"{e.item_id}  {e.key if e.key is not None else '':<10}  {e.prompt[:70]!r}")
     return 0
+
+
+def add_commands(command, sub) -> None:
+    from prefdesk.domain.policies import POLICY_NAMES
+    from prefdesk.jobs import KINDS as JOB_KINDS
+    from prefdesk.quality.model_queue import ORDERS
+    from training.protocol import DEVICES
+
+    p = command("train", cmd_train, "train a reward model, DPO or PRM on the project's labels; records the run")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr (the result still on stdout)")
+    p.add_argument("--kind", required=True, choices=JOB_KINDS)
+    p.add_argument("--base-model", help="a local model folder (reward/prm default: the bundled MiniLM encoder)")
+    p.add_argument("--epochs", type=float)
+    p.add_argument("--device", default="auto", choices=DEVICES)
+    p.add_argument("--aggregate", default="majority", choices=POLICY_NAMES)
+    p.add_argument("--version", help="train on exactly this dataset version (with its own aggregation)")
+    p.add_argument("--hyper", help="more hyperparameters as JSON, e.g. '{\"max_steps\": 50}'")
+    p.add_argument("--test-fraction", type=float, default=0.0, metavar="F",
+                   help="hold out this share of the prompts as the dataset's test split (the run is evaluated on it)")
+    p.add_argument("--python", help="the Python of the training runtime (default: this one, if it has torch)")
+    add_bundle_arguments(p)
+    p = command("runs", cmd_runs, "the project's training runs; `runs import DIR` brings a bundle's finished run back")
+    p.add_argument("action", nargs="?", choices=["list", "import"], default="list")
+    p.add_argument("folder", nargs="?", help="runs import: the bundle's folder")
+    p.add_argument("--json", action="store_true")
+    p = command("score", cmd_score, "store a reward run's score for every candidate")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr (the result still on stdout)")
+    p.add_argument("--run", required=True)
+    p.add_argument("--unlabelled", action="store_true", help="only items nobody labelled yet")
+    p.add_argument("--python", help="the Python of the training runtime")
+    p = command("queue", cmd_queue, "a rater's next items in an order (uncertain, disagreement use scores)")
+    p.add_argument("--rater", required=True)
+    p.add_argument("--order", default="default", choices=ORDERS)
+    p.add_argument("--limit", type=int)
+    p.add_argument("--run", help="the scored run (default: the newest one with scores)")
+    p.add_argument("--json", action="store_true")
+    p = command("quality", cmd_quality, "agreement, gold accuracy, estimated rater accuracy, position and length bias, flips")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--html", metavar="FILE", help="also write the report as a self-contained HTML page")

@@ -8,6 +8,7 @@ import json
 import sys
 from collections import Counter
 
+from prefdesk.cli.common import key_values
 from prefdesk.jobs.progress import ProgressPrinter
 from training.protocol import RunStatus  # stdlib only: the job contract
 
@@ -185,7 +186,7 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parsers(command, sub) -> None:
+def add_commands(command, sub) -> None:
     """The prompts and generate commands, on `prefdesk.cli`'s parser."""
     p = sub.add_parser("prompts", help="the prompt pool: import a file, list what is there")
     actions = p.add_subparsers(dest="action", required=True)
@@ -212,7 +213,7 @@ def add_parsers(command, sub) -> None:
     p.add_argument("--temperature", type=float, default=0.0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", choices=["auto", "cuda", "mps", "cpu"])
-    p.add_argument("--where", help="scenario=...,risk_level=...,bucket=... (VALUE|VALUE for several)")
+    key_values(p, "--where", "KEY=VALUE", "scenario, risk_level, bucket (VALUE|VALUE for several)")
     add_server_arguments(p)
     p.add_argument("--python", help="the Python of the training runtime")
     p = command("judge-template", cmd_judge_template, "show a judge template, or store a new version of one")
@@ -228,7 +229,7 @@ def add_parsers(command, sub) -> None:
     p.add_argument("--from-pool", action="store_true", help="draw the prompts from the pool")
     p.add_argument("--sample", type=int, help="how many prompts (default: all)")
     p.add_argument("--by", choices=["bucket", "scenario", "risk_level"], help="stratify the draw by this field")
-    p.add_argument("--quota", nargs="+", metavar="VALUE=N", help="at most N prompts with this --by value")
+    key_values(p, "--quota", "VALUE=N", "at most N prompts with this --by value")
     p.add_argument("--reuse", action="store_true", help="draw prompts a run has sampled before too")
     p.add_argument("--n", type=int, help="answers a prompt: 2 (the default) makes a pair, more a ranking; "
                                          "1 a model with --pair reference")

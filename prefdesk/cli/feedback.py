@@ -14,17 +14,13 @@ import argparse
 import json
 import sys
 
+from prefdesk.cli.common import key_values
 
-def _where(text: str | None) -> dict[str, str]:
-    out = {}
-    for part in (text or "").split(","):
-        if not part.strip():
-            continue
-        key, eq, value = part.partition("=")
-        if not eq or not key.strip():
-            raise ValueError(f"--where: {part!r}: expected FIELD=VALUE, e.g. bucket=billing,since=2026-12-01")
-        out[key.strip()] = value.strip()
-    return out
+
+def _where(given: list[str]) -> dict[str, str]:
+    from prefdesk.domain.key_values import pairs
+
+    return dict(pairs(given, "--where", "FIELD=VALUE"))
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:
@@ -37,7 +33,7 @@ def cmd_feedback(args: argparse.Namespace) -> int:
         if args.action == "import":
             from pathlib import Path
 
-            from prefdesk.cli import _progress
+            from prefdesk.cli.common import progress as _progress
 
             bar, update = _progress(Path(args.file).name)  # bytes, where workers convert a big file
             try:
@@ -74,7 +70,7 @@ def _rate(point: dict) -> str:
     return f"{point['rate']:.0%} [{point['low']:.0%}, {point['high']:.0%}] of {point['n']}"
 
 
-def add_feedback_command(sub) -> None:
+def add_commands(command, sub) -> None:
     from prefdesk.feedback.sources import registry
     from prefdesk.feedback.trends import GROUPS
 
@@ -91,8 +87,7 @@ def add_feedback_command(sub) -> None:
     t.add_argument("--json", action="store_true")
     b = actions.add_parser("backflow", help="conversations with negative or conflicting feedback into the prompt pool "
                                             "and, with their logged answer, into items for people")
-    b.add_argument("--where", help="FIELD=VALUE,... over tool, model, model_version, bucket, scenario, signal, since, "
-                                   "until")
+    key_values(b, "--where", "FIELD=VALUE", "over tool, model, model_version, bucket, scenario, signal, since, until")
     b.add_argument("--sample", type=int, help="at most this many conversations (default: all)")
     b.add_argument("--by", choices=["bucket", "scenario", "model", "tool"], help="spread the sample evenly over these")
     b.add_argument("--seed", type=int, default=0)

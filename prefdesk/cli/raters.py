@@ -48,7 +48,7 @@ def cmd_raters(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_raters_command(sub) -> None:
+def add_commands(command, sub) -> None:
     p = sub.add_parser("raters", help="raters and their roles: list, set-role, rename, history")
     actions = p.add_subparsers(dest="action", required=True)
     for action, help_text, names in (("list", "every rater with role, level and labels given", []),

@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from prefdesk.cli.common import key_values
+
 
 def cmd_evalset(args: argparse.Namespace) -> int:
     from prefdesk.store import evalsets
@@ -33,13 +35,14 @@ def cmd_evalset(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from prefdesk.jobs.evaluate import evaluate, stored
+    from prefdesk.jobs.evaluate import evaluate
+    from prefdesk.quality.arena import evaluation_report
     from prefdesk.jobs.progress import ProgressPrinter
     from prefdesk.store.project import Project, ProjectError
 
     with Project.open(args.project) as project:
         if args.show:
-            report = stored(project, args.show)
+            report = evaluation_report(project, args.show)
         else:
             missing = [f"--{n}" for n in ("policy", "reference", "evalset") if not getattr(args, n)]
             if missing:
@@ -143,7 +146,7 @@ def _chosen(project, args: argparse.Namespace):
                        for_training=False)
 
 
-def add_parsers(sub) -> None:
+def add_commands(command, sub) -> None:
     p = sub.add_parser("evalset", help="frozen evaluation sets of prompts, kept apart from training")
     actions = p.add_subparsers(dest="action", required=True)
     a = actions.add_parser("create", help="freeze a set of prompts (a file, or a draw from the pool) under a name")
@@ -153,7 +156,7 @@ def add_parsers(sub) -> None:
     a.add_argument("--from-pool", action="store_true", help="draw from the pool's prompts no run has sampled")
     a.add_argument("--sample", type=int, help="how many prompts (default: all)")
     a.add_argument("--by", choices=["bucket", "scenario", "risk_level"], help="stratify the draw by this field")
-    a.add_argument("--quota", nargs="+", metavar="VALUE=N", help="at most N prompts with this --by value")
+    key_values(a, "--quota", "VALUE=N", "at most N prompts with this --by value")
     a.add_argument("--seed", type=int, default=0)
     a.add_argument("--drop-overlap", action="store_true",
                    help="leave out prompts that are training prompts of a dataset version (else refused)")
