@@ -42,7 +42,7 @@ def test_bad_assignments_are_refused_naming_the_part_and_nothing_changes(project
     for args, needle in ((["colour=red"], "FIELD=VALUE"), (["priority=high"], "priority='high'"),
                          (["is_gold=1"], "is_gold: only 0"), (["risk_level=high", "risk_level=low"], "set twice"),
                          (["risk_level=high", "--where", "mood=sad"], "--where 'mood=sad'"),
-                         (["--where", "bucket=a", "risk_level=high"], "give FIELD=VALUE before the options"),
+                         (["--where", "bucket=a", "risk_level=high"], "required: FIELD=VALUE"),  # --where took both
                          (["risk_level=high", "--where", "bucket=a,scenario=b"], "--where bucket=a scenario=b")):
         code, _, err = cli("items", "set", "-p", project.path, *args)
         assert code == 2 and needle in err and "Traceback" not in err, (args, err)

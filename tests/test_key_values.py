@@ -138,3 +138,23 @@ def test_a_column_mapping_in_either_form_imports_the_same_csv(project, tmp_path,
     code, _, err = cli("import", csv, "-p", project.path, "--format", "unlabelled",
                        "--map", "prompt=question,response_a=left,response_b=right")
     assert code == 2 and "give each TARGET=COLUMN its own word: --map prompt=question response_a=left" in err
+
+
+def test_the_desks_boxes_read_key_value_words_as_the_command_line_does(qtbot):
+    """The New version dialog's Where box, typed into: words as a shell splits them (a quoted value keeps its
+    space); the old comma form is refused with the same message as the CLI's."""
+    from PySide6.QtWidgets import QWidget
+
+    from prefdesk.store.project import ProjectError
+    from prefdesk.ui.versions.panel import NewVersionDialog
+
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    dialog = NewVersionDialog(parent, ["r1"])
+    qtbot.keyClicks(dialog.name, "r2")
+    qtbot.keyClicks(dialog.where, 'scenario=med|code bucket="long form"')
+    assert dialog.options()["filters"] == {"scenario": ["med", "code"], "bucket": ["long form"]}
+    dialog.where.clear()
+    qtbot.keyClicks(dialog.where, "scenario=med,bucket=easy")
+    with pytest.raises(ProjectError, match="its own word: --where scenario=med bucket=easy"):
+        dialog.options()

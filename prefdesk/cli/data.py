@@ -28,8 +28,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     with Project.open(args.project) as project:
         bar, update = progress(Path(args.file).name)
         try:
+            set_meta = parse_assignments(args.set_meta, "--set-meta") if args.set_meta else None
             report = import_file(project, args.file, args.format, args.skip_bad, mapping, update,
-                                 labels_as=args.labels_as, set_meta=parse_assignments(args.set_meta) if args.set_meta else None)
+                                 labels_as=args.labels_as, set_meta=set_meta)
         except ImportRefused as exc:
             bar.close()
             print(exc.describe(), file=sys.stderr)
@@ -63,9 +64,6 @@ def cmd_items(args: argparse.Namespace) -> int:
     from prefdesk.store import item_meta
     from prefdesk.store.project import Project
 
-    if not args.assignments:  # `--where` takes every KEY=VALUE word after it
-        raise ValueError("items set: give FIELD=VALUE before the options, e.g. prefdesk items set risk_level=high "
-                         "-p P --where source=hh-rlhf")
     changes = item_meta.parse_assignments(args.assignments)
     with Project.open(args.project) as project:
         ids = item_meta.item_ids_where(project, args.where)
@@ -101,8 +99,9 @@ def add_commands(command, sub) -> None:
     p.add_argument("--parquet", action="store_true", help="a Parquet copy of each split beside its JSONL")
     p = command("items", cmd_items, "set item metadata in bulk: prefdesk items set risk_level=high -p P --where ...")
     p.add_argument("action", choices=["set"])
-    p.add_argument("assignments", nargs="*", metavar="FIELD=VALUE",
-                   help="scenario, risk_level, bucket (- clears), priority (a number), is_gold=0; before --where")
+    # the changes come right after `set`, or after an option other than --where (it takes the words after it)
+    p.add_argument("assignments", nargs="+", metavar="FIELD=VALUE",
+                   help="scenario, risk_level, bucket (- clears), priority (a number), is_gold=0")
     key_values(p, "--where", "KEY=VALUE", "kind, scenario, risk_level, bucket, source (the format, e.g. hh-rlhf, or "
                                           "the file name of unlabelled items); VALUE|VALUE; (none) for empty")
     p.add_argument("--by", help="who makes the edit (default: your login name)")

@@ -20,11 +20,11 @@ EDITABLE = ("scenario", "risk_level", "bucket", "priority", "is_gold")
 _TEXT = ("scenario", "risk_level", "bucket")
 
 
-def parse_assignments(parts: list[str]) -> dict[str, Any]:
+def parse_assignments(parts: list[str], flag: str = "items set") -> dict[str, Any]:
     """["scenario=medical", "risk_level=high", "priority=2", "is_gold=0"] -> checked values; a value `-` clears
     a text field. Unknown fields, bad numbers and is_gold=1 are refused naming the part."""
     out: dict[str, Any] = {}
-    for key, value in pairs(parts, "set", "FIELD=VALUE", EDITABLE, ProjectError):
+    for key, value in pairs(parts, flag, "FIELD=VALUE", EDITABLE, ProjectError):
         if key in out:
             raise ProjectError(f"{key}: set twice; give each field once")
         if key in _TEXT:

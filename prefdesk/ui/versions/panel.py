@@ -71,7 +71,7 @@ class NewVersionDialog(QDialog):
                 "aggregate": self.aggregate.currentText(), "filters": versions.parse_filters(
                     words(self.where.text(), "Where", ProjectError)),
                 "layers": {layer: box.value() for layer, box in self.layers.items()},
-                "quotas": versions.parse_quotas(self.quotas.text().split())}
+                "quotas": versions.parse_quotas(words(self.quotas.text(), "Quotas", ProjectError))}
 
 
 class VersionsPanel(QWidget):
